@@ -1,0 +1,58 @@
+/** The bus: per-job history, latest snapshot, live fan-out between instances, and leases. */
+
+/** An event as stored on the bus; `prev` is the seq stored just before it (-1 for the first). */
+export interface StoredEvent {
+  seq: number;
+  prev: number;
+  data: string;
+  terminal: boolean;
+}
+
+/** What a writer appends: the event, and the job object it carries (the new snapshot), if any. */
+export interface AppendInput {
+  seq: number;
+  data: string;
+  terminal: boolean;
+  snapshot?: string;
+}
+
+/** What the bus knows of a job. */
+export interface JobState {
+  lastSeq: number;
+  terminalSeq: number | null;
+  snapshot: string | null;
+}
+
+export type BusListener = (event: StoredEvent) => void;
+export type Unsubscribe = () => Promise<void>;
+
+export interface Bus {
+  /**
+   * Stores and publishes an event if its seq is above the last stored one, atomically;
+   * returns the stored event, or null for a duplicate or out-of-order seq (nothing happens).
+   */
+  append(jobId: string, event: AppendInput): Promise<StoredEvent | null>;
+  /** Retained events with seq > afterSeq, oldest first. */
+  history(jobId: string, afterSeq: number): Promise<StoredEvent[]>;
+  /** The job's state, or null when the bus holds nothing for it. */
+  state(jobId: string): Promise<JobState | null>;
+  /** Delivers every event appended from now on, on any instance, in append order. */
+  subscribe(jobId: string, listener: BusListener): Promise<Unsubscribe>;
+  /** Takes the job's follow lease if free (or already ours); true when we hold it. */
+  acquireLease(jobId: string, owner: string, ttlMs: number): Promise<boolean>;
+  /** Extends our lease; false when it is no longer ours. */
+  renewLease(jobId: string, owner: string, ttlMs: number): Promise<boolean>;
+  /** Gives the lease up if it is ours. */
+  releaseLease(jobId: string, owner: string): Promise<void>;
+  /** Resolves when the bus is reachable. */
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** Retention shared by every bus implementation. */
+export interface RetentionOptions {
+  /** Events kept per job; older ones are trimmed. */
+  historyMaxEvents: number;
+  /** How long a job's history stays after its terminal event. */
+  historyTtlMs: number;
+}

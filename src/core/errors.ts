@@ -1,0 +1,51 @@
+/** The fixed set of error codes the relay answers with; HTTP mapping lives in `statusFor`. */
+export type ErrorCode =
+  | 'bad_request'
+  | 'unauthorized'
+  | 'forbidden'
+  | 'not_found'
+  | 'payload_too_large'
+  | 'rate_limited'
+  | 'unavailable'
+  | 'upstream_rejected'
+  | 'upstream_error'
+  | 'internal';
+
+const STATUS: Record<ErrorCode, number> = {
+  bad_request: 400,
+  unauthorized: 401,
+  forbidden: 403,
+  not_found: 404,
+  payload_too_large: 413,
+  rate_limited: 429,
+  unavailable: 503,
+  upstream_rejected: 502,
+  upstream_error: 502,
+  internal: 500,
+};
+
+export interface RelayErrorOptions {
+  /** Overrides the code's default status (used to pass an upstream 4xx through). */
+  status?: number;
+  retryAfterS?: number;
+}
+
+/** The one error type the relay throws on purpose; its message is safe to show a client. */
+export class RelayError extends Error {
+  readonly code: ErrorCode;
+  readonly status: number;
+  readonly retryAfterS: number | undefined;
+
+  constructor(code: ErrorCode, message: string, options: RelayErrorOptions = {}) {
+    super(message);
+    this.name = 'RelayError';
+    this.code = code;
+    this.status = options.status ?? STATUS[code];
+    this.retryAfterS = options.retryAfterS;
+  }
+}
+
+/** JSON body for an error response: the vendor's `error` field plus our `code`. */
+export function errorBody(err: RelayError): { error: string; code: ErrorCode } {
+  return { error: err.message, code: err.code };
+}

@@ -1,0 +1,238 @@
+import type { Bus } from './bus.ts';
+import { RelayError } from './errors.ts';
+import { type JobEvent, TERMINAL_STATUSES, synthesizeErrorEvent, synthesizeEvent } from './event.ts';
+import type { Logger } from './logger.ts';
+import type { UpstreamClient } from './upstream.ts';
+import { readEvents } from './upstream-stream.ts';
+
+export interface FollowerOptions {
+  bus: Bus;
+  upstream: UpstreamClient;
+  logger: Logger;
+  /** This instance's lease owner id. */
+  owner: string;
+  leaseMs: number;
+  pollIntervalMs: number;
+  /** A job still not over after this long is ended with a synthesized `error` event. */
+  jobDeadlineMs: number;
+  now?: () => number;
+  onMalformed?(reason: string): void;
+  onUpstreamStream?(): void;
+}
+
+export type EnsureResult = 'following' | 'followed-elsewhere' | 'over' | 'unknown';
+
+/** Follows jobs upstream (stream first, polling after) and appends what it sees to the bus. */
+export interface Followers {
+  /**
+   * Takes over a job's upstream stream as its creator; resolves with the job id once the
+   * first events are on the bus, and keeps reading (then polling) until the job is over.
+   */
+  followStream(body: ReadableStream<Uint8Array>): Promise<string>;
+  /** Makes sure some instance follows the job, taking the lease and polling if none does. */
+  ensure(jobId: string): Promise<EnsureResult>;
+  /** Job ids this instance follows now. */
+  active(): string[];
+  close(): Promise<void>;
+}
+
+interface Follow {
+  jobId: string;
+  lastSeq: number;
+  lastKey: string;
+  over: boolean;
+  startedAt: number;
+  renewTimer: ReturnType<typeof setInterval> | undefined;
+}
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+function jobKey(job: Record<string, unknown>): string {
+  const response = job.response as Record<string, unknown> | undefined;
+  return `${String(job.status)}|${String(response?.progress_percent)}|${String(job.updated)}`;
+}
+
+export function createFollowers(options: FollowerOptions): Followers {
+  const { bus, upstream, logger } = options;
+  const now = options.now ?? Date.now;
+  const follows = new Map<string, Follow>();
+  let closed = false;
+
+  function begin(jobId: string): Follow {
+    const follow: Follow = { jobId, lastSeq: -1, lastKey: '', over: false, startedAt: now(), renewTimer: undefined };
+    follow.renewTimer = setInterval(() => {
+      bus.renewLease(jobId, options.owner, options.leaseMs).catch((err: unknown) => {
+        logger.warn({ jobId, err: String(err) }, 'lease renewal failed');
+      });
+    }, Math.max(50, Math.floor(options.leaseMs / 3)));
+    follows.set(jobId, follow);
+    return follow;
+  }
+
+  function end(follow: Follow): void {
+    follow.over = true;
+    clearInterval(follow.renewTimer);
+    follows.delete(follow.jobId);
+    bus.releaseLease(follow.jobId, options.owner).catch(() => undefined);
+  }
+
+  async function append(follow: Follow, event: JobEvent): Promise<void> {
+    const input = { seq: event.seq, data: event.data, terminal: event.terminal, ...(event.job ? { snapshot: event.data } : {}) };
+    const stored = await bus.append(follow.jobId, input);
+    if (stored) follow.lastSeq = event.seq;
+    if (event.job) follow.lastKey = jobKey(event.job);
+    if (event.terminal) follow.over = true;
+  }
+
+  /** Appends with retries: an event the bus could not take is not given up on quickly. */
+  async function appendReliably(follow: Follow, event: JobEvent): Promise<void> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await append(follow, event);
+        return;
+      } catch (err) {
+        if (closed || attempt >= 20) throw err;
+        logger.warn({ jobId: follow.jobId, seq: event.seq, err: String(err) }, 'bus append failed, retrying');
+        await sleep(Math.min(2000, 50 * 2 ** attempt));
+      }
+    }
+  }
+
+  async function poll(follow: Follow): Promise<void> {
+    let failures = 0;
+    while (!follow.over && !closed) {
+      if (now() - follow.startedAt > options.jobDeadlineMs) {
+        await appendReliably(follow, synthesizeErrorEvent(follow.lastSeq + 1, 'relay gave up: job exceeded its deadline', new Date(now())));
+        break;
+      }
+      let status = 0;
+      let body: unknown;
+      try {
+        ({ status, body } = await upstream.getJob(follow.jobId));
+      } catch (err) {
+        logger.warn({ jobId: follow.jobId, err: err instanceof Error ? err.message : String(err) }, 'poll failed');
+      }
+      if (status === 200 && typeof body === 'object' && body !== null) {
+        failures = 0;
+        const job = body as Record<string, unknown>;
+        if (jobKey(job) !== follow.lastKey) await appendReliably(follow, synthesizeEvent(follow.lastSeq + 1, job, new Date(now())));
+        if (TERMINAL_STATUSES.has(String(job.status))) break;
+      } else if (status === 404 || status === 410) {
+        await appendReliably(follow, synthesizeErrorEvent(follow.lastSeq + 1, 'job no longer exists upstream', new Date(now())));
+        break;
+      } else {
+        failures++;
+      }
+      await sleep(options.pollIntervalMs * Math.min(8, 2 ** Math.min(failures, 3)));
+    }
+  }
+
+  function finish(follow: Follow, work: Promise<void>): void {
+    work
+      .catch((err: unknown) => logger.error({ jobId: follow.jobId, err: err instanceof Error ? err.message : String(err) }, 'following a job failed'))
+      .finally(() => end(follow));
+  }
+
+  return {
+    followStream(body) {
+      options.onUpstreamStream?.();
+      return new Promise<string>((resolve, reject) => {
+        const early: JobEvent[] = [];
+        let follow: Follow | undefined;
+        const reader = readEvents(body, {
+          onEvent: async (event) => {
+            if (follow) {
+              if (!follow.over) await appendReliably(follow, event);
+              return;
+            }
+            early.push(event);
+            if (event.jobId === undefined) return;
+            const jobId = event.jobId;
+            await bus.acquireLease(jobId, options.owner, options.leaseMs);
+            follow = begin(jobId);
+            for (const queued of early) await appendReliably(follow, queued);
+            resolve(jobId);
+          },
+          onMalformed: options.onMalformed,
+        });
+        const done = reader.then(
+          async () => {
+            if (!follow) throw new RelayError('upstream_error', 'upstream stream ended before naming the job');
+            if (!follow.over && !closed) {
+              logger.info({ jobId: follow.jobId, lastSeq: follow.lastSeq }, 'upstream stream ended early; polling');
+              await poll(follow);
+            }
+          },
+          async (err: unknown) => {
+            if (!follow) throw new RelayError('upstream_error', `upstream stream broke before naming the job`);
+            logger.warn({ jobId: follow.jobId, err: err instanceof Error ? err.message : String(err) }, 'upstream stream broke; polling');
+            if (!follow.over && !closed) await poll(follow);
+          },
+        );
+        done.then(
+          () => {
+            if (follow) end(follow);
+          },
+          (err: unknown) => {
+            if (follow) end(follow);
+            reject(err);
+          },
+        );
+      });
+    },
+
+    async ensure(jobId) {
+      if (follows.has(jobId)) return 'following';
+      const state = await bus.state(jobId);
+      if (state?.terminalSeq !== null && state?.terminalSeq !== undefined) return 'over';
+      if (!(await bus.acquireLease(jobId, options.owner, options.leaseMs))) return 'followed-elsewhere';
+      if (follows.has(jobId)) return 'following';
+      const follow = begin(jobId);
+      if (state) {
+        follow.lastSeq = state.lastSeq;
+        if (state.snapshot) {
+          try {
+            const job = (JSON.parse(state.snapshot) as { job?: Record<string, unknown> }).job;
+            if (job) follow.lastKey = jobKey(job);
+          } catch {
+            // A bad snapshot only costs one repeated status event.
+          }
+        }
+        logger.info({ jobId, lastSeq: state.lastSeq }, 'taking over an unfollowed job; polling');
+        finish(follow, poll(follow));
+        return 'following';
+      }
+      let reply;
+      try {
+        reply = await upstream.getJob(jobId);
+      } catch (err) {
+        end(follow);
+        throw err;
+      }
+      if (reply.status !== 200 || typeof reply.body !== 'object' || reply.body === null) {
+        end(follow);
+        if (reply.status === 404 || reply.status === 410) return 'unknown';
+        throw new RelayError('upstream_error', `upstream answered ${reply.status} for the job`);
+      }
+      const job = reply.body as Record<string, unknown>;
+      logger.info({ jobId }, 'following a job created elsewhere; polling');
+      finish(
+        follow,
+        (async () => {
+          await appendReliably(follow, synthesizeEvent(0, job, new Date(now())));
+          if (!follow.over) await poll(follow);
+        })(),
+      );
+      return 'following';
+    },
+
+    active() {
+      return [...follows.keys()];
+    },
+
+    async close() {
+      closed = true;
+      for (const follow of [...follows.values()]) end(follow);
+    },
+  };
+}

@@ -1,0 +1,244 @@
+import type { Bus, StoredEvent, Unsubscribe } from './bus.ts';
+import { encodeEvent, encodeUnnumberedEvent } from './sse.ts';
+
+/** Where a hub writes one subscriber's bytes; implemented per runtime (Web stream, Node socket). */
+export interface SubscriberSink {
+  /** Queues bytes; false means the subscriber is gone or too far behind, and the hub drops it. */
+  write(bytes: Uint8Array): boolean;
+  /** Ends the subscriber's stream; safe to call twice. */
+  end(): void;
+}
+
+/** What the hub reports to the outside (metrics, logs). */
+export interface HubObserver {
+  onDuplicate?(jobId: string, seq: number): void;
+  onGap?(jobId: string, from: number, to: number): void;
+  onDropped?(jobId: string): void;
+}
+
+export interface AttachResult {
+  /** Frames written during replay (gap frame excluded). */
+  replayed: number;
+  /** True when the job was over and the sink has been ended after the replay. */
+  ended: boolean;
+}
+
+/**
+ * One job's events on this instance: a cache of encoded frames fed from the bus, and the
+ * local subscribers. Replay and live hand-off happen synchronously, so no event is missed
+ * or repeated however events and joins interleave.
+ */
+export class JobHub {
+  readonly jobId: string;
+  private readonly bus: Bus;
+  private readonly maxEvents: number;
+  private readonly observer: HubObserver;
+  private readonly seqs: number[] = [];
+  private readonly frames: Uint8Array[] = [];
+  private firstPrev = -1;
+  private pending: StoredEvent[] = [];
+  private syncing = true;
+  private unsubscribe: Unsubscribe | null = null;
+  private readyPromise: Promise<void> | null = null;
+  private closed = false;
+  /** Seq of the newest event in the cache, -1 before any. */
+  lastSeq = -1;
+  /** Seq of the terminal event once it has been seen. */
+  terminalSeq: number | null = null;
+  readonly subscribers = new Set<SubscriberSink>();
+  /** Subscribers that resumed past what this hub has seen: they join once it catches up. */
+  private readonly ahead = new Map<SubscriberSink, number>();
+  /** Holders keeping this hub alive: subscribers and requests on their way to attach. */
+  refs = 0;
+
+  constructor(jobId: string, bus: Bus, maxEvents: number, observer: HubObserver = {}) {
+    this.jobId = jobId;
+    this.bus = bus;
+    this.maxEvents = maxEvents;
+    this.observer = observer;
+  }
+
+  /** Subscribes to the bus and loads the history once; resolves when the cache is complete. */
+  ready(): Promise<void> {
+    this.readyPromise ??= this.start();
+    return this.readyPromise;
+  }
+
+  private async start(): Promise<void> {
+    this.unsubscribe = await this.bus.subscribe(this.jobId, (event) => this.onLive(event));
+    if (this.closed) {
+      await this.unsubscribe();
+      return;
+    }
+    await this.fill();
+  }
+
+  /** Loads history after lastSeq, then delivers what arrived live meanwhile. */
+  private async fill(): Promise<void> {
+    this.syncing = true;
+    try {
+      const events = await this.bus.history(this.jobId, this.lastSeq);
+      for (const event of events) this.ingest(event);
+    } finally {
+      this.syncing = false;
+      const queued = this.pending;
+      this.pending = [];
+      // History was just read: whatever still does not connect is lost, say so in-band.
+      for (const event of queued) this.deliver(event, true);
+    }
+  }
+
+  private onLive(event: StoredEvent): void {
+    if (this.closed) return;
+    if (this.syncing) {
+      this.pending.push(event);
+      return;
+    }
+    this.deliver(event, false);
+  }
+
+  private deliver(event: StoredEvent, afterFill: boolean): void {
+    if (event.seq <= this.lastSeq) {
+      this.observer.onDuplicate?.(this.jobId, event.seq);
+      return;
+    }
+    if (event.prev > this.lastSeq) {
+      if (!afterFill) {
+        this.pending.push(event);
+        void this.fill().catch(() => undefined);
+        return;
+      }
+      this.observer.onGap?.(this.jobId, this.lastSeq + 1, event.prev);
+      this.broadcast(gapFrame(this.lastSeq + 1, event.prev));
+    }
+    this.ingest(event);
+  }
+
+  private ingest(event: StoredEvent): void {
+    if (event.seq <= this.lastSeq || this.terminalSeq !== null) return;
+    const frame = encodeEvent(event.seq, event.data);
+    if (this.seqs.length === 0) this.firstPrev = event.prev;
+    this.seqs.push(event.seq);
+    this.frames.push(frame);
+    if (this.seqs.length > this.maxEvents) {
+      const drop = this.seqs.length - this.maxEvents;
+      this.firstPrev = this.seqs[drop - 1] ?? this.firstPrev;
+      this.seqs.splice(0, drop);
+      this.frames.splice(0, drop);
+    }
+    this.lastSeq = event.seq;
+    if (this.ahead.size > 0) this.admitCaughtUp(event.seq);
+    this.broadcast(frame);
+    if (event.terminal) {
+      this.terminalSeq = event.seq;
+      for (const sink of this.subscribers) sink.end();
+      this.subscribers.clear();
+      for (const sink of this.ahead.keys()) sink.end();
+      this.ahead.clear();
+    }
+  }
+
+  /** Moves subscribers whose resume point is below `seq` into the live set. */
+  private admitCaughtUp(seq: number): void {
+    for (const [sink, since] of this.ahead) {
+      if (since < seq) {
+        this.ahead.delete(sink);
+        this.subscribers.add(sink);
+      }
+    }
+  }
+
+  /** Writes the same bytes to every subscriber; a failing one is dropped, the rest go on. */
+  broadcast(bytes: Uint8Array): void {
+    for (const sink of this.subscribers) {
+      let ok = false;
+      try {
+        ok = sink.write(bytes);
+      } catch {
+        ok = false;
+      }
+      if (!ok) {
+        this.subscribers.delete(sink);
+        this.observer.onDropped?.(this.jobId);
+        sink.end();
+      }
+    }
+  }
+
+  /** True when a client that has seen `since` has nothing more to get: the job is over. */
+  isFinishedFor(since: number): boolean {
+    return this.terminalSeq !== null && since >= this.terminalSeq;
+  }
+
+  /**
+   * Replays cached events with seq > since (after a `gap` frame if some were trimmed),
+   * then adds the sink to the live set, or ends it when the job is over. Call after ready().
+   */
+  attach(sink: SubscriberSink, since: number): AttachResult {
+    const start = firstAfter(this.seqs, since);
+    const chunks: Uint8Array[] = [];
+    const oldestPrev = start === 0 ? this.firstPrev : (this.seqs[start - 1] ?? -1);
+    if (start < this.seqs.length && oldestPrev > since) {
+      this.observer.onGap?.(this.jobId, since + 1, oldestPrev);
+      chunks.push(gapFrame(since + 1, oldestPrev));
+    }
+    for (let i = start; i < this.frames.length; i++) chunks.push(this.frames[i] as Uint8Array);
+    const replayed = this.frames.length - start;
+    if (chunks.length > 0 && !sink.write(concat(chunks))) {
+      sink.end();
+      return { replayed, ended: true };
+    }
+    if (this.terminalSeq !== null) {
+      sink.end();
+      return { replayed, ended: true };
+    }
+    if (since > this.lastSeq) this.ahead.set(sink, since);
+    else this.subscribers.add(sink);
+    return { replayed, ended: false };
+  }
+
+  /** Removes a subscriber (its disconnect path); safe to call twice. */
+  detach(sink: SubscriberSink): void {
+    this.subscribers.delete(sink);
+    this.ahead.delete(sink);
+  }
+
+  /** Stops listening to the bus and ends every subscriber. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    for (const sink of [...this.subscribers, ...this.ahead.keys()]) sink.end();
+    this.subscribers.clear();
+    this.ahead.clear();
+    if (this.unsubscribe) await this.unsubscribe();
+  }
+}
+
+function gapFrame(from: number, to: number): Uint8Array {
+  return encodeUnnumberedEvent('gap', JSON.stringify({ from, to }));
+}
+
+/** Index of the first seq greater than `since` in an ascending array. */
+function firstAfter(seqs: readonly number[], since: number): number {
+  let lo = 0;
+  let hi = seqs.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if ((seqs[mid] as number) <= since) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+function concat(chunks: Uint8Array[]): Uint8Array {
+  if (chunks.length === 1) return chunks[0] as Uint8Array;
+  let length = 0;
+  for (const chunk of chunks) length += chunk.byteLength;
+  const out = new Uint8Array(length);
+  let offset = 0;
+  for (const chunk of chunks) {
+    out.set(chunk, offset);
+    offset += chunk.byteLength;
+  }
+  return out;
+}

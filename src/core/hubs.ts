@@ -1,0 +1,91 @@
+import type { Bus } from './bus.ts';
+import { type HubObserver, JobHub } from './hub.ts';
+import { encodeComment } from './sse.ts';
+
+export interface HubRegistryOptions {
+  bus: Bus;
+  historyMaxEvents: number;
+  /** How long an unused hub keeps its cache and bus subscription before it is dropped. */
+  lingerMs: number;
+  heartbeatMs: number;
+  observer?: HubObserver;
+}
+
+/** A hub held open for one caller; `release` is safe to call twice. */
+export interface HubLease {
+  hub: JobHub;
+  release(): void;
+}
+
+/** This instance's hubs, one per job with local interest, and the one heartbeat timer for all. */
+export interface HubRegistry {
+  acquire(jobId: string): HubLease;
+  /** Hubs that have live subscribers now. */
+  busy(): JobHub[];
+  subscriberCount(): number;
+  close(): Promise<void>;
+}
+
+export function createHubRegistry(options: HubRegistryOptions): HubRegistry {
+  const hubs = new Map<string, JobHub>();
+  const timers = new Map<string, ReturnType<typeof setTimeout>>();
+  const heartbeatFrame = encodeComment();
+  const heartbeat = setInterval(() => {
+    for (const hub of hubs.values()) if (hub.subscribers.size > 0) hub.broadcast(heartbeatFrame);
+  }, options.heartbeatMs);
+
+  function drop(jobId: string, hub: JobHub): void {
+    timers.delete(jobId);
+    if (hub.refs > 0 || hubs.get(jobId) !== hub) return;
+    hubs.delete(jobId);
+    void hub.close().catch(() => undefined);
+  }
+
+  return {
+    acquire(jobId) {
+      let hub = hubs.get(jobId);
+      if (!hub) {
+        hub = new JobHub(jobId, options.bus, options.historyMaxEvents, options.observer);
+        hubs.set(jobId, hub);
+      }
+      const timer = timers.get(jobId);
+      if (timer !== undefined) {
+        clearTimeout(timer);
+        timers.delete(jobId);
+      }
+      hub.refs++;
+      const held = hub;
+      let released = false;
+      return {
+        hub: held,
+        release() {
+          if (released) return;
+          released = true;
+          held.refs--;
+          if (held.refs > 0) return;
+          if (options.lingerMs <= 0) drop(jobId, held);
+          else timers.set(jobId, setTimeout(() => drop(jobId, held), options.lingerMs));
+        },
+      };
+    },
+
+    busy() {
+      return [...hubs.values()].filter((hub) => hub.subscribers.size > 0);
+    },
+
+    subscriberCount() {
+      let n = 0;
+      for (const hub of hubs.values()) n += hub.subscribers.size;
+      return n;
+    },
+
+    async close() {
+      clearInterval(heartbeat);
+      for (const timer of timers.values()) clearTimeout(timer);
+      timers.clear();
+      const all = [...hubs.values()];
+      hubs.clear();
+      await Promise.all(all.map((hub) => hub.close()));
+    },
+  };
+}

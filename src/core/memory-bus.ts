@@ -1,0 +1,133 @@
+import type { AppendInput, Bus, BusListener, JobState, RetentionOptions, StoredEvent } from './bus.ts';
+
+interface MemoryJob {
+  events: StoredEvent[];
+  lastSeq: number;
+  terminalSeq: number | null;
+  snapshot: string | null;
+  expiresAt: number;
+  listeners: Set<BusListener>;
+}
+
+interface Lease {
+  owner: string;
+  expiresAt: number;
+}
+
+export interface MemoryBusOptions extends RetentionOptions {
+  now?: () => number;
+}
+
+/** The embedded bus for a single process: everything lives in this process's memory. */
+export function createMemoryBus(options: MemoryBusOptions): Bus {
+  const now = options.now ?? Date.now;
+  const jobs = new Map<string, MemoryJob>();
+  const leases = new Map<string, Lease>();
+  let appendsSinceSweep = 0;
+
+  function sweep(): void {
+    const t = now();
+    for (const [id, job] of jobs) if (job.expiresAt <= t && job.listeners.size === 0) jobs.delete(id);
+    for (const [id, lease] of leases) if (lease.expiresAt <= t) leases.delete(id);
+  }
+
+  function live(jobId: string): MemoryJob | undefined {
+    const job = jobs.get(jobId);
+    if (job && job.expiresAt <= now() && job.listeners.size === 0) {
+      jobs.delete(jobId);
+      return undefined;
+    }
+    return job;
+  }
+
+  function entry(jobId: string): MemoryJob {
+    let job = live(jobId);
+    if (!job) {
+      job = { events: [], lastSeq: -1, terminalSeq: null, snapshot: null, expiresAt: Infinity, listeners: new Set() };
+      jobs.set(jobId, job);
+    }
+    return job;
+  }
+
+  function heldBy(jobId: string): Lease | undefined {
+    const lease = leases.get(jobId);
+    if (lease && lease.expiresAt <= now()) {
+      leases.delete(jobId);
+      return undefined;
+    }
+    return lease;
+  }
+
+  return {
+    async append(jobId: string, input: AppendInput): Promise<StoredEvent | null> {
+      if (++appendsSinceSweep >= 1000) {
+        appendsSinceSweep = 0;
+        sweep();
+      }
+      const job = entry(jobId);
+      if (input.seq <= job.lastSeq || job.terminalSeq !== null) return null;
+      const stored: StoredEvent = { seq: input.seq, prev: job.lastSeq, data: input.data, terminal: input.terminal };
+      job.events.push(stored);
+      if (job.events.length > options.historyMaxEvents) job.events.splice(0, job.events.length - options.historyMaxEvents);
+      job.lastSeq = input.seq;
+      if (input.snapshot !== undefined) job.snapshot = input.snapshot;
+      if (input.terminal) {
+        job.terminalSeq = input.seq;
+        job.expiresAt = now() + options.historyTtlMs;
+      }
+      for (const listener of [...job.listeners]) {
+        try {
+          listener(stored);
+        } catch {
+          // A failing listener must not stop delivery to the others.
+        }
+      }
+      return stored;
+    },
+
+    async history(jobId: string, afterSeq: number): Promise<StoredEvent[]> {
+      const job = live(jobId);
+      if (!job) return [];
+      return job.events.filter((event) => event.seq > afterSeq);
+    },
+
+    async state(jobId: string): Promise<JobState | null> {
+      const job = live(jobId);
+      if (!job || (job.lastSeq < 0 && job.snapshot === null)) return null;
+      return { lastSeq: job.lastSeq, terminalSeq: job.terminalSeq, snapshot: job.snapshot };
+    },
+
+    async subscribe(jobId: string, listener: BusListener) {
+      const job = entry(jobId);
+      job.listeners.add(listener);
+      return async () => {
+        job.listeners.delete(listener);
+      };
+    },
+
+    async acquireLease(jobId: string, owner: string, ttlMs: number): Promise<boolean> {
+      const lease = heldBy(jobId);
+      if (lease && lease.owner !== owner) return false;
+      leases.set(jobId, { owner, expiresAt: now() + ttlMs });
+      return true;
+    },
+
+    async renewLease(jobId: string, owner: string, ttlMs: number): Promise<boolean> {
+      const lease = heldBy(jobId);
+      if (!lease || lease.owner !== owner) return false;
+      lease.expiresAt = now() + ttlMs;
+      return true;
+    },
+
+    async releaseLease(jobId: string, owner: string): Promise<void> {
+      if (heldBy(jobId)?.owner === owner) leases.delete(jobId);
+    },
+
+    async ping(): Promise<void> {},
+
+    async close(): Promise<void> {
+      jobs.clear();
+      leases.clear();
+    },
+  };
+}

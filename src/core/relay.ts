@@ -1,0 +1,184 @@
+import type { Bus } from './bus.ts';
+import { RelayError } from './errors.ts';
+import { createFollowers, type Followers } from './follower.ts';
+import type { JobHub } from './hub.ts';
+import { createHubRegistry, type HubRegistry } from './hubs.ts';
+import type { Logger } from './logger.ts';
+import { createStats, type RelayStats } from './stats.ts';
+import type { UpstreamClient, UpstreamReply } from './upstream.ts';
+
+export interface RelayOptions {
+  bus: Bus;
+  upstream: UpstreamClient;
+  logger: Logger;
+  /** This instance's id, used as lease owner. */
+  instanceId: string;
+  historyMaxEvents: number;
+  heartbeatMs: number;
+  leaseMs: number;
+  pollIntervalMs: number;
+  jobDeadlineMs: number;
+  /** How long an unused hub stays cached. */
+  hubLingerMs?: number;
+  /** How long a subscription to a job nobody has seen yet waits for its first event. */
+  unknownJobWaitMs?: number;
+  stats?: RelayStats;
+}
+
+export type CreateOutcome = { kind: 'job'; jobId: string } | { kind: 'reply'; reply: UpstreamReply };
+
+export type SubscribeOutcome =
+  | { kind: 'finished' }
+  | { kind: 'open'; hub: JobHub; release: () => void };
+
+/** The relay on one instance: creates and follows jobs, serves their events to subscribers. */
+export interface Relay {
+  readonly stats: RelayStats;
+  readonly hubs: HubRegistry;
+  readonly followers: Followers;
+  readonly upstream: UpstreamClient;
+  readonly bus: Bus;
+  /** Starts a job upstream (always streaming) and follows it to its end, whoever listens. */
+  create(verb: string, body: Record<string, unknown>): Promise<CreateOutcome>;
+  /** Opens a job's events for a subscriber that has seen up to `since`. */
+  subscribe(jobId: string, since: number): Promise<SubscribeOutcome>;
+  /** The job object of the latest event that carried one, if the bus has it. */
+  snapshot(jobId: string): Promise<Record<string, unknown> | null>;
+  /** Waits for the first job object of a job just created. */
+  waitForSnapshot(jobId: string, timeoutMs: number): Promise<Record<string, unknown> | null>;
+  close(): Promise<void>;
+}
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+export function createRelay(options: RelayOptions): Relay {
+  const { bus, upstream, logger } = options;
+  const stats = options.stats ?? createStats();
+  const unknownJobWaitMs = options.unknownJobWaitMs ?? Math.max(2000, options.pollIntervalMs * 2);
+  const hubs = createHubRegistry({
+    bus,
+    historyMaxEvents: options.historyMaxEvents,
+    heartbeatMs: options.heartbeatMs,
+    lingerMs: options.hubLingerMs ?? 30_000,
+    observer: {
+      onDuplicate: () => void stats.eventsDuplicate++,
+      onGap: () => void stats.gaps++,
+      onDropped: () => void stats.subscribersDropped++,
+    },
+  });
+  const followers = createFollowers({
+    bus: countingBus(bus, stats),
+    upstream,
+    logger,
+    owner: options.instanceId,
+    leaseMs: options.leaseMs,
+    pollIntervalMs: options.pollIntervalMs,
+    jobDeadlineMs: options.jobDeadlineMs,
+    onMalformed: (reason) => {
+      stats.eventsMalformed++;
+      logger.debug({ reason }, 'skipped a malformed upstream event');
+    },
+    onUpstreamStream: () => void stats.upstreamStreams++,
+  });
+
+  // Jobs with local subscribers must be followed by someone: take over when an owner is gone.
+  const watchdog = setInterval(() => {
+    for (const hub of hubs.busy()) {
+      if (hub.terminalSeq !== null) continue;
+      followers.ensure(hub.jobId).catch((err: unknown) => {
+        logger.warn({ jobId: hub.jobId, err: err instanceof Error ? err.message : String(err) }, 'follow check failed');
+      });
+    }
+  }, options.leaseMs);
+
+  async function snapshot(jobId: string): Promise<Record<string, unknown> | null> {
+    const state = await bus.state(jobId);
+    if (!state?.snapshot) return null;
+    try {
+      const job = (JSON.parse(state.snapshot) as { job?: unknown }).job;
+      return typeof job === 'object' && job !== null ? (job as Record<string, unknown>) : null;
+    } catch {
+      logger.warn({ jobId }, 'stored snapshot is not JSON');
+      return null;
+    }
+  }
+
+  return {
+    stats,
+    hubs,
+    followers,
+    upstream,
+    bus,
+
+    async create(verb, body) {
+      const result = await upstream.createJob(verb, body);
+      if (result.kind === 'reply') return result;
+      const jobId = await followers.followStream(result.body);
+      stats.jobsCreated++;
+      logger.info({ jobId, verb }, 'job created');
+      return { kind: 'job', jobId };
+    },
+
+    async subscribe(jobId, since) {
+      const { hub, release } = hubs.acquire(jobId);
+      try {
+        await hub.ready();
+        if (hub.lastSeq < 0) {
+          const outcome = await followers.ensure(jobId);
+          if (outcome === 'unknown') throw new RelayError('not_found', 'Job not found');
+          if (outcome === 'followed-elsewhere' || outcome === 'over') {
+            const deadline = Date.now() + unknownJobWaitMs;
+            while (hub.lastSeq < 0 && Date.now() < deadline) await sleep(25);
+            if (hub.lastSeq < 0) throw new RelayError('not_found', 'Job not found');
+          }
+        } else if (hub.terminalSeq === null) {
+          followers.ensure(jobId).catch(() => undefined);
+        }
+        if (hub.isFinishedFor(since)) {
+          release();
+          return { kind: 'finished' };
+        }
+        return { kind: 'open', hub, release };
+      } catch (err) {
+        release();
+        throw err;
+      }
+    },
+
+    snapshot,
+
+    async waitForSnapshot(jobId, timeoutMs) {
+      const deadline = Date.now() + timeoutMs;
+      for (;;) {
+        const job = await snapshot(jobId);
+        if (job || Date.now() >= deadline) return job;
+        await sleep(20);
+      }
+    },
+
+    async close() {
+      clearInterval(watchdog);
+      await followers.close();
+      await hubs.close();
+    },
+  };
+}
+
+/** The bus as the followers see it: every stored append is counted. */
+function countingBus(bus: Bus, stats: RelayStats): Bus {
+  return {
+    append: async (jobId, event) => {
+      const stored = await bus.append(jobId, event);
+      if (stored) stats.eventsAppended++;
+      return stored;
+    },
+    history: (jobId, afterSeq) => bus.history(jobId, afterSeq),
+    state: (jobId) => bus.state(jobId),
+    subscribe: (jobId, listener) => bus.subscribe(jobId, listener),
+    acquireLease: (jobId, owner, ttlMs) => bus.acquireLease(jobId, owner, ttlMs),
+    renewLease: (jobId, owner, ttlMs) => bus.renewLease(jobId, owner, ttlMs),
+    releaseLease: (jobId, owner) => bus.releaseLease(jobId, owner),
+    ping: () => bus.ping(),
+    close: () => bus.close(),
+  };
+}

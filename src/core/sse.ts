@@ -1,0 +1,49 @@
+/** SSE framing of the relay's own output: every byte a subscriber receives is built here. */
+
+const encoder = new TextEncoder();
+
+/** Response headers of every SSE stream the relay serves. */
+export const SSE_HEADERS: Readonly<Record<string, string>> = {
+  'Content-Type': 'text/event-stream; charset=utf-8',
+  'Cache-Control': 'no-cache, no-transform',
+  'X-Accel-Buffering': 'no',
+  Connection: 'keep-alive',
+};
+
+const LINE_BREAK = /\r\n|\r|\n/;
+
+/** Strips CR/LF so a value can never start a new SSE field. */
+function singleLine(value: string): string {
+  return value.replace(/[\r\n]/g, '');
+}
+
+/** Frame text for one event: `id:`, optional `event:`, one `data:` line per data line. */
+export function eventFrameText(id: string | number, data: string, event?: string): string {
+  let text = `id: ${singleLine(String(id))}\n`;
+  if (event !== undefined) text += `event: ${singleLine(event)}\n`;
+  for (const line of data.split(LINE_BREAK)) text += `data: ${line}\n`;
+  return `${text}\n`;
+}
+
+/** One event, encoded once, ready to be written to every subscriber. */
+export function encodeEvent(id: string | number, data: string, event?: string): Uint8Array {
+  return encoder.encode(eventFrameText(id, data, event));
+}
+
+/** An event without an id (so it does not move the client's Last-Event-ID). */
+export function encodeUnnumberedEvent(event: string, data: string): Uint8Array {
+  let text = `event: ${singleLine(event)}\n`;
+  for (const line of data.split(LINE_BREAK)) text += `data: ${line}\n`;
+  return encoder.encode(`${text}\n`);
+}
+
+/** A comment line: ignored by clients, keeps proxies from closing idle streams. */
+export function encodeComment(text = ''): Uint8Array {
+  const lines = text.split(LINE_BREAK).map((line) => `:${line ? ` ${line}` : ''}\n`);
+  return encoder.encode(`${lines.join('')}\n`);
+}
+
+/** The reconnection delay a client should use, in milliseconds. */
+export function encodeRetry(ms: number): Uint8Array {
+  return encoder.encode(`retry: ${Math.max(0, Math.floor(ms))}\n\n`);
+}

@@ -1,0 +1,102 @@
+import type { AddressInfo } from 'node:net';
+import { randomUUID } from 'node:crypto';
+import { type ServerType, serve } from '@hono/node-server';
+import type { Bus } from '../core/bus.ts';
+import type { Config } from '../core/config.ts';
+import type { Logger } from '../core/logger.ts';
+import { createMemoryBus } from '../core/memory-bus.ts';
+import { createRedactor } from '../core/redact.ts';
+import { type Relay, createRelay } from '../core/relay.ts';
+import { createUpstreamClient } from '../core/upstream.ts';
+import { createApp } from '../http/app.ts';
+import { type Simulator, createSimulator } from '../simulator/simulator.ts';
+import { createNodeLogger } from './logger.ts';
+
+export interface Gateway {
+  url: string;
+  port: number;
+  relay: Relay;
+  /** The in-process simulator, when no upstream URL was configured. */
+  simulator: Simulator | undefined;
+  simulatorUrl: string | undefined;
+  close(): Promise<void>;
+}
+
+export interface GatewayOverrides {
+  logger?: Logger;
+  bus?: Bus;
+}
+
+function listen(fetch: (req: Request) => Response | Promise<Response>, port: number, hostname: string): Promise<ServerType> {
+  return new Promise((resolve, reject) => {
+    const server = serve({ fetch, port, hostname }, () => resolve(server));
+    server.once('error', reject);
+  });
+}
+
+function closeServer(server: ServerType): Promise<void> {
+  return new Promise((resolve) => {
+    server.close(() => resolve());
+    if ('closeAllConnections' in server) server.closeAllConnections();
+  });
+}
+
+/** Wires real dependencies from a validated config and starts listening. */
+export async function startGateway(config: Config, overrides: GatewayOverrides = {}): Promise<Gateway> {
+  let simulator: Simulator | undefined;
+  let simServer: ServerType | undefined;
+  let upstreamUrl = config.UPSTREAM_URL;
+  let token = config.UPSTREAM_TOKEN;
+  const redact = createRedactor([config.UPSTREAM_TOKEN]);
+  const logger = overrides.logger ?? createNodeLogger({ level: config.LOG_LEVEL, redact });
+
+  if (!upstreamUrl) {
+    simulator = createSimulator(config.SIM_TOKEN ? { token: config.SIM_TOKEN } : {});
+    simServer = await listen(simulator.fetch, 0, '127.0.0.1');
+    const { port } = simServer.address() as AddressInfo;
+    upstreamUrl = `http://127.0.0.1:${port}/v3/midjourney`;
+    token = config.SIM_TOKEN ?? 'simulator';
+    logger.info({ upstream: upstreamUrl }, 'no UPSTREAM_URL: serving jobs from the built-in simulator');
+  }
+
+  const bus =
+    overrides.bus ??
+    createMemoryBus({ historyMaxEvents: config.HISTORY_MAX_EVENTS, historyTtlMs: config.HISTORY_TTL_S * 1000 });
+  const upstream = createUpstreamClient({ baseUrl: upstreamUrl, token: token ?? '' }, redact);
+  const relay = createRelay({
+    bus,
+    upstream,
+    logger,
+    instanceId: config.INSTANCE_ID ?? randomUUID(),
+    historyMaxEvents: config.HISTORY_MAX_EVENTS,
+    heartbeatMs: config.HEARTBEAT_MS,
+    leaseMs: config.LEASE_MS,
+    pollIntervalMs: config.POLL_INTERVAL_MS,
+    jobDeadlineMs: config.JOB_DEADLINE_MS,
+  });
+  const app = createApp({ relay, logger, redact, retryMs: config.RETRY_MS, maxBodyBytes: config.MAX_BODY_BYTES });
+  const server = await listen(app.fetch, config.PORT, config.HOST);
+  const { port } = server.address() as AddressInfo;
+  const host = config.HOST === '0.0.0.0' || config.HOST === '::' ? '127.0.0.1' : config.HOST;
+  const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+  logger.info({ url, bus: overrides.bus ? 'custom' : 'memory' }, 'sse-relay listening');
+
+  let closing: Promise<void> | undefined;
+  return {
+    url,
+    port,
+    relay,
+    simulator,
+    simulatorUrl: simulator ? upstreamUrl : undefined,
+    close() {
+      closing ??= (async () => {
+        await relay.close();
+        await closeServer(server);
+        await bus.close();
+        simulator?.close();
+        if (simServer) await closeServer(simServer);
+      })();
+      return closing;
+    },
+  };
+}

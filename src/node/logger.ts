@@ -1,0 +1,25 @@
+import pino from 'pino';
+import type { Logger } from '../core/logger.ts';
+
+function scrub(fields: Record<string, unknown>, redact: (text: string) => string): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(fields)) {
+    if (typeof value === 'string') out[key] = redact(value);
+    else if (value instanceof Error) out[key] = redact(value.message);
+    else if (typeof value === 'object' && value !== null) out[key] = JSON.parse(redact(JSON.stringify(value))) as unknown;
+    else out[key] = value;
+  }
+  return out;
+}
+
+/** pino behind the core's Logger, with every secret removed from fields and messages. */
+export function createNodeLogger(options: { level: string; redact: (text: string) => string; destination?: pino.DestinationStream }): Logger {
+  const base = pino({ level: options.level, base: { service: 'sse-relay' } }, options.destination ?? pino.destination(1));
+  const { redact } = options;
+  return {
+    debug: (fields, message) => base.debug(scrub(fields, redact), redact(message)),
+    info: (fields, message) => base.info(scrub(fields, redact), redact(message)),
+    warn: (fields, message) => base.warn(scrub(fields, redact), redact(message)),
+    error: (fields, message) => base.error(scrub(fields, redact), redact(message)),
+  };
+}

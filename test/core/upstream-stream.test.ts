@@ -1,0 +1,65 @@
+import { describe, expect, it } from 'vitest';
+import type { JobEvent } from '../../src/core/event.ts';
+import { readEvents } from '../../src/core/upstream-stream.ts';
+
+function streamOf(chunks: Uint8Array[]): ReadableStream<Uint8Array> {
+  return new ReadableStream({
+    start(controller) {
+      for (const chunk of chunks) controller.enqueue(chunk);
+      controller.close();
+    },
+  });
+}
+
+/** Splits bytes into pieces of `size`, so boundaries land inside lines and characters. */
+function split(bytes: Uint8Array, size: number): Uint8Array[] {
+  const out: Uint8Array[] = [];
+  for (let i = 0; i < bytes.length; i += size) out.push(bytes.slice(i, i + size));
+  return out;
+}
+
+async function read(chunks: Uint8Array[]) {
+  const events: JobEvent[] = [];
+  const malformed: string[] = [];
+  await readEvents(streamOf(chunks), { onEvent: (e) => void events.push(e), onMalformed: (r) => void malformed.push(r) });
+  return { events, malformed };
+}
+
+const enc = new TextEncoder();
+const e0 = '{"event":"initialized","message":"Stream initialized","jobId":"j:1","seq":0,"ts":"00:00:00.000"}';
+const e1 = '{"event":"midjourney_progress","job":{"jobid":"j:1","prompt":"猫 🐱"},"seq":1,"ts":"00:00:00.001"}';
+
+describe('readEvents', () => {
+  it('reads events split at every possible byte, including inside a UTF-8 character', async () => {
+    const bytes = enc.encode(`data: ${e0}\n\ndata: ${e1}\n\n`);
+    for (const size of [1, 2, 3, 5, 7, 64]) {
+      const { events } = await read(split(bytes, size));
+      expect(events.map((e) => e.data)).toEqual([e0, e1]);
+    }
+  });
+
+  it('handles CRLF and CR line endings, a BOM, comments, event/id/retry fields', async () => {
+    const bytes = enc.encode(`\uFEFF: hello\r\nevent: foo\r\nid: 9\r\ndata: ${e0}\r\n\r\nretry: 10\rdata: ${e1}\r\r`);
+    const { events } = await read(split(bytes, 4));
+    expect(events.map((e) => e.seq)).toEqual([0, 1]);
+  });
+
+  it('skips and reports malformed payloads without stopping', async () => {
+    const bytes = enc.encode(`data: not json\n\ndata: {"event":"x"}\n\ndata: ${e0}\n\ndata: [1]\n\ndata: ${e1}\n\n`);
+    const { events, malformed } = await read([bytes]);
+    expect(events.map((e) => e.seq)).toEqual([0, 1]);
+    expect(malformed).toEqual(['not JSON', 'missing or invalid seq', 'not a JSON object']);
+  });
+
+  it('joins multi-line data before parsing', async () => {
+    const bytes = enc.encode('data: {"event":"x",\ndata: "seq":3}\n\n');
+    const { events } = await read([bytes]);
+    expect(events).toHaveLength(1);
+    expect(events[0]?.data).toBe('{"event":"x",\n"seq":3}');
+  });
+
+  it('takes a last event that lacks its blank line at end of stream', async () => {
+    const { events } = await read([enc.encode(`data: ${e0}\n`)]);
+    expect(events.map((e) => e.seq)).toEqual([0]);
+  });
+});
