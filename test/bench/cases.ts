@@ -1,0 +1,280 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import type { IpcPeer } from './ipc.ts';
+import type { Nchan } from './nchan.ts';
+import { type Managed, freePort, sampleProcess, startProcess, stopProcess, waitForHttp } from './procs.ts';
+import type { Row } from './report.ts';
+
+export interface BenchContext {
+  root: string;
+  publisher: IpcPeer;
+  client: IpcPeer;
+  publisherPort: number;
+  nchan: Nchan | undefined;
+  /** Events of the burst phase (back to back). */
+  events: number;
+  /** Events of the paced phase, one every `pacedIntervalMs`. */
+  paced: number;
+  pacedIntervalMs: number;
+  eventBytes: number;
+  quick: boolean;
+  cpuProfDir: string | undefined;
+  /** BENCH_SUBSCRIBERS: one N for every fan-out case (for exploring). */
+  subscribersOverride: number | undefined;
+}
+
+interface PhaseStats {
+  delivered: number;
+  missing: number;
+  live: number;
+  failed?: number;
+  lastRecv: number;
+  p50: number;
+  p99: number;
+  max: number;
+  timedOut: boolean;
+}
+
+/** A server under test, seen the same way whether it is the gateway or nchan. */
+interface Target {
+  server: Row['server'];
+  pid: number;
+  withChildren: boolean;
+  ports: number[];
+  /** Creates `count` jobs (channels) and returns their ids and subscriber paths. */
+  create(count: number): Promise<{ ids: string[]; paths: string[] }>;
+  emit(ids: string[], firstSeq: number, count: number, intervalMs: number): Promise<{ firstSentAt: number }>;
+  finish(ids: string[], seq: number): Promise<void>;
+  stop(): Promise<void>;
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+/** Seqs 0 and 1 are the job's first two events (sent on creation); phases start at 2. */
+const FIRST_SEQ = 2;
+let channelSerial = 0;
+
+async function startGatewayTarget(ctx: BenchContext, env: Record<string, string> = {}, instances = 1): Promise<Target> {
+  const procs: Managed[] = [];
+  const ports: number[] = [];
+  for (let i = 0; i < instances; i++) {
+    const port = await freePort();
+    const prof = ctx.cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${ctx.cpuProfDir}`] : [];
+    const proc = startProcess(`gateway-${i}`, process.execPath, [...prof, '--import', 'tsx', 'src/node/main.ts'], {
+      cwd: ctx.root,
+      env: {
+        PORT: String(port),
+        HOST: '127.0.0.1',
+        UPSTREAM_URL: `http://127.0.0.1:${ctx.publisherPort}/v3/midjourney`,
+        UPSTREAM_TOKEN: 'bench',
+        REDIS_URL: '',
+        LOG_LEVEL: 'warn',
+        ...env,
+      },
+    });
+    await waitForHttp(`http://127.0.0.1:${port}/healthz`, 30_000, proc);
+    procs.push(proc);
+    ports.push(port);
+  }
+  const base = `http://127.0.0.1:${ports[0]}/v3/midjourney`;
+  return {
+    server: 'sse-relay',
+    pid: procs[0]!.pid,
+    withChildren: false,
+    ports,
+    async create(count) {
+      const ids: string[] = [];
+      for (let i = 0; i < count; i++) {
+        const response = await fetch(`${base}/jobs/imagine`, {
+          method: 'POST',
+          headers: { 'Content-Type': 'application/json' },
+          body: JSON.stringify({ prompt: 'bench', stream: false }),
+        });
+        const job = (await response.json()) as { jobid?: string };
+        if (response.status !== 201 || !job.jobid) throw new Error(`job create answered ${response.status}`);
+        ids.push(job.jobid);
+      }
+      return { ids, paths: ids.map((id) => `/v3/midjourney/jobs/${encodeURIComponent(id)}/stream`) };
+    },
+    async emit(ids, firstSeq, count, intervalMs) {
+      return ctx.publisher.call({ cmd: 'emit', targets: ids, firstSeq, count, intervalMs, size: ctx.eventBytes }, 300_000);
+    },
+    async finish(ids, seq) {
+      await ctx.publisher.call({ cmd: 'finish', targets: ids, seq });
+    },
+    async stop() {
+      for (const proc of procs) await stopProcess(proc);
+    },
+  };
+}
+
+function nchanTarget(ctx: BenchContext, nchan: Nchan, subPath = 'sub'): Target {
+  return {
+    server: 'nchan',
+    pid: nchan.pid,
+    withChildren: true,
+    ports: [nchan.port],
+    async create(count) {
+      const ids = Array.from({ length: count }, () => `bench-${process.pid}-${channelSerial++}`);
+      return { ids, paths: ids.map((id) => `/${subPath}/${id}`) };
+    },
+    async emit(ids, firstSeq, count, intervalMs) {
+      return ctx.publisher.call({ cmd: 'emit', targets: ids, nchanPub: nchan.pubUrl, firstSeq, count, intervalMs, size: ctx.eventBytes }, 300_000);
+    },
+    async finish(ids) {
+      await Promise.all(ids.map((id) => fetch(nchan.pubUrl + id, { method: 'DELETE' }).then((r) => r.arrayBuffer())));
+    },
+    async stop() {},
+  };
+}
+
+async function streamsServed(ctx: BenchContext): Promise<number> {
+  return (await ctx.publisher.call<{ streamsServed: number }>({ cmd: 'stats' })).streamsServed;
+}
+
+/** Runs one phase: every subscriber should get `count` events per job, starting at `firstSeq`. */
+async function phase(ctx: BenchContext, target: Target, ids: string[], firstSeq: number, count: number, intervalMs: number) {
+  await ctx.client.call({ cmd: 'phase', firstSeq, perConnection: count });
+  const { firstSentAt } = await target.emit(ids, firstSeq, count, intervalMs);
+  const stats = await ctx.client.call<PhaseStats>({ cmd: 'wait', timeoutMs: ctx.quick ? 30_000 : 90_000 }, 200_000);
+  const seconds = (stats.lastRecv - firstSentAt) / 1000;
+  return { ...stats, deliveriesPerS: seconds > 0 ? stats.delivered / seconds : 0 };
+}
+
+/** N subscribers spread over `jobs` jobs: idle memory, a burst of events, then paced events. */
+async function fanout(ctx: BenchContext, name: string, target: Target, subscribers: number, jobs: number): Promise<Row> {
+  const servedBefore = await streamsServed(ctx);
+  const { ids, paths } = await target.create(jobs);
+  await sleep(300);
+  const baseline = sampleProcess(target.pid, target.withChildren);
+  const opened = await ctx.client.call<{ connected: number; failed: number }>({ cmd: 'open', ports: target.ports, paths, count: subscribers }, 200_000);
+  await sleep(1000);
+  const idle = sampleProcess(target.pid, target.withChildren);
+  const burst = await phase(ctx, target, ids, FIRST_SEQ, ctx.events, 0);
+  const paced = await phase(ctx, target, ids, FIRST_SEQ + ctx.events, ctx.paced, ctx.pacedIntervalMs);
+  const after = sampleProcess(target.pid, target.withChildren);
+  await target.finish(ids, FIRST_SEQ + ctx.events + ctx.paced);
+  const closed = await ctx.client.call<{ live: number }>({ cmd: 'waitClosed', timeoutMs: 10_000 }, 30_000);
+  await ctx.client.call({ cmd: 'closeAll' });
+  const served = (await streamsServed(ctx)) - servedBefore;
+  return {
+    case: name,
+    server: target.server,
+    subscribers: opened.connected,
+    events: ctx.events,
+    deliveriesPerS: burst.deliveriesPerS,
+    p50Ms: paced.p50,
+    p99Ms: paced.p99,
+    maxMs: paced.max,
+    burstP99Ms: burst.p99,
+    cpuS: after.cpuS - idle.cpuS,
+    cpuUsPerDelivery: ((after.cpuS - idle.cpuS) * 1e6) / Math.max(1, burst.delivered + paced.delivered),
+    rssMB: after.rssKB / 1024,
+    rssPerIdleKB: (idle.rssKB - baseline.rssKB) / Math.max(1, opened.connected),
+    lost: burst.missing + paced.missing + (subscribers - opened.connected),
+    upstreamConns: target.server === 'sse-relay' ? served / jobs : null,
+    failedConnects: opened.failed,
+    ...(closed.live > 0 && target.server === 'sse-relay' ? { note: `${closed.live} streams not ended after the terminal event` } : {}),
+  };
+}
+
+/** Late joiners, one at a time, to a job with a 1,000-event history: time to the last replayed event. */
+async function replay(ctx: BenchContext, target: Target): Promise<Row> {
+  const history = 1000;
+  const { ids, paths } = await target.create(1);
+  await ctx.client.call({ cmd: 'open', ports: target.ports, paths, count: 1 });
+  await phase(ctx, target, ids, FIRST_SEQ, history, 0);
+  await ctx.client.call({ cmd: 'closeAll' });
+  // nchan sends a new subscriber only new messages unless asked for the oldest buffered one.
+  const joinPath = target.server === 'nchan' ? paths[0]!.replace('/sub/', '/sub-oldest/') : paths[0];
+  // The gateway replays seqs 0 and 1 (sent on creation) too; nchan only has what was published.
+  const frames = target.server === 'sse-relay' ? history + FIRST_SEQ : history;
+  const cpu0 = sampleProcess(target.pid, target.withChildren);
+  const joins = await ctx.client.call<{ joins: number; short: number; p50: number; p99: number; max: number }>(
+    { cmd: 'joins', port: target.ports[0], path: joinPath, frames, times: ctx.quick ? 20 : 50 },
+    120_000,
+  );
+  const cpu1 = sampleProcess(target.pid, target.withChildren);
+  await target.finish(ids, FIRST_SEQ + history);
+  return {
+    case: 'replay-1000',
+    server: target.server,
+    subscribers: joins.joins,
+    events: history,
+    deliveriesPerS: NaN,
+    p50Ms: joins.p50,
+    p99Ms: joins.p99,
+    maxMs: joins.max,
+    burstP99Ms: NaN,
+    cpuS: cpu1.cpuS - cpu0.cpuS,
+    cpuUsPerDelivery: ((cpu1.cpuS - cpu0.cpuS) * 1e6) / Math.max(1, joins.joins * frames),
+    rssMB: cpu1.rssKB / 1024,
+    rssPerIdleKB: NaN,
+    lost: joins.short,
+    upstreamConns: null,
+    failedConnects: 0,
+    note: 'p50/p99/max: connect → last replayed event',
+  };
+}
+
+async function withTarget(target: Target, run: (target: Target) => Promise<Row>): Promise<Row> {
+  try {
+    return await run(target);
+  } finally {
+    await target.stop();
+  }
+}
+
+function fanoutCase(subscribers: number, quickSubscribers: number) {
+  return async (ctx: BenchContext): Promise<Row[]> => {
+    const n = ctx.subscribersOverride ?? (ctx.quick ? quickSubscribers : subscribers);
+    const name = `fanout-${n >= 1000 ? `${n / 1000}k` : n}`;
+    const rows = [await withTarget(await startGatewayTarget(ctx), (t) => fanout(ctx, name, t, n, 1))];
+    if (ctx.nchan) rows.push(await fanout(ctx, name, nchanTarget(ctx, ctx.nchan), n, 1));
+    return rows;
+  };
+}
+
+const skipped = (name: string, server: Row['server'], note: string): Row => ({
+  case: name, server, subscribers: 0, events: 0, deliveriesPerS: NaN, p50Ms: NaN, p99Ms: NaN, maxMs: NaN, burstP99Ms: NaN,
+  cpuS: NaN, cpuUsPerDelivery: NaN, rssMB: NaN, rssPerIdleKB: NaN, lost: 0, upstreamConns: null, failedConnects: 0, note,
+});
+
+async function redisCase(ctx: BenchContext): Promise<Row[]> {
+  if (!existsSync(join(ctx.root, 'src/node/redis-bus.ts'))) return [skipped('redis-2x', 'sse-relay', 'skipped: no Redis bus in this checkout')];
+  if (!existsSync('/usr/bin/redis-server')) return [skipped('redis-2x', 'sse-relay', 'skipped: redis-server not installed')];
+  const redisPort = await freePort();
+  const redis = startProcess('redis', '/usr/bin/redis-server', ['--port', String(redisPort), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no']);
+  try {
+    await sleep(300);
+    const n = ctx.quick ? 1000 : 5000;
+    const target = await startGatewayTarget(ctx, { REDIS_URL: `redis://127.0.0.1:${redisPort}` }, 2);
+    const row = await withTarget(target, (t) => fanout(ctx, 'redis-2x', t, n, 1));
+    row.note = 'two gateways on one Redis; CPU/RSS of the instance following the job';
+    return [row];
+  } finally {
+    await stopProcess(redis);
+  }
+}
+
+async function replayCase(ctx: BenchContext): Promise<Row[]> {
+  const rows = [await withTarget(await startGatewayTarget(ctx), (t) => replay(ctx, t))];
+  if (ctx.nchan) rows.push(await replay(ctx, nchanTarget(ctx, ctx.nchan)));
+  return rows;
+}
+
+async function mixedCase(ctx: BenchContext): Promise<Row[]> {
+  const jobs = ctx.quick ? 20 : 100;
+  const name = `mixed-${jobs}x50`;
+  const rows = [await withTarget(await startGatewayTarget(ctx), (t) => fanout(ctx, name, t, jobs * 50, jobs))];
+  if (ctx.nchan) rows.push(await fanout(ctx, name, nchanTarget(ctx, ctx.nchan), jobs * 50, jobs));
+  return rows;
+}
+
+export const CASES: Record<string, (ctx: BenchContext) => Promise<Row[]>> = {
+  'fanout-1k': fanoutCase(1000, 500),
+  'fanout-5k': fanoutCase(5000, 2000),
+  'fanout-10k': fanoutCase(10_000, 3000),
+  redis: redisCase,
+  replay: replayCase,
+  mixed: mixedCase,
+};

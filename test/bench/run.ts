@@ -1,0 +1,95 @@
+// `npm run bench`: fan-out figures of the gateway, side by side with nginx + nchan.
+// BENCH_CASES=fanout-1k,fanout-5k,fanout-10k,redis,replay,mixed (default all); BENCH_QUICK=1 for a
+// short run; BENCH_NCHAN=0 to skip the peer; BENCH_EVENTS, BENCH_PACED, BENCH_PACED_INTERVAL_MS,
+// BENCH_EVENT_BYTES, BENCH_TIMEOUT_S, BENCH_CPU_PROF=<dir> to profile the gateway.
+import { fileURLToPath } from 'node:url';
+import { type BenchContext, CASES } from './cases.ts';
+import { ipcPeer } from './ipc.ts';
+import { type Nchan, nchanMissing, startNchan } from './nchan.ts';
+import { killAllNow, startProcess, stopAll } from './procs.ts';
+import { type Row, markdown } from './report.ts';
+
+const env = process.env;
+const quick = env.BENCH_QUICK === '1';
+const int = (name: string, fallback: number) => {
+  const value = Number(env[name] ?? fallback);
+  if (!Number.isInteger(value) || value < 0) throw new Error(`${name} must be a non-negative integer`);
+  return value;
+};
+const selected = (env.BENCH_CASES ?? Object.keys(CASES).join(',')).split(',').map((s) => s.trim()).filter(Boolean);
+const unknown = selected.filter((name) => !(name in CASES));
+if (unknown.length > 0) throw new Error(`unknown BENCH_CASES ${unknown.join(', ')}; known: ${Object.keys(CASES).join(', ')}`);
+
+const root = fileURLToPath(new URL('../..', import.meta.url));
+const timeoutS = int('BENCH_TIMEOUT_S', 600);
+const deadline = setTimeout(() => {
+  console.error(`bench: over ${timeoutS} s, stopping everything it started`);
+  killAllNow();
+  process.exit(3);
+}, timeoutS * 1000);
+process.on('exit', killAllNow);
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    killAllNow();
+    process.exit(130);
+  });
+}
+
+async function main(): Promise<void> {
+  const tsx = ['--import', 'tsx'];
+  const publisherProc = startProcess('publisher', process.execPath, [...tsx, 'test/bench/publisher.ts'], { ipc: true, cwd: root });
+  const clientProc = startProcess('client', process.execPath, [...(env.BENCH_CLIENT_PROF ? ['--cpu-prof', `--cpu-prof-dir=${env.BENCH_CLIENT_PROF}`] : []), ...tsx, 'test/bench/client.ts'], { ipc: true, cwd: root });
+  const publisher = ipcPeer(publisherProc.child, 'publisher');
+  const client = ipcPeer(clientProc.child, 'client');
+  const { port: publisherPort } = await publisher.call<{ port: number }>({ cmd: 'listen' }, 30_000);
+
+  let nchan: Nchan | undefined;
+  const missing = env.BENCH_NCHAN === '0' ? 'disabled by BENCH_NCHAN=0' : nchanMissing();
+  if (missing) console.error(`bench: nchan comparison skipped: ${missing} (apt-get install nginx-light libnginx-mod-nchan)`);
+  else nchan = await startNchan();
+
+  const ctx: BenchContext = {
+    root,
+    publisher,
+    client,
+    publisherPort,
+    nchan,
+    events: int('BENCH_EVENTS', quick ? 50 : 200),
+    paced: int('BENCH_PACED', quick ? 10 : 20),
+    pacedIntervalMs: int('BENCH_PACED_INTERVAL_MS', 100),
+    eventBytes: int('BENCH_EVENT_BYTES', 600),
+    quick,
+    cpuProfDir: env.BENCH_CPU_PROF || undefined,
+    subscribersOverride: env.BENCH_SUBSCRIBERS ? int('BENCH_SUBSCRIBERS', 0) : undefined,
+  };
+  console.error(
+    `bench: cases ${selected.join(', ')}; ${ctx.events} burst + ${ctx.paced} paced events of ${ctx.eventBytes} B; nchan ${nchan ? 'on' : 'off'}`,
+  );
+  const rows: Row[] = [];
+  try {
+    for (const name of selected) {
+      const started = Date.now();
+      for (const row of await CASES[name]!(ctx)) {
+        rows.push(row);
+        console.log(JSON.stringify(row));
+      }
+      console.error(`bench: ${name} done in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+    }
+  } finally {
+    await nchan?.stop();
+    await stopAll();
+  }
+  console.log(`\n${markdown(rows)}`);
+}
+
+main().then(
+  () => {
+    clearTimeout(deadline);
+    process.exit(0);
+  },
+  (err: unknown) => {
+    console.error('bench failed:', err instanceof Error ? (err.stack ?? err.message) : err);
+    killAllNow();
+    process.exit(1);
+  },
+);
