@@ -4,7 +4,7 @@ import { RelayError, errorBody } from '../core/errors.ts';
 import type { Logger } from '../core/logger.ts';
 import type { Relay } from '../core/relay.ts';
 import { upstreamErrorMessage } from '../core/upstream.ts';
-import { resumePoint, subscriptionResponse } from './subscription-response.ts';
+import { type SinkOpener, resumePoint, subscriptionResponse } from './subscription-response.ts';
 import { checkJobId, checkVerb, parseCreateBody } from './validate.ts';
 
 export interface AppDeps {
@@ -18,13 +18,15 @@ export interface AppDeps {
   maxQueuedBytes?: number;
   /** Where the vendor API paths are mounted. */
   basePath?: string;
+  /** The runtime's fast subscriber sink (Node: straight to the socket); default: a Web stream body. */
+  openSink?: SinkOpener;
 }
 
 /** The gateway's HTTP API, runtime-neutral: Node and Workers both serve `app.fetch`. */
 export function createApp(deps: AppDeps): Hono {
   const { relay, logger } = deps;
   const base = deps.basePath ?? '/v3/midjourney';
-  const streamOptions = { retryMs: deps.retryMs, maxQueuedBytes: deps.maxQueuedBytes ?? 8 << 20 };
+  const streamOptions = { retryMs: deps.retryMs, maxQueuedBytes: deps.maxQueuedBytes ?? 8 << 20, openSink: deps.openSink };
   const app = new Hono();
 
   app.get('/healthz', (c) => c.json({ ok: true }));
@@ -62,14 +64,14 @@ export function createApp(deps: AppDeps): Hono {
         const job = (await relay.waitForSnapshot(outcome.jobId, 10_000)) ?? { jobid: outcome.jobId, verb, status: 'created' };
         return c.json(job, 201, headers);
       }
-      return subscriptionResponse(await relay.subscribe(outcome.jobId, -1), -1, { ...streamOptions, headers });
+      return subscriptionResponse(await relay.subscribe(outcome.jobId, -1), -1, { ...streamOptions, headers }, c.env);
     },
   );
 
   app.get(`${base}/jobs/:jobid/stream`, async (c) => {
     const jobId = checkJobId(c.req.param('jobid'));
     const since = resumePoint(c.req.header('Last-Event-ID'), c.req.query('since'));
-    return subscriptionResponse(await relay.subscribe(jobId, since), since, streamOptions);
+    return subscriptionResponse(await relay.subscribe(jobId, since), since, streamOptions, c.env);
   });
 
   app.get(`${base}/jobs/:jobid`, async (c) => {

@@ -1,28 +1,59 @@
+import type { SubscriberSink } from '../core/hub.ts';
 import { RelayError } from '../core/errors.ts';
 import type { SubscribeOutcome } from '../core/relay.ts';
 import { SSE_HEADERS, encodeRetry } from '../core/sse.ts';
 import { createStreamSink } from './stream-sink.ts';
 
+/** What a runtime needs to open one subscriber's stream. */
+export interface SinkInit {
+  /** Status is 200; these are all the response headers (SSE ones included). */
+  headers: Record<string, string>;
+  /** A subscriber further behind than this is dropped (it reconnects and resumes). */
+  maxQueuedBytes: number;
+  /** The disconnect path: runs once, on end, on client disconnect, or when dropped. */
+  onClose(): void;
+}
+
+/**
+ * A runtime's own, faster way to serve a subscriber (Node writes straight to the socket).
+ * Returns undefined when it cannot serve this request, and the Web stream is used instead.
+ */
+export type SinkOpener = (init: SinkInit, env: unknown) => { sink: SubscriberSink; response: Response } | undefined;
+
 export interface SubscriptionResponseOptions {
   retryMs: number;
   maxQueuedBytes: number;
   headers?: Record<string, string>;
+  openSink?: SinkOpener;
 }
 
-/** Turns an opened subscription into the SSE Response: retry, replay after `since`, then live. */
-export function subscriptionResponse(outcome: SubscribeOutcome, since: number, options: SubscriptionResponseOptions): Response {
+/** The default sink: a Web ReadableStream returned as the Response body (every runtime can serve it). */
+export function openStreamSink(init: SinkInit): { sink: SubscriberSink; response: Response } {
+  const { stream, sink } = createStreamSink(init);
+  return { sink, response: new Response(stream, { status: 200, headers: init.headers }) };
+}
+
+/**
+ * Turns an opened subscription into the SSE Response: retry, replay after `since`, then live.
+ * `env` is the runtime's request context (Hono's `c.env`), handed to `openSink`.
+ */
+export function subscriptionResponse(outcome: SubscribeOutcome, since: number, options: SubscriptionResponseOptions, env?: unknown): Response {
   if (outcome.kind === 'finished') return new Response(null, { status: 204, headers: options.headers });
   const { hub, release } = outcome;
-  const { stream, sink } = createStreamSink({
+  let sink: SubscriberSink | undefined;
+  const init: SinkInit = {
+    headers: { ...SSE_HEADERS, ...options.headers },
     maxQueuedBytes: options.maxQueuedBytes,
     onClose() {
-      hub.detach(sink);
+      if (sink) hub.detach(sink);
       release();
     },
-  });
+  };
+  const opened = options.openSink?.(init, env) ?? openStreamSink(init);
+  sink = opened.sink;
   sink.write(encodeRetry(options.retryMs));
   hub.attach(sink, since);
-  return new Response(stream, { status: 200, headers: { ...SSE_HEADERS, ...options.headers } });
+  return opened.response;
 }
 
 /** The resume point: `Last-Event-ID` wins over `?since=` (browsers send it on reconnect); -1 = from the start. */

@@ -1,0 +1,119 @@
+import { type IncomingMessage, type Server, type ServerResponse, createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { connect, type Socket } from 'node:net';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { SubscriberSink } from '../../src/core/hub.ts';
+import { SSE_HEADERS } from '../../src/core/sse.ts';
+import { openSocketSink } from '../../src/node/socket-sink-opener.ts';
+
+const encoder = new TextEncoder();
+const servers: Server[] = [];
+const sockets: Socket[] = [];
+
+afterEach(async () => {
+  for (const socket of sockets.splice(0)) socket.destroy();
+  await Promise.all(servers.splice(0).map((server) => new Promise<void>((resolve) => {
+    server.closeAllConnections();
+    server.close(() => resolve());
+  })));
+});
+
+interface Opened {
+  sink: SubscriberSink;
+  closes: () => number;
+  res: ServerResponse;
+}
+
+/** A server whose every request becomes a socket sink; resolves with the first one and a raw client. */
+async function sinkAndClient(maxQueuedBytes = 1 << 20): Promise<{ opened: Promise<Opened>; client: Socket; received: () => string }> {
+  let resolveOpened!: (opened: Opened) => void;
+  const opened = new Promise<Opened>((resolve) => (resolveOpened = resolve));
+  const server = createServer((_req: IncomingMessage, res: ServerResponse) => {
+    let closes = 0;
+    const result = openSocketSink({ headers: { ...SSE_HEADERS }, maxQueuedBytes, onClose: () => void closes++ }, { outgoing: res });
+    if (!result) throw new Error('no sink for a Node response');
+    resolveOpened({ sink: result.sink, closes: () => closes, res });
+  });
+  servers.push(server);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const client = connect({ port: (server.address() as AddressInfo).port, host: '127.0.0.1' });
+  sockets.push(client);
+  let text = '';
+  client.on('data', (chunk: Buffer) => void (text += chunk.toString('latin1')));
+  client.write('GET /stream HTTP/1.1\r\nHost: test\r\n\r\n');
+  return { opened, client, received: () => text };
+}
+
+const until = async (check: () => boolean, timeoutMs = 5000) => {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+};
+
+describe('socket sink (Node fast path)', () => {
+  it('sends the SSE head, then each write as one HTTP chunk, and ends with the last chunk', async () => {
+    const { opened, received } = await sinkAndClient();
+    const { sink, closes } = await opened;
+    expect(sink.write(encoder.encode('retry: 2000\n\n'))).toBe(true);
+    const frame = encoder.encode('id: 1\ndata: {"a":"é"}\n\n');
+    expect(sink.write(frame)).toBe(true);
+    expect(sink.write(frame)).toBe(true);
+    sink.end();
+    await until(() => received().endsWith('0\r\n\r\n'));
+    const [head, body] = received().split('\r\n\r\n', 2) as [string, string];
+    expect(head).toMatch(/^HTTP\/1\.1 200 OK/);
+    expect(head.toLowerCase()).toContain('content-type: text/event-stream');
+    expect(head.toLowerCase()).toContain('transfer-encoding: chunked');
+    const chunk = `${frame.byteLength.toString(16)}\r\n${Buffer.from(frame).toString('latin1')}\r\n`;
+    expect(received().slice(head.length + 4)).toBe(`d\r\nretry: 2000\n\n\r\n${chunk}${chunk}0\r\n\r\n`);
+    expect(body.length).toBeGreaterThan(0);
+    expect(closes()).toBe(1);
+  });
+
+  it('runs the disconnect path once when the client goes away, and refuses later writes', async () => {
+    const { opened, client } = await sinkAndClient();
+    const { sink, closes } = await opened;
+    client.destroy();
+    await until(() => closes() === 1);
+    expect(sink.write(encoder.encode('data: x\n\n'))).toBe(false);
+    sink.end();
+    sink.end();
+    expect(closes()).toBe(1);
+  });
+
+  it('is safe to end twice', async () => {
+    const { opened, received } = await sinkAndClient();
+    const { sink, closes } = await opened;
+    sink.end();
+    sink.end();
+    expect(sink.write(encoder.encode('data: late\n\n'))).toBe(false);
+    await until(() => received().endsWith('0\r\n\r\n'));
+    expect(received()).not.toContain('late');
+    expect(closes()).toBe(1);
+  });
+
+  it('refuses writes once a client that does not read is further behind than the cap', async () => {
+    const { opened, client } = await sinkAndClient(64 * 1024);
+    client.pause();
+    const { sink, closes } = await opened;
+    const frame = encoder.encode(`data: ${'x'.repeat(16 * 1024)}\n\n`);
+    let accepted = 0;
+    while (sink.write(frame)) {
+      accepted++;
+      if (accepted > 10_000) throw new Error('never refused');
+      // Let the corked writes reach the socket so its queue grows.
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    expect(accepted).toBeGreaterThan(0);
+    expect(closes()).toBe(0);
+    sink.end();
+    expect(closes()).toBe(1);
+  });
+
+  it('declines (falls back to the Web stream) without a Node response', () => {
+    expect(openSocketSink({ headers: {}, maxQueuedBytes: 1, onClose: () => undefined }, undefined)).toBeUndefined();
+    expect(openSocketSink({ headers: {}, maxQueuedBytes: 1, onClose: () => undefined }, { outgoing: {} })).toBeUndefined();
+  });
+});
