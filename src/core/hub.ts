@@ -60,7 +60,14 @@ export class JobHub {
 
   /** Subscribes to the bus and loads the history once; resolves when the cache is complete. */
   ready(): Promise<void> {
-    this.readyPromise ??= this.start();
+    this.readyPromise ??= this.start().catch(async (err: unknown) => {
+      // Leave the hub retryable: the next caller subscribes and reads history again.
+      const unsubscribe = this.unsubscribe;
+      this.unsubscribe = null;
+      this.readyPromise = null;
+      if (unsubscribe) await unsubscribe().catch(() => undefined);
+      throw err;
+    });
     return this.readyPromise;
   }
 
@@ -71,6 +78,22 @@ export class JobHub {
       return;
     }
     await this.fill();
+  }
+
+  /** Writes a heartbeat to every subscriber, including those waiting to catch up. */
+  heartbeat(frame: Uint8Array): void {
+    this.broadcast(frame);
+    for (const sink of this.ahead.keys()) {
+      if (!sink.write(frame)) {
+        this.ahead.delete(sink);
+        sink.end();
+      }
+    }
+  }
+
+  /** Local subscribers, live or waiting to catch up. */
+  get size(): number {
+    return this.subscribers.size + this.ahead.size;
   }
 
   /** Loads history after lastSeq, then delivers what arrived live meanwhile. */
