@@ -23,6 +23,7 @@ const schema = z.object({
   INSTANCE_ID: z.string().regex(/^[\w.-]{1,64}$/).optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   SIM_TOKEN: z.string().min(1).optional(),
+  SIM_MAX_JOBS: int(1, 10_000).default(3),
 });
 
 /** Validated configuration; `upstreamUrl` undefined means "run the simulator in-process". */

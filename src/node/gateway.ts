@@ -51,7 +51,7 @@ export async function startGateway(config: Config, overrides: GatewayOverrides =
   const logger = overrides.logger ?? createNodeLogger({ level: config.LOG_LEVEL, redact });
 
   if (!upstreamUrl) {
-    simulator = createSimulator(config.SIM_TOKEN ? { token: config.SIM_TOKEN } : {});
+    simulator = createSimulator({ maxJobs: config.SIM_MAX_JOBS, ...(config.SIM_TOKEN ? { token: config.SIM_TOKEN } : {}) });
     simServer = await listen(simulator.fetch, 0, '127.0.0.1');
     const { port } = simServer.address() as AddressInfo;
     upstreamUrl = `http://127.0.0.1:${port}/v3/midjourney`;

@@ -1,0 +1,33 @@
+// Runs the simulator alone on Node: SIM_PORT (8090), SIM_HOST (127.0.0.1), SIM_TOKEN, and optionally
+// SIM_MAX_JOBS, SIM_INTERVAL_MS, SIM_STEPS to change the defaults.
+import { serve } from '@hono/node-server';
+import { createSimulator } from './simulator.ts';
+
+function readInt(name: string, fallback?: number): number | undefined {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < 0) throw new Error(`${name} must be a non-negative integer, got "${raw}"`);
+  return value;
+}
+
+const port = readInt('SIM_PORT', 8090) ?? 8090;
+const hostname = process.env.SIM_HOST || '127.0.0.1';
+const simulator = createSimulator({
+  token: process.env.SIM_TOKEN || undefined,
+  maxJobs: readInt('SIM_MAX_JOBS'),
+  defaultIntervalMs: readInt('SIM_INTERVAL_MS'),
+  defaultSteps: readInt('SIM_STEPS'),
+});
+
+const server = serve({ fetch: simulator.fetch, port, hostname }, (info) => {
+  console.log(`upstream simulator listening on http://${hostname}:${info.port}/v3/midjourney`);
+});
+
+const shutdown = () => {
+  simulator.close();
+  server.close(() => process.exit(0));
+  if ('closeAllConnections' in server) server.closeAllConnections();
+};
+process.once('SIGINT', shutdown);
+process.once('SIGTERM', shutdown);

@@ -1,0 +1,61 @@
+import { Hono } from 'hono';
+import { errorResponse } from './http.ts';
+import { createJobService } from './job-service.ts';
+import { createSimRoutes } from './sim-routes.ts';
+import { createStatsRecorder } from './stats.ts';
+import type { SimStats } from './stats.ts';
+import { createVendorRoutes } from './vendor-routes.ts';
+
+/** How the simulator behaves when a request's prompt does not say otherwise. */
+export interface SimulatorOptions {
+  /** If set, only this bearer token is accepted; otherwise any non-empty token is. */
+  token?: string;
+  /** Running jobs allowed per channel before 429 (default 3). */
+  maxJobs?: number;
+  /** Where the vendor API is mounted (default `/v3/midjourney`). */
+  basePath?: string;
+  /** Gap between job events in ms (default 500). */
+  defaultIntervalMs?: number;
+  /** Progress events per image job (default 4). */
+  defaultSteps?: number;
+}
+
+/** A running simulator: mount `app`/`fetch` on any runtime. */
+export interface Simulator {
+  app: Hono;
+  fetch: (request: Request) => Promise<Response>;
+  stats(): SimStats;
+  /** Clears every timer and ends every open stream. */
+  close(): void;
+}
+
+/** Builds a stand-in for the useapi.net Midjourney v3 job API on Hono and Web APIs only. */
+export function createSimulator(options: SimulatorOptions = {}): Simulator {
+  const basePath = (options.basePath ?? '/v3/midjourney').replace(/\/+$/, '');
+  const now = () => Date.now();
+  const stats = createStatsRecorder();
+  const service = createJobService({
+    maxJobs: options.maxJobs ?? 3,
+    defaultSteps: options.defaultSteps ?? 4,
+    defaultIntervalMs: options.defaultIntervalMs ?? 500,
+    basePath,
+    stats,
+    now,
+  });
+  const simRoutes = createSimRoutes({ stats, runningCount: service.runningCount });
+
+  const app = new Hono();
+  // Registered before the vendor routes so the vendor's auth middleware never runs for them.
+  app.route('/_sim', simRoutes);
+  if (basePath !== '') app.route(`${basePath}/_sim`, simRoutes);
+  app.route(basePath || '/', createVendorRoutes({ service, stats, token: options.token, now }));
+  app.notFound(() => errorResponse(404, 'Not found'));
+  app.onError(() => errorResponse(500, 'Internal server error'));
+
+  return {
+    app,
+    fetch: async (request) => app.fetch(request),
+    stats: () => stats.snapshot(service.runningCount()),
+    close: service.close,
+  };
+}

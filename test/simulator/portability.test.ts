@@ -1,0 +1,15 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+
+const dir = join(import.meta.dirname, '../../src/simulator');
+const NODE_ONLY = /from\s+['"]node:|\brequire\(|\bBuffer\b|\bprocess\.\w|\bsetImmediate\b|@hono\/node-server/;
+
+describe('simulator portability', () => {
+  it('uses Web APIs only outside main.ts, so it can run in a Worker', () => {
+    const files = readdirSync(dir).filter((name) => name.endsWith('.ts') && name !== 'main.ts');
+    expect(files).toContain('simulator.ts');
+    const offenders = files.filter((name) => NODE_ONLY.test(readFileSync(join(dir, name), 'utf8')));
+    expect(offenders).toEqual([]);
+  });
+});
