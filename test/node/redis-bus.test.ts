@@ -139,7 +139,7 @@ describe('Redis bus', () => {
       const off = await a.subscribe(job, (e) => seen.push(e));
       for (let seq = 0; seq < 3; seq++) await b.append(job, ev(seq));
       await until(() => seen.length === 3);
-      await raw.client('KILL', 'TYPE', 'pubsub');
+      await raw.call('CLIENT', 'KILL', 'TYPE', 'pubsub');
       for (let seq = 3; seq < 6; seq++) await b.append(job, ev(seq, seq === 5));
       await until(() => seen.length >= 6);
       await sleep(50);
