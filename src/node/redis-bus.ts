@@ -1,5 +1,6 @@
 import { Redis } from 'ioredis';
 import type { AppendInput, Bus, JobState, RetentionOptions, StoredEvent } from '../core/bus.ts';
+import { RelayError } from '../core/errors.ts';
 import { type Logger, silentLogger } from '../core/logger.ts';
 import { createFanout } from './redis-fanout.ts';
 import { type JobKeys, decodeEntries, jobKeys, streamStart } from './redis-schema.ts';
@@ -64,7 +65,19 @@ export function createRedisBus(options: RedisBusOptions): Bus & { channelCount()
   const scripts = client as unknown as ScriptCommands;
   const keys = (jobId: string): JobKeys => jobKeys(prefix, jobId);
 
-  async function history(jobId: string, afterSeq: number): Promise<StoredEvent[]> {
+  /** Redis failures become one typed error (503 at the HTTP edge); unexpected ones are logged. */
+  async function guard<T>(operation: string, work: () => Promise<T>): Promise<T> {
+    try {
+      return await work();
+    } catch (err) {
+      if (err instanceof RelayError || err instanceof TypeError) throw err;
+      const connected = client.status === 'ready' && subscriber.status === 'ready';
+      if (connected) logger.warn({ operation, err: err instanceof Error ? err.message : String(err) }, 'redis command failed');
+      throw new RelayError('unavailable', 'event bus unavailable', { retryAfterS: 1 });
+    }
+  }
+
+  async function readHistory(jobId: string, afterSeq: number): Promise<StoredEvent[]> {
     const entries = (await client.xrange(keys(jobId).events, streamStart(afterSeq), '+')) as [string, string[]][];
     return decodeEntries(entries).filter((event) => event.seq > afterSeq);
   }
@@ -74,14 +87,14 @@ export function createRedisBus(options: RedisBusOptions): Bus & { channelCount()
     logger,
     channelOf: (jobId) => keys(jobId).channel,
     lastSeq: async (jobId) => Number((await client.hget(keys(jobId).meta, 'lastSeq')) ?? -1),
-    history,
+    history: readHistory,
   });
 
   return {
     async append(jobId: string, input: AppendInput): Promise<StoredEvent | null> {
       if (!Number.isSafeInteger(input.seq) || input.seq < 0) throw new TypeError(`seq must be a non-negative integer, got ${input.seq}`);
       const k = keys(jobId);
-      const prev = await scripts.relayAppend(
+      const prev = await guard('append', () => scripts.relayAppend(
         k.events,
         k.meta,
         String(input.seq),
@@ -93,15 +106,16 @@ export function createRedisBus(options: RedisBusOptions): Bus & { channelCount()
         String(options.historyTtlMs),
         activeTtlMs,
         k.channel,
-      );
+      ));
       if (prev === null) return null;
       return { seq: input.seq, prev: Number(prev), data: input.data, terminal: input.terminal };
     },
 
-    history,
+    history: (jobId, afterSeq) => guard('history', () => readHistory(jobId, afterSeq)),
 
     async state(jobId: string): Promise<JobState | null> {
-      const [lastSeq, terminalSeq, snapshot] = await client.hmget(keys(jobId).meta, 'lastSeq', 'terminalSeq', 'snapshot');
+      const meta = keys(jobId).meta;
+      const [lastSeq, terminalSeq, snapshot] = await guard('state', () => client.hmget(meta, 'lastSeq', 'terminalSeq', 'snapshot'));
       if (lastSeq == null && snapshot == null) return null;
       return {
         lastSeq: lastSeq == null ? -1 : Number(lastSeq),
@@ -110,23 +124,26 @@ export function createRedisBus(options: RedisBusOptions): Bus & { channelCount()
       };
     },
 
-    subscribe: (jobId, listener) => fanout.subscribe(jobId, listener),
+    subscribe: (jobId, listener) => guard('subscribe', () => fanout.subscribe(jobId, listener)),
 
     async acquireLease(jobId: string, owner: string, ttlMs: number): Promise<boolean> {
-      return (await scripts.relayAcquire(keys(jobId).lease, owner, String(Math.ceil(ttlMs)))) === 1;
+      const lease = keys(jobId).lease;
+      return (await guard('acquireLease', () => scripts.relayAcquire(lease, owner, String(Math.ceil(ttlMs))))) === 1;
     },
 
     async renewLease(jobId: string, owner: string, ttlMs: number): Promise<boolean> {
-      return (await scripts.relayRenew(keys(jobId).lease, owner, String(Math.ceil(ttlMs)))) === 1;
+      const lease = keys(jobId).lease;
+      return (await guard('renewLease', () => scripts.relayRenew(lease, owner, String(Math.ceil(ttlMs))))) === 1;
     },
 
     async releaseLease(jobId: string, owner: string): Promise<void> {
-      await scripts.relayRelease(keys(jobId).lease, owner);
+      const lease = keys(jobId).lease;
+      await guard('releaseLease', () => scripts.relayRelease(lease, owner));
     },
 
     async ping(): Promise<void> {
       // Both connections: without the subscriber, this instance would serve no live events.
-      await Promise.all([client.ping(), subscriber.ping()]);
+      await guard('ping', () => Promise.all([client.ping(), subscriber.ping()]));
     },
 
     async close(): Promise<void> {

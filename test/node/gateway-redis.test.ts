@@ -38,14 +38,31 @@ describe('gateway with REDIS_URL', () => {
     expect((await gw.simStats()).polls[jobId] ?? 0).toBe(polls);
   });
 
-  it('reports Redis reachability on /readyz, through an outage and back', async () => {
+  it('reports Redis reachability on /readyz and answers 503 while Redis is down, then recovers', async () => {
     expect(await readyz()).toEqual({ status: 200, body: { ok: true, bus: 'reachable' } });
+    const created = await gw.simulator?.fetch(
+      new Request('http://sim/v3/midjourney/jobs/imagine', {
+        method: 'POST',
+        headers: { Authorization: 'Bearer simulator', 'Content-Type': 'application/json' },
+        body: JSON.stringify({ prompt: 'outage --sim-steps 2 --sim-interval 50', stream: false }),
+      }),
+    );
+    const jobId = ((await created?.json()) as { jobid: string }).jobid;
+
     await redis.stop();
     expect(await readyz()).toEqual({ status: 503, body: { ok: false, bus: 'unreachable' } });
     expect((await fetch(`${gw.url}/healthz`)).status).toBe(200);
+    const refused = await fetch(streamUrl(gw.url, jobId));
+    expect(refused.status).toBe(503);
+    expect(await refused.json()).toEqual({ error: 'event bus unavailable', code: 'unavailable' });
+
     await redis.start();
     const deadline = Date.now() + 10_000;
     while ((await readyz()).status !== 200 && Date.now() < deadline) await sleep(50);
     expect((await readyz()).status).toBe(200);
+    // The same job on the same instance: its hub must not stay broken by the failed attempt.
+    const result = await readSse(streamUrl(gw.url, jobId));
+    expect(result.status).toBe(200);
+    expect(JSON.parse(result.events.at(-1)?.data ?? '{}')).toMatchObject({ event: 'midjourney_completed' });
   });
 });

@@ -162,11 +162,13 @@ describe('Redis bus while Redis is down', () => {
     await until(() => seen.length === 1);
 
     await own.stop();
-    await expect(bus.ping()).rejects.toThrow();
-    await expect(bus.append(job, ev(1))).rejects.toThrow();
-    await expect(bus.history(job, -1)).rejects.toThrow();
-    await expect(bus.acquireLease(job, 'me', 1000)).rejects.toThrow();
-    await expect(bus.subscribe(newJob(), () => {})).rejects.toThrow();
+    const unavailable = { name: 'RelayError', code: 'unavailable', status: 503 };
+    await expect(bus.ping()).rejects.toMatchObject(unavailable);
+    await expect(bus.append(job, ev(1))).rejects.toMatchObject(unavailable);
+    await expect(bus.history(job, -1)).rejects.toMatchObject(unavailable);
+    await expect(bus.state(job)).rejects.toMatchObject(unavailable);
+    await expect(bus.acquireLease(job, 'me', 1000)).rejects.toMatchObject(unavailable);
+    await expect(bus.subscribe(newJob(), () => {})).rejects.toMatchObject(unavailable);
     expect(warnings).toContain('redis connection lost; retrying');
 
     await own.start();
