@@ -11,6 +11,8 @@ import { createUpstreamClient } from '../core/upstream.ts';
 import { createApp } from '../http/app.ts';
 import { type Simulator, createSimulator } from '../simulator/simulator.ts';
 import { createNodeLogger } from './logger.ts';
+import { createMetrics } from './metrics.ts';
+import { createRedisBus } from './redis-bus.ts';
 import { openSocketSink } from './socket-sink-opener.ts';
 
 export interface Gateway {
@@ -60,9 +62,12 @@ export async function startGateway(config: Config, overrides: GatewayOverrides =
     logger.info({ upstream: upstreamUrl }, 'no UPSTREAM_URL: serving jobs from the built-in simulator');
   }
 
+  const retention = { historyMaxEvents: config.HISTORY_MAX_EVENTS, historyTtlMs: config.HISTORY_TTL_S * 1000 };
+  // REDIS_URL may hold a password: it is never logged.
+  const busKind = overrides.bus ? 'custom' : config.REDIS_URL ? 'redis' : 'memory';
   const bus =
     overrides.bus ??
-    createMemoryBus({ historyMaxEvents: config.HISTORY_MAX_EVENTS, historyTtlMs: config.HISTORY_TTL_S * 1000 });
+    (config.REDIS_URL ? createRedisBus({ url: config.REDIS_URL, ...retention, logger }) : createMemoryBus(retention));
   const upstream = createUpstreamClient({ baseUrl: upstreamUrl, token: token ?? '' }, redact);
   const relay = createRelay({
     bus,
@@ -75,12 +80,20 @@ export async function startGateway(config: Config, overrides: GatewayOverrides =
     pollIntervalMs: config.POLL_INTERVAL_MS,
     jobDeadlineMs: config.JOB_DEADLINE_MS,
   });
-  const app = createApp({ relay, logger, redact, retryMs: config.RETRY_MS, maxBodyBytes: config.MAX_BODY_BYTES, openSink: openSocketSink });
+  const app = createApp({
+    relay,
+    logger,
+    redact,
+    retryMs: config.RETRY_MS,
+    maxBodyBytes: config.MAX_BODY_BYTES,
+    metrics: createMetrics(relay),
+    openSink: openSocketSink,
+  });
   const server = await listen(app.fetch, config.PORT, config.HOST);
   const { port } = server.address() as AddressInfo;
   const host = config.HOST === '0.0.0.0' || config.HOST === '::' ? '127.0.0.1' : config.HOST;
   const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
-  logger.info({ url, bus: overrides.bus ? 'custom' : 'memory' }, 'sse-relay listening');
+  logger.info({ url, bus: busKind }, 'sse-relay listening');
 
   let closing: Promise<void> | undefined;
   return {
