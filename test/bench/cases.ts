@@ -24,6 +24,8 @@ export interface BenchContext {
 }
 
 interface PhaseStats {
+  /** The client process's CPU time so far. */
+  cpuS: number;
   delivered: number;
   missing: number;
   live: number;
@@ -38,7 +40,8 @@ interface PhaseStats {
 /** A server under test, seen the same way whether it is the gateway or nchan. */
 interface Target {
   server: Row['server'];
-  pid: number;
+  /** The server's processes: CPU and RSS are summed over them. */
+  pids: number[];
   withChildren: boolean;
   ports: number[];
   /** Creates `count` jobs (channels) and returns their ids and subscriber paths. */
@@ -46,6 +49,17 @@ interface Target {
   emit(ids: string[], firstSeq: number, count: number, intervalMs: number): Promise<{ firstSentAt: number }>;
   finish(ids: string[], seq: number): Promise<void>;
   stop(): Promise<void>;
+}
+
+function sample(target: Target): { cpuS: number; rssKB: number } {
+  let cpuS = 0;
+  let rssKB = 0;
+  for (const pid of target.pids) {
+    const one = sampleProcess(pid, target.withChildren);
+    cpuS += one.cpuS;
+    rssKB += one.rssKB;
+  }
+  return { cpuS, rssKB };
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -78,7 +92,7 @@ async function startGatewayTarget(ctx: BenchContext, env: Record<string, string>
   const base = `http://127.0.0.1:${ports[0]}/v3/midjourney`;
   return {
     server: 'sse-relay',
-    pid: procs[0]!.pid,
+    pids: procs.map((proc) => proc.pid),
     withChildren: false,
     ports,
     async create(count) {
@@ -110,7 +124,7 @@ async function startGatewayTarget(ctx: BenchContext, env: Record<string, string>
 function nchanTarget(ctx: BenchContext, nchan: Nchan, subPath = 'sub'): Target {
   return {
     server: 'nchan',
-    pid: nchan.pid,
+    pids: [nchan.pid],
     withChildren: true,
     ports: [nchan.port],
     async create(count) {
@@ -145,13 +159,14 @@ async function fanout(ctx: BenchContext, name: string, target: Target, subscribe
   const servedBefore = await streamsServed(ctx);
   const { ids, paths } = await target.create(jobs);
   await sleep(300);
-  const baseline = sampleProcess(target.pid, target.withChildren);
+  const baseline = sample(target);
   const opened = await ctx.client.call<{ connected: number; failed: number }>({ cmd: 'open', ports: target.ports, paths, count: subscribers }, 200_000);
   await sleep(1000);
-  const idle = sampleProcess(target.pid, target.withChildren);
+  const idle = sample(target);
+  const clientBefore = await ctx.client.call<{ cpuS: number }>({ cmd: 'stats' });
   const burst = await phase(ctx, target, ids, FIRST_SEQ, ctx.events, 0);
   const paced = await phase(ctx, target, ids, FIRST_SEQ + ctx.events, ctx.paced, ctx.pacedIntervalMs);
-  const after = sampleProcess(target.pid, target.withChildren);
+  const after = sample(target);
   await target.finish(ids, FIRST_SEQ + ctx.events + ctx.paced);
   const closed = await ctx.client.call<{ live: number }>({ cmd: 'waitClosed', timeoutMs: 10_000 }, 30_000);
   await ctx.client.call({ cmd: 'closeAll' });
@@ -173,6 +188,7 @@ async function fanout(ctx: BenchContext, name: string, target: Target, subscribe
     lost: burst.missing + paced.missing + (subscribers - opened.connected),
     upstreamConns: target.server === 'sse-relay' ? served / jobs : null,
     failedConnects: opened.failed,
+    clientCpuS: paced.cpuS - clientBefore.cpuS,
     ...(closed.live > 0 && target.server === 'sse-relay' ? { note: `${closed.live} streams not ended after the terminal event` } : {}),
   };
 }
@@ -188,12 +204,12 @@ async function replay(ctx: BenchContext, target: Target): Promise<Row> {
   const joinPath = target.server === 'nchan' ? paths[0]!.replace('/sub/', '/sub-oldest/') : paths[0];
   // The gateway replays seqs 0 and 1 (sent on creation) too; nchan only has what was published.
   const frames = target.server === 'sse-relay' ? history + FIRST_SEQ : history;
-  const cpu0 = sampleProcess(target.pid, target.withChildren);
+  const cpu0 = sample(target);
   const joins = await ctx.client.call<{ joins: number; short: number; p50: number; p99: number; max: number }>(
     { cmd: 'joins', port: target.ports[0], path: joinPath, frames, times: ctx.quick ? 20 : 50 },
     120_000,
   );
-  const cpu1 = sampleProcess(target.pid, target.withChildren);
+  const cpu1 = sample(target);
   await target.finish(ids, FIRST_SEQ + history);
   return {
     case: 'replay-1000',
@@ -249,7 +265,7 @@ async function redisCase(ctx: BenchContext): Promise<Row[]> {
     const n = ctx.quick ? 1000 : 5000;
     const target = await startGatewayTarget(ctx, { REDIS_URL: `redis://127.0.0.1:${redisPort}` }, 2);
     const row = await withTarget(target, (t) => fanout(ctx, 'redis-2x', t, n, 1));
-    row.note = 'two gateways on one Redis; CPU/RSS of the instance following the job';
+    row.note = 'two gateways on one Redis, subscribers split evenly; CPU and RSS of both';
     return [row];
   } finally {
     await stopProcess(redis);

@@ -8,6 +8,7 @@ const SEQ = Buffer.from(SEQ_KEY);
 const SENT_AT = Buffer.from(SENT_AT_KEY);
 const FRAME_END = Buffer.from('\n\n');
 const HEAD_END = Buffer.from('\r\n\r\n');
+const COLON = 0x3a;
 
 /** Latency histogram: 20 µs bins up to 60 s. */
 const BIN_MS = 0.02;
@@ -97,7 +98,9 @@ function onData(this: Socket, chunk: Buffer): void {
     return;
   }
   onFrames(conn, buf, now);
-  if (last + FRAME_END.length < buf.length) conn.carry = Buffer.from(buf.subarray(last + FRAME_END.length));
+  // Only a started SSE field (it has a colon) is worth keeping: HTTP chunk framing alone is not.
+  const rest = last + FRAME_END.length;
+  if (rest < buf.length && buf.indexOf(COLON, rest) >= 0) conn.carry = Buffer.from(buf.subarray(rest));
 }
 
 function onClose(this: Socket): void {
@@ -167,7 +170,9 @@ function percentile(p: number): number {
 function phaseStats(): Record<string, unknown> {
   let missing = 0;
   for (const conn of conns) missing += Math.max(0, expected - conn.count);
+  const cpu = process.cpuUsage();
   return {
+    cpuS: (cpu.user + cpu.system) / 1e6,
     delivered,
     missing,
     live: conns.size,

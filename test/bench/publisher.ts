@@ -40,7 +40,9 @@ function onRequest(req: IncomingMessage, res: ServerResponse): void {
   res.writeHead(404).end();
 }
 
-const nchanAgent = new Agent({ keepAlive: true, maxSockets: 1 });
+/** POSTs to nchan in flight at once: a round trip per event would otherwise bound nchan, not its fan-out. */
+const NCHAN_WINDOW = 8;
+const nchanAgent = new Agent({ keepAlive: true, maxSockets: NCHAN_WINDOW });
 
 function postToNchan(url: string, body: string): Promise<void> {
   return new Promise((resolve, reject) => {
@@ -74,13 +76,16 @@ async function emit(command: EmitCommand): Promise<Record<string, unknown>> {
   const start = performance.now();
   let firstSentAt = 0;
   let sent = 0;
+  const inFlight = new Set<Promise<void>>();
   for (let i = 0; i < command.count; i++) {
     if (command.intervalMs > 0) await sleepUntil(start + i * command.intervalMs);
     for (const target of command.targets) {
       const json = benchEvent(target, command.firstSeq + i, command.size, command.type);
       if (firstSentAt === 0) firstSentAt = performance.timeOrigin + performance.now();
       if (command.nchanPub) {
-        await postToNchan(command.nchanPub + encodeURIComponent(target), json);
+        const post: Promise<void> = postToNchan(command.nchanPub + encodeURIComponent(target), json).finally(() => inFlight.delete(post));
+        inFlight.add(post);
+        if (inFlight.size >= NCHAN_WINDOW) await Promise.race(inFlight);
       } else {
         const res = streams.get(target);
         if (!res) throw new Error(`no open upstream stream for ${target}`);
@@ -90,6 +95,7 @@ async function emit(command: EmitCommand): Promise<Record<string, unknown>> {
     }
     if (command.intervalMs === 0 && !command.nchanPub) await tick();
   }
+  await Promise.all(inFlight);
   return { sent, firstSentAt, lastSentAt: performance.timeOrigin + performance.now() };
 }
 

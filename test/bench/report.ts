@@ -19,6 +19,8 @@ export interface Row {
   lost: number;
   upstreamConns: number | null;
   failedConnects: number;
+  /** CPU time of the bench client over the burst and paced phases (it shares the machine). */
+  clientCpuS?: number;
   note?: string;
 }
 
