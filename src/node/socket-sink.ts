@@ -12,13 +12,13 @@ export interface SocketSinkOptions {
 const SINK = Symbol('sse-relay.sink');
 type SinkHolder = ServerResponse & { [SINK]?: SocketSink };
 
-/** Sinks written to in this turn of the event loop, uncorked together once it is over. */
-let corked: SocketSink[] = [];
+/** Sinks written to in this turn of the event loop, flushed together once it is over. */
+let held: SocketSink[] = [];
 
-function flushCorked(): void {
-  const batch = corked;
-  corked = [];
-  for (const sink of batch) sink.uncork();
+function flushHeld(): void {
+  const batch = held;
+  held = [];
+  for (const sink of batch) sink.flush();
 }
 
 /** The last frame wrapped as an HTTP/1.1 chunk: a broadcast writes one frame to every subscriber in a row. */
@@ -44,14 +44,18 @@ function onResponseClose(this: SinkHolder): void {
 /**
  * One subscriber written straight to its Node socket, after the response head went out through
  * the ServerResponse: no Web stream, no promise and no closure per write. Writes made in one
- * turn of the event loop leave in one `writev` (the socket is corked until `setImmediate`).
+ * turn of the event loop are held and leave together at `setImmediate`: a lone frame as one
+ * plain write, several as one `writev` of the shared buffers.
  */
 export class SocketSink implements SubscriberSink {
   private readonly res: ServerResponse;
   private readonly socket: Socket;
   private readonly chunked: boolean;
   private readonly options: SocketSinkOptions;
-  private isCorked = false;
+  /** The first chunk held this turn, and any more after it. */
+  private first: Buffer | Uint8Array | null = null;
+  private more: Array<Buffer | Uint8Array> | null = null;
+  private heldBytes = 0;
   private closed = false;
 
   constructor(res: ServerResponse, socket: Socket, options: SocketSinkOptions) {
@@ -66,27 +70,42 @@ export class SocketSink implements SubscriberSink {
   write(bytes: Uint8Array): boolean {
     const socket = this.socket;
     if (this.closed || socket.destroyed) return false;
-    if (socket.writableLength > this.options.maxQueuedBytes) return false;
-    if (!this.isCorked) {
-      this.isCorked = true;
-      socket.cork();
-      if (corked.length === 0) setImmediate(flushCorked);
-      corked.push(this);
+    if (socket.writableLength + this.heldBytes > this.options.maxQueuedBytes) return false;
+    const chunk = this.chunked ? httpChunk(bytes) : bytes;
+    this.heldBytes += chunk.byteLength;
+    if (this.first === null) {
+      this.first = chunk;
+      if (held.length === 0) setImmediate(flushHeld);
+      held.push(this);
+    } else {
+      (this.more ??= []).push(chunk);
     }
-    socket.write(this.chunked ? httpChunk(bytes) : bytes);
     return true;
   }
 
-  /** Sends what this turn queued (called once per turn for every sink written to). */
-  uncork(): void {
-    if (!this.isCorked) return;
-    this.isCorked = false;
-    this.socket.uncork();
+  /** Hands what this turn held to the socket (called once per turn for every sink written to). */
+  flush(): void {
+    const first = this.first;
+    if (first === null) return;
+    const more = this.more;
+    this.first = null;
+    this.more = null;
+    this.heldBytes = 0;
+    const socket = this.socket;
+    if (socket.destroyed) return;
+    if (more === null) {
+      socket.write(first);
+      return;
+    }
+    socket.cork();
+    socket.write(first);
+    for (const chunk of more) socket.write(chunk);
+    socket.uncork();
   }
 
   end(): void {
     if (this.closed) return;
-    this.uncork();
+    this.flush();
     if (!this.res.writableEnded) this.res.end();
     this.close();
   }
@@ -96,7 +115,7 @@ export class SocketSink implements SubscriberSink {
     if (this.closed) return;
     this.closed = true;
     this.res.off('close', onResponseClose);
-    delete (this.res as SinkHolder)[SINK];
+    (this.res as SinkHolder)[SINK] = undefined;
     this.options.onClose();
   }
 }
