@@ -57,7 +57,7 @@ function onFrames(conn: Conn, buf: Buffer, now: number): void {
     const [seq, end] = readNumber(buf, i + SEQ.length);
     pos = end;
     if (seq < phaseFirstSeq) continue;
-    if (buf.compare(SENT_AT, 0, SENT_AT.length, end, end + SENT_AT.length) !== 0) continue;
+    if (end + SENT_AT.length > buf.length || buf.compare(SENT_AT, 0, SENT_AT.length, end, end + SENT_AT.length) !== 0) continue;
     const [sentAt, after] = readNumber(buf, end + SENT_AT.length);
     pos = after;
     const latency = now - sentAt;
@@ -97,7 +97,8 @@ function onData(this: Socket, chunk: Buffer): void {
     conn.carry = Buffer.from(buf);
     return;
   }
-  onFrames(conn, buf, now);
+  // Complete frames only: a frame cut by the read is scanned once, when its end has arrived.
+  onFrames(conn, buf.subarray(0, last + FRAME_END.length), now);
   // Only a started SSE field (it has a colon) is worth keeping: HTTP chunk framing alone is not.
   const rest = last + FRAME_END.length;
   if (rest < buf.length && buf.indexOf(COLON, rest) >= 0) conn.carry = Buffer.from(buf.subarray(rest));
@@ -155,24 +156,16 @@ function resetPhase(firstSeq: number, perConnection: number): void {
   for (const conn of conns) conn.count = 0;
 }
 
-function percentile(p: number): number {
-  const total = delivered;
-  if (total === 0) return 0;
-  const rank = Math.ceil(total * p);
-  let seen = 0;
-  for (let i = 0; i < bins.length; i++) {
-    seen += bins[i] as number;
-    if (seen >= rank) return (i + 1) * BIN_MS;
-  }
-  return maxLatency;
-}
-
 function phaseStats(): Record<string, unknown> {
   let missing = 0;
   for (const conn of conns) missing += Math.max(0, expected - conn.count);
   const cpu = process.cpuUsage();
+  const hist: number[] = [];
+  for (let i = 0; i < bins.length; i++) if (bins[i] !== 0) hist.push(i, bins[i] as number);
   return {
     cpuS: (cpu.user + cpu.system) / 1e6,
+    binMs: BIN_MS,
+    hist,
     delivered,
     missing,
     live: conns.size,
@@ -180,8 +173,6 @@ function phaseStats(): Record<string, unknown> {
     errors,
     firstRecv,
     lastRecv,
-    p50: percentile(0.5),
-    p99: percentile(0.99),
     max: maxLatency,
   };
 }

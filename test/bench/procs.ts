@@ -37,6 +37,9 @@ export function startProcess(
   child.stderr?.on('data', keep);
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   const managed: Managed = { name, child, pid: child.pid, output, exited };
+  child.once('exit', (code, signal) => {
+    if (started.includes(managed)) console.error(`bench: ${name} exited unexpectedly (${code ?? signal}): ${output.slice(-8).join('\n')}`);
+  });
   started.push(managed);
   return managed;
 }

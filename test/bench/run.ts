@@ -1,9 +1,11 @@
 // `npm run bench`: fan-out figures of the gateway, side by side with nginx + nchan.
 // BENCH_CASES=fanout-1k,fanout-5k,fanout-10k,redis,replay,mixed (default all); BENCH_QUICK=1 for a
 // short run; BENCH_NCHAN=0 to skip the peer; BENCH_EVENTS, BENCH_PACED, BENCH_PACED_INTERVAL_MS,
-// BENCH_EVENT_BYTES, BENCH_TIMEOUT_S, BENCH_CPU_PROF=<dir> to profile the gateway.
+// BENCH_EVENT_BYTES, BENCH_SUBSCRIBERS, BENCH_CLIENTS (client processes, 2), BENCH_TIMEOUT_S,
+// BENCH_CPU_PROF=<dir> to profile the gateway (BENCH_CLIENT_PROF the clients).
 import { fileURLToPath } from 'node:url';
 import { type BenchContext, CASES } from './cases.ts';
+import { clientPool } from './client-pool.ts';
 import { ipcPeer } from './ipc.ts';
 import { type Nchan, nchanMissing, startNchan } from './nchan.ts';
 import { killAllNow, startProcess, stopAll } from './procs.ts';
@@ -38,9 +40,13 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
 async function main(): Promise<void> {
   const tsx = ['--import', 'tsx'];
   const publisherProc = startProcess('publisher', process.execPath, [...tsx, 'test/bench/publisher.ts'], { ipc: true, cwd: root });
-  const clientProc = startProcess('client', process.execPath, [...(env.BENCH_CLIENT_PROF ? ['--cpu-prof', `--cpu-prof-dir=${env.BENCH_CLIENT_PROF}`] : []), ...tsx, 'test/bench/client.ts'], { ipc: true, cwd: root });
+  const clientCount = int('BENCH_CLIENTS', 2);
+  const clients = Array.from({ length: Math.max(1, clientCount) }, (_, k) => {
+    const prof = env.BENCH_CLIENT_PROF ? ['--cpu-prof', `--cpu-prof-dir=${env.BENCH_CLIENT_PROF}`] : [];
+    return ipcPeer(startProcess(`client-${k}`, process.execPath, [...prof, ...tsx, 'test/bench/client.ts'], { ipc: true, cwd: root }).child, `client-${k}`);
+  });
   const publisher = ipcPeer(publisherProc.child, 'publisher');
-  const client = ipcPeer(clientProc.child, 'client');
+  const client = clientPool(clients);
   const { port: publisherPort } = await publisher.call<{ port: number }>({ cmd: 'listen' }, 30_000);
 
   let nchan: Nchan | undefined;
@@ -63,7 +69,7 @@ async function main(): Promise<void> {
     subscribersOverride: env.BENCH_SUBSCRIBERS ? int('BENCH_SUBSCRIBERS', 0) : undefined,
   };
   console.error(
-    `bench: cases ${selected.join(', ')}; ${ctx.events} burst + ${ctx.paced} paced events of ${ctx.eventBytes} B; nchan ${nchan ? 'on' : 'off'}`,
+    `bench: cases ${selected.join(', ')}; ${ctx.events} burst + ${ctx.paced} paced events of ${ctx.eventBytes} B; ${clients.length} client processes; nchan ${nchan ? 'on' : 'off'}`,
   );
   const rows: Row[] = [];
   try {
