@@ -79,9 +79,10 @@ async function emit(command: EmitCommand): Promise<Record<string, unknown>> {
   const inFlight = new Set<Promise<void>>();
   for (let i = 0; i < command.count; i++) {
     if (command.intervalMs > 0) await sleepUntil(start + i * command.intervalMs);
-    for (const target of command.targets) {
-      const json = benchEvent(target, command.firstSeq + i, command.size, command.type);
-      if (firstSentAt === 0) firstSentAt = performance.timeOrigin + performance.now();
+    // A round's events exist at the same moment (jobs run side by side), then go out one by one.
+    const round = command.targets.map((target) => [target, benchEvent(target, command.firstSeq + i, command.size, command.type)] as const);
+    if (firstSentAt === 0) firstSentAt = performance.timeOrigin + performance.now();
+    for (const [target, json] of round) {
       if (command.nchanPub) {
         const post: Promise<void> = postToNchan(command.nchanPub + encodeURIComponent(target), json).finally(() => inFlight.delete(post));
         inFlight.add(post);
