@@ -158,7 +158,11 @@ async function phase(ctx: BenchContext, target: Target, ids: string[], firstSeq:
 async function fanout(ctx: BenchContext, name: string, target: Target, subscribers: number, jobs: number): Promise<Row> {
   const servedBefore = await streamsServed(ctx);
   const { ids, paths } = await target.create(jobs);
-  await sleep(300);
+  // Warm-up: the first thousands of requests grow the server's heap (young generation, pools)
+  // once; measured after it, the growth is what idle subscribers themselves cost.
+  await ctx.client.call({ cmd: 'open', ports: target.ports, paths, count: Math.min(subscribers, 2000) }, 200_000);
+  await ctx.client.call({ cmd: 'closeAll' });
+  await sleep(500);
   const baseline = sample(target);
   const opened = await ctx.client.call<{ connected: number; failed: number }>({ cmd: 'open', ports: target.ports, paths, count: subscribers }, 200_000);
   await sleep(1000);
