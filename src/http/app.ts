@@ -1,9 +1,7 @@
 import { Hono } from 'hono';
-import { bodyLimit } from 'hono/body-limit';
-import { RelayError, errorBody } from '../core/errors.ts';
 import type { Logger } from '../core/logger.ts';
 import type { Relay } from '../core/relay.ts';
-import { upstreamErrorMessage } from '../core/upstream.ts';
+import { createBodyLimit, createReply, errorHandler, notFoundHandler, passThrough } from './replies.ts';
 import { resumePoint, subscriptionResponse } from './subscription-response.ts';
 import { checkJobId, checkVerb, parseCreateBody } from './validate.ts';
 
@@ -44,34 +42,18 @@ export function createApp(deps: AppDeps): Hono {
     app.get('/metrics', async (c) => c.body(deps.redact(await metrics.render()), 200, { 'Content-Type': metrics.contentType }));
   }
 
-  app.post(
-    `${base}/jobs/:verb`,
-    bodyLimit({
-      maxSize: deps.maxBodyBytes,
-      onError: () => {
-        throw new RelayError('payload_too_large', `request body exceeds ${deps.maxBodyBytes} bytes`);
-      },
-    }),
-    async (c) => {
-      const verb = checkVerb(c.req.param('verb'));
-      const { body, stream } = parseCreateBody(await c.req.text());
-      const outcome = await relay.create(verb, body);
-      if (outcome.kind === 'reply') {
-        const { status, body: replyBody } = outcome.reply;
-        if (status >= 400) {
-          const message = upstreamErrorMessage(replyBody) ?? `upstream answered ${status}`;
-          throw new RelayError('upstream_rejected', deps.redact(message), { status: (status >= 400 && status < 500) || status === 596 ? status : 502 });
-        }
-        return c.json(replyBody as object, status as 200);
-      }
-      const headers = { 'X-Job-Id': outcome.jobId };
-      if (!stream) {
-        const job = (await relay.waitForSnapshot(outcome.jobId, 10_000)) ?? { jobid: outcome.jobId, verb, status: 'created' };
-        return c.json(job, 201, headers);
-      }
-      return subscriptionResponse(await relay.subscribe(outcome.jobId, -1), -1, { ...streamOptions, headers });
-    },
-  );
+  app.post(`${base}/jobs/:verb`, createBodyLimit(deps.maxBodyBytes), async (c) => {
+    const verb = checkVerb(c.req.param('verb'));
+    const { body, stream } = parseCreateBody(await c.req.text());
+    const outcome = await relay.create(verb, body);
+    if (outcome.kind === 'reply') return createReply(outcome.reply, deps.redact);
+    const headers = { 'X-Job-Id': outcome.jobId };
+    if (!stream) {
+      const job = (await relay.waitForSnapshot(outcome.jobId, 10_000)) ?? { jobid: outcome.jobId, verb, status: 'created' };
+      return c.json(job, 201, headers);
+    }
+    return subscriptionResponse(await relay.subscribe(outcome.jobId, -1), -1, { ...streamOptions, headers });
+  });
 
   app.get(`${base}/jobs/:jobid/stream`, async (c) => {
     const jobId = checkJobId(c.req.param('jobid'));
@@ -93,22 +75,8 @@ export function createApp(deps: AppDeps): Hono {
     return passThrough(await relay.upstream.deleteJob(jobId));
   });
 
-  app.notFound((c) => c.json({ error: 'no such route', code: 'not_found' }, 404));
-
-  app.onError((err, c) => {
-    if (err instanceof RelayError) {
-      if (err.retryAfterS !== undefined) c.header('Retry-After', String(err.retryAfterS));
-      return c.json(errorBody(err), err.status as 400);
-    }
-    logger.error({ err: deps.redact(err instanceof Error ? (err.stack ?? err.message) : String(err)), path: c.req.path }, 'unhandled error');
-    return c.json({ error: 'internal error', code: 'internal' }, 500);
-  });
+  app.notFound(notFoundHandler);
+  app.onError(errorHandler(logger, deps.redact));
 
   return app;
-}
-
-/** An upstream reply forwarded as is (it was redacted when read). */
-function passThrough(reply: { status: number; body: unknown }): Response {
-  const status = reply.status >= 200 && reply.status < 600 ? reply.status : 502;
-  return Response.json(reply.body, { status });
 }
