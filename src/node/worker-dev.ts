@@ -15,6 +15,8 @@ export interface WorkerDev {
 }
 
 export interface WorkerDevOptions {
+  /** wrangler.toml to use, relative to the repository root; default the Worker's own. */
+  config?: string;
   /** 0 (default) picks a free port. */
   port?: number;
   /** Worker vars and secrets (`--var KEY:VALUE`). */
@@ -63,6 +65,7 @@ export async function startWorkerDev(options: WorkerDevOptions): Promise<WorkerD
   const args = [
     wranglerBin, 'dev', '--local', '--ip', '127.0.0.1', '--port', String(port), '--inspector-port', String(inspectorPort),
     '--persist-to', options.persistTo ?? (tempState as string), '--show-interactive-dev-session=false',
+    ...(options.config ? ['--config', options.config] : []),
     ...Object.entries(options.vars).flatMap(([key, value]) => ['--var', `${key}:${value}`]),
   ];
   const env: NodeJS.ProcessEnv = { ...process.env, WRANGLER_SEND_METRICS: 'false', WRANGLER_HIDE_BANNER: 'true', CLOUDFLARE_CF_FETCH_ENABLED: 'false', NO_COLOR: '1', CI: '1' };
