@@ -63,15 +63,30 @@ export function createDurableBus(storage: DurableObjectStorage, options: Durable
   const now = options.now ?? Date.now;
   const listeners = new Map<string, Set<BusListener>>();
   const leases = new Map<string, { owner: string; expiresAt: number }>();
-  sql.exec(SCHEMA);
+  let hasTables = false;
 
-  function stored(): JobRow | undefined {
+  /**
+   * Tables are created by the first append, so an object asked about a job it never held
+   * (a wrong id, a job that is not ours) stores nothing and costs nothing afterwards.
+   */
+  function tables(create: boolean): boolean {
+    if (hasTables) return true;
+    hasTables = sql.exec("SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'job'").toArray().length > 0;
+    if (!hasTables && create) {
+      sql.exec(SCHEMA);
+      hasTables = true;
+    }
+    return hasTables;
+  }
+
+  function readJob(): JobRow | undefined {
+    if (!tables(false)) return undefined;
     return sql.exec<JobRow>('SELECT job_id, last_seq, terminal_seq, snapshot, created_at, terminal_at FROM job WHERE id = 1').toArray()[0];
   }
 
   /** The stored job, unless it is another job or its history has expired. */
   function row(jobId: string | null): JobRow | null {
-    const found = stored();
+    const found = readJob();
     if (!found || (jobId !== null && found.job_id !== jobId)) return null;
     if (found.terminal_at !== null && found.terminal_at + options.historyTtlMs <= now()) return null;
     return found;
@@ -91,6 +106,7 @@ export function createDurableBus(storage: DurableObjectStorage, options: Durable
       const job = row(null);
       if (job && job.job_id !== jobId) throw new Error(`this object holds job ${job.job_id}, not ${jobId}`);
       if (job && (input.seq <= job.last_seq || job.terminal_seq !== null)) return null;
+      tables(true);
       const t = now();
       const stored: StoredEvent = { seq: input.seq, prev: job ? job.last_seq : -1, data: input.data, terminal: input.terminal };
       const record: JobRecord = {
@@ -169,7 +185,7 @@ export function createDurableBus(storage: DurableObjectStorage, options: Durable
     },
 
     record() {
-      const job = stored();
+      const job = readJob();
       if (!job) return null;
       return { jobId: job.job_id, lastSeq: job.last_seq, terminalSeq: job.terminal_seq, createdAt: job.created_at, terminalAt: job.terminal_at };
     },
