@@ -18,11 +18,17 @@ afterAll(async () => {
 /** A Bus whose every call runs on the job's Durable Object bus behind the test Worker. */
 function remoteBus(url: string): Bus {
   const subscriptions = new Set<AbortController>();
-  async function call<T>(jobId: string, method: string, args: unknown[]): Promise<T> {
-    const response = await fetch(url, { method: 'POST', body: JSON.stringify({ jobId, method, args }) });
-    const body = (await response.json()) as { result?: T; error?: string };
-    if (!response.ok) throw new Error(body.error);
-    return body.result as T;
+  let queue: Promise<unknown> = Promise.resolve();
+  /** Calls from one handle run in order, as over an instance's one Redis connection. */
+  function call<T>(jobId: string, method: string, args: unknown[]): Promise<T> {
+    const run = queue.then(async () => {
+      const response = await fetch(url, { method: 'POST', body: JSON.stringify({ jobId, method, args }) });
+      const body = (await response.json()) as { result?: T; error?: string };
+      if (!response.ok) throw new Error(body.error);
+      return body.result as T;
+    });
+    queue = run.catch(() => undefined);
+    return run;
   }
 
   async function pump(body: ReadableStream<Uint8Array>, listener: BusListener): Promise<void> {
