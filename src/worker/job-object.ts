@@ -1,6 +1,7 @@
 import { DurableObject } from 'cloudflare:workers';
 import type { StoredEvent } from '../core/bus.ts';
 import { parseEvent, synthesizeErrorEvent } from '../core/event.ts';
+import { type WorkerConfig, loadWorkerConfig } from './config.ts';
 import type { JobRecord } from './do-bus.ts';
 import type { Env } from './env.ts';
 import { type JobRuntime, createJobRuntime } from './job-runtime.ts';
@@ -15,9 +16,15 @@ const IDLE_AFTER_TERMINAL_MS = 60_000;
  */
 export class JobObject extends DurableObject<Env> {
   private runtime: JobRuntime | undefined;
+  private loadedConfig: WorkerConfig | undefined;
+
+  private get config(): WorkerConfig {
+    this.loadedConfig ??= loadWorkerConfig(this.env);
+    return this.loadedConfig;
+  }
 
   private get job(): JobRuntime {
-    this.runtime ??= createJobRuntime(this.ctx, this.env, (event, record) => this.scheduleAfter(event, record));
+    this.runtime ??= createJobRuntime(this.ctx, this.config, (event, record) => this.scheduleAfter(event, record));
     return this.runtime;
   }
 
@@ -79,7 +86,7 @@ export class JobObject extends DurableObject<Env> {
 
   /** Arms the watchdog on the job's first event, and cleanup once it is over. */
   private scheduleAfter(event: StoredEvent, record: JobRecord): void {
-    const config = this.job.config;
+    const config = this.config;
     const now = Date.now();
     if (record.terminalAt !== null) {
       void this.ctx.storage.setAlarm(Math.min(now + IDLE_AFTER_TERMINAL_MS, record.terminalAt + config.HISTORY_TTL_S * 1000));

@@ -5,9 +5,8 @@ import { type Relay, createRelay } from '../core/relay.ts';
 import { encodeComment, encodeRetry } from '../core/sse.ts';
 import { createUpstreamClient } from '../core/upstream.ts';
 import { createApp } from '../http/app.ts';
-import { type WorkerConfig, loadWorkerConfig } from './config.ts';
+import type { WorkerConfig } from './config.ts';
 import { type DurableBus, type JobRecord, createDurableBus } from './do-bus.ts';
-import type { Env } from './env.ts';
 import { createConsoleLogger } from './logger.ts';
 import { capStream } from './stream-cap.ts';
 
@@ -25,8 +24,7 @@ export interface JobRuntime {
 /** A slow subscriber is dropped past this backlog; it reconnects and resumes. */
 const MAX_QUEUED_BYTES = 1 << 20;
 
-export function createJobRuntime(ctx: DurableObjectState, env: Env, onAppend: (event: StoredEvent, record: JobRecord) => void): JobRuntime {
-  const config = loadWorkerConfig(env);
+export function createJobRuntime(ctx: DurableObjectState, config: WorkerConfig, onAppend: (event: StoredEvent, record: JobRecord) => void): JobRuntime {
   const redact = createRedactor([config.UPSTREAM_TOKEN]);
   const logger = createConsoleLogger(config.LOG_LEVEL, redact);
   const bus = createDurableBus(ctx.storage, {
