@@ -1,6 +1,7 @@
 import type { Bus } from './bus.ts';
 import { RelayError } from './errors.ts';
 import { type JobEvent, TERMINAL_STATUSES, synthesizeErrorEvent, synthesizeEvent } from './event.ts';
+import { isValidJobId } from './job-id.ts';
 import type { Logger } from './logger.ts';
 import type { UpstreamClient } from './upstream.ts';
 import { readEvents } from './upstream-stream.ts';
@@ -147,6 +148,8 @@ export function createFollowers(options: FollowerOptions): Followers {
             }
             early.push(event);
             if (event.jobId === undefined) return;
+            // An upstream-chosen id becomes a bus key, a URL segment and a header: it must be safe.
+            if (!isValidJobId(event.jobId)) throw new RelayError('upstream_error', 'upstream named an invalid job id');
             const jobId = event.jobId;
             await bus.acquireLease(jobId, options.owner, options.leaseMs);
             follow = begin(jobId);

@@ -1,11 +1,14 @@
-import { Hono } from 'hono';
+import { type Context, Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
+import { MAX_TOKEN_JOBS } from '../core/auth/subscribe-token.ts';
 import { RelayError, errorBody } from '../core/errors.ts';
 import type { Logger } from '../core/logger.ts';
 import type { Relay } from '../core/relay.ts';
 import { upstreamErrorMessage } from '../core/upstream.ts';
+import { requireApiKey, requireJobAccess } from './auth.ts';
+import type { Security } from './security.ts';
 import { resumePoint, subscriptionResponse } from './subscription-response.ts';
-import { checkJobId, checkVerb, parseCreateBody } from './validate.ts';
+import { checkCreateLimits, checkJobId, checkVerb, parseCreateBody, parseTokenRequest } from './validate.ts';
 
 export interface AppDeps {
   relay: Relay;
@@ -20,14 +23,17 @@ export interface AppDeps {
   basePath?: string;
   /** Prometheus exposition for `GET /metrics`, when the runtime has it. */
   metrics?: { contentType: string; render(): Promise<string> };
+  /** API keys, subscribe tokens, CORS and limits (see createSecurity). */
+  security: Security;
 }
 
 /** The gateway's HTTP API, runtime-neutral: Node and Workers both serve `app.fetch`. */
 export function createApp(deps: AppDeps): Hono {
-  const { relay, logger } = deps;
+  const { relay, logger, security } = deps;
   const base = deps.basePath ?? '/v3/midjourney';
-  const streamOptions = { retryMs: deps.retryMs, maxQueuedBytes: deps.maxQueuedBytes ?? 8 << 20 };
+  const streamOptions = { retryMs: deps.retryMs, maxQueuedBytes: deps.maxQueuedBytes ?? 8 << 20, maxReplay: security.maxReplayEvents };
   const app = new Hono();
+  app.use('*', security.cors);
 
   app.get('/healthz', (c) => c.json({ ok: true }));
   app.get('/readyz', async (c) => {
@@ -44,51 +50,83 @@ export function createApp(deps: AppDeps): Hono {
     app.get('/metrics', async (c) => c.body(deps.redact(await metrics.render()), 200, { 'Content-Type': metrics.contentType }));
   }
 
-  app.post(
-    `${base}/jobs/:verb`,
-    bodyLimit({
-      maxSize: deps.maxBodyBytes,
-      onError: () => {
-        throw new RelayError('payload_too_large', `request body exceeds ${deps.maxBodyBytes} bytes`);
-      },
-    }),
-    async (c) => {
-      const verb = checkVerb(c.req.param('verb'));
-      const { body, stream } = parseCreateBody(await c.req.text());
-      const outcome = await relay.create(verb, body);
-      if (outcome.kind === 'reply') {
-        const { status, body: replyBody } = outcome.reply;
-        if (status >= 400) {
-          const message = upstreamErrorMessage(replyBody) ?? `upstream answered ${status}`;
-          throw new RelayError('upstream_rejected', deps.redact(message), { status: (status >= 400 && status < 500) || status === 596 ? status : 502 });
-        }
-        return c.json(replyBody as object, status as 200);
-      }
-      const headers = { 'X-Job-Id': outcome.jobId };
-      if (!stream) {
-        const job = (await relay.waitForSnapshot(outcome.jobId, 10_000)) ?? { jobid: outcome.jobId, verb, status: 'created' };
-        return c.json(job, 201, headers);
-      }
-      return subscriptionResponse(await relay.subscribe(outcome.jobId, -1), -1, { ...streamOptions, headers });
+  const limitBody = bodyLimit({
+    maxSize: deps.maxBodyBytes,
+    onError: () => {
+      throw new RelayError('payload_too_large', `request body exceeds ${deps.maxBodyBytes} bytes`);
     },
-  );
+  });
+
+  /** Opens an SSE response holding a subscriber slot until the client is gone, whichever way. */
+  async function subscribe(c: Context, jobId: string, since: number, headers?: Record<string, string>): Promise<Response> {
+    const release = security.subscribers.acquire(security.clientIp(c));
+    try {
+      const outcome = await relay.subscribe(jobId, since);
+      return subscriptionResponse(outcome, since, { ...streamOptions, onClose: release, ...(headers ? { headers } : {}) });
+    } catch (err) {
+      release();
+      throw err;
+    }
+  }
+
+  const streamPath = (jobId: string, token: string) => `${base}/jobs/${encodeURIComponent(jobId)}/stream?token=${encodeURIComponent(token)}`;
+
+  app.post(`${base}/jobs/:verb`, limitBody, async (c) => {
+    const keyId = await requireApiKey(security, c);
+    const verb = checkVerb(c.req.param('verb'));
+    security.createRate.take(keyId ?? `ip:${security.clientIp(c)}`);
+    const parsed = parseCreateBody(await c.req.text());
+    const body = checkCreateLimits(parsed.body, security);
+    const outcome = await relay.create(verb, body);
+    if (outcome.kind === 'reply') {
+      const { status, body: replyBody } = outcome.reply;
+      if (status >= 400) {
+        const message = upstreamErrorMessage(replyBody) ?? `upstream answered ${status}`;
+        throw new RelayError('upstream_rejected', deps.redact(message), { status: (status >= 400 && status < 500) || status === 596 ? status : 502 });
+      }
+      return c.json(replyBody as object, status as 200);
+    }
+    const issued = security.tokens.issue([outcome.jobId]);
+    if (!parsed.stream) {
+      const job = (await relay.waitForSnapshot(outcome.jobId, 10_000)) ?? { jobid: outcome.jobId, verb, status: 'created' };
+      const { token } = await issued;
+      const headers = { 'X-Job-Id': outcome.jobId, 'X-Subscribe-Token': token };
+      return c.json({ ...job, subscribe_token: token, stream_url: streamPath(outcome.jobId, token) }, 201, headers);
+    }
+    const { token } = await issued;
+    return subscribe(c, outcome.jobId, -1, { 'X-Job-Id': outcome.jobId, 'X-Subscribe-Token': token });
+  });
+
+  app.post('/v1/tokens', limitBody, async (c) => {
+    await requireApiKey(security, c);
+    const { jobs, ttlS } = parseTokenRequest(await c.req.text(), MAX_TOKEN_JOBS);
+    const { token, expiresAt } = await security.tokens.issue(jobs, ttlS);
+    const stream_urls = Object.fromEntries(jobs.map((jobId) => [jobId, streamPath(jobId, token)]));
+    return c.json({ token, expires_at: expiresAt, expires_in: ttlS ?? security.tokenTtlS, jobs, stream_urls }, 201);
+  });
 
   app.get(`${base}/jobs/:jobid/stream`, async (c) => {
     const jobId = checkJobId(c.req.param('jobid'));
+    await requireJobAccess(security, c, jobId);
     const since = resumePoint(c.req.header('Last-Event-ID'), c.req.query('since'));
-    return subscriptionResponse(await relay.subscribe(jobId, since), since, streamOptions);
+    return subscribe(c, jobId, since);
   });
 
   app.get(`${base}/jobs/:jobid`, async (c) => {
     const jobId = checkJobId(c.req.param('jobid'));
+    await requireJobAccess(security, c, jobId);
     const job = await relay.snapshot(jobId);
     if (job) return c.json(job);
     return passThrough(await relay.upstream.getJob(jobId));
   });
 
-  app.get(`${base}/jobs`, async () => passThrough(await relay.upstream.listJobs()));
+  app.get(`${base}/jobs`, async (c) => {
+    await requireApiKey(security, c);
+    return passThrough(await relay.upstream.listJobs());
+  });
 
   app.delete(`${base}/jobs/:jobid`, async (c) => {
+    await requireApiKey(security, c);
     const jobId = checkJobId(c.req.param('jobid'));
     return passThrough(await relay.upstream.deleteJob(jobId));
   });
@@ -98,6 +136,7 @@ export function createApp(deps: AppDeps): Hono {
   app.onError((err, c) => {
     if (err instanceof RelayError) {
       if (err.retryAfterS !== undefined) c.header('Retry-After', String(err.retryAfterS));
+      if (err.code === 'unauthorized') c.header('WWW-Authenticate', 'Bearer realm="sse-relay"');
       return c.json(errorBody(err), err.status as 400);
     }
     logger.error({ err: deps.redact(err instanceof Error ? (err.stack ?? err.message) : String(err)), path: c.req.path }, 'unhandled error');

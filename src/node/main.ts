@@ -1,4 +1,4 @@
-import { ConfigError, loadConfig } from '../core/config.ts';
+import { ConfigError, configSecrets, loadConfig } from '../core/config.ts';
 import { createRedactor } from '../core/redact.ts';
 import { startGateway } from './gateway.ts';
 
@@ -13,7 +13,7 @@ try {
   process.exit(2);
 }
 
-const redact = createRedactor([config.UPSTREAM_TOKEN]);
+const redact = createRedactor(configSecrets(config));
 // Last line of defence: a bug must cost one request, never the process (and never leak the token).
 process.on('unhandledRejection', (reason) => {
   console.error(JSON.stringify({ level: 50, msg: 'unhandled rejection', err: redact(String(reason)) }));
