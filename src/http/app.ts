@@ -2,6 +2,7 @@ import { type Context, Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { MAX_TOKEN_JOBS } from '../core/auth/subscribe-token.ts';
 import { RelayError, errorBody } from '../core/errors.ts';
+import { SSE_HEADERS } from '../core/sse.ts';
 import type { Logger } from '../core/logger.ts';
 import type { Relay } from '../core/relay.ts';
 import { upstreamErrorMessage } from '../core/upstream.ts';
@@ -109,6 +110,8 @@ export function createApp(deps: AppDeps): Hono {
     const jobId = checkJobId(c.req.param('jobid'));
     await requireJobAccess(security, c, jobId);
     const since = resumePoint(c.req.header('Last-Event-ID'), c.req.query('since'));
+    // Hono answers HEAD by running GET and dropping the body uncancelled: never open a subscriber for it.
+    if (c.req.method === 'HEAD') return c.body(null, 200, SSE_HEADERS);
     return subscribe(c, jobId, since);
   });
 

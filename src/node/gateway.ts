@@ -2,7 +2,7 @@ import type { AddressInfo } from 'node:net';
 import { randomUUID } from 'node:crypto';
 import { type ServerType, serve } from '@hono/node-server';
 import { getConnInfo } from '@hono/node-server/conninfo';
-import type { Context } from 'hono';
+import type { Context, Hono } from 'hono';
 import type pino from 'pino';
 import type { Bus } from '../core/bus.ts';
 import { type Config, configSecrets } from '../core/config.ts';
@@ -22,6 +22,8 @@ export interface Gateway {
   url: string;
   port: number;
   relay: Relay;
+  /** The HTTP app this gateway serves (tests drive it in-process with `app.request`). */
+  app: Hono;
   /** The in-process simulator, when no upstream URL was configured. */
   simulator: Simulator | undefined;
   simulatorUrl: string | undefined;
@@ -107,6 +109,7 @@ export async function startGateway(config: Config, overrides: GatewayOverrides =
     url,
     port,
     relay,
+    app,
     simulator,
     simulatorUrl: simulator ? upstreamUrl : undefined,
     close() {

@@ -95,6 +95,21 @@ describe('subscriber caps', () => {
   });
 });
 
+describe('HEAD on a stream', () => {
+  it('answers with SSE headers without holding a subscriber slot', async () => {
+    const created = await create('10.0.0.6', 'head --sim-steps 40 --sim-interval 100');
+    const { jobid } = (await created.json()) as { jobid: string };
+    for (let i = 0; i < 5; i++) {
+      const head = await fetch(streamUrl(gw.url, jobid), { method: 'HEAD', headers: from('10.5.0.1') });
+      expect(head.status).toBe(200);
+      expect(head.headers.get('content-type')).toMatch(/text\/event-stream/);
+    }
+    const held = await holdStream(streamUrl(gw.url, jobid), from('10.5.0.1'));
+    expect(held.response.status).toBe(200);
+    held.close();
+  });
+});
+
 describe('history replay cap', () => {
   it('replays only the newest MAX_REPLAY_EVENTS after a gap frame', async () => {
     const created = await create('10.0.0.5', 'many --sim-steps 8 --sim-interval 5');
