@@ -60,24 +60,21 @@ export class JobHub {
 
   /** Subscribes to the bus and loads the history once; resolves when the cache is complete. */
   ready(): Promise<void> {
-    this.readyPromise ??= this.start().catch(async (err: unknown) => {
-      // Leave the hub retryable: the next caller subscribes and reads history again.
-      const unsubscribe = this.unsubscribe;
-      this.unsubscribe = null;
+    // A bus that failed (Redis down) must not leave the hub broken: the next caller retries.
+    this.readyPromise ??= this.start().catch((err: unknown) => {
       this.readyPromise = null;
-      if (unsubscribe) await unsubscribe().catch(() => undefined);
       throw err;
     });
     return this.readyPromise;
   }
 
   private async start(): Promise<void> {
-    this.unsubscribe = await this.bus.subscribe(this.jobId, (event) => this.onLive(event));
+    this.unsubscribe ??= await this.bus.subscribe(this.jobId, (event) => this.onLive(event));
     if (this.closed) {
       await this.unsubscribe();
       return;
     }
-    await this.fill();
+    await this.fill(true);
   }
 
   /** Writes a heartbeat to every subscriber, including those waiting to catch up. */
@@ -96,19 +93,24 @@ export class JobHub {
     return this.subscribers.size + this.ahead.size;
   }
 
-  /** Loads history after lastSeq, then delivers what arrived live meanwhile. */
-  private async fill(): Promise<void> {
+  /**
+   * Loads history after lastSeq, then delivers what arrived live meanwhile. When the first
+   * load fails, live events stay pending for the retry instead of being cached with a hole.
+   */
+  private async fill(initial = false): Promise<void> {
     this.syncing = true;
+    let events: StoredEvent[] = [];
     try {
-      const events = await this.bus.history(this.jobId, this.lastSeq);
-      for (const event of events) this.ingest(event);
-    } finally {
-      this.syncing = false;
-      const queued = this.pending;
-      this.pending = [];
-      // History was just read: whatever still does not connect is lost, say so in-band.
-      for (const event of queued) this.deliver(event, true);
+      events = await this.bus.history(this.jobId, this.lastSeq);
+    } catch (err) {
+      if (initial) throw err;
     }
+    for (const event of events) this.ingest(event);
+    this.syncing = false;
+    const queued = this.pending;
+    this.pending = [];
+    // History was just read: whatever still does not connect is lost, say so in-band.
+    for (const event of queued) this.deliver(event, true);
   }
 
   private onLive(event: StoredEvent): void {

@@ -17,6 +17,7 @@ import { createSecurity } from '../http/security.ts';
 import { type Simulator, createSimulator } from '../simulator/simulator.ts';
 import { createNodeLogger } from './logger.ts';
 import { createMetrics } from './metrics.ts';
+import { createRedisBus } from './redis-bus.ts';
 
 export interface Gateway {
   url: string;
@@ -71,9 +72,12 @@ export async function startGateway(config: Config, overrides: GatewayOverrides =
     logger.info({ upstream: upstreamUrl }, 'no UPSTREAM_URL: serving jobs from the built-in simulator');
   }
 
+  const retention = { historyMaxEvents: config.HISTORY_MAX_EVENTS, historyTtlMs: config.HISTORY_TTL_S * 1000 };
+  // REDIS_URL may hold a password: it is never logged.
+  const busKind = overrides.bus ? 'custom' : config.REDIS_URL ? 'redis' : 'memory';
   const bus =
     overrides.bus ??
-    createMemoryBus({ historyMaxEvents: config.HISTORY_MAX_EVENTS, historyTtlMs: config.HISTORY_TTL_S * 1000 });
+    (config.REDIS_URL ? createRedisBus({ url: config.REDIS_URL, ...retention, logger }) : createMemoryBus(retention));
   const upstream = createUpstreamClient({ baseUrl: upstreamUrl, token: token ?? '' }, redact);
   const relay = createRelay({
     bus,
@@ -102,7 +106,7 @@ export async function startGateway(config: Config, overrides: GatewayOverrides =
   const { port } = server.address() as AddressInfo;
   const host = config.HOST === '0.0.0.0' || config.HOST === '::' ? '127.0.0.1' : config.HOST;
   const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
-  logger.info({ url, bus: overrides.bus ? 'custom' : 'memory' }, 'sse-relay listening');
+  logger.info({ url, bus: busKind }, 'sse-relay listening');
 
   let closing: Promise<void> | undefined;
   return {

@@ -166,4 +166,35 @@ describe('JobHub', () => {
     expect(slow.ended()).toBe(true);
     expect(hub.subscribers.size).toBe(1);
   });
+
+  it('retries getting ready after the bus failed, without subscribing twice', async () => {
+    const memory = createMemoryBus(retention);
+    let subscribeFailures = 1;
+    let historyFailures = 1;
+    let subscriptions = 0;
+    const flaky: Bus = {
+      ...memory,
+      subscribe: async (job, listener) => {
+        if (subscribeFailures-- > 0) throw new Error('bus down');
+        subscriptions++;
+        return memory.subscribe(job, listener);
+      },
+      history: async (job, after) => {
+        if (historyFailures-- > 0) throw new Error('bus down');
+        return memory.history(job, after);
+      },
+    };
+    await memory.append('j', ev(0));
+    const hub = new JobHub('j', flaky, 100);
+    await expect(hub.ready()).rejects.toThrow('bus down');
+    await expect(hub.ready()).rejects.toThrow('bus down');
+    await memory.append('j', ev(1));
+    await hub.ready();
+    expect(subscriptions).toBe(1);
+    const sub = recordingSink();
+    hub.attach(sub.sink, -1);
+    await memory.append('j', ev(2));
+    expect(sub.ids()).toEqual([0, 1, 2]);
+    expect(sub.text()).not.toContain('gap');
+  });
 });

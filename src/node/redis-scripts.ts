@@ -1,0 +1,61 @@
+/**
+ * Lua scripts of the Redis bus. Each runs atomically, touches only the keys of one job
+ * (one hash tag, so one Cluster slot) and is loaded once, then called by EVALSHA.
+ *
+ * History is a Redis Stream rather than a sorted set: the entry id is the seq, so XADD
+ * itself rejects an id that does not go up, XRANGE reads "after seq" by id, exact MAXLEN
+ * trimming happens in the same XADD, and small entries pack into listpacks.
+ */
+
+/**
+ * Append: KEYS events, meta. ARGV seq, data, terminal (0|1), hasSnapshot (0|1), snapshot,
+ * maxEvents, terminalTtlMs, activeTtlMs, channel. Returns prev, or nil when the seq is
+ * not above the last stored one or the job is over (a duplicate: nothing happens).
+ */
+export const APPEND = `
+local state = redis.call('HMGET', KEYS[2], 'lastSeq', 'terminalSeq')
+if state[2] then return false end
+local prev = state[1]
+if not prev then
+  prev = '-1'
+  redis.call('DEL', KEYS[1])
+end
+if tonumber(ARGV[1]) <= tonumber(prev) then return false end
+redis.call('XADD', KEYS[1], 'MAXLEN', ARGV[6], ARGV[1] .. '-1', 'p', prev, 'd', ARGV[2], 't', ARGV[3])
+redis.call('HSET', KEYS[2], 'lastSeq', ARGV[1])
+if ARGV[4] == '1' then redis.call('HSET', KEYS[2], 'snapshot', ARGV[5]) end
+local ttl = ARGV[8]
+if ARGV[3] == '1' then
+  redis.call('HSET', KEYS[2], 'terminalSeq', ARGV[1])
+  ttl = ARGV[7]
+end
+redis.call('PEXPIRE', KEYS[1], ttl)
+redis.call('PEXPIRE', KEYS[2], ttl)
+redis.call('PUBLISH', ARGV[9], ARGV[1] .. '\\n' .. prev .. '\\n' .. ARGV[3] .. '\\n' .. ARGV[2])
+return prev
+`;
+
+/** Acquire: KEYS lease. ARGV owner, ttlMs. SET NX PX, or extend when we already hold it. */
+export const ACQUIRE_LEASE = `
+if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then return 1 end
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  redis.call('PEXPIRE', KEYS[1], ARGV[2])
+  return 1
+end
+return 0
+`;
+
+/** Renew: KEYS lease. ARGV owner, ttlMs. 1 when extended, 0 when the lease is not ours. */
+export const RENEW_LEASE = `
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  redis.call('PEXPIRE', KEYS[1], ARGV[2])
+  return 1
+end
+return 0
+`;
+
+/** Release: KEYS lease. ARGV owner. Deletes the lease only if it is ours. */
+export const RELEASE_LEASE = `
+if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) end
+return 0
+`;

@@ -1,0 +1,68 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTestGateway, type TestGateway } from '../support/gateway.ts';
+import { type RedisServer, startRedisServer } from '../support/redis-server.ts';
+import { createJobId, readSse, streamUrl } from '../support/sse.ts';
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+let redis: RedisServer;
+let gw: TestGateway;
+beforeAll(async () => {
+  redis = await startRedisServer();
+  gw = await startTestGateway({ REDIS_URL: redis.url, POLL_INTERVAL_MS: '50' });
+});
+afterAll(async () => {
+  await gw?.close();
+  await redis?.stop();
+});
+
+async function readyz(): Promise<{ status: number; body: unknown }> {
+  const response = await fetch(`${gw.url}/readyz`);
+  return { status: response.status, body: await response.json() };
+}
+
+describe('gateway with REDIS_URL', () => {
+  it('uses the Redis bus and says so, without logging the URL', async () => {
+    const line = gw.logs.find((l) => l.includes('sse-relay listening'));
+    expect(JSON.parse(line ?? '{}')).toMatchObject({ bus: 'redis' });
+    expect(gw.logs.join('')).not.toContain(redis.url);
+  });
+
+  it('streams a job through Redis and serves its snapshot', async () => {
+    const jobId = await createJobId(gw.url, 'r --sim-steps 2 --sim-interval 5');
+    const result = await readSse(streamUrl(gw.url, jobId));
+    expect(JSON.parse(result.events.at(-1)?.data ?? '{}')).toMatchObject({ event: 'midjourney_completed' });
+    const polls = (await gw.simStats()).polls[jobId] ?? 0;
+    const response = await fetch(`${gw.url}/v3/midjourney/jobs/${encodeURIComponent(jobId)}`);
+    expect(await response.json()).toMatchObject({ jobid: jobId, status: 'completed' });
+    expect((await gw.simStats()).polls[jobId] ?? 0).toBe(polls);
+  });
+
+  it('reports Redis reachability on /readyz and answers 503 while Redis is down, then recovers', async () => {
+    expect(await readyz()).toEqual({ status: 200, body: { ok: true, bus: 'reachable' } });
+    const created = await gw.simulator?.fetch(
+      new Request('http://sim/v3/midjourney/jobs/imagine', {
+        method: 'POST',
+        headers: { Authorization: 'Bearer simulator', 'Content-Type': 'application/json' },
+        body: JSON.stringify({ prompt: 'outage --sim-steps 2 --sim-interval 50', stream: false }),
+      }),
+    );
+    const jobId = ((await created?.json()) as { jobid: string }).jobid;
+
+    await redis.stop();
+    expect(await readyz()).toEqual({ status: 503, body: { ok: false, bus: 'unreachable' } });
+    expect((await fetch(`${gw.url}/healthz`)).status).toBe(200);
+    const refused = await fetch(streamUrl(gw.url, jobId));
+    expect(refused.status).toBe(503);
+    expect(await refused.json()).toEqual({ error: 'event bus unavailable', code: 'unavailable' });
+
+    await redis.start();
+    const deadline = Date.now() + 10_000;
+    while ((await readyz()).status !== 200 && Date.now() < deadline) await sleep(50);
+    expect((await readyz()).status).toBe(200);
+    // The same job on the same instance: its hub must not stay broken by the failed attempt.
+    const result = await readSse(streamUrl(gw.url, jobId));
+    expect(result.status).toBe(200);
+    expect(JSON.parse(result.events.at(-1)?.data ?? '{}')).toMatchObject({ event: 'midjourney_completed' });
+  });
+});

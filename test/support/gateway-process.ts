@@ -1,0 +1,52 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { freePort } from './free-port.ts';
+
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** A gateway running as its own Node process (`src/node/main.ts`), as in production. */
+export interface GatewayProcess {
+  name: string;
+  url: string;
+  /** What the process wrote to stdout and stderr. */
+  output(): string;
+  /** Sends a signal and waits for the process to exit (SIGKILL after 5 s). */
+  stop(signal?: NodeJS.Signals): Promise<void>;
+}
+
+/** Spawns `node --import tsx src/node/main.ts` on a free port and waits until /healthz answers. */
+export async function startGatewayProcess(name: string, env: Record<string, string>): Promise<GatewayProcess> {
+  const port = await freePort();
+  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', 'src/node/main.ts'], {
+    cwd: ROOT,
+    env: { PATH: process.env.PATH ?? '', HOST: '127.0.0.1', PORT: String(port), INSTANCE_ID: name, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout?.on('data', (chunk: Buffer) => void (output += chunk.toString()));
+  child.stderr?.on('data', (chunk: Buffer) => void (output += chunk.toString()));
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const url = `http://127.0.0.1:${port}`;
+
+  const stop = async (signal: NodeJS.Signals = 'SIGTERM') => {
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    child.kill(signal);
+    const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
+    await exited;
+    clearTimeout(timer);
+  };
+
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`gateway ${name} exited with ${child.exitCode}: ${output}`);
+    const ok = await fetch(`${url}/healthz`).then((r) => r.ok, () => false);
+    if (ok) break;
+    if (Date.now() > deadline) {
+      await stop('SIGKILL');
+      throw new Error(`gateway ${name} did not come up: ${output}`);
+    }
+    await sleep(50);
+  }
+  return { name, url, output: () => output, stop };
+}

@@ -1,0 +1,105 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { connect } from 'node:net';
+import { freePort } from './free-port.ts';
+
+/** A throwaway redis-server on a free port: no persistence, gone after stop(). */
+export interface RedisServer {
+  url: string;
+  port: number;
+  /** Stops the server; the port stays reserved for start(). */
+  stop(): Promise<void>;
+  /** Starts it again on the same port (after stop), empty. */
+  start(): Promise<void>;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const running = new Set<ChildProcess>();
+process.once('exit', () => {
+  for (const child of running) child.kill('SIGKILL');
+});
+
+/** Resolves true when something on the port answers PING with PONG. */
+function answersPing(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect(port, '127.0.0.1');
+    let reply = '';
+    const done = (ok: boolean) => {
+      socket.destroy();
+      resolve(ok);
+    };
+    socket.setTimeout(500, () => done(false));
+    socket.once('error', () => done(false));
+    socket.on('connect', () => socket.write('PING\r\n'));
+    socket.on('data', (chunk) => {
+      reply += chunk.toString();
+      if (reply.includes('\r\n')) done(reply.startsWith('+PONG'));
+    });
+  });
+}
+
+function launch(port: number): Promise<ChildProcess> {
+  const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  running.add(child);
+  return new Promise((resolve, reject) => {
+    let exited = false;
+    let stderr = '';
+    child.stderr?.on('data', (chunk: Buffer) => void (stderr += chunk.toString()));
+    child.once('error', (err) => {
+      exited = true;
+      running.delete(child);
+      reject(new Error(`cannot start redis-server (is it installed?): ${err.message}`));
+    });
+    child.once('exit', (code) => {
+      exited = true;
+      running.delete(child);
+      reject(new Error(`redis-server exited with ${code}: ${stderr}`));
+    });
+    void (async () => {
+      const deadline = Date.now() + 10_000;
+      while (!exited && Date.now() < deadline) {
+        if (await answersPing(port)) return resolve(child);
+        await sleep(20);
+      }
+      if (!exited) {
+        child.kill('SIGKILL');
+        reject(new Error('redis-server did not answer PING in time'));
+      }
+    })();
+  });
+}
+
+function kill(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => {
+    child.once('exit', () => resolve());
+    child.kill('SIGKILL');
+  });
+}
+
+/** Starts redis-server on a free port (retrying if another process grabs the port first). */
+export async function startRedisServer(): Promise<RedisServer> {
+  let lastError: unknown;
+  for (let attempt = 0; attempt < 5; attempt++) {
+    const port = await freePort();
+    let child: ChildProcess;
+    try {
+      child = await launch(port);
+    } catch (err) {
+      lastError = err;
+      continue;
+    }
+    return {
+      url: `redis://127.0.0.1:${port}`,
+      port,
+      async stop() {
+        await kill(child);
+      },
+      async start() {
+        child = await launch(port);
+      },
+    };
+  }
+  throw lastError instanceof Error ? lastError : new Error('cannot start redis-server');
+}
