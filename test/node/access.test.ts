@@ -29,6 +29,20 @@ async function expectError(response: Response, status: number, code: string, mes
 const lastEvent = (result: { events: { data: string }[] }) => (JSON.parse(result.events.at(-1)?.data ?? '{}') as { event?: string }).event;
 const now = () => Math.floor(Date.now() / 1000);
 
+describe('start-up warnings', () => {
+  it('warns loudly when open and when tokens use a random secret; not when configured', async () => {
+    const open = await startTestGateway({});
+    try {
+      const logs = open.logs.join('');
+      expect(logs).toMatch(/"level":40.*GATEWAY_API_KEYS is not set: the gateway is OPEN/);
+      expect(logs).toMatch(/SUBSCRIBE_TOKEN_SECRET is not set/);
+    } finally {
+      await open.close();
+    }
+    expect(gw.logs.join('')).not.toMatch(/is not set/);
+  });
+});
+
 describe('job creation needs an API key', () => {
   it('401 without a key or with a wrong one, JSON error and WWW-Authenticate', async () => {
     const post = (headers: Record<string, string>) =>

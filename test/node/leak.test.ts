@@ -3,7 +3,7 @@ import { type ServerType, serve } from '@hono/node-server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Simulator, createSimulator } from '../../src/simulator/simulator.ts';
 import { startTestGateway, type TestGateway } from '../support/gateway.ts';
-import { SECURED, withKey } from '../support/security.ts';
+import { API_KEY, SECURED, TOKEN_SECRET, withKey } from '../support/security.ts';
 
 const CANARY = 'tok-LEAK-CANARY-1234';
 const FORMS = [
@@ -81,6 +81,11 @@ function expectNoCanary(gw: TestGateway, seen: Captured[]) {
   const logs = gw.logs.join('');
   expect(logs.length).toBeGreaterThan(0);
   for (const form of FORMS) expect(logs, 'log lines').not.toContain(form);
+  // Nor the gateway's own secrets.
+  for (const secret of [API_KEY, TOKEN_SECRET]) {
+    expect(logs).not.toContain(secret);
+    for (const captured of seen) expect(captured.body + captured.headers, captured.what).not.toContain(secret);
+  }
   // The upstream did echo the token and it was cut out (so the scenarios really exercised it).
   expect(seen.filter((c) => c.body.includes('[redacted]')).length).toBeGreaterThan(10);
 }
