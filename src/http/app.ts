@@ -58,16 +58,20 @@ export function createApp(deps: AppDeps): Hono {
     },
   });
 
-  /** Opens an SSE response holding a subscriber slot until the client is gone, whichever way. */
-  async function subscribe(c: Context, jobId: string, since: number, headers?: Record<string, string>): Promise<Response> {
+  /** Runs `open` holding a subscriber slot, which the SSE response frees when the client is gone, whichever way. */
+  async function withSlot(c: Context, open: (release: () => void) => Promise<Response>): Promise<Response> {
     const release = security.subscribers.acquire(security.clientIp(c));
     try {
-      const outcome = await relay.subscribe(jobId, since);
-      return subscriptionResponse(outcome, since, { ...streamOptions, onClose: release, ...(headers ? { headers } : {}) });
+      return await open(release);
     } catch (err) {
       release();
       throw err;
     }
+  }
+
+  async function subscribe(jobId: string, since: number, release: () => void, headers?: Record<string, string>): Promise<Response> {
+    const outcome = await relay.subscribe(jobId, since);
+    return subscriptionResponse(outcome, since, { ...streamOptions, onClose: release, ...(headers ? { headers } : {}) });
   }
 
   const streamPath = (jobId: string, token: string) => `${base}/jobs/${encodeURIComponent(jobId)}/stream?token=${encodeURIComponent(token)}`;
@@ -78,6 +82,13 @@ export function createApp(deps: AppDeps): Hono {
     security.createRate.take(keyId ?? `ip:${security.clientIp(c)}`);
     const parsed = parseCreateBody(await c.req.text());
     const body = checkCreateLimits(parsed.body, security);
+    // A streaming create takes its subscriber slot first: a full instance starts no job.
+    if (parsed.stream) return withSlot(c, (release) => create(c, verb, body, release));
+    return create(c, verb, body, undefined);
+  });
+
+  /** Starts the job; streams it when given a subscriber slot, else answers 201 with the job. */
+  async function create(c: Context, verb: string, body: Record<string, unknown>, release: (() => void) | undefined): Promise<Response> {
     const outcome = await relay.create(verb, body);
     if (outcome.kind === 'reply') {
       const { status, body: replyBody } = outcome.reply;
@@ -88,15 +99,15 @@ export function createApp(deps: AppDeps): Hono {
       return c.json(replyBody as object, status as 200);
     }
     const issued = security.tokens.issue([outcome.jobId]);
-    if (!parsed.stream) {
-      const job = (await relay.waitForSnapshot(outcome.jobId, 10_000)) ?? { jobid: outcome.jobId, verb, status: 'created' };
+    if (release) {
       const { token } = await issued;
-      const headers = { 'X-Job-Id': outcome.jobId, 'X-Subscribe-Token': token };
-      return c.json({ ...job, subscribe_token: token, stream_url: streamPath(outcome.jobId, token) }, 201, headers);
+      return subscribe(outcome.jobId, -1, release, { 'X-Job-Id': outcome.jobId, 'X-Subscribe-Token': token });
     }
+    const job = (await relay.waitForSnapshot(outcome.jobId, 10_000)) ?? { jobid: outcome.jobId, verb, status: 'created' };
     const { token } = await issued;
-    return subscribe(c, outcome.jobId, -1, { 'X-Job-Id': outcome.jobId, 'X-Subscribe-Token': token });
-  });
+    const headers = { 'X-Job-Id': outcome.jobId, 'X-Subscribe-Token': token };
+    return c.json({ ...job, subscribe_token: token, stream_url: streamPath(outcome.jobId, token) }, 201, headers);
+  }
 
   app.post('/v1/tokens', limitBody, async (c) => {
     await requireApiKey(security, c);
@@ -112,7 +123,7 @@ export function createApp(deps: AppDeps): Hono {
     const since = resumePoint(c.req.header('Last-Event-ID'), c.req.query('since'));
     // Hono answers HEAD by running GET and dropping the body uncancelled: never open a subscriber for it.
     if (c.req.method === 'HEAD') return c.body(null, 200, SSE_HEADERS);
-    return subscribe(c, jobId, since);
+    return withSlot(c, (release) => subscribe(jobId, since, release));
   });
 
   app.get(`${base}/jobs/:jobid`, async (c) => {

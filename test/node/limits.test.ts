@@ -62,6 +62,15 @@ describe('subscriber caps', () => {
     const a2 = await holdStream(url, from('10.1.1.1'));
     expect([a1.response.status, a2.response.status]).toEqual([200, 200]);
     await expectLimited(await fetch(url, { headers: from('10.1.1.1') }), 429, 'rate_limited');
+    // A streaming create needs a slot too, and starts no upstream job without one.
+    const jobsBefore = (await gw.simStats()).jobs;
+    const streamingCreate = await fetch(`${gw.url}/v3/midjourney/jobs/imagine`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json', ...from('10.1.1.1') },
+      body: JSON.stringify({ prompt: 'x --sim-steps 1 --sim-interval 5' }),
+    });
+    await expectLimited(streamingCreate, 429, 'rate_limited');
+    expect((await gw.simStats()).jobs).toBe(jobsBefore);
     const b1 = await holdStream(url, from('10.1.1.2'));
     expect(b1.response.status).toBe(200);
     await expectLimited(await fetch(url, { headers: from('10.1.1.3') }), 503, 'unavailable');
