@@ -34,7 +34,7 @@ export function createApp(deps: AppDeps): Hono {
   const base = deps.basePath ?? '/v3/midjourney';
   const streamOptions = { retryMs: deps.retryMs, maxQueuedBytes: deps.maxQueuedBytes ?? 8 << 20, maxReplay: security.maxReplayEvents };
   const app = new Hono();
-  app.use('*', security.cors);
+  app.use('*', security.cors.middleware);
 
   app.get('/healthz', (c) => c.json({ ok: true }));
   app.get('/readyz', async (c) => {
@@ -69,9 +69,10 @@ export function createApp(deps: AppDeps): Hono {
     }
   }
 
-  async function subscribe(jobId: string, since: number, release: () => void, headers?: Record<string, string>): Promise<Response> {
+  async function subscribe(c: Context, jobId: string, since: number, release: () => void, extra?: Record<string, string>): Promise<Response> {
     const outcome = await relay.subscribe(jobId, since);
-    return subscriptionResponse(outcome, since, { ...streamOptions, onClose: release, ...(headers ? { headers } : {}) });
+    const headers = { ...security.cors.headersFor(c.req.header('Origin')), ...extra };
+    return subscriptionResponse(outcome, since, { ...streamOptions, onClose: release, headers });
   }
 
   const streamPath = (jobId: string, token: string) => `${base}/jobs/${encodeURIComponent(jobId)}/stream?token=${encodeURIComponent(token)}`;
@@ -101,7 +102,7 @@ export function createApp(deps: AppDeps): Hono {
     const issued = security.tokens.issue([outcome.jobId]);
     if (release) {
       const { token } = await issued;
-      return subscribe(outcome.jobId, -1, release, { 'X-Job-Id': outcome.jobId, 'X-Subscribe-Token': token });
+      return subscribe(c, outcome.jobId, -1, release, { 'X-Job-Id': outcome.jobId, 'X-Subscribe-Token': token });
     }
     const job = (await relay.waitForSnapshot(outcome.jobId, 10_000)) ?? { jobid: outcome.jobId, verb, status: 'created' };
     const { token } = await issued;
@@ -123,7 +124,7 @@ export function createApp(deps: AppDeps): Hono {
     const since = resumePoint(c.req.header('Last-Event-ID'), c.req.query('since'));
     // Hono answers HEAD by running GET and dropping the body uncancelled: never open a subscriber for it.
     if (c.req.method === 'HEAD') return c.body(null, 200, SSE_HEADERS);
-    return withSlot(c, (release) => subscribe(jobId, since, release));
+    return withSlot(c, (release) => subscribe(c, jobId, since, release));
   });
 
   app.get(`${base}/jobs/:jobid`, async (c) => {

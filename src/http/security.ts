@@ -1,9 +1,9 @@
-import type { Context, MiddlewareHandler } from 'hono';
+import type { Context } from 'hono';
 import { type ApiKeyVerifier, createApiKeyVerifier } from '../core/auth/api-keys.ts';
 import { type SubscribeTokens, createSubscribeTokens, randomSecret } from '../core/auth/subscribe-token.ts';
 import type { Config } from '../core/config.ts';
 import type { Logger } from '../core/logger.ts';
-import { corsAllowlist } from './cors.ts';
+import { type Cors, corsAllowlist } from './cors.ts';
 import { type RateLimiter, type SubscriberLimits, createRateLimiter, createSubscriberLimits } from './limits.ts';
 
 /** The configuration the security layer reads. */
@@ -34,7 +34,7 @@ export interface Security {
   maxReplayEvents: number;
   createRate: RateLimiter;
   subscribers: SubscriberLimits;
-  cors: MiddlewareHandler;
+  cors: Cors;
   /** The caller's address, for per-IP limits ('unknown' when the runtime cannot tell). */
   clientIp(c: Context): string;
 }
