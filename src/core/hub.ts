@@ -77,6 +77,22 @@ export class JobHub {
     await this.fill(true);
   }
 
+  /** Writes a heartbeat to every subscriber, including those waiting to catch up. */
+  heartbeat(frame: Uint8Array): void {
+    this.broadcast(frame);
+    for (const sink of this.ahead.keys()) {
+      if (!sink.write(frame)) {
+        this.ahead.delete(sink);
+        sink.end();
+      }
+    }
+  }
+
+  /** Local subscribers, live or waiting to catch up. */
+  get size(): number {
+    return this.subscribers.size + this.ahead.size;
+  }
+
   /**
    * Loads history after lastSeq, then delivers what arrived live meanwhile. When the first
    * load fails, live events stay pending for the retry instead of being cached with a hole.

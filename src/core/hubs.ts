@@ -31,7 +31,7 @@ export function createHubRegistry(options: HubRegistryOptions): HubRegistry {
   const timers = new Map<string, ReturnType<typeof setTimeout>>();
   const heartbeatFrame = encodeComment();
   const heartbeat = setInterval(() => {
-    for (const hub of hubs.values()) if (hub.subscribers.size > 0) hub.broadcast(heartbeatFrame);
+    for (const hub of hubs.values()) if (hub.size > 0) hub.heartbeat(heartbeatFrame);
   }, options.heartbeatMs);
 
   function drop(jobId: string, hub: JobHub): void {
@@ -70,12 +70,12 @@ export function createHubRegistry(options: HubRegistryOptions): HubRegistry {
     },
 
     busy() {
-      return [...hubs.values()].filter((hub) => hub.subscribers.size > 0);
+      return [...hubs.values()].filter((hub) => hub.size > 0);
     },
 
     subscriberCount() {
       let n = 0;
-      for (const hub of hubs.values()) n += hub.subscribers.size;
+      for (const hub of hubs.values()) n += hub.size;
       return n;
     },
 

@@ -102,6 +102,8 @@ export function createMemoryBus(options: MemoryBusOptions): Bus {
       job.listeners.add(listener);
       return async () => {
         job.listeners.delete(listener);
+        // A subscription to a job that never got an event leaves nothing behind.
+        if (job.listeners.size === 0 && job.lastSeq < 0 && job.snapshot === null && jobs.get(jobId) === job) jobs.delete(jobId);
       };
     },
 

@@ -18,6 +18,8 @@ export interface AppDeps {
   maxQueuedBytes?: number;
   /** Where the vendor API paths are mounted. */
   basePath?: string;
+  /** Prometheus exposition for `GET /metrics`, when the runtime has it. */
+  metrics?: { contentType: string; render(): Promise<string> };
 }
 
 /** The gateway's HTTP API, runtime-neutral: Node and Workers both serve `app.fetch`. */
@@ -36,6 +38,11 @@ export function createApp(deps: AppDeps): Hono {
       return c.json({ ok: false, bus: 'unreachable' }, 503);
     }
   });
+
+  if (deps.metrics) {
+    const metrics = deps.metrics;
+    app.get('/metrics', async (c) => c.body(deps.redact(await metrics.render()), 200, { 'Content-Type': metrics.contentType }));
+  }
 
   app.post(
     `${base}/jobs/:verb`,

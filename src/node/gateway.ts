@@ -11,6 +11,7 @@ import { createUpstreamClient } from '../core/upstream.ts';
 import { createApp } from '../http/app.ts';
 import { type Simulator, createSimulator } from '../simulator/simulator.ts';
 import { createNodeLogger } from './logger.ts';
+import { createMetrics } from './metrics.ts';
 import { createRedisBus } from './redis-bus.ts';
 
 export interface Gateway {
@@ -78,7 +79,14 @@ export async function startGateway(config: Config, overrides: GatewayOverrides =
     pollIntervalMs: config.POLL_INTERVAL_MS,
     jobDeadlineMs: config.JOB_DEADLINE_MS,
   });
-  const app = createApp({ relay, logger, redact, retryMs: config.RETRY_MS, maxBodyBytes: config.MAX_BODY_BYTES });
+  const app = createApp({
+    relay,
+    logger,
+    redact,
+    retryMs: config.RETRY_MS,
+    maxBodyBytes: config.MAX_BODY_BYTES,
+    metrics: createMetrics(relay),
+  });
   const server = await listen(app.fetch, config.PORT, config.HOST);
   const { port } = server.address() as AddressInfo;
   const host = config.HOST === '0.0.0.0' || config.HOST === '::' ? '127.0.0.1' : config.HOST;

@@ -1,20 +1,35 @@
 import { ConfigError, loadConfig } from '../core/config.ts';
+import { createRedactor } from '../core/redact.ts';
 import { startGateway } from './gateway.ts';
 
+const SHUTDOWN_GRACE_MS = 10_000;
+
+let config;
 try {
-  const gateway = await startGateway(loadConfig(process.env));
-  const stop = () => {
-    gateway.close().then(
-      () => process.exit(0),
-      () => process.exit(1),
-    );
-  };
-  process.once('SIGINT', stop);
-  process.once('SIGTERM', stop);
+  config = loadConfig(process.env);
 } catch (err) {
-  if (err instanceof ConfigError) {
-    console.error(err.message);
-    process.exit(2);
-  }
-  throw err;
+  if (!(err instanceof ConfigError)) throw err;
+  console.error(err.message);
+  process.exit(2);
 }
+
+const redact = createRedactor([config.UPSTREAM_TOKEN]);
+// Last line of defence: a bug must cost one request, never the process (and never leak the token).
+process.on('unhandledRejection', (reason) => {
+  console.error(JSON.stringify({ level: 50, msg: 'unhandled rejection', err: redact(String(reason)) }));
+});
+process.on('uncaughtException', (err) => {
+  console.error(JSON.stringify({ level: 50, msg: 'uncaught exception', err: redact(err.stack ?? err.message) }));
+});
+
+const gateway = await startGateway(config);
+const stop = () => {
+  // Leases are released first, so another instance takes over the jobs this one followed.
+  setTimeout(() => process.exit(1), SHUTDOWN_GRACE_MS).unref();
+  gateway.close().then(
+    () => process.exit(0),
+    () => process.exit(1),
+  );
+};
+process.once('SIGINT', stop);
+process.once('SIGTERM', stop);

@@ -1,0 +1,49 @@
+import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+import type { Relay } from '../core/relay.ts';
+import type { RelayStats } from '../core/stats.ts';
+
+const COUNTERS: Record<keyof RelayStats, string> = {
+  eventsAppended: 'Upstream events stored on the bus by this instance',
+  eventsMalformed: 'Upstream data lines skipped because they were not valid events',
+  eventsDuplicate: 'Live events dropped as duplicate or out of order',
+  gaps: 'Gap frames sent because history was trimmed or unreadable',
+  subscribersDropped: 'Subscribers dropped for being too slow or failing writes',
+  upstreamStreams: 'Upstream job streams opened by this instance',
+  jobsCreated: 'Jobs created through this instance',
+};
+
+const snake = (name: string) => name.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
+
+/** Prometheus metrics of one instance, read from the relay when scraped. */
+export function createMetrics(relay: Relay): { contentType: string; render(): Promise<string> } {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry, prefix: 'sse_relay_' });
+  for (const [key, help] of Object.entries(COUNTERS) as [keyof RelayStats, string][]) {
+    new Counter({
+      name: `sse_relay_${snake(key)}_total`,
+      help,
+      registers: [registry],
+      collect() {
+        this.reset();
+        this.inc(relay.stats[key]);
+      },
+    });
+  }
+  new Gauge({
+    name: 'sse_relay_subscribers',
+    help: 'SSE subscribers connected to this instance',
+    registers: [registry],
+    collect() {
+      this.set(relay.hubs.subscriberCount());
+    },
+  });
+  new Gauge({
+    name: 'sse_relay_jobs_followed',
+    help: 'Jobs whose upstream this instance follows now',
+    registers: [registry],
+    collect() {
+      this.set(relay.followers.active().length);
+    },
+  });
+  return { contentType: registry.contentType, render: () => registry.metrics() };
+}
