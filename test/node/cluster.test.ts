@@ -67,7 +67,7 @@ beforeAll(async () => {
   raw = new Redis(redis.url);
   simulator = createSimulator({ maxJobs: 1000 });
   [A, B, C] = await Promise.all(['A', 'B', 'C'].map(startInstance)) as [GatewayProcess, GatewayProcess, GatewayProcess];
-}, 60_000);
+}, 120_000);
 
 afterAll(async () => {
   await Promise.all(Object.values(gateways).map((g) => g.stop()));

@@ -37,7 +37,7 @@ export async function startGatewayProcess(name: string, env: Record<string, stri
     clearTimeout(timer);
   };
 
-  const deadline = Date.now() + 20_000;
+  const deadline = Date.now() + 60_000;
   for (;;) {
     if (child.exitCode !== null) throw new Error(`gateway ${name} exited with ${child.exitCode}: ${output}`);
     const ok = await fetch(`${url}/healthz`).then((r) => r.ok, () => false);
