@@ -87,7 +87,17 @@ export async function startGateway(config: Config, overrides: GatewayOverrides =
     maxBodyBytes: config.MAX_BODY_BYTES,
     metrics: createMetrics(relay),
   });
-  const server = await listen(app.fetch, config.PORT, config.HOST);
+  let server: ServerType;
+  try {
+    server = await listen(app.fetch, config.PORT, config.HOST);
+  } catch (err) {
+    // Nothing may stay open (Redis connections, the simulator) when the gateway cannot start.
+    await relay.close();
+    await bus.close();
+    simulator?.close();
+    if (simServer) await closeServer(simServer);
+    throw err;
+  }
   const { port } = server.address() as AddressInfo;
   const host = config.HOST === '0.0.0.0' || config.HOST === '::' ? '127.0.0.1' : config.HOST;
   const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
