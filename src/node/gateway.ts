@@ -102,7 +102,17 @@ export async function startGateway(config: Config, overrides: GatewayOverrides =
       clientIp: (c: Context) => clientIpFrom(c.req.header('X-Forwarded-For'), getConnInfo(c).remote.address, config.TRUST_PROXY),
     }),
   });
-  const server = await listen(app.fetch, config.PORT, config.HOST);
+  let server: ServerType;
+  try {
+    server = await listen(app.fetch, config.PORT, config.HOST);
+  } catch (err) {
+    // Nothing may stay open (Redis connections, the simulator) when the gateway cannot start.
+    await relay.close();
+    await bus.close();
+    simulator?.close();
+    if (simServer) await closeServer(simServer);
+    throw err;
+  }
   const { port } = server.address() as AddressInfo;
   const host = config.HOST === '0.0.0.0' || config.HOST === '::' ? '127.0.0.1' : config.HOST;
   const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
