@@ -7,21 +7,29 @@ export interface SubscriptionResponseOptions {
   retryMs: number;
   maxQueuedBytes: number;
   headers?: Record<string, string>;
+  /** Most events replayed to one subscriber; older ones are announced by a `gap` frame. */
+  maxReplay?: number;
+  /** Runs once when the subscriber is gone, however it went (or at once for a 204). */
+  onClose?: () => void;
 }
 
 /** Turns an opened subscription into the SSE Response: retry, replay after `since`, then live. */
 export function subscriptionResponse(outcome: SubscribeOutcome, since: number, options: SubscriptionResponseOptions): Response {
-  if (outcome.kind === 'finished') return new Response(null, { status: 204, headers: options.headers });
+  if (outcome.kind === 'finished') {
+    options.onClose?.();
+    return new Response(null, { status: 204, headers: options.headers });
+  }
   const { hub, release } = outcome;
   const { stream, sink } = createStreamSink({
     maxQueuedBytes: options.maxQueuedBytes,
     onClose() {
       hub.detach(sink);
       release();
+      options.onClose?.();
     },
   });
   sink.write(encodeRetry(options.retryMs));
-  hub.attach(sink, since);
+  hub.attach(sink, since, options.maxReplay);
   return new Response(stream, { status: 200, headers: { ...SSE_HEADERS, ...options.headers } });
 }
 

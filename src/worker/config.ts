@@ -20,6 +20,10 @@ export function loadWorkerConfig(env: Env): WorkerConfig {
   if (!config.UPSTREAM_URL || !config.UPSTREAM_TOKEN) {
     throw new ConfigError('invalid configuration: UPSTREAM_TOKEN: required (wrangler secret put UPSTREAM_TOKEN)');
   }
+  if (config.GATEWAY_API_KEYS.length > 0 && !config.SUBSCRIBE_TOKEN_SECRET) {
+    // Each isolate would pick its own random secret: a token issued by one fails on the others.
+    throw new ConfigError('invalid configuration: SUBSCRIBE_TOKEN_SECRET: required on Workers when GATEWAY_API_KEYS is set (wrangler secret put SUBSCRIBE_TOKEN_SECRET)');
+  }
   const max = maxStreamMs.safeParse(vars.MAX_STREAM_MS === '' ? undefined : vars.MAX_STREAM_MS);
   if (!max.success) throw new ConfigError('invalid configuration: MAX_STREAM_MS: expected an integer from 1000 to 86400000');
   return { ...config, UPSTREAM_URL: config.UPSTREAM_URL, UPSTREAM_TOKEN: config.UPSTREAM_TOKEN, MAX_STREAM_MS: max.data };

@@ -20,4 +20,9 @@ export interface Env {
   MAX_BODY_BYTES?: string;
   MAX_STREAM_MS?: string;
   LOG_LEVEL?: string;
+  /** Secrets when access control is on (see the security section). */
+  GATEWAY_API_KEYS?: string;
+  SUBSCRIBE_TOKEN_SECRET?: string;
+  /** Any other variable of the shared configuration (CORS_ORIGINS, limits…), as a string. */
+  [name: string]: unknown;
 }

@@ -28,9 +28,20 @@ export class JobObject extends DurableObject<Env> {
     return this.runtime;
   }
 
-  /** Subscriptions, snapshot, cancel: the shared HTTP app, same routes as on Node. */
+  /**
+   * `GET /subscribe?job=&since=`: the job's SSE stream (the front Worker checked access and
+   * the resume point; only it can reach this object).
+   */
   override async fetch(request: Request): Promise<Response> {
-    return this.job.fetch(request);
+    const url = new URL(request.url);
+    const jobId = url.searchParams.get('job');
+    if (url.pathname !== '/subscribe' || !jobId) return Response.json({ error: 'no such route', code: 'not_found' }, { status: 404 });
+    return this.job.subscribe(jobId, Number(url.searchParams.get('since') ?? -1));
+  }
+
+  /** The job object of the latest event that carried one, or null when this object has none. */
+  async snapshot(jobId: string): Promise<Record<string, unknown> | null> {
+    return this.job.relay.snapshot(jobId);
   }
 
   /**

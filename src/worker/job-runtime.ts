@@ -2,13 +2,12 @@ import type { StoredEvent } from '../core/bus.ts';
 import type { Logger } from '../core/logger.ts';
 import { createRedactor } from '../core/redact.ts';
 import { type Relay, createRelay } from '../core/relay.ts';
-import { encodeComment, encodeRetry } from '../core/sse.ts';
+import { RelayError, errorBody } from '../core/errors.ts';
 import { createUpstreamClient } from '../core/upstream.ts';
-import { createApp } from '../http/app.ts';
+import { subscriptionResponse } from '../http/subscription-response.ts';
 import type { WorkerConfig } from './config.ts';
 import { type DurableBus, type JobRecord, createDurableBus } from './do-bus.ts';
 import { createConsoleLogger } from './logger.ts';
-import { capStream } from './stream-cap.ts';
 
 /** The core relay assembled inside one job's Durable Object, on that object's storage. */
 export interface JobRuntime {
@@ -16,8 +15,8 @@ export interface JobRuntime {
   logger: Logger;
   bus: DurableBus;
   relay: Relay;
-  /** The shared Hono app (`createApp`), its SSE bodies capped at MAX_STREAM_MS. */
-  fetch(request: Request): Promise<Response>;
+  /** The job's SSE from `since` on (or 204 when the client has it all), as on Node; errors as JSON. */
+  subscribe(jobId: string, since: number): Promise<Response>;
   close(): Promise<void>;
 }
 
@@ -43,18 +42,21 @@ export function createJobRuntime(ctx: DurableObjectState, config: WorkerConfig, 
     pollIntervalMs: config.POLL_INTERVAL_MS,
     jobDeadlineMs: config.JOB_DEADLINE_MS,
   });
-  const app = createApp({ relay, logger, redact, retryMs: config.RETRY_MS, maxBodyBytes: config.MAX_BODY_BYTES, maxQueuedBytes: MAX_QUEUED_BYTES });
-  const tail = [encodeComment('stream time limit reached, reconnect to resume'), encodeRetry(config.RETRY_MS)];
+  const streamOptions = { retryMs: config.RETRY_MS, maxQueuedBytes: MAX_QUEUED_BYTES, maxReplay: config.MAX_REPLAY_EVENTS };
 
   return {
     config,
     logger,
     bus,
     relay,
-    async fetch(request) {
-      const response = await app.fetch(request);
-      if (!response.body || !(response.headers.get('content-type') ?? '').startsWith('text/event-stream')) return response;
-      return new Response(capStream(response.body, config.MAX_STREAM_MS, tail), response);
+    async subscribe(jobId, since) {
+      try {
+        return subscriptionResponse(await relay.subscribe(jobId, since), since, streamOptions);
+      } catch (err) {
+        if (err instanceof RelayError) return Response.json(errorBody(err), { status: err.status });
+        logger.error({ jobId, err: redact(err instanceof Error ? (err.stack ?? err.message) : String(err)) }, 'subscription failed');
+        return Response.json({ error: 'internal error', code: 'internal' }, { status: 500 });
+      }
     },
     async close() {
       await relay.close();

@@ -2,8 +2,9 @@
  * Passes an SSE body through and ends it after `maxMs` with `tail` (comment and `retry:` frames), so a
  * subscriber whose disconnect was never noticed is released, and a live one reconnects and
  * resumes from its Last-Event-ID. Cancelling the result cancels the source (the hub's sink).
+ * `onEnd` runs once when the stream is over, however it ended.
  */
-export function capStream(body: ReadableStream<Uint8Array>, maxMs: number, tail: readonly Uint8Array[]): ReadableStream<Uint8Array> {
+export function capStream(body: ReadableStream<Uint8Array>, maxMs: number, tail: readonly Uint8Array[], onEnd: () => void = () => {}): ReadableStream<Uint8Array> {
   const reader = body.getReader();
   let timer: ReturnType<typeof setTimeout> | undefined;
   let done = false;
@@ -13,6 +14,7 @@ export function capStream(body: ReadableStream<Uint8Array>, maxMs: number, tail:
     clearTimeout(timer);
     for (const frame of last) controller.enqueue(frame);
     controller.close();
+    onEnd();
   };
   return new ReadableStream<Uint8Array>({
     start(controller) {
@@ -28,8 +30,11 @@ export function capStream(body: ReadableStream<Uint8Array>, maxMs: number, tail:
       else controller.enqueue(chunk.value);
     },
     cancel(reason) {
-      done = true;
-      clearTimeout(timer);
+      if (!done) {
+        done = true;
+        clearTimeout(timer);
+        onEnd();
+      }
       return reader.cancel(reason);
     },
   });

@@ -1,8 +1,6 @@
 import { Writable } from 'node:stream';
 import { loadConfig } from '../../src/core/config.ts';
-import { createRedactor } from '../../src/core/redact.ts';
 import { type Gateway, startGateway } from '../../src/node/gateway.ts';
-import { createNodeLogger } from '../../src/node/logger.ts';
 import type { ScenarioTarget } from '../scenarios/target.ts';
 
 export interface TestGateway extends Gateway {
@@ -24,8 +22,7 @@ export async function startTestGateway(env: Record<string, string> = {}): Promis
       callback();
     },
   });
-  const logger = createNodeLogger({ level: config.LOG_LEVEL, redact: createRedactor([config.UPSTREAM_TOKEN]), destination });
-  const gateway = await startGateway(config, { logger });
+  const gateway = await startGateway(config, { logDestination: destination });
   const simStats = async () => {
     if (!gateway.simulator) throw new Error('no in-process simulator');
     return gateway.simulator.stats();
