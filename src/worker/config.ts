@@ -1,6 +1,5 @@
 import { z } from 'zod';
 import { type Config, ConfigError, loadConfig } from '../core/config.ts';
-import type { Env } from './env.ts';
 
 /** The shared configuration plus what only the Worker needs. */
 export type WorkerConfig = Config & {
@@ -13,7 +12,7 @@ export type WorkerConfig = Config & {
 const maxStreamMs = z.coerce.number().int().min(1000).max(24 * 3_600_000).default(5 * 60_000);
 
 /** Validates the Worker's vars with the same schema as Node; there is no in-process simulator here. */
-export function loadWorkerConfig(env: Env): WorkerConfig {
+export function loadWorkerConfig(env: object): WorkerConfig {
   const vars: Record<string, string | undefined> = {};
   for (const [key, value] of Object.entries(env)) if (typeof value === 'string') vars[key] = value;
   const config = loadConfig(vars);
