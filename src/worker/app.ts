@@ -9,7 +9,11 @@ import { loadWorkerConfig } from './config.ts';
 import type { Env } from './env.ts';
 import type { StartResult } from './job-starter.ts';
 import { createConsoleLogger } from './logger.ts';
+import { expiringSlots } from './slots.ts';
 import { capStream } from './stream-cap.ts';
+
+/** A slot outlives its stream's cap by this much before it is taken back. */
+const SLOT_GRACE_MS = 1000;
 
 /**
  * The Worker's front door: the shared app (`createApp`: same routes, access control, CORS and
@@ -22,7 +26,8 @@ export function createWorkerApp(env: Env): Hono {
   const logger = createConsoleLogger(config.LOG_LEVEL, redact);
   const jobObject = (jobId: string) => env.JOBS.get(env.JOBS.idFromName(jobId));
   // Cloudflare sets CF-Connecting-IP itself; a client cannot forge it.
-  const security = createSecurity(config, { logger, clientIp: (c) => c.req.header('CF-Connecting-IP') });
+  const shared = createSecurity(config, { logger, clientIp: (c) => c.req.header('CF-Connecting-IP') });
+  const security = { ...shared, subscribers: expiringSlots(shared.subscribers, config.MAX_STREAM_MS + SLOT_GRACE_MS) };
 
   const relay: AppRelay = {
     upstream: createUpstreamClient({ baseUrl: config.UPSTREAM_URL, token: config.UPSTREAM_TOKEN }, redact),

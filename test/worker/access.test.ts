@@ -1,12 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { API_KEY, SECURED, createWithKey, signToken, withKey } from '../support/security.ts';
+import { API_KEY, SECURED, createWithKey, holdStream, signToken, withKey } from '../support/security.ts';
 import { readSse, streamUrl } from '../support/sse.ts';
 import { type TestWorker, startTestWorker } from '../support/worker.ts';
 
 // Access control on the Worker is the shared app's: API keys, job-scoped tokens, CORS.
 let worker: TestWorker;
 beforeAll(async () => {
-  worker = await startTestWorker({ ...SECURED, CORS_ORIGINS: 'http://app.example', POLL_INTERVAL_MS: '30' });
+  worker = await startTestWorker({ ...SECURED, CORS_ORIGINS: 'http://app.example', POLL_INTERVAL_MS: '30', MAX_SUBSCRIBERS_PER_IP: '2', MAX_STREAM_MS: '2000' });
 });
 afterAll(async () => {
   await worker?.close();
@@ -56,5 +56,26 @@ describe('Worker: access control', () => {
     expect(allowed.headers.get('access-control-allow-origin')).toBe('http://app.example');
     const other = await readSse(`${worker.url}${job.streamUrl}`, { headers: { Origin: 'http://evil.example' } });
     expect(other.headers.get('access-control-allow-origin')).toBeNull();
+  });
+
+  it('gets a vanished client\'s subscriber slot back within MAX_STREAM_MS, without the abort signal', async () => {
+    const job = await createWithKey(worker.url, 'held --sim-steps 60 --sim-interval 100');
+    const url = `${worker.url}${job.streamUrl}`;
+    const [a, b] = [await holdStream(url), await holdStream(url)];
+    expect([a.response.status, b.response.status]).toEqual([200, 200]);
+    expect((await fetch(url)).status).toBe(429);
+    a.close();
+    let again: Awaited<ReturnType<typeof holdStream>> | undefined;
+    for (let i = 0; i < 50 && !again; i++) {
+      const attempt = await holdStream(url);
+      if (attempt.response.status === 200) again = attempt;
+      else {
+        attempt.close();
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+    }
+    expect(again?.response.status).toBe(200);
+    b.close();
+    again?.close();
   });
 });
