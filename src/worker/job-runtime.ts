@@ -51,7 +51,8 @@ export function createJobRuntime(ctx: DurableObjectState, config: WorkerConfig, 
     relay,
     async subscribe(jobId, since) {
       try {
-        return subscriptionResponse(await relay.subscribe(jobId, since), since, streamOptions);
+        const onClose = () => logger.debug({ jobId, subscribers: relay.hubs.subscriberCount() }, 'subscriber left');
+        return subscriptionResponse(await relay.subscribe(jobId, since), since, { ...streamOptions, onClose });
       } catch (err) {
         if (err instanceof RelayError) return Response.json(errorBody(err), { status: err.status });
         logger.error({ jobId, err: redact(err instanceof Error ? (err.stack ?? err.message) : String(err)) }, 'subscription failed');
