@@ -1,6 +1,7 @@
 import type { Bus } from './bus.ts';
 import { RelayError } from './errors.ts';
 import { type JobEvent, TERMINAL_STATUSES, synthesizeErrorEvent, synthesizeEvent } from './event.ts';
+import { isValidJobId } from './job-id.ts';
 import type { Logger } from './logger.ts';
 import type { UpstreamClient } from './upstream.ts';
 import { readEvents } from './upstream-stream.ts';
@@ -41,6 +42,8 @@ interface Follow {
   lastSeq: number;
   lastKey: string;
   over: boolean;
+  /** Another instance holds the lease now: stop polling, it follows the job. */
+  lost: boolean;
   startedAt: number;
   renewTimer: ReturnType<typeof setInterval> | undefined;
 }
@@ -59,12 +62,22 @@ export function createFollowers(options: FollowerOptions): Followers {
   let closed = false;
 
   function begin(jobId: string): Follow {
-    const follow: Follow = { jobId, lastSeq: -1, lastKey: '', over: false, startedAt: now(), renewTimer: undefined };
+    const follow: Follow = { jobId, lastSeq: -1, lastKey: '', over: false, lost: false, startedAt: now(), renewTimer: undefined };
+    const { owner, leaseMs } = options;
     follow.renewTimer = setInterval(() => {
-      bus.renewLease(jobId, options.owner, options.leaseMs).catch((err: unknown) => {
-        logger.warn({ jobId, err: String(err) }, 'lease renewal failed');
-      });
-    }, Math.max(50, Math.floor(options.leaseMs / 3)));
+      bus
+        .renewLease(jobId, owner, leaseMs)
+        // A lapsed lease nobody took is simply taken back.
+        .then(async (held) => held || (await bus.acquireLease(jobId, owner, leaseMs)))
+        .then((held) => {
+          if (held || follow.lost) return;
+          follow.lost = true;
+          logger.warn({ jobId }, 'another instance took over the job');
+        })
+        .catch((err: unknown) => {
+          logger.warn({ jobId, err: String(err) }, 'lease renewal failed');
+        });
+    }, Math.max(50, Math.floor(leaseMs / 3)));
     follows.set(jobId, follow);
     return follow;
   }
@@ -100,7 +113,7 @@ export function createFollowers(options: FollowerOptions): Followers {
 
   async function poll(follow: Follow): Promise<void> {
     let failures = 0;
-    while (!follow.over && !closed) {
+    while (!follow.over && !closed && !follow.lost) {
       if (now() - follow.startedAt > options.jobDeadlineMs) {
         await appendReliably(follow, synthesizeErrorEvent(follow.lastSeq + 1, 'relay gave up: job exceeded its deadline', new Date(now())));
         break;
@@ -147,6 +160,8 @@ export function createFollowers(options: FollowerOptions): Followers {
             }
             early.push(event);
             if (event.jobId === undefined) return;
+            // An upstream-chosen id becomes a bus key, a URL segment and a header: it must be safe.
+            if (!isValidJobId(event.jobId)) throw new RelayError('upstream_error', 'upstream named an invalid job id');
             const jobId = event.jobId;
             await bus.acquireLease(jobId, options.owner, options.leaseMs);
             follow = begin(jobId);

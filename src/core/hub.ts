@@ -196,11 +196,12 @@ export class JobHub {
   }
 
   /**
-   * Replays cached events with seq > since (after a `gap` frame if some were trimmed),
-   * then adds the sink to the live set, or ends it when the job is over. Call after ready().
+   * Replays cached events with seq > since (after a `gap` frame if some were trimmed, or if
+   * more than `maxReplay` are due, of which only the newest `maxReplay` are sent), then adds
+   * the sink to the live set, or ends it when the job is over. Call after ready().
    */
-  attach(sink: SubscriberSink, since: number): AttachResult {
-    const start = firstAfter(this.seqs, since);
+  attach(sink: SubscriberSink, since: number, maxReplay = Number.POSITIVE_INFINITY): AttachResult {
+    const start = Math.max(firstAfter(this.seqs, since), this.seqs.length - maxReplay);
     const chunks: Uint8Array[] = [];
     const oldestPrev = start === 0 ? this.firstPrev : (this.seqs[start - 1] ?? -1);
     if (start < this.seqs.length && oldestPrev > since) {

@@ -1,4 +1,5 @@
 import { RelayError } from './errors.ts';
+import { redactStream } from './redact.ts';
 
 /** Where the vendor API lives and how to reach it; kept a profile since the vendor may go away. */
 export interface UpstreamProfile {
@@ -77,7 +78,8 @@ export function createUpstreamClient(profile: UpstreamProfile, redact: (text: st
       const response = await send('POST', url(paths.create, { verb }), { ...body, stream: true }, true);
       const type = response.headers.get('content-type') ?? '';
       if (response.ok && type.includes('text/event-stream') && response.body) {
-        return { kind: 'stream', body: response.body };
+        // The upstream may echo the token inside events: it is cut out before anything parses them.
+        return { kind: 'stream', body: redactStream(response.body, [profile.token]) };
       }
       return { kind: 'reply', reply: await reply(response) };
     },

@@ -1,14 +1,34 @@
-import { Hono } from 'hono';
+import { type Context, Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
+import { MAX_TOKEN_JOBS } from '../core/auth/subscribe-token.ts';
 import { RelayError, errorBody } from '../core/errors.ts';
+import { SSE_HEADERS } from '../core/sse.ts';
 import type { Logger } from '../core/logger.ts';
 import type { Relay } from '../core/relay.ts';
 import { upstreamErrorMessage } from '../core/upstream.ts';
+import { requireApiKey, requireJobAccess } from './auth.ts';
+import type { Security } from './security.ts';
 import { type SinkOpener, resumePoint, subscriptionResponse } from './subscription-response.ts';
-import { checkJobId, checkVerb, parseCreateBody } from './validate.ts';
+import { checkCreateLimits, checkJobId, checkVerb, parseCreateBody, parseTokenRequest } from './validate.ts';
+
+/** What the app uses of the relay: all of it on Node; on Workers a front backed by Durable Objects. */
+export type AppRelay = Pick<Relay, 'create' | 'snapshot' | 'waitForSnapshot' | 'upstream'> &
+  Partial<Pick<Relay, 'subscribe'>> & { bus: Pick<Relay['bus'], 'ping'> };
+
+/** Where a subscription's SSE Response comes from, given the resume point and extra headers. */
+export type OpenSubscription = (
+  jobId: string,
+  since: number,
+  options: { headers: Record<string, string>; onClose: () => void; /** The runtime's request context (Hono's `c.env`). */ env?: unknown },
+) => Promise<Response>;
 
 export interface AppDeps {
-  relay: Relay;
+  relay: AppRelay;
+  /**
+   * Serves subscriptions; default: this process's hubs (`relay.subscribe`). The Worker passes
+   * one that asks the job's Durable Object, where its hub lives.
+   */
+  openSubscription?: OpenSubscription;
   logger: Logger;
   /** Removes secrets from anything about to be sent (upstream bodies can echo the token). */
   redact: (text: string) => string;
@@ -22,14 +42,17 @@ export interface AppDeps {
   openSink?: SinkOpener;
   /** Prometheus exposition for `GET /metrics`, when the runtime has it. */
   metrics?: { contentType: string; render(): Promise<string> };
+  /** API keys, subscribe tokens, CORS and limits (see createSecurity). */
+  security: Security;
 }
 
 /** The gateway's HTTP API, runtime-neutral: Node and Workers both serve `app.fetch`. */
 export function createApp(deps: AppDeps): Hono {
-  const { relay, logger } = deps;
+  const { relay, logger, security } = deps;
   const base = deps.basePath ?? '/v3/midjourney';
-  const streamOptions = { retryMs: deps.retryMs, maxQueuedBytes: deps.maxQueuedBytes ?? 8 << 20, openSink: deps.openSink };
+  const streamOptions = { retryMs: deps.retryMs, maxQueuedBytes: deps.maxQueuedBytes ?? 8 << 20, maxReplay: security.maxReplayEvents, openSink: deps.openSink };
   const app = new Hono();
+  app.use('*', security.cors.middleware);
 
   app.get('/healthz', (c) => c.json({ ok: true }));
   app.get('/readyz', async (c) => {
@@ -46,51 +69,104 @@ export function createApp(deps: AppDeps): Hono {
     app.get('/metrics', async (c) => c.body(deps.redact(await metrics.render()), 200, { 'Content-Type': metrics.contentType }));
   }
 
-  app.post(
-    `${base}/jobs/:verb`,
-    bodyLimit({
-      maxSize: deps.maxBodyBytes,
-      onError: () => {
-        throw new RelayError('payload_too_large', `request body exceeds ${deps.maxBodyBytes} bytes`);
-      },
-    }),
-    async (c) => {
-      const verb = checkVerb(c.req.param('verb'));
-      const { body, stream } = parseCreateBody(await c.req.text());
-      const outcome = await relay.create(verb, body);
-      if (outcome.kind === 'reply') {
-        const { status, body: replyBody } = outcome.reply;
-        if (status >= 400) {
-          const message = upstreamErrorMessage(replyBody) ?? `upstream answered ${status}`;
-          throw new RelayError('upstream_rejected', deps.redact(message), { status: (status >= 400 && status < 500) || status === 596 ? status : 502 });
-        }
-        return c.json(replyBody as object, status as 200);
-      }
-      const headers = { 'X-Job-Id': outcome.jobId };
-      if (!stream) {
-        const job = (await relay.waitForSnapshot(outcome.jobId, 10_000)) ?? { jobid: outcome.jobId, verb, status: 'created' };
-        return c.json(job, 201, headers);
-      }
-      return subscriptionResponse(await relay.subscribe(outcome.jobId, -1), -1, { ...streamOptions, headers }, c.env);
+  const limitBody = bodyLimit({
+    maxSize: deps.maxBodyBytes,
+    onError: () => {
+      throw new RelayError('payload_too_large', `request body exceeds ${deps.maxBodyBytes} bytes`);
     },
-  );
+  });
+
+  /** Runs `open` holding a subscriber slot, which the SSE response frees when the client is gone, whichever way. */
+  async function withSlot(c: Context, open: (release: () => void) => Promise<Response>): Promise<Response> {
+    const release = security.subscribers.acquire(security.clientIp(c));
+    try {
+      return await open(release);
+    } catch (err) {
+      release();
+      throw err;
+    }
+  }
+
+  const openSubscription: OpenSubscription =
+    deps.openSubscription ??
+    (async (jobId, since, { headers, onClose, env }) => {
+      if (!relay.subscribe) throw new Error('openSubscription is required when the relay has no local hubs');
+      const outcome = await relay.subscribe(jobId, since);
+      return subscriptionResponse(outcome, since, { ...streamOptions, onClose, headers }, env);
+    });
+
+  async function subscribe(c: Context, jobId: string, since: number, release: () => void, extra?: Record<string, string>): Promise<Response> {
+    const headers = { ...security.cors.headersFor(c.req.header('Origin')), ...extra };
+    return openSubscription(jobId, since, { headers, onClose: release, env: c.env });
+  }
+
+  const streamPath = (jobId: string, token: string) => `${base}/jobs/${encodeURIComponent(jobId)}/stream?token=${encodeURIComponent(token)}`;
+
+  app.post(`${base}/jobs/:verb`, limitBody, async (c) => {
+    const keyId = await requireApiKey(security, c);
+    const verb = checkVerb(c.req.param('verb'));
+    security.createRate.take(keyId ?? `ip:${security.clientIp(c)}`);
+    const parsed = parseCreateBody(await c.req.text());
+    const body = checkCreateLimits(parsed.body, security);
+    // A streaming create takes its subscriber slot first: a full instance starts no job.
+    if (parsed.stream) return withSlot(c, (release) => create(c, verb, body, release));
+    return create(c, verb, body, undefined);
+  });
+
+  /** Starts the job; streams it when given a subscriber slot, else answers 201 with the job. */
+  async function create(c: Context, verb: string, body: Record<string, unknown>, release: (() => void) | undefined): Promise<Response> {
+    const outcome = await relay.create(verb, body);
+    if (outcome.kind === 'reply') {
+      const { status, body: replyBody } = outcome.reply;
+      if (status >= 400) {
+        const message = upstreamErrorMessage(replyBody) ?? `upstream answered ${status}`;
+        throw new RelayError('upstream_rejected', deps.redact(message), { status: (status >= 400 && status < 500) || status === 596 ? status : 502 });
+      }
+      return c.json(replyBody as object, status as 200);
+    }
+    const issued = security.tokens.issue([outcome.jobId]);
+    if (release) {
+      const { token } = await issued;
+      return subscribe(c, outcome.jobId, -1, release, { 'X-Job-Id': outcome.jobId, 'X-Subscribe-Token': token });
+    }
+    const job = (await relay.waitForSnapshot(outcome.jobId, 10_000)) ?? { jobid: outcome.jobId, verb, status: 'created' };
+    const { token } = await issued;
+    const headers = { 'X-Job-Id': outcome.jobId, 'X-Subscribe-Token': token };
+    return c.json({ ...job, subscribe_token: token, stream_url: streamPath(outcome.jobId, token) }, 201, headers);
+  }
+
+  app.post('/v1/tokens', limitBody, async (c) => {
+    await requireApiKey(security, c);
+    const { jobs, ttlS } = parseTokenRequest(await c.req.text(), MAX_TOKEN_JOBS);
+    const { token, expiresAt } = await security.tokens.issue(jobs, ttlS);
+    const stream_urls = Object.fromEntries(jobs.map((jobId) => [jobId, streamPath(jobId, token)]));
+    return c.json({ token, expires_at: expiresAt, expires_in: ttlS ?? security.tokenTtlS, jobs, stream_urls }, 201);
+  });
 
   app.get(`${base}/jobs/:jobid/stream`, async (c) => {
     const jobId = checkJobId(c.req.param('jobid'));
+    await requireJobAccess(security, c, jobId);
     const since = resumePoint(c.req.header('Last-Event-ID'), c.req.query('since'));
-    return subscriptionResponse(await relay.subscribe(jobId, since), since, streamOptions, c.env);
+    // Hono answers HEAD by running GET and dropping the body uncancelled: never open a subscriber for it.
+    if (c.req.method === 'HEAD') return c.body(null, 200, SSE_HEADERS);
+    return withSlot(c, (release) => subscribe(c, jobId, since, release));
   });
 
   app.get(`${base}/jobs/:jobid`, async (c) => {
     const jobId = checkJobId(c.req.param('jobid'));
+    await requireJobAccess(security, c, jobId);
     const job = await relay.snapshot(jobId);
     if (job) return c.json(job);
     return passThrough(await relay.upstream.getJob(jobId));
   });
 
-  app.get(`${base}/jobs`, async () => passThrough(await relay.upstream.listJobs()));
+  app.get(`${base}/jobs`, async (c) => {
+    await requireApiKey(security, c);
+    return passThrough(await relay.upstream.listJobs());
+  });
 
   app.delete(`${base}/jobs/:jobid`, async (c) => {
+    await requireApiKey(security, c);
     const jobId = checkJobId(c.req.param('jobid'));
     return passThrough(await relay.upstream.deleteJob(jobId));
   });
@@ -100,6 +176,7 @@ export function createApp(deps: AppDeps): Hono {
   app.onError((err, c) => {
     if (err instanceof RelayError) {
       if (err.retryAfterS !== undefined) c.header('Retry-After', String(err.retryAfterS));
+      if (err.code === 'unauthorized') c.header('WWW-Authenticate', 'Bearer realm="sse-relay"');
       return c.json(errorBody(err), err.status as 400);
     }
     logger.error({ err: deps.redact(err instanceof Error ? (err.stack ?? err.message) : String(err)), path: c.req.path }, 'unhandled error');

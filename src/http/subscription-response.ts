@@ -20,17 +20,22 @@ export interface SinkInit {
  */
 export type SinkOpener = (init: SinkInit, env: unknown) => { sink: SubscriberSink; response: Response } | undefined;
 
-export interface SubscriptionResponseOptions {
-  retryMs: number;
-  maxQueuedBytes: number;
-  headers?: Record<string, string>;
-  openSink?: SinkOpener;
-}
-
 /** The default sink: a Web ReadableStream returned as the Response body (every runtime can serve it). */
 export function openStreamSink(init: SinkInit): { sink: SubscriberSink; response: Response } {
   const { stream, sink } = createStreamSink(init);
   return { sink, response: new Response(stream, { status: 200, headers: init.headers }) };
+}
+
+export interface SubscriptionResponseOptions {
+  retryMs: number;
+  maxQueuedBytes: number;
+  headers?: Record<string, string>;
+  /** Most events replayed to one subscriber; older ones are announced by a `gap` frame. */
+  maxReplay?: number;
+  /** Runs once when the subscriber is gone, however it went (or at once for a 204). */
+  onClose?: () => void;
+  /** The runtime's fast sink; default: the Web stream. */
+  openSink?: SinkOpener;
 }
 
 /**
@@ -38,7 +43,10 @@ export function openStreamSink(init: SinkInit): { sink: SubscriberSink; response
  * `env` is the runtime's request context (Hono's `c.env`), handed to `openSink`.
  */
 export function subscriptionResponse(outcome: SubscribeOutcome, since: number, options: SubscriptionResponseOptions, env?: unknown): Response {
-  if (outcome.kind === 'finished') return new Response(null, { status: 204, headers: options.headers });
+  if (outcome.kind === 'finished') {
+    options.onClose?.();
+    return new Response(null, { status: 204, headers: options.headers });
+  }
   const { hub, release } = outcome;
   let sink: SubscriberSink | undefined;
   const init: SinkInit = {
@@ -47,12 +55,13 @@ export function subscriptionResponse(outcome: SubscribeOutcome, since: number, o
     onClose() {
       if (sink) hub.detach(sink);
       release();
+      options.onClose?.();
     },
   };
   const opened = options.openSink?.(init, env) ?? openStreamSink(init);
   sink = opened.sink;
   sink.write(encodeRetry(options.retryMs));
-  hub.attach(sink, since);
+  hub.attach(sink, since, options.maxReplay);
   return opened.response;
 }
 

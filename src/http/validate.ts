@@ -1,4 +1,5 @@
 import { RelayError } from '../core/errors.ts';
+import { isValidJobId } from '../core/job-id.ts';
 
 /** Verbs the vendor accepts on `POST /jobs/<verb>`. */
 export const VERBS: ReadonlySet<string> = new Set([
@@ -6,11 +7,9 @@ export const VERBS: ReadonlySet<string> = new Set([
   'settings', 'info', 'fast', 'relax', 'turbo', 'variability', 'remix',
 ]);
 
-const JOB_ID = /^[A-Za-z0-9][A-Za-z0-9:._-]{0,199}$/;
-
 /** A job id safe to put in an upstream URL, a bus key and an SSE header. */
 export function checkJobId(raw: string | undefined): string {
-  if (raw === undefined || !JOB_ID.test(raw)) {
+  if (!isValidJobId(raw)) {
     throw new RelayError('bad_request', 'jobid must be 1-200 characters of letters, digits and : . _ -');
   }
   return raw;
@@ -36,4 +35,39 @@ export function parseCreateBody(text: string): { body: Record<string, unknown>; 
   if (body.stream !== undefined && typeof body.stream !== 'boolean') throw new RelayError('bad_request', 'stream must be true or false');
   const { stream = true, ...rest } = body;
   return { body: rest, stream: stream as boolean };
+}
+
+/** Limits on a create body: prompt length, and `replyUrl` (the upstream would POST every job event there) unless allowed. */
+export function checkCreateLimits(body: Record<string, unknown>, options: { maxPromptChars: number; allowReplyUrl: boolean }): Record<string, unknown> {
+  const { prompt } = body;
+  if (prompt !== undefined && typeof prompt !== 'string') throw new RelayError('bad_request', 'prompt must be a string');
+  if (typeof prompt === 'string' && prompt.length > options.maxPromptChars) {
+    throw new RelayError('bad_request', `prompt exceeds ${options.maxPromptChars} characters`);
+  }
+  if (options.allowReplyUrl || body.replyUrl === undefined) return body;
+  const { replyUrl: _dropped, ...rest } = body;
+  return rest;
+}
+
+/** Longest lifetime `POST /v1/tokens` grants, seconds. */
+export const MAX_TOKEN_TTL_S = 7 * 86_400;
+
+/** Parses `POST /v1/tokens`: `{"jobs": [jobid…], "ttl_s"?: seconds}`. */
+export function parseTokenRequest(text: string, maxJobs: number): { jobs: string[]; ttlS: number | undefined } {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    throw new RelayError('bad_request', 'request body is not valid JSON');
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new RelayError('bad_request', 'request body must be a JSON object');
+  const { jobs, ttl_s: ttl } = parsed as { jobs?: unknown; ttl_s?: unknown };
+  if (!Array.isArray(jobs) || jobs.length === 0 || jobs.length > maxJobs) {
+    throw new RelayError('bad_request', `jobs must be an array of 1-${maxJobs} job ids`);
+  }
+  const ids = jobs.map((id) => checkJobId(typeof id === 'string' ? id : undefined));
+  if (ttl !== undefined && (typeof ttl !== 'number' || !Number.isInteger(ttl) || ttl < 1 || ttl > MAX_TOKEN_TTL_S)) {
+    throw new RelayError('bad_request', `ttl_s must be an integer from 1 to ${MAX_TOKEN_TTL_S}`);
+  }
+  return { jobs: [...new Set(ids)], ttlS: ttl };
 }

@@ -1,14 +1,19 @@
 import type { AddressInfo } from 'node:net';
 import { randomUUID } from 'node:crypto';
 import { type ServerType, serve } from '@hono/node-server';
+import { getConnInfo } from '@hono/node-server/conninfo';
+import type { Context, Hono } from 'hono';
+import type pino from 'pino';
 import type { Bus } from '../core/bus.ts';
-import type { Config } from '../core/config.ts';
+import { type Config, configSecrets } from '../core/config.ts';
 import type { Logger } from '../core/logger.ts';
 import { createMemoryBus } from '../core/memory-bus.ts';
 import { createRedactor } from '../core/redact.ts';
 import { type Relay, createRelay } from '../core/relay.ts';
 import { createUpstreamClient } from '../core/upstream.ts';
 import { createApp } from '../http/app.ts';
+import { clientIpFrom } from '../http/client-ip.ts';
+import { createSecurity } from '../http/security.ts';
 import { type Simulator, createSimulator } from '../simulator/simulator.ts';
 import { createNodeLogger } from './logger.ts';
 import { createMetrics } from './metrics.ts';
@@ -19,6 +24,8 @@ export interface Gateway {
   url: string;
   port: number;
   relay: Relay;
+  /** The HTTP app this gateway serves (tests drive it in-process with `app.request`). */
+  app: Hono;
   /** The in-process simulator, when no upstream URL was configured. */
   simulator: Simulator | undefined;
   simulatorUrl: string | undefined;
@@ -27,6 +34,8 @@ export interface Gateway {
 
 export interface GatewayOverrides {
   logger?: Logger;
+  /** Where the gateway's own (redacting) logger writes; tests capture lines here. */
+  logDestination?: pino.DestinationStream;
   bus?: Bus;
 }
 
@@ -49,16 +58,18 @@ export async function startGateway(config: Config, overrides: GatewayOverrides =
   let simulator: Simulator | undefined;
   let simServer: ServerType | undefined;
   let upstreamUrl = config.UPSTREAM_URL;
-  let token = config.UPSTREAM_TOKEN;
-  const redact = createRedactor([config.UPSTREAM_TOKEN]);
-  const logger = overrides.logger ?? createNodeLogger({ level: config.LOG_LEVEL, redact });
+  // The in-process simulator gets SIM_TOKEN, else a random token: the redactor knows both.
+  const token = config.UPSTREAM_URL ? config.UPSTREAM_TOKEN : (config.SIM_TOKEN ?? `sim-${randomUUID()}`);
+  const redact = createRedactor([...configSecrets(config), token]);
+  const logger =
+    overrides.logger ??
+    createNodeLogger({ level: config.LOG_LEVEL, redact, ...(overrides.logDestination ? { destination: overrides.logDestination } : {}) });
 
   if (!upstreamUrl) {
     simulator = createSimulator({ maxJobs: config.SIM_MAX_JOBS, ...(config.SIM_TOKEN ? { token: config.SIM_TOKEN } : {}) });
     simServer = await listen(simulator.fetch, 0, '127.0.0.1');
     const { port } = simServer.address() as AddressInfo;
     upstreamUrl = `http://127.0.0.1:${port}/v3/midjourney`;
-    token = config.SIM_TOKEN ?? 'simulator';
     logger.info({ upstream: upstreamUrl }, 'no UPSTREAM_URL: serving jobs from the built-in simulator');
   }
 
@@ -88,8 +99,22 @@ export async function startGateway(config: Config, overrides: GatewayOverrides =
     maxBodyBytes: config.MAX_BODY_BYTES,
     metrics: createMetrics(relay),
     openSink: openSocketSink,
+    security: createSecurity(config, {
+      logger,
+      clientIp: (c: Context) => clientIpFrom(c.req.header('X-Forwarded-For'), getConnInfo(c).remote.address, config.TRUST_PROXY),
+    }),
   });
-  const server = await listen(app.fetch, config.PORT, config.HOST);
+  let server: ServerType;
+  try {
+    server = await listen(app.fetch, config.PORT, config.HOST);
+  } catch (err) {
+    // Nothing may stay open (Redis connections, the simulator) when the gateway cannot start.
+    await relay.close();
+    await bus.close();
+    simulator?.close();
+    if (simServer) await closeServer(simServer);
+    throw err;
+  }
   const { port } = server.address() as AddressInfo;
   const host = config.HOST === '0.0.0.0' || config.HOST === '::' ? '127.0.0.1' : config.HOST;
   const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
@@ -100,6 +125,7 @@ export async function startGateway(config: Config, overrides: GatewayOverrides =
     url,
     port,
     relay,
+    app,
     simulator,
     simulatorUrl: simulator ? upstreamUrl : undefined,
     close() {

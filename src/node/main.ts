@@ -1,4 +1,4 @@
-import { ConfigError, loadConfig } from '../core/config.ts';
+import { ConfigError, configSecrets, loadConfig } from '../core/config.ts';
 import { createRedactor } from '../core/redact.ts';
 import { startGateway } from './gateway.ts';
 
@@ -13,7 +13,7 @@ try {
   process.exit(2);
 }
 
-const redact = createRedactor([config.UPSTREAM_TOKEN]);
+const redact = createRedactor(configSecrets(config));
 // Last line of defence: a bug must cost one request, never the process (and never leak the token).
 process.on('unhandledRejection', (reason) => {
   console.error(JSON.stringify({ level: 50, msg: 'unhandled rejection', err: redact(String(reason)) }));
@@ -22,7 +22,14 @@ process.on('uncaughtException', (err) => {
   console.error(JSON.stringify({ level: 50, msg: 'uncaught exception', err: redact(err.stack ?? err.message) }));
 });
 
-const gateway = await startGateway(config);
+let gateway: Awaited<ReturnType<typeof startGateway>>;
+try {
+  gateway = await startGateway(config);
+} catch (err) {
+  // E.g. the port is taken: exit instead of lingering half-started (Redis and simulator handles keep the loop alive).
+  console.error(JSON.stringify({ level: 60, msg: 'gateway failed to start', err: redact(err instanceof Error ? err.message : String(err)) }));
+  process.exit(1);
+}
 const stop = () => {
   // Leases are released first, so another instance takes over the jobs this one followed.
   setTimeout(() => process.exit(1), SHUTDOWN_GRACE_MS).unref();

@@ -79,9 +79,16 @@ async function startGatewayTarget(ctx: BenchContext, env: Record<string, string>
         PORT: String(port),
         HOST: '127.0.0.1',
         UPSTREAM_URL: `http://127.0.0.1:${ctx.publisherPort}/v3/midjourney`,
-        UPSTREAM_TOKEN: 'bench',
+        // Long and unlike any event text: the gateway cuts the token out of upstream bytes.
+        UPSTREAM_TOKEN: 'Zq7-bench-upstream-secret-Xv41',
         REDIS_URL: '',
         LOG_LEVEL: 'warn',
+        // No API keys (open gateway); limits lifted so they are not what is measured.
+        GATEWAY_API_KEYS: '',
+        CREATE_RATE_PER_MIN: '1000000',
+        MAX_SUBSCRIBERS: '10000000',
+        MAX_SUBSCRIBERS_PER_IP: '10000000',
+        MAX_REPLAY_EVENTS: '100000',
         ...env,
       },
     });
@@ -104,7 +111,7 @@ async function startGatewayTarget(ctx: BenchContext, env: Record<string, string>
           body: JSON.stringify({ prompt: 'bench', stream: false }),
         });
         const job = (await response.json()) as { jobid?: string };
-        if (response.status !== 201 || !job.jobid) throw new Error(`job create answered ${response.status}`);
+        if (response.status !== 201 || !job.jobid) throw new Error(`job create answered ${response.status}: ${JSON.stringify(job)}`);
         ids.push(job.jobid);
       }
       return { ids, paths: ids.map((id) => `/v3/midjourney/jobs/${encodeURIComponent(id)}/stream`) };

@@ -29,16 +29,50 @@ describe('loadConfig', () => {
     [{ REDIS_URL: 'http://localhost' }, 'REDIS_URL'],
     [{ LOG_LEVEL: 'loud' }, 'LOG_LEVEL'],
     [{ UPSTREAM_URL: 'https://api.example.com' }, 'UPSTREAM_TOKEN'],
+    [{ GATEWAY_API_KEYS: 'short' }, 'GATEWAY_API_KEYS'],
+    [{ SUBSCRIBE_TOKEN_SECRET: 'too-short' }, 'SUBSCRIBE_TOKEN_SECRET'],
+    [{ CORS_ORIGINS: 'https://app.example.com/path' }, 'CORS_ORIGINS'],
+    [{ CORS_ORIGINS: '*' }, 'CORS_ORIGINS'],
+    [{ SUBSCRIBE_PUBLIC: 'yes' }, 'SUBSCRIBE_PUBLIC'],
+    [{ MAX_SUBSCRIBERS_PER_IP: '-1' }, 'MAX_SUBSCRIBERS_PER_IP'],
+    [{ NODE_ENV: 'production', SUBSCRIBE_TOKEN_SECRET: 'x'.repeat(32) }, 'GATEWAY_API_KEYS'],
+    [{ NODE_ENV: 'production', GATEWAY_API_KEYS: 'k'.repeat(16) }, 'SUBSCRIBE_TOKEN_SECRET'],
   ])('rejects %j naming the variable', (env, name) => {
     expect(() => loadConfig(env)).toThrow(ConfigError);
     expect(() => loadConfig(env)).toThrow(name);
   });
 
   it('never echoes a secret value in its error', () => {
-    try {
-      loadConfig({ UPSTREAM_TOKEN: 'tok-secret-value', PORT: 'x' });
-    } catch (err) {
-      expect(String(err)).not.toContain('tok-secret-value');
+    for (const env of [
+      { UPSTREAM_TOKEN: 'tok-secret-value', PORT: 'x' },
+      { GATEWAY_API_KEYS: 'good-key-0123456789,tok-secret-value bad' },
+      { SUBSCRIBE_TOKEN_SECRET: 'tok-secret-value' },
+    ]) {
+      expect(() => loadConfig(env)).toThrow(ConfigError);
+      try {
+        loadConfig(env);
+      } catch (err) {
+        expect(String(err)).not.toContain('tok-secret-value');
+        expect(String(err)).not.toContain('good-key');
+      }
     }
+  });
+
+  it('parses the security settings with safe defaults (open in development)', () => {
+    const config = loadConfig({});
+    expect(config.GATEWAY_API_KEYS).toEqual([]);
+    expect(config.SUBSCRIBE_PUBLIC).toBe(false);
+    expect(config.CORS_ORIGINS).toEqual([]);
+    expect(config.ALLOW_REPLY_URL).toBe(false);
+    expect(config.MAX_PROMPT_CHARS).toBe(5000);
+    expect(config.TRUST_PROXY).toBe(false);
+    const set = loadConfig({
+      NODE_ENV: 'production',
+      GATEWAY_API_KEYS: ' key-aaaaaaaaaaaaaaaa , key-bbbbbbbbbbbbbbbb ,',
+      SUBSCRIBE_TOKEN_SECRET: 'x'.repeat(32),
+      CORS_ORIGINS: 'https://app.example.com,http://localhost:3000',
+    });
+    expect(set.GATEWAY_API_KEYS).toEqual(['key-aaaaaaaaaaaaaaaa', 'key-bbbbbbbbbbbbbbbb']);
+    expect(set.CORS_ORIGINS).toEqual(['https://app.example.com', 'http://localhost:3000']);
   });
 });

@@ -17,7 +17,7 @@ function files(dir: string): string[] {
   );
 }
 
-describe.each(['src/core', 'src/http'])('%s is runtime-neutral', (dir) => {
+describe.each(['src/core', 'src/http', 'src/worker'])('%s is runtime-neutral', (dir) => {
   it('imports nothing Node-only', () => {
     const offenders = files(dir).flatMap((file) => {
       const source = readFileSync(file, 'utf8');

@@ -66,3 +66,20 @@ describe('gateway with REDIS_URL', () => {
     expect(JSON.parse(result.events.at(-1)?.data ?? '{}')).toMatchObject({ event: 'midjourney_completed' });
   });
 });
+
+describe('two gateways on one Redis with a short history', () => {
+  it('announces trimmed events with a gap frame on the other instance', async () => {
+    const env = { REDIS_URL: redis.url, HISTORY_MAX_EVENTS: '5', LOG_LEVEL: 'warn' };
+    const [creator, other] = await Promise.all([startTestGateway(env), startTestGateway(env)]);
+    try {
+      const jobId = await createJobId(creator.url, 'trim --sim-steps 10 --sim-interval 5');
+      const full = await readSse(streamUrl(creator.url, jobId));
+      const lastId = Number(full.events.at(-1)?.id);
+      const resumed = await readSse(streamUrl(other.url, jobId, '?since=1'));
+      expect(resumed.events[0]).toMatchObject({ event: 'gap', data: JSON.stringify({ from: 2, to: lastId - 5 }) });
+      expect(resumed.events.slice(1).map((e) => Number(e.id))).toEqual([0, 1, 2, 3, 4].map((i) => lastId - 4 + i));
+    } finally {
+      await Promise.all([creator.close(), other.close()]);
+    }
+  });
+});

@@ -1,6 +1,7 @@
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { StoredEvent } from '../../src/core/bus.ts';
+import { JobHub } from '../../src/core/hub.ts';
 import { createRedisBus } from '../../src/node/redis-bus.ts';
 import { CONTRACT_RETENTION, busContract } from '../core/bus-contract.ts';
 import { type RedisServer, startRedisServer } from '../support/redis-server.ts';
@@ -181,5 +182,27 @@ describe('Redis bus while Redis is down', () => {
     await off();
     await bus.close();
     await own.stop();
+  });
+});
+
+describe('JobHub over the Redis bus', () => {
+  it('fills a live gap (an event stored but never published) from Redis before going on', async () => {
+    const bus = createRedisBus({ url: server.url, historyMaxEvents: 100, historyTtlMs: 60_000 });
+    const raw = new Redis(server.url);
+    const job = newJob();
+    const hub = new JobHub(job, bus, 100);
+    await hub.ready();
+    const frames: string[] = [];
+    hub.attach({ write: (bytes) => frames.push(new TextDecoder().decode(bytes)) > 0, end() {} }, -1);
+    await bus.append(job, ev(0));
+    // Seq 1 reaches Redis the way the append script stores it, but its message is lost.
+    await raw.xadd(`sse-relay:{${job}}:events`, '1-1', 'p', '0', 'd', ev(1).data, 't', '0');
+    await raw.hset(`sse-relay:{${job}}:meta`, 'lastSeq', '1');
+    await bus.append(job, ev(2, true));
+    await until(() => hub.terminalSeq !== null);
+    expect(frames.join('')).toBe([0, 1, 2].map((seq) => `id: ${seq}\ndata: ${ev(seq).data}\n\n`).join(''));
+    await hub.close();
+    await bus.close();
+    await raw.quit();
   });
 });

@@ -17,7 +17,17 @@ export interface GatewayProcess {
 
 /** Spawns `node --import tsx src/node/main.ts` on a free port and waits until /healthz answers. */
 export async function startGatewayProcess(name: string, env: Record<string, string>): Promise<GatewayProcess> {
-  const port = await freePort();
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await spawnGateway(name, env, await freePort());
+    } catch (err) {
+      // Another process may take the port between freePort() and the gateway's bind.
+      if (attempt >= 3 || !String(err).includes('EADDRINUSE')) throw err;
+    }
+  }
+}
+
+async function spawnGateway(name: string, env: Record<string, string>, port: number): Promise<GatewayProcess> {
   const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', 'src/node/main.ts'], {
     cwd: ROOT,
     env: { PATH: process.env.PATH ?? '', HOST: '127.0.0.1', PORT: String(port), INSTANCE_ID: name, ...env },

@@ -1,14 +1,15 @@
 import { Writable } from 'node:stream';
 import { loadConfig } from '../../src/core/config.ts';
-import { createRedactor } from '../../src/core/redact.ts';
 import { type Gateway, startGateway } from '../../src/node/gateway.ts';
-import { createNodeLogger } from '../../src/node/logger.ts';
+import type { ScenarioTarget } from '../scenarios/target.ts';
 
 export interface TestGateway extends Gateway {
   /** Every log line the gateway wrote, as raw text. */
   logs: string[];
   /** `GET /_sim/stats` of the in-process simulator. */
   simStats(): Promise<{ streamsServed: number; jobs: number; running: number; polls: Record<string, number>; requests: { method: string; path: string }[] }>;
+  /** This gateway as the shared runtime scenarios see it. */
+  scenarioTarget(): ScenarioTarget;
 }
 
 /** A real gateway on 127.0.0.1:0 with the in-process simulator (unless UPSTREAM_URL is given). */
@@ -21,13 +22,16 @@ export async function startTestGateway(env: Record<string, string> = {}): Promis
       callback();
     },
   });
-  const logger = createNodeLogger({ level: config.LOG_LEVEL, redact: createRedactor([config.UPSTREAM_TOKEN]), destination });
-  const gateway = await startGateway(config, { logger });
+  const gateway = await startGateway(config, { logDestination: destination });
+  const simStats = async () => {
+    if (!gateway.simulator) throw new Error('no in-process simulator');
+    return gateway.simulator.stats();
+  };
   return Object.assign(gateway, {
     logs,
-    async simStats() {
-      if (!gateway.simulator) throw new Error('no in-process simulator');
-      return gateway.simulator.stats();
+    simStats,
+    scenarioTarget(): ScenarioTarget {
+      return { url: gateway.url, simulatorUrl: gateway.simulatorUrl as string, simStats, malformedCount: () => gateway.relay.stats.eventsMalformed };
     },
   });
 }

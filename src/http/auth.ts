@@ -1,0 +1,39 @@
+import type { Context } from 'hono';
+import { getCookie } from 'hono/cookie';
+import { RelayError } from '../core/errors.ts';
+import type { Security } from './security.ts';
+
+/** Cookie a same-site app may set to carry a subscribe token (EventSource `withCredentials`). */
+export const TOKEN_COOKIE = 'sse_relay_token';
+
+function bearer(c: Context): string | undefined {
+  const match = /^Bearer[ \t]+(\S+)[ \t]*$/i.exec(c.req.header('Authorization') ?? '');
+  return match?.[1];
+}
+
+/**
+ * Requires a gateway API key in `Authorization: Bearer` (never from a cookie or the query, so a
+ * third-party page cannot use it); returns the key's id, or undefined in open mode.
+ */
+export async function requireApiKey(security: Security, c: Context): Promise<string | undefined> {
+  if (!security.apiKeys.enabled) return undefined;
+  const presented = bearer(c);
+  if (presented === undefined) throw new RelayError('unauthorized', 'an API key is required: Authorization: Bearer <key>');
+  const keyId = await security.apiKeys.verify(presented);
+  if (keyId === null) throw new RelayError('unauthorized', 'API key is not valid');
+  return keyId;
+}
+
+/**
+ * Allows reading one job: a subscribe token naming it (from `?token=`, `Authorization: Bearer`
+ * or the cookie, first found wins) or an API key. Open deployments skip the check.
+ */
+export async function requireJobAccess(security: Security, c: Context, jobId: string): Promise<void> {
+  if (!security.tokensRequired) return;
+  const header = bearer(c);
+  const token = c.req.query('token') || header || getCookie(c, TOKEN_COOKIE);
+  if (!token) throw new RelayError('unauthorized', 'a subscribe token is required: ?token=, Authorization: Bearer or cookie');
+  if (token === header && (await security.apiKeys.verify(token)) !== null) return;
+  const jobs = await security.tokens.verify(token);
+  if (!jobs.includes(jobId)) throw new RelayError('forbidden', 'subscribe token does not cover this job');
+}

@@ -1,0 +1,121 @@
+import { DurableObject } from 'cloudflare:workers';
+import type { StoredEvent } from '../core/bus.ts';
+import { parseEvent, synthesizeErrorEvent } from '../core/event.ts';
+import { type WorkerConfig, loadWorkerConfig } from './config.ts';
+import type { JobRecord } from './do-bus.ts';
+import type { Env } from './env.ts';
+import { type JobRuntime, createJobRuntime } from './job-runtime.ts';
+
+/** After the terminal event, how long the in-memory relay stays before an idle object drops it. */
+const IDLE_AFTER_TERMINAL_MS = 60_000;
+
+/**
+ * One job (`idFromName(jobid)`): its events and snapshot in SQLite storage, its subscribers,
+ * the follower of its upstream stream, and alarms for polling takeover, deadline and expiry.
+ * The in-memory part is rebuilt from storage whenever the object wakes up.
+ */
+export class JobObject extends DurableObject<Env> {
+  private runtime: JobRuntime | undefined;
+  private loadedConfig: WorkerConfig | undefined;
+
+  private get config(): WorkerConfig {
+    this.loadedConfig ??= loadWorkerConfig(this.env);
+    return this.loadedConfig;
+  }
+
+  private get job(): JobRuntime {
+    this.runtime ??= createJobRuntime(this.ctx, this.config, (event, record) => this.scheduleAfter(event, record));
+    return this.runtime;
+  }
+
+  /**
+   * `GET /subscribe?job=&since=`: the job's SSE stream (the front Worker checked access and
+   * the resume point; only it can reach this object).
+   */
+  override async fetch(request: Request): Promise<Response> {
+    const url = new URL(request.url);
+    const jobId = url.searchParams.get('job');
+    if (url.pathname !== '/subscribe' || !jobId) return Response.json({ error: 'no such route', code: 'not_found' }, { status: 404 });
+    return this.job.subscribe(jobId, Number(url.searchParams.get('since') ?? -1));
+  }
+
+  /** The job object of the latest event that carried one, or null when this object has none. */
+  async snapshot(jobId: string): Promise<Record<string, unknown> | null> {
+    return this.job.relay.snapshot(jobId);
+  }
+
+  /**
+   * Follows the upstream stream of a job just created (the caller keeps the connection and
+   * pumps it here); resolves with the job id once its first events are stored.
+   */
+  async adopt(body: ReadableStream<Uint8Array>): Promise<string> {
+    return this.job.relay.followers.followStream(body);
+  }
+
+  /**
+   * The job object of the first event that carried one (status `created`, as the vendor answers
+   * `stream:false`), waiting up to `timeoutMs` for it.
+   */
+  async createdJob(jobId: string, timeoutMs: number): Promise<Record<string, unknown> | null> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      for (const stored of await this.job.bus.history(jobId, -1)) {
+        const event = parseEvent(stored.data);
+        if (typeof event !== 'string' && event.job) return event.job;
+      }
+      if (Date.now() >= deadline) return null;
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+  }
+
+  /** Watchdog while the job runs (takeover by polling, deadline), cleanup and expiry after. */
+  override async alarm(): Promise<void> {
+    const job = this.job;
+    const record = job.bus.record();
+    if (!record) return;
+    const now = Date.now();
+    if (record.terminalAt !== null) {
+      const expiresAt = record.terminalAt + job.config.HISTORY_TTL_S * 1000;
+      if (now >= expiresAt) return this.expire();
+      if (job.relay.hubs.subscriberCount() === 0) await this.dropRuntime();
+      return this.ctx.storage.setAlarm(this.runtime ? Math.min(now + IDLE_AFTER_TERMINAL_MS, expiresAt) : expiresAt);
+    }
+    const deadline = record.createdAt + job.config.JOB_DEADLINE_MS;
+    if (now >= deadline) {
+      await job.relay.followers.close();
+      const event = synthesizeErrorEvent(record.lastSeq + 1, 'relay gave up: job exceeded its deadline', new Date(now));
+      await job.bus.append(record.jobId, { seq: event.seq, data: event.data, terminal: true });
+      return;
+    }
+    try {
+      await job.relay.followers.ensure(record.jobId);
+    } catch (err) {
+      job.logger.warn({ jobId: record.jobId, err: err instanceof Error ? err.message : String(err) }, 'follow check failed');
+    }
+    await this.ctx.storage.setAlarm(Math.min(now + job.config.LEASE_MS, deadline));
+  }
+
+  /** Arms the watchdog on the job's first event, and cleanup once it is over. */
+  private scheduleAfter(event: StoredEvent, record: JobRecord): void {
+    const config = this.config;
+    const now = Date.now();
+    if (record.terminalAt !== null) {
+      void this.ctx.storage.setAlarm(Math.min(now + IDLE_AFTER_TERMINAL_MS, record.terminalAt + config.HISTORY_TTL_S * 1000));
+    } else if (event.prev < 0) {
+      void this.ctx.storage.setAlarm(Math.min(now + config.LEASE_MS, record.createdAt + config.JOB_DEADLINE_MS));
+    }
+  }
+
+  private async dropRuntime(): Promise<void> {
+    const runtime = this.runtime;
+    this.runtime = undefined;
+    await runtime?.close();
+  }
+
+  /** History expiry: every trace of the job leaves storage. */
+  private async expire(): Promise<void> {
+    await this.dropRuntime();
+    await this.ctx.storage.deleteAlarm();
+    await this.ctx.storage.deleteAll();
+  }
+}

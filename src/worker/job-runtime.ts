@@ -1,0 +1,67 @@
+import type { StoredEvent } from '../core/bus.ts';
+import type { Logger } from '../core/logger.ts';
+import { createRedactor } from '../core/redact.ts';
+import { type Relay, createRelay } from '../core/relay.ts';
+import { RelayError, errorBody } from '../core/errors.ts';
+import { createUpstreamClient } from '../core/upstream.ts';
+import { subscriptionResponse } from '../http/subscription-response.ts';
+import type { WorkerConfig } from './config.ts';
+import { type DurableBus, type JobRecord, createDurableBus } from './do-bus.ts';
+import { createConsoleLogger } from './logger.ts';
+
+/** The core relay assembled inside one job's Durable Object, on that object's storage. */
+export interface JobRuntime {
+  config: WorkerConfig;
+  logger: Logger;
+  bus: DurableBus;
+  relay: Relay;
+  /** The job's SSE from `since` on (or 204 when the client has it all), as on Node; errors as JSON. */
+  subscribe(jobId: string, since: number): Promise<Response>;
+  close(): Promise<void>;
+}
+
+/** A slow subscriber is dropped past this backlog; it reconnects and resumes. */
+const MAX_QUEUED_BYTES = 1 << 20;
+
+export function createJobRuntime(ctx: DurableObjectState, config: WorkerConfig, onAppend: (event: StoredEvent, record: JobRecord) => void): JobRuntime {
+  const redact = createRedactor([config.UPSTREAM_TOKEN]);
+  const logger = createConsoleLogger(config.LOG_LEVEL, redact);
+  const bus = createDurableBus(ctx.storage, {
+    historyMaxEvents: config.HISTORY_MAX_EVENTS,
+    historyTtlMs: config.HISTORY_TTL_S * 1000,
+    onAppend,
+  });
+  const relay = createRelay({
+    bus,
+    upstream: createUpstreamClient({ baseUrl: config.UPSTREAM_URL, token: config.UPSTREAM_TOKEN }, redact),
+    logger,
+    instanceId: ctx.id.toString(),
+    historyMaxEvents: config.HISTORY_MAX_EVENTS,
+    heartbeatMs: config.HEARTBEAT_MS,
+    leaseMs: config.LEASE_MS,
+    pollIntervalMs: config.POLL_INTERVAL_MS,
+    jobDeadlineMs: config.JOB_DEADLINE_MS,
+  });
+  const streamOptions = { retryMs: config.RETRY_MS, maxQueuedBytes: MAX_QUEUED_BYTES, maxReplay: config.MAX_REPLAY_EVENTS };
+
+  return {
+    config,
+    logger,
+    bus,
+    relay,
+    async subscribe(jobId, since) {
+      try {
+        const onClose = () => logger.debug({ jobId, subscribers: relay.hubs.subscriberCount() }, 'subscriber left');
+        return subscriptionResponse(await relay.subscribe(jobId, since), since, { ...streamOptions, onClose });
+      } catch (err) {
+        if (err instanceof RelayError) return Response.json(errorBody(err), { status: err.status });
+        logger.error({ jobId, err: redact(err instanceof Error ? (err.stack ?? err.message) : String(err)) }, 'subscription failed');
+        return Response.json({ error: 'internal error', code: 'internal' }, { status: 500 });
+      }
+    },
+    async close() {
+      await relay.close();
+      await bus.close();
+    },
+  };
+}

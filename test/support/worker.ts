@@ -1,0 +1,57 @@
+import type { AddressInfo } from 'node:net';
+import { type ServerType, serve } from '@hono/node-server';
+import { type WorkerDev, startWorkerDev } from '../../src/node/worker-dev.ts';
+import { type Simulator, createSimulator } from '../../src/simulator/simulator.ts';
+import type { ScenarioTarget } from '../scenarios/target.ts';
+
+export interface TestWorker extends ScenarioTarget {
+  dev: WorkerDev;
+  close(): Promise<void>;
+}
+
+export interface TestSimulator {
+  /** Base URL of its vendor API. */
+  url: string;
+  stats(): ReturnType<Simulator['stats']>;
+  close(): Promise<void>;
+}
+
+/** The upstream simulator on a free local port, for a Worker in workerd to reach. */
+export async function startTestSimulator(): Promise<TestSimulator> {
+  const simulator = createSimulator({ maxJobs: 1000 });
+  const server = await new Promise<ServerType>((resolve) => {
+    const s = serve({ fetch: simulator.fetch, port: 0, hostname: '127.0.0.1' }, () => resolve(s));
+  });
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/v3/midjourney`,
+    stats: () => simulator.stats(),
+    close: () =>
+      new Promise<void>((resolve) => {
+        simulator.close();
+        server.close(() => resolve());
+        if ('closeAllConnections' in server) server.closeAllConnections();
+      }),
+  };
+}
+
+/** The Worker in a real `wrangler dev` (local workerd), against the simulator on a free local port. */
+export async function startTestWorker(vars: Record<string, string> = {}): Promise<TestWorker> {
+  const simulator = await startTestSimulator();
+  let dev: WorkerDev;
+  try {
+    dev = await startWorkerDev({ vars: { UPSTREAM_URL: simulator.url, UPSTREAM_TOKEN: 'test-token', LOG_LEVEL: 'warn', ...vars } });
+  } catch (err) {
+    await simulator.close();
+    throw err;
+  }
+  return {
+    url: dev.url,
+    simulatorUrl: simulator.url,
+    dev,
+    simStats: async () => simulator.stats(),
+    async close() {
+      await dev.close();
+      await simulator.close();
+    },
+  };
+}

@@ -1,0 +1,26 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError } from '../../src/core/config.ts';
+import { loadWorkerConfig } from '../../src/worker/config.ts';
+
+const env = (vars: Record<string, string>) => vars;
+
+describe('Worker configuration', () => {
+  it('reads the shared variables and MAX_STREAM_MS, defaulting to the vendor URL', () => {
+    const config = loadWorkerConfig(env({ UPSTREAM_TOKEN: 'token-1234', MAX_STREAM_MS: '60000' }));
+    expect(config.UPSTREAM_URL).toBe('https://api.useapi.net/v3/midjourney');
+    expect(config.MAX_STREAM_MS).toBe(60_000);
+    expect(config.HEARTBEAT_MS).toBe(15_000);
+  });
+
+  it('needs the upstream token (there is no in-process simulator on Workers)', () => {
+    expect(() => loadWorkerConfig(env({}))).toThrow(/UPSTREAM_TOKEN/);
+  });
+
+  it('needs SUBSCRIBE_TOKEN_SECRET with API keys: isolates cannot share a random one', () => {
+    expect(() => loadWorkerConfig(env({ UPSTREAM_TOKEN: 'token-1234', GATEWAY_API_KEYS: 'key-test-0123456789abcdef' }))).toThrow(ConfigError);
+  });
+
+  it('rejects a bad MAX_STREAM_MS', () => {
+    expect(() => loadWorkerConfig(env({ UPSTREAM_TOKEN: 'token-1234', MAX_STREAM_MS: '5' }))).toThrow(/MAX_STREAM_MS/);
+  });
+});

@@ -1,0 +1,49 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type WorkerDev, startWorkerDev } from '../../src/node/worker-dev.ts';
+import { createJobId, ids, readSse, streamUrl } from '../support/sse.ts';
+import { type TestSimulator, startTestSimulator } from '../support/worker.ts';
+
+// Eviction, the hard way: workerd is stopped mid-job and started again on the same storage.
+let simulator: TestSimulator;
+let state: string;
+let dev: WorkerDev | undefined;
+beforeAll(async () => {
+  simulator = await startTestSimulator();
+  state = mkdtempSync(join(tmpdir(), 'sse-relay-restart-'));
+});
+afterAll(async () => {
+  await dev?.close();
+  await simulator?.close();
+  if (state) rmSync(state, { recursive: true, force: true });
+});
+
+const start = () =>
+  startWorkerDev({ persistTo: state, vars: { UPSTREAM_URL: simulator.url, UPSTREAM_TOKEN: 'test-token', LEASE_MS: '300', POLL_INTERVAL_MS: '30', LOG_LEVEL: 'warn' } });
+
+describe('Worker: a job survives its Durable Objects being torn down', () => {
+  it('the alarm takes the job over by polling with nobody connected, and history resumes without gap', async () => {
+    dev = await start();
+    const before = await simulator.stats();
+    const jobId = await createJobId(dev.url, 'survivor --sim-steps 30 --sim-interval 100');
+    const head = await readSse(streamUrl(dev.url, jobId), { stopWhen: (events) => events.length >= 3 });
+    await dev.close();
+    const polls = async () => (await simulator.stats()).polls[jobId] ?? 0;
+    const pollsWhileDown = await polls();
+
+    dev = await start();
+    // No request reaches the job: only its alarm can wake the object and make it poll.
+    const deadline = Date.now() + 15_000;
+    while ((await polls()) <= pollsWhileDown && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    expect(await polls()).toBeGreaterThan(pollsWhileDown);
+
+    const rest = await readSse(streamUrl(dev.url, jobId), { headers: { 'Last-Event-ID': head.events.at(-1)?.id ?? '' } });
+    const seen = [...ids(head.events), ...ids(rest.events)];
+    expect(seen).toEqual([...seen].sort((a, b) => a - b));
+    expect(new Set(seen).size).toBe(seen.length);
+    expect((JSON.parse(rest.events.at(-1)?.data ?? '{}') as { event?: string }).event).toBe('midjourney_completed');
+    expect((await simulator.stats()).streamsServed - before.streamsServed).toBe(1);
+  }, 90_000);
+});

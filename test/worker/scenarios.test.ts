@@ -1,0 +1,18 @@
+import { afterAll, beforeAll } from 'vitest';
+import { badRequestScenarios } from '../scenarios/bad-requests.ts';
+import { streamingScenarios } from '../scenarios/streaming.ts';
+import { upstreamScenarios } from '../scenarios/upstream.ts';
+import { type TestWorker, startTestWorker } from '../support/worker.ts';
+
+// The same scenarios as on Node, against the Worker and its Durable Objects in workerd.
+let worker: TestWorker;
+beforeAll(async () => {
+  worker = await startTestWorker({ HEARTBEAT_MS: '100', POLL_INTERVAL_MS: '30', MAX_BODY_BYTES: '2048' });
+});
+afterAll(async () => {
+  await worker?.close();
+});
+
+streamingScenarios(() => worker);
+upstreamScenarios(() => worker);
+badRequestScenarios(() => worker);
