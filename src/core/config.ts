@@ -31,7 +31,7 @@ const schema = z.object({
   PORT: int(0, 65535).default(8080),
   HOST: z.string().min(1).default('0.0.0.0'),
   UPSTREAM_URL: z.url({ protocol: /^https?$/ }).optional(),
-  UPSTREAM_TOKEN: z.string().min(1).optional(),
+  UPSTREAM_TOKEN: z.string().min(8, 'must be at least 8 characters (a shorter token cannot be told apart from data, so it could not be redacted)').optional(),
   REDIS_URL: z.url({ protocol: /^rediss?$/ }).optional(),
   HEARTBEAT_MS: int(100, 3_600_000).default(15_000),
   RETRY_MS: int(0, 3_600_000).default(2_000),

@@ -14,7 +14,7 @@ console.log(`upstream simulator on ${upstream}`);
 const worker = await startWorkerDev({
   port,
   persistTo: '.wrangler/state',
-  vars: { UPSTREAM_URL: upstream, UPSTREAM_TOKEN: 'dev', LOG_LEVEL: process.env.LOG_LEVEL || 'info' },
+  vars: { UPSTREAM_URL: upstream, UPSTREAM_TOKEN: 'dev-token', LOG_LEVEL: process.env.LOG_LEVEL || 'info' },
   onOutput: (text) => process.stdout.write(text),
 });
 console.log(`sse-relay Worker on ${worker.url} (try: curl -N -X POST ${worker.url}/v3/midjourney/jobs/imagine -H 'Content-Type: application/json' -d '{"prompt":"a cat --sim-steps 3 --sim-interval 300"}')`);

@@ -13,7 +13,7 @@ describe('loadConfig', () => {
   });
 
   it('uses the vendor URL when only a token is set', () => {
-    expect(loadConfig({ UPSTREAM_TOKEN: 'tok' }).UPSTREAM_URL).toBe(VENDOR_URL);
+    expect(loadConfig({ UPSTREAM_TOKEN: 'tok-12345' }).UPSTREAM_URL).toBe(VENDOR_URL);
   });
 
   it('ignores empty values and unrelated variables', () => {
@@ -25,10 +25,11 @@ describe('loadConfig', () => {
     [{ PORT: '70000' }, 'PORT'],
     [{ HEARTBEAT_MS: '5' }, 'HEARTBEAT_MS'],
     [{ HISTORY_TTL_S: '-1' }, 'HISTORY_TTL_S'],
-    [{ UPSTREAM_URL: 'ftp://x', UPSTREAM_TOKEN: 't' }, 'UPSTREAM_URL'],
+    [{ UPSTREAM_URL: 'ftp://x', UPSTREAM_TOKEN: 'token-123' }, 'UPSTREAM_URL'],
     [{ REDIS_URL: 'http://localhost' }, 'REDIS_URL'],
     [{ LOG_LEVEL: 'loud' }, 'LOG_LEVEL'],
     [{ UPSTREAM_URL: 'https://api.example.com' }, 'UPSTREAM_TOKEN'],
+    [{ UPSTREAM_TOKEN: 'short' }, 'UPSTREAM_TOKEN'],
     [{ GATEWAY_API_KEYS: 'short' }, 'GATEWAY_API_KEYS'],
     [{ SUBSCRIBE_TOKEN_SECRET: 'too-short' }, 'SUBSCRIBE_TOKEN_SECRET'],
     [{ CORS_ORIGINS: 'https://app.example.com/path' }, 'CORS_ORIGINS'],
