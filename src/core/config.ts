@@ -9,7 +9,10 @@ const bytes = (text: string) => new TextEncoder().encode(text).byteLength;
 /** Comma-separated list; blanks dropped. Messages never include the values (they may be secrets). */
 const list = (item: z.ZodType<string>, what: string) =>
   z.string().transform((raw, ctx) => {
-    const items = raw.split(',').map((s) => s.trim()).filter((s) => s !== '');
+    const items = raw
+      .split(',')
+      .map((s) => s.trim())
+      .filter((s) => s !== '');
     for (const value of items) {
       if (!item.safeParse(value).success) {
         ctx.addIssue({ code: 'custom', message: `each entry must be ${what}` });
@@ -31,7 +34,10 @@ const schema = z.object({
   PORT: int(0, 65535).default(8080),
   HOST: z.string().min(1).default('0.0.0.0'),
   UPSTREAM_URL: z.url({ protocol: /^https?$/ }).optional(),
-  UPSTREAM_TOKEN: z.string().min(8, 'must be at least 8 characters (a shorter token cannot be told apart from data, so it could not be redacted)').optional(),
+  UPSTREAM_TOKEN: z
+    .string()
+    .min(8, 'must be at least 8 characters (a shorter token cannot be told apart from data, so it could not be redacted)')
+    .optional(),
   REDIS_URL: z.url({ protocol: /^rediss?$/ }).optional(),
   HEARTBEAT_MS: int(100, 3_600_000).default(15_000),
   RETRY_MS: int(0, 3_600_000).default(2_000),
@@ -41,13 +47,19 @@ const schema = z.object({
   POLL_INTERVAL_MS: int(10, 3_600_000).default(2_000),
   JOB_DEADLINE_MS: int(1000).default(30 * 60_000),
   MAX_BODY_BYTES: int(1, 100 * 1024 * 1024).default(1024 * 1024),
-  INSTANCE_ID: z.string().regex(/^[\w.-]{1,64}$/).optional(),
+  INSTANCE_ID: z
+    .string()
+    .regex(/^[\w.-]{1,64}$/)
+    .optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   SIM_TOKEN: z.string().min(1).optional(),
   SIM_MAX_JOBS: int(1, 10_000).default(3),
   NODE_ENV: z.string().optional(),
   GATEWAY_API_KEYS: list(z.string().regex(/^[\x21-\x7e]{16,256}$/), '16-256 printable characters without spaces').default([]),
-  SUBSCRIBE_TOKEN_SECRET: z.string().refine((s) => bytes(s) >= 32, 'must be at least 32 bytes').optional(),
+  SUBSCRIBE_TOKEN_SECRET: z
+    .string()
+    .refine((s) => bytes(s) >= 32, 'must be at least 32 bytes')
+    .optional(),
   SUBSCRIBE_TOKEN_TTL_S: int(10, 7 * 86_400).default(3600),
   SUBSCRIBE_PUBLIC: bool.default(false),
   CORS_ORIGINS: list(origin, 'an origin like https://app.example.com (scheme, host, optional port; no path)').default([]),

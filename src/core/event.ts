@@ -10,12 +10,7 @@ export const TERMINAL_EVENTS: ReadonlySet<string> = new Set([
 ]);
 
 /** Job statuses after which the upstream job is over. */
-export const TERMINAL_STATUSES: ReadonlySet<string> = new Set([
-  'completed',
-  'failed',
-  'moderated',
-  'cancelled',
-]);
+export const TERMINAL_STATUSES: ReadonlySet<string> = new Set(['completed', 'failed', 'moderated', 'cancelled']);
 
 /** One upstream event as the relay stores and forwards it. */
 export interface JobEvent {
@@ -48,8 +43,7 @@ export function parseEvent(data: string): JobEvent | string {
   if (typeof event !== 'string' || event === '') return 'missing event name';
   if (typeof seq !== 'number' || !Number.isSafeInteger(seq) || seq < 0) return 'missing or invalid seq';
   const job = isRecord(parsed.job) ? parsed.job : undefined;
-  const jobId =
-    typeof parsed.jobId === 'string' ? parsed.jobId : typeof job?.jobid === 'string' ? job.jobid : undefined;
+  const jobId = typeof parsed.jobId === 'string' ? parsed.jobId : typeof job?.jobid === 'string' ? job.jobid : undefined;
   const result: JobEvent = { seq, type: event, data, terminal: TERMINAL_EVENTS.has(event) };
   if (jobId !== undefined) result.jobId = jobId;
   if (job !== undefined) result.job = job;

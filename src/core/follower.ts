@@ -3,7 +3,7 @@ import { RelayError } from './errors.ts';
 import { type JobEvent, TERMINAL_STATUSES, synthesizeErrorEvent, synthesizeEvent } from './event.ts';
 import { isValidJobId } from './job-id.ts';
 import type { Logger } from './logger.ts';
-import type { UpstreamClient } from './upstream.ts';
+import type { UpstreamClient, UpstreamReply } from './upstream.ts';
 import { readEvents } from './upstream-stream.ts';
 
 export interface FollowerOptions {
@@ -64,20 +64,23 @@ export function createFollowers(options: FollowerOptions): Followers {
   function begin(jobId: string): Follow {
     const follow: Follow = { jobId, lastSeq: -1, lastKey: '', over: false, lost: false, startedAt: now(), renewTimer: undefined };
     const { owner, leaseMs } = options;
-    follow.renewTimer = setInterval(() => {
-      bus
-        .renewLease(jobId, owner, leaseMs)
-        // A lapsed lease nobody took is simply taken back.
-        .then(async (held) => held || (await bus.acquireLease(jobId, owner, leaseMs)))
-        .then((held) => {
-          if (held || follow.lost) return;
-          follow.lost = true;
-          logger.warn({ jobId }, 'another instance took over the job');
-        })
-        .catch((err: unknown) => {
-          logger.warn({ jobId, err: String(err) }, 'lease renewal failed');
-        });
-    }, Math.max(50, Math.floor(leaseMs / 3)));
+    follow.renewTimer = setInterval(
+      () => {
+        bus
+          .renewLease(jobId, owner, leaseMs)
+          // A lapsed lease nobody took is simply taken back.
+          .then(async (held) => held || (await bus.acquireLease(jobId, owner, leaseMs)))
+          .then((held) => {
+            if (held || follow.lost) return;
+            follow.lost = true;
+            logger.warn({ jobId }, 'another instance took over the job');
+          })
+          .catch((err: unknown) => {
+            logger.warn({ jobId, err: String(err) }, 'lease renewal failed');
+          });
+      },
+      Math.max(50, Math.floor(leaseMs / 3)),
+    );
     follows.set(jobId, follow);
     return follow;
   }
@@ -142,7 +145,9 @@ export function createFollowers(options: FollowerOptions): Followers {
 
   function finish(follow: Follow, work: Promise<void>): void {
     work
-      .catch((err: unknown) => logger.error({ jobId: follow.jobId, err: err instanceof Error ? err.message : String(err) }, 'following a job failed'))
+      .catch((err: unknown) =>
+        logger.error({ jobId: follow.jobId, err: err instanceof Error ? err.message : String(err) }, 'following a job failed'),
+      )
       .finally(() => end(follow));
   }
 
@@ -217,7 +222,7 @@ export function createFollowers(options: FollowerOptions): Followers {
         finish(follow, poll(follow));
         return 'following';
       }
-      let reply;
+      let reply: UpstreamReply;
       try {
         reply = await upstream.getJob(jobId);
       } catch (err) {

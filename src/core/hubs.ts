@@ -64,7 +64,11 @@ export function createHubRegistry(options: HubRegistryOptions): HubRegistry {
           held.refs--;
           if (held.refs > 0) return;
           if (options.lingerMs <= 0) drop(jobId, held);
-          else timers.set(jobId, setTimeout(() => drop(jobId, held), options.lingerMs));
+          else
+            timers.set(
+              jobId,
+              setTimeout(() => drop(jobId, held), options.lingerMs),
+            );
         },
       };
     },

@@ -27,9 +27,7 @@ export interface RelayOptions {
 
 export type CreateOutcome = { kind: 'job'; jobId: string } | { kind: 'reply'; reply: UpstreamReply };
 
-export type SubscribeOutcome =
-  | { kind: 'finished' }
-  | { kind: 'open'; hub: JobHub; release: () => void };
+export type SubscribeOutcome = { kind: 'finished' } | { kind: 'open'; hub: JobHub; release: () => void };
 
 /** The relay on one instance: creates and follows jobs, serves their events to subscribers. */
 export interface Relay {

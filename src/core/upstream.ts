@@ -18,9 +18,7 @@ export interface UpstreamReply {
   body: unknown;
 }
 
-export type CreateResult =
-  | { kind: 'stream'; body: ReadableStream<Uint8Array> }
-  | { kind: 'reply'; reply: UpstreamReply };
+export type CreateResult = { kind: 'stream'; body: ReadableStream<Uint8Array> } | { kind: 'reply'; reply: UpstreamReply };
 
 export interface UpstreamClient {
   /** POSTs a job with `stream:true`; a stream when the upstream streams, else its reply. */
@@ -44,7 +42,10 @@ export function createUpstreamClient(profile: UpstreamProfile, redact: (text: st
   }
 
   async function send(method: string, target: string, body?: unknown, stream = false): Promise<Response> {
-    const headers: Record<string, string> = { Authorization: `Bearer ${profile.token}`, Accept: stream ? 'text/event-stream' : 'application/json' };
+    const headers: Record<string, string> = {
+      Authorization: `Bearer ${profile.token}`,
+      Accept: stream ? 'text/event-stream' : 'application/json',
+    };
     if (body !== undefined) headers['Content-Type'] = 'application/json';
     const init: RequestInit = { method, headers };
     if (body !== undefined) init.body = JSON.stringify(body);

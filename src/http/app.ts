@@ -19,7 +19,7 @@ export type AppRelay = Pick<Relay, 'create' | 'snapshot' | 'waitForSnapshot' | '
 export type OpenSubscription = (
   jobId: string,
   since: number,
-  options: { headers: Record<string, string>; onClose: () => void; /** The runtime's request context (Hono's `c.env`). */ env?: unknown },
+  options: { headers: Record<string, string>; onClose: () => void /** The runtime's request context (Hono's `c.env`). */; env?: unknown },
 ) => Promise<Response>;
 
 export interface AppDeps {
@@ -50,7 +50,12 @@ export interface AppDeps {
 export function createApp(deps: AppDeps): Hono {
   const { relay, logger, security } = deps;
   const base = deps.basePath ?? '/v3/midjourney';
-  const streamOptions = { retryMs: deps.retryMs, maxQueuedBytes: deps.maxQueuedBytes ?? 8 << 20, maxReplay: security.maxReplayEvents, openSink: deps.openSink };
+  const streamOptions = {
+    retryMs: deps.retryMs,
+    maxQueuedBytes: deps.maxQueuedBytes ?? 8 << 20,
+    maxReplay: security.maxReplayEvents,
+    openSink: deps.openSink,
+  };
   const app = new Hono();
   app.use('*', security.cors.middleware);
 
@@ -95,12 +100,19 @@ export function createApp(deps: AppDeps): Hono {
       return subscriptionResponse(outcome, since, { ...streamOptions, onClose, headers }, env);
     });
 
-  async function subscribe(c: Context, jobId: string, since: number, release: () => void, extra?: Record<string, string>): Promise<Response> {
+  async function subscribe(
+    c: Context,
+    jobId: string,
+    since: number,
+    release: () => void,
+    extra?: Record<string, string>,
+  ): Promise<Response> {
     const headers = { ...security.cors.headersFor(c.req.header('Origin')), ...extra };
     return openSubscription(jobId, since, { headers, onClose: release, env: c.env });
   }
 
-  const streamPath = (jobId: string, token: string) => `${base}/jobs/${encodeURIComponent(jobId)}/stream?token=${encodeURIComponent(token)}`;
+  const streamPath = (jobId: string, token: string) =>
+    `${base}/jobs/${encodeURIComponent(jobId)}/stream?token=${encodeURIComponent(token)}`;
 
   app.post(`${base}/jobs/:verb`, limitBody, async (c) => {
     const keyId = await requireApiKey(security, c);
@@ -120,7 +132,9 @@ export function createApp(deps: AppDeps): Hono {
       const { status, body: replyBody } = outcome.reply;
       if (status >= 400) {
         const message = upstreamErrorMessage(replyBody) ?? `upstream answered ${status}`;
-        throw new RelayError('upstream_rejected', deps.redact(message), { status: (status >= 400 && status < 500) || status === 596 ? status : 502 });
+        throw new RelayError('upstream_rejected', deps.redact(message), {
+          status: (status >= 400 && status < 500) || status === 596 ? status : 502,
+        });
       }
       return c.json(replyBody as object, status as 200);
     }
@@ -179,7 +193,10 @@ export function createApp(deps: AppDeps): Hono {
       if (err.code === 'unauthorized') c.header('WWW-Authenticate', 'Bearer realm="sse-relay"');
       return c.json(errorBody(err), err.status as 400);
     }
-    logger.error({ err: deps.redact(err instanceof Error ? (err.stack ?? err.message) : String(err)), path: c.req.path }, 'unhandled error');
+    logger.error(
+      { err: deps.redact(err instanceof Error ? (err.stack ?? err.message) : String(err)), path: c.req.path },
+      'unhandled error',
+    );
     return c.json({ error: 'internal error', code: 'internal' }, 500);
   });
 

@@ -4,7 +4,11 @@
  */
 export function clientIpFrom(forwardedFor: string | undefined, peer: string | undefined, trustProxy: boolean): string {
   if (trustProxy && forwardedFor) {
-    const last = forwardedFor.split(',').map((s) => s.trim()).filter((s) => s !== '').at(-1);
+    const last = forwardedFor
+      .split(',')
+      .map((s) => s.trim())
+      .filter((s) => s !== '')
+      .at(-1);
     if (last) return last.slice(0, 64);
   }
   return peer ?? 'unknown';

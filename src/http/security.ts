@@ -61,12 +61,19 @@ export function createSecurity(config: SecurityConfig, deps: SecurityDeps): Secu
     secret = new TextEncoder().encode(config.SUBSCRIBE_TOKEN_SECRET);
   } else {
     secret = randomSecret();
-    logger.warn({}, 'SUBSCRIBE_TOKEN_SECRET is not set: using a random secret; subscribe tokens will not survive a restart or work on other instances');
+    logger.warn(
+      {},
+      'SUBSCRIBE_TOKEN_SECRET is not set: using a random secret; subscribe tokens will not survive a restart or work on other instances',
+    );
   }
   const now = deps.now;
   return {
     apiKeys,
-    tokens: createSubscribeTokens({ secret, defaultTtlS: config.SUBSCRIBE_TOKEN_TTL_S, ...(now ? { now: () => Math.floor(now() / 1000) } : {}) }),
+    tokens: createSubscribeTokens({
+      secret,
+      defaultTtlS: config.SUBSCRIBE_TOKEN_TTL_S,
+      ...(now ? { now: () => Math.floor(now() / 1000) } : {}),
+    }),
     tokensRequired: apiKeys.enabled && !config.SUBSCRIBE_PUBLIC,
     tokenTtlS: config.SUBSCRIBE_TOKEN_TTL_S,
     allowReplyUrl: config.ALLOW_REPLY_URL,

@@ -42,7 +42,12 @@ export interface SubscriptionResponseOptions {
  * Turns an opened subscription into the SSE Response: retry, replay after `since`, then live.
  * `env` is the runtime's request context (Hono's `c.env`), handed to `openSink`.
  */
-export function subscriptionResponse(outcome: SubscribeOutcome, since: number, options: SubscriptionResponseOptions, env?: unknown): Response {
+export function subscriptionResponse(
+  outcome: SubscribeOutcome,
+  since: number,
+  options: SubscriptionResponseOptions,
+  env?: unknown,
+): Response {
   if (outcome.kind === 'finished') {
     options.onClose?.();
     return new Response(null, { status: 204, headers: options.headers });

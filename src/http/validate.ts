@@ -3,8 +3,18 @@ import { isValidJobId } from '../core/job-id.ts';
 
 /** Verbs the vendor accepts on `POST /jobs/<verb>`. */
 export const VERBS: ReadonlySet<string> = new Set([
-  'imagine', 'button', 'describe', 'blend', 'seed',
-  'settings', 'info', 'fast', 'relax', 'turbo', 'variability', 'remix',
+  'imagine',
+  'button',
+  'describe',
+  'blend',
+  'seed',
+  'settings',
+  'info',
+  'fast',
+  'relax',
+  'turbo',
+  'variability',
+  'remix',
 ]);
 
 /** A job id safe to put in an upstream URL, a bus key and an SSE header. */
@@ -38,7 +48,10 @@ export function parseCreateBody(text: string): { body: Record<string, unknown>; 
 }
 
 /** Limits on a create body: prompt length, and `replyUrl` (the upstream would POST every job event there) unless allowed. */
-export function checkCreateLimits(body: Record<string, unknown>, options: { maxPromptChars: number; allowReplyUrl: boolean }): Record<string, unknown> {
+export function checkCreateLimits(
+  body: Record<string, unknown>,
+  options: { maxPromptChars: number; allowReplyUrl: boolean },
+): Record<string, unknown> {
   const { prompt } = body;
   if (prompt !== undefined && typeof prompt !== 'string') throw new RelayError('bad_request', 'prompt must be a string');
   if (typeof prompt === 'string' && prompt.length > options.maxPromptChars) {
@@ -60,7 +73,8 @@ export function parseTokenRequest(text: string, maxJobs: number): { jobs: string
   } catch {
     throw new RelayError('bad_request', 'request body is not valid JSON');
   }
-  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new RelayError('bad_request', 'request body must be a JSON object');
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed))
+    throw new RelayError('bad_request', 'request body must be a JSON object');
   const { jobs, ttl_s: ttl } = parsed as { jobs?: unknown; ttl_s?: unknown };
   if (!Array.isArray(jobs) || jobs.length === 0 || jobs.length > maxJobs) {
     throw new RelayError('bad_request', `jobs must be an array of 1-${maxJobs} job ids`);

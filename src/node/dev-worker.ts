@@ -17,13 +17,18 @@ const worker = await startWorkerDev({
   vars: { UPSTREAM_URL: upstream, UPSTREAM_TOKEN: 'dev-token', LOG_LEVEL: process.env.LOG_LEVEL || 'info' },
   onOutput: (text) => process.stdout.write(text),
 });
-console.log(`sse-relay Worker on ${worker.url} (try: curl -N -X POST ${worker.url}/v3/midjourney/jobs/imagine -H 'Content-Type: application/json' -d '{"prompt":"a cat --sim-steps 3 --sim-interval 300"}')`);
+console.log(
+  `sse-relay Worker on ${worker.url} (try: curl -N -X POST ${worker.url}/v3/midjourney/jobs/imagine -H 'Content-Type: application/json' -d '{"prompt":"a cat --sim-steps 3 --sim-interval 300"}')`,
+);
 
 const stop = () => {
   simulator.close();
   simServer.close();
   if ('closeAllConnections' in simServer) simServer.closeAllConnections();
-  worker.close().then(() => process.exit(0), () => process.exit(1));
+  worker.close().then(
+    () => process.exit(0),
+    () => process.exit(1),
+  );
 };
 process.once('SIGINT', stop);
 process.once('SIGTERM', stop);

@@ -77,8 +77,7 @@ export async function startGateway(config: Config, overrides: GatewayOverrides =
   // REDIS_URL may hold a password: it is never logged.
   const busKind = overrides.bus ? 'custom' : config.REDIS_URL ? 'redis' : 'memory';
   const bus =
-    overrides.bus ??
-    (config.REDIS_URL ? createRedisBus({ url: config.REDIS_URL, ...retention, logger }) : createMemoryBus(retention));
+    overrides.bus ?? (config.REDIS_URL ? createRedisBus({ url: config.REDIS_URL, ...retention, logger }) : createMemoryBus(retention));
   const upstream = createUpstreamClient({ baseUrl: upstreamUrl, token: token ?? '' }, redact);
   const relay = createRelay({
     bus,

@@ -13,7 +13,11 @@ function scrub(fields: Record<string, unknown>, redact: (text: string) => string
 }
 
 /** pino behind the core's Logger, with every secret removed from fields and messages. */
-export function createNodeLogger(options: { level: string; redact: (text: string) => string; destination?: pino.DestinationStream }): Logger {
+export function createNodeLogger(options: {
+  level: string;
+  redact: (text: string) => string;
+  destination?: pino.DestinationStream;
+}): Logger {
   const base = pino({ level: options.level, base: { service: 'sse-relay' } }, options.destination ?? pino.destination(1));
   const { redact } = options;
   return {

@@ -1,10 +1,10 @@
-import { ConfigError, configSecrets, loadConfig } from '../core/config.ts';
+import { type Config, ConfigError, configSecrets, loadConfig } from '../core/config.ts';
 import { createRedactor } from '../core/redact.ts';
 import { startGateway } from './gateway.ts';
 
 const SHUTDOWN_GRACE_MS = 10_000;
 
-let config;
+let config: Config;
 try {
   config = loadConfig(process.env);
 } catch (err) {
@@ -27,7 +27,9 @@ try {
   gateway = await startGateway(config);
 } catch (err) {
   // E.g. the port is taken: exit instead of lingering half-started (Redis and simulator handles keep the loop alive).
-  console.error(JSON.stringify({ level: 60, msg: 'gateway failed to start', err: redact(err instanceof Error ? err.message : String(err)) }));
+  console.error(
+    JSON.stringify({ level: 60, msg: 'gateway failed to start', err: redact(err instanceof Error ? err.message : String(err)) }),
+  );
   process.exit(1);
 }
 const stop = () => {

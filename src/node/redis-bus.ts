@@ -94,19 +94,21 @@ export function createRedisBus(options: RedisBusOptions): Bus & { channelCount()
     async append(jobId: string, input: AppendInput): Promise<StoredEvent | null> {
       if (!Number.isSafeInteger(input.seq) || input.seq < 0) throw new TypeError(`seq must be a non-negative integer, got ${input.seq}`);
       const k = keys(jobId);
-      const prev = await guard('append', () => scripts.relayAppend(
-        k.events,
-        k.meta,
-        String(input.seq),
-        input.data,
-        input.terminal ? '1' : '0',
-        input.snapshot === undefined ? '0' : '1',
-        input.snapshot ?? '',
-        String(options.historyMaxEvents),
-        String(options.historyTtlMs),
-        activeTtlMs,
-        k.channel,
-      ));
+      const prev = await guard('append', () =>
+        scripts.relayAppend(
+          k.events,
+          k.meta,
+          String(input.seq),
+          input.data,
+          input.terminal ? '1' : '0',
+          input.snapshot === undefined ? '0' : '1',
+          input.snapshot ?? '',
+          String(options.historyMaxEvents),
+          String(options.historyTtlMs),
+          activeTtlMs,
+          k.channel,
+        ),
+      );
       if (prev === null) return null;
       return { seq: input.seq, prev: Number(prev), data: input.data, terminal: input.terminal };
     },

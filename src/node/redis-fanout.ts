@@ -108,7 +108,15 @@ export function createFanout(options: FanoutOptions) {
       const name = options.channelOf(jobId);
       let channel = channels.get(name);
       if (!channel) {
-        const created: Channel = { jobId, listeners: new Set(), ready: Promise.resolve(), delivered: -1, floor: -1, held: null, opened: false };
+        const created: Channel = {
+          jobId,
+          listeners: new Set(),
+          ready: Promise.resolve(),
+          delivered: -1,
+          floor: -1,
+          held: null,
+          opened: false,
+        };
         created.ready = open(name, created);
         channels.set(name, created);
         channel = created;

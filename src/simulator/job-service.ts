@@ -31,9 +31,7 @@ export interface CreateJobInput {
 }
 
 /** A created job (with its stream when `stream` was true), or the channel was full. */
-export type CreateJobResult =
-  | { ok: true; job: Job; body?: ReadableStream<Uint8Array> }
-  | { ok: false; error: string };
+export type CreateJobResult = { ok: true; job: Job; body?: ReadableStream<Uint8Array> } | { ok: false; error: string };
 
 /** What `GET /jobs` returns. */
 export interface JobsOverview {

@@ -63,13 +63,7 @@ export function safeJobId(jobid: string): string {
 }
 
 /** A new job in status `created`; `errorDetails` is only set by `--sim-echo-token`. */
-export function createJob(init: {
-  jobid: string;
-  verb: Verb;
-  request: Record<string, unknown>;
-  at: number;
-  errorDetails?: string;
-}): Job {
+export function createJob(init: { jobid: string; verb: Verb; request: Record<string, unknown>; at: number; errorDetails?: string }): Job {
   const time = new Date(init.at).toISOString();
   const job: Job = {
     jobid: init.jobid,

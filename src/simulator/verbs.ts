@@ -1,7 +1,17 @@
 /** The job verbs the vendor accepts under `POST /jobs/<verb>`. */
 export const VERBS = [
-  'imagine', 'button', 'describe', 'blend', 'seed',
-  'settings', 'info', 'fast', 'relax', 'turbo', 'variability', 'remix',
+  'imagine',
+  'button',
+  'describe',
+  'blend',
+  'seed',
+  'settings',
+  'info',
+  'fast',
+  'relax',
+  'turbo',
+  'variability',
+  'remix',
 ] as const;
 
 /** One of {@link VERBS}. */

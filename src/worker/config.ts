@@ -9,7 +9,12 @@ export type WorkerConfig = Config & {
   MAX_STREAM_MS: number;
 };
 
-const maxStreamMs = z.coerce.number().int().min(1000).max(24 * 3_600_000).default(5 * 60_000);
+const maxStreamMs = z.coerce
+  .number()
+  .int()
+  .min(1000)
+  .max(24 * 3_600_000)
+  .default(5 * 60_000);
 
 /** Validates the Worker's vars with the same schema as Node; there is no in-process simulator here. */
 export function loadWorkerConfig(env: object): WorkerConfig {
@@ -21,7 +26,9 @@ export function loadWorkerConfig(env: object): WorkerConfig {
   }
   if (config.GATEWAY_API_KEYS.length > 0 && !config.SUBSCRIBE_TOKEN_SECRET) {
     // Each isolate would pick its own random secret: a token issued by one fails on the others.
-    throw new ConfigError('invalid configuration: SUBSCRIBE_TOKEN_SECRET: required on Workers when GATEWAY_API_KEYS is set (wrangler secret put SUBSCRIBE_TOKEN_SECRET)');
+    throw new ConfigError(
+      'invalid configuration: SUBSCRIBE_TOKEN_SECRET: required on Workers when GATEWAY_API_KEYS is set (wrangler secret put SUBSCRIBE_TOKEN_SECRET)',
+    );
   }
   const max = maxStreamMs.safeParse(vars.MAX_STREAM_MS === '' ? undefined : vars.MAX_STREAM_MS);
   if (!max.success) throw new ConfigError('invalid configuration: MAX_STREAM_MS: expected an integer from 1000 to 86400000');

@@ -117,12 +117,23 @@ export function createDurableBus(storage: DurableObjectStorage, options: Durable
         terminalAt: input.terminal ? t : null,
       };
       storage.transactionSync(() => {
-        sql.exec('INSERT INTO events (seq, prev, data, terminal) VALUES (?, ?, ?, ?)', stored.seq, stored.prev, stored.data, stored.terminal ? 1 : 0);
+        sql.exec(
+          'INSERT INTO events (seq, prev, data, terminal) VALUES (?, ?, ?, ?)',
+          stored.seq,
+          stored.prev,
+          stored.data,
+          stored.terminal ? 1 : 0,
+        );
         sql.exec(
           `INSERT INTO job (id, job_id, last_seq, terminal_seq, snapshot, created_at, terminal_at) VALUES (1, ?, ?, ?, ?, ?, ?)
            ON CONFLICT (id) DO UPDATE SET last_seq = excluded.last_seq, terminal_seq = excluded.terminal_seq,
              snapshot = COALESCE(excluded.snapshot, job.snapshot), terminal_at = excluded.terminal_at`,
-          jobId, record.lastSeq, record.terminalSeq, input.snapshot ?? null, record.createdAt, record.terminalAt,
+          jobId,
+          record.lastSeq,
+          record.terminalSeq,
+          input.snapshot ?? null,
+          record.createdAt,
+          record.terminalAt,
         );
         sql.exec('DELETE FROM events WHERE seq <= (SELECT seq FROM events ORDER BY seq DESC LIMIT 1 OFFSET ?)', options.historyMaxEvents);
       });
@@ -187,7 +198,13 @@ export function createDurableBus(storage: DurableObjectStorage, options: Durable
     record() {
       const job = readJob();
       if (!job) return null;
-      return { jobId: job.job_id, lastSeq: job.last_seq, terminalSeq: job.terminal_seq, createdAt: job.created_at, terminalAt: job.terminal_at };
+      return {
+        jobId: job.job_id,
+        lastSeq: job.last_seq,
+        terminalSeq: job.terminal_seq,
+        createdAt: job.created_at,
+        terminalAt: job.terminal_at,
+      };
     },
   };
 }

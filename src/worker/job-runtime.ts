@@ -23,7 +23,11 @@ export interface JobRuntime {
 /** A slow subscriber is dropped past this backlog; it reconnects and resumes. */
 const MAX_QUEUED_BYTES = 1 << 20;
 
-export function createJobRuntime(ctx: DurableObjectState, config: WorkerConfig, onAppend: (event: StoredEvent, record: JobRecord) => void): JobRuntime {
+export function createJobRuntime(
+  ctx: DurableObjectState,
+  config: WorkerConfig,
+  onAppend: (event: StoredEvent, record: JobRecord) => void,
+): JobRuntime {
   const redact = createRedactor([config.UPSTREAM_TOKEN]);
   const logger = createConsoleLogger(config.LOG_LEVEL, redact);
   const bus = createDurableBus(ctx.storage, {

@@ -5,10 +5,7 @@ import { loadWorkerConfig } from './config.ts';
 import type { Env } from './env.ts';
 import { firstJobId } from './first-job-id.ts';
 
-export type StartResult =
-  | { kind: 'job'; jobId: string }
-  | { kind: 'reply'; reply: UpstreamReply }
-  | { kind: 'failed'; message: string };
+export type StartResult = { kind: 'job'; jobId: string } | { kind: 'reply'; reply: UpstreamReply } | { kind: 'failed'; message: string };
 
 /**
  * Creates one job upstream and holds its stream. The job id is only known from the stream's
@@ -19,7 +16,10 @@ export type StartResult =
 export class JobStarter extends DurableObject<Env> {
   async start(verb: string, body: Record<string, unknown>): Promise<StartResult> {
     const config = loadWorkerConfig(this.env);
-    const upstream = createUpstreamClient({ baseUrl: config.UPSTREAM_URL, token: config.UPSTREAM_TOKEN }, createRedactor([config.UPSTREAM_TOKEN]));
+    const upstream = createUpstreamClient(
+      { baseUrl: config.UPSTREAM_URL, token: config.UPSTREAM_TOKEN },
+      createRedactor([config.UPSTREAM_TOKEN]),
+    );
     const result = await upstream.createJob(verb, body);
     if (result.kind === 'reply') return result;
     const [probe, rest] = result.body.tee();

@@ -4,7 +4,12 @@
  * resumes from its Last-Event-ID. Cancelling the result cancels the source (the hub's sink).
  * `onEnd` runs once when the stream is over, however it ended.
  */
-export function capStream(body: ReadableStream<Uint8Array>, maxMs: number, tail: readonly Uint8Array[], onEnd: () => void = () => {}): ReadableStream<Uint8Array> {
+export function capStream(
+  body: ReadableStream<Uint8Array>,
+  maxMs: number,
+  tail: readonly Uint8Array[],
+  onEnd: () => void = () => {},
+): ReadableStream<Uint8Array> {
   const reader = body.getReader();
   let timer: ReturnType<typeof setTimeout> | undefined;
   let done = false;

@@ -139,7 +139,10 @@ function nchanTarget(ctx: BenchContext, nchan: Nchan, subPath = 'sub'): Target {
       return { ids, paths: ids.map((id) => `/${subPath}/${id}`) };
     },
     async emit(ids, firstSeq, count, intervalMs) {
-      return ctx.publisher.call({ cmd: 'emit', targets: ids, nchanPub: nchan.pubUrl, firstSeq, count, intervalMs, size: ctx.eventBytes }, 300_000);
+      return ctx.publisher.call(
+        { cmd: 'emit', targets: ids, nchanPub: nchan.pubUrl, firstSeq, count, intervalMs, size: ctx.eventBytes },
+        300_000,
+      );
     },
     async finish(ids) {
       await Promise.all(ids.map((id) => fetch(nchan.pubUrl + id, { method: 'DELETE' }).then((r) => r.arrayBuffer())));
@@ -171,7 +174,10 @@ async function fanout(ctx: BenchContext, name: string, target: Target, subscribe
   await ctx.client.call({ cmd: 'closeAll' });
   await sleep(500);
   const baseline = sample(target);
-  const opened = await ctx.client.call<{ connected: number; failed: number }>({ cmd: 'open', ports: target.ports, paths, count: subscribers }, 200_000);
+  const opened = await ctx.client.call<{ connected: number; failed: number }>(
+    { cmd: 'open', ports: target.ports, paths, count: subscribers },
+    200_000,
+  );
   await sleep(1000);
   const idle = sample(target);
   const clientBefore = await ctx.client.call<{ cpuS: number }>({ cmd: 'stats' });
@@ -262,15 +268,40 @@ function fanoutCase(subscribers: number, quickSubscribers: number) {
 }
 
 const skipped = (name: string, server: Row['server'], note: string): Row => ({
-  case: name, server, subscribers: 0, events: 0, deliveriesPerS: NaN, p50Ms: NaN, p99Ms: NaN, maxMs: NaN, burstP99Ms: NaN,
-  cpuS: NaN, cpuUsPerDelivery: NaN, rssMB: NaN, rssPerIdleKB: NaN, lost: 0, upstreamConns: null, failedConnects: 0, note,
+  case: name,
+  server,
+  subscribers: 0,
+  events: 0,
+  deliveriesPerS: NaN,
+  p50Ms: NaN,
+  p99Ms: NaN,
+  maxMs: NaN,
+  burstP99Ms: NaN,
+  cpuS: NaN,
+  cpuUsPerDelivery: NaN,
+  rssMB: NaN,
+  rssPerIdleKB: NaN,
+  lost: 0,
+  upstreamConns: null,
+  failedConnects: 0,
+  note,
 });
 
 async function redisCase(ctx: BenchContext): Promise<Row[]> {
-  if (!existsSync(join(ctx.root, 'src/node/redis-bus.ts'))) return [skipped('redis-2x', 'sse-relay', 'skipped: no Redis bus in this checkout')];
+  if (!existsSync(join(ctx.root, 'src/node/redis-bus.ts')))
+    return [skipped('redis-2x', 'sse-relay', 'skipped: no Redis bus in this checkout')];
   if (!existsSync('/usr/bin/redis-server')) return [skipped('redis-2x', 'sse-relay', 'skipped: redis-server not installed')];
   const redisPort = await freePort();
-  const redis = startProcess('redis', '/usr/bin/redis-server', ['--port', String(redisPort), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no']);
+  const redis = startProcess('redis', '/usr/bin/redis-server', [
+    '--port',
+    String(redisPort),
+    '--bind',
+    '127.0.0.1',
+    '--save',
+    '',
+    '--appendonly',
+    'no',
+  ]);
   try {
     await sleep(300);
     const n = ctx.quick ? 1000 : 5000;

@@ -46,10 +46,16 @@ const nchanAgent = new Agent({ keepAlive: true, maxSockets: NCHAN_WINDOW });
 
 function postToNchan(url: string, body: string): Promise<void> {
   return new Promise((resolve, reject) => {
-    const req = request(url, { method: 'POST', agent: nchanAgent, headers: { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body) } }, (res) => {
-      res.resume();
-      res.on('end', () => (res.statusCode !== undefined && res.statusCode < 300 ? resolve() : reject(new Error(`nchan publish answered ${res.statusCode}`))));
-    });
+    const req = request(
+      url,
+      { method: 'POST', agent: nchanAgent, headers: { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body) } },
+      (res) => {
+        res.resume();
+        res.on('end', () =>
+          res.statusCode !== undefined && res.statusCode < 300 ? resolve() : reject(new Error(`nchan publish answered ${res.statusCode}`)),
+        );
+      },
+    );
     req.on('error', reject);
     req.end(body);
   });

@@ -24,7 +24,8 @@ export interface Row {
   note?: string;
 }
 
-const fmt = (value: number, digits = 0) => (Number.isFinite(value) ? value.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits }) : '–');
+const fmt = (value: number, digits = 0) =>
+  Number.isFinite(value) ? value.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits }) : '–';
 
 /** The results as a markdown table, then ours ÷ nchan ratios for every case both ran. */
 export function markdown(rows: Row[]): string {
@@ -41,12 +42,18 @@ export function markdown(rows: Row[]): string {
       `| ${r.case} | ${r.server} | ${fmt(r.subscribers)} | ${fmt(r.events)} | ${fmt(r.deliveriesPerS)} | ${fmt(r.p50Ms, 1)} | ${fmt(r.p99Ms, 1)} | ${fmt(r.maxMs, 1)} | ${fmt(r.burstP99Ms, 0)} | ${fmt(r.cpuS, 2)} | ${fmt(r.cpuUsPerDelivery, 2)} | ${fmt(r.rssMB, 0)} | ${fmt(r.rssPerIdleKB, 1)} | ${r.lost} | ${r.upstreamConns ?? '–'} |`,
     );
   }
-  const pairs = rows.filter((r) => r.server === 'sse-relay' && r.subscribers > 0).flatMap((ours) => {
-    const peer = rows.find((r) => r.server === 'nchan' && r.case === ours.case && r.subscribers > 0);
-    return peer ? [[ours, peer] as const] : [];
-  });
+  const pairs = rows
+    .filter((r) => r.server === 'sse-relay' && r.subscribers > 0)
+    .flatMap((ours) => {
+      const peer = rows.find((r) => r.server === 'nchan' && r.case === ours.case && r.subscribers > 0);
+      return peer ? [[ours, peer] as const] : [];
+    });
   if (pairs.length > 0) {
-    lines.push('', '| case | deliveries/s ÷ nchan | p99 ÷ nchan | burst p99 ÷ nchan | CPU / delivery ÷ nchan | KB/idle sub ÷ nchan |', '|---|--:|--:|--:|--:|--:|');
+    lines.push(
+      '',
+      '| case | deliveries/s ÷ nchan | p99 ÷ nchan | burst p99 ÷ nchan | CPU / delivery ÷ nchan | KB/idle sub ÷ nchan |',
+      '|---|--:|--:|--:|--:|--:|',
+    );
     for (const [ours, peer] of pairs) {
       const ratio = (a: number, b: number) => (b > 0 ? fmt(a / b, 2) : '–');
       lines.push(

@@ -18,7 +18,10 @@ const int = (name: string, fallback: number) => {
   if (!Number.isInteger(value) || value < 0) throw new Error(`${name} must be a non-negative integer`);
   return value;
 };
-const selected = (env.BENCH_CASES ?? Object.keys(CASES).join(',')).split(',').map((s) => s.trim()).filter(Boolean);
+const selected = (env.BENCH_CASES ?? Object.keys(CASES).join(','))
+  .split(',')
+  .map((s) => s.trim())
+  .filter(Boolean);
 const unknown = selected.filter((name) => !(name in CASES));
 if (unknown.length > 0) throw new Error(`unknown BENCH_CASES ${unknown.join(', ')}; known: ${Object.keys(CASES).join(', ')}`);
 
@@ -43,7 +46,10 @@ async function main(): Promise<void> {
   const clientCount = int('BENCH_CLIENTS', 2);
   const clients = Array.from({ length: Math.max(1, clientCount) }, (_, k) => {
     const prof = env.BENCH_CLIENT_PROF ? ['--cpu-prof', `--cpu-prof-dir=${env.BENCH_CLIENT_PROF}`] : [];
-    return ipcPeer(startProcess(`client-${k}`, process.execPath, [...prof, ...tsx, 'test/bench/client.ts'], { ipc: true, cwd: root }).child, `client-${k}`);
+    return ipcPeer(
+      startProcess(`client-${k}`, process.execPath, [...prof, ...tsx, 'test/bench/client.ts'], { ipc: true, cwd: root }).child,
+      `client-${k}`,
+    );
   });
   const publisher = ipcPeer(publisherProc.child, 'publisher');
   const client = clientPool(clients);

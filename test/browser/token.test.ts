@@ -70,7 +70,10 @@ describe.skipIf(!hasChromium)('a browser on another origin streams a job with a 
           createWithKey(gw.url, prompt).then(
             ({ jobId, token }) => {
               // Same site as the gateway (cookies ignore ports): EventSource withCredentials sends it.
-              res.writeHead(200, { 'Content-Type': 'application/json', 'Set-Cookie': `sse_relay_token=${token}; Path=/; HttpOnly; SameSite=Lax` });
+              res.writeHead(200, {
+                'Content-Type': 'application/json',
+                'Set-Cookie': `sse_relay_token=${token}; Path=/; HttpOnly; SameSite=Lax`,
+              });
               res.end(JSON.stringify({ jobId, token }));
             },
             (err: unknown) => {
@@ -84,7 +87,16 @@ describe.skipIf(!hasChromium)('a browser on another origin streams a job with a 
     });
     browser = await chromium.launch({
       executablePath: CHROMIUM,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+      args: [
+        '--headless',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-quic',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+      ],
     });
     page = await browser.newPage();
     await page.goto(`http://127.0.0.1:${pagePort}/`);
@@ -97,23 +109,35 @@ describe.skipIf(!hasChromium)('a browser on another origin streams a job with a 
   });
 
   it('receives every event to the terminal one with ?token=', async () => {
-    const result = await page.evaluate(() => (window as unknown as { withQueryToken(): Promise<{ events: string[]; error: boolean }> }).withQueryToken());
+    const result = await page.evaluate(() =>
+      (window as unknown as { withQueryToken(): Promise<{ events: string[]; error: boolean }> }).withQueryToken(),
+    );
     expect(result.error).toBe(false);
     expect(result.events).toEqual([
-      'initialized', 'midjourney_created', 'midjourney_started',
-      'midjourney_progress', 'midjourney_progress', 'midjourney_progress', 'midjourney_completed',
+      'initialized',
+      'midjourney_created',
+      'midjourney_started',
+      'midjourney_progress',
+      'midjourney_progress',
+      'midjourney_progress',
+      'midjourney_completed',
     ]);
   });
 
   it('works with the token in a cookie and EventSource withCredentials (CORS with credentials)', async () => {
-    const result = await page.evaluate(() => (window as unknown as { withCookie(): Promise<{ events: string[]; error: boolean }> }).withCookie());
+    const result = await page.evaluate(() =>
+      (window as unknown as { withCookie(): Promise<{ events: string[]; error: boolean }> }).withCookie(),
+    );
     expect(result.error).toBe(false);
     expect(result.events.at(-1)).toBe('midjourney_completed');
   });
 
   it('a token for another job fails: EventSource errors and gives up', async () => {
     const other = await createWithKey(gw.url, 'other --sim-steps 1 --sim-interval 20');
-    const result = await page.evaluate((id) => (window as unknown as { wrongJob(id: string): Promise<{ events: string[]; error: boolean }> }).wrongJob(id), other.jobId);
+    const result = await page.evaluate(
+      (id) => (window as unknown as { wrongJob(id: string): Promise<{ events: string[]; error: boolean }> }).wrongJob(id),
+      other.jobId,
+    );
     expect(result).toEqual({ events: [], error: true });
   });
 
@@ -121,7 +145,9 @@ describe.skipIf(!hasChromium)('a browser on another origin streams a job with a 
     const stranger = await browser.newPage();
     try {
       await stranger.goto(`http://localhost:${pagePort}/`);
-      const result = await stranger.evaluate(() => (window as unknown as { withQueryToken(): Promise<{ events: string[]; error: boolean }> }).withQueryToken());
+      const result = await stranger.evaluate(() =>
+        (window as unknown as { withQueryToken(): Promise<{ events: string[]; error: boolean }> }).withQueryToken(),
+      );
       expect(result).toEqual({ events: [], error: true });
     } finally {
       await stranger.close();

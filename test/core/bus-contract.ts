@@ -42,7 +42,10 @@ export function busContract(name: string, open: () => Promise<BusPair>): void {
       expect(await pair.a.append(job, ev(3))).toEqual({ ...ev(3), prev: 0 });
       expect(await pair.b.append(job, ev(2))).toBeNull();
       expect(await pair.b.append(job, ev(3))).toBeNull();
-      expect((await pair.b.history(job, -1)).map((e) => [e.seq, e.prev])).toEqual([[0, -1], [3, 0]]);
+      expect((await pair.b.history(job, -1)).map((e) => [e.seq, e.prev])).toEqual([
+        [0, -1],
+        [3, 0],
+      ]);
     });
 
     it('stores concurrent writers of the same events exactly once', async () => {
@@ -97,7 +100,13 @@ export function busContract(name: string, open: () => Promise<BusPair>): void {
       await pair.b.append(job, ev(4));
       await until(() => onA.length === 5 && onB.length === 5);
       await sleep(50);
-      expect(onB.map((e) => [e.seq, e.prev])).toEqual([[0, -1], [1, 0], [2, 1], [3, 2], [4, 3]]);
+      expect(onB.map((e) => [e.seq, e.prev])).toEqual([
+        [0, -1],
+        [1, 0],
+        [2, 1],
+        [3, 2],
+        [4, 3],
+      ]);
       expect(onA).toEqual(onB);
       await offB();
       await pair.a.append(job, ev(5));

@@ -30,7 +30,12 @@ describe('synthesized events', () => {
   it('are in the vendor shape, named after the job status', () => {
     const now = new Date('2026-11-25T12:03:04.005Z');
     const event = synthesizeEvent(5, { jobid: 'j', status: 'completed' }, now);
-    expect(JSON.parse(event.data)).toEqual({ event: 'midjourney_completed', job: { jobid: 'j', status: 'completed' }, seq: 5, ts: '12:03:04.005' });
+    expect(JSON.parse(event.data)).toEqual({
+      event: 'midjourney_completed',
+      job: { jobid: 'j', status: 'completed' },
+      seq: 5,
+      ts: '12:03:04.005',
+    });
     expect(event.terminal).toBe(true);
     expect(synthesizeEvent(6, { jobid: 'j', status: 'progress' }, now).terminal).toBe(false);
     expect(JSON.parse(synthesizeErrorEvent(9, 'gone', now).data)).toEqual({ event: 'error', seq: 9, ts: '12:03:04.005', error: 'gone' });

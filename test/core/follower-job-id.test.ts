@@ -13,7 +13,15 @@ const upstream: UpstreamClient = { createJob: unused, getJob: unused, listJobs: 
 describe('a job id named by the upstream', () => {
   it('is refused before it becomes a bus key when it is unsafe', async () => {
     const bus = createMemoryBus({ historyMaxEvents: 100, historyTtlMs: 60_000 });
-    const followers = createFollowers({ bus, upstream, logger: silentLogger, owner: 't', leaseMs: 1000, pollIntervalMs: 10, jobDeadlineMs: 10_000 });
+    const followers = createFollowers({
+      bus,
+      upstream,
+      logger: silentLogger,
+      owner: 't',
+      leaseMs: 1000,
+      pollIntervalMs: 10,
+      jobDeadlineMs: 10_000,
+    });
     const body = new Response('data: {"event":"initialized","jobId":"../x\\r\\nid: 9","seq":0}\n\n').body as ReadableStream<Uint8Array>;
     await expect(followers.followStream(body)).rejects.toBeInstanceOf(RelayError);
     expect(await bus.state('../x\r\nid: 9')).toBeNull();

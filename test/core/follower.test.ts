@@ -26,7 +26,10 @@ function runningUpstream() {
     deleteJob: unused,
     getJob: async (jobid) => {
       counter.polls++;
-      return { status: 200, body: { jobid, status: 'progress', updated: String(counter.polls), response: { progress_percent: counter.polls } } };
+      return {
+        status: 200,
+        body: { jobid, status: 'progress', updated: String(counter.polls), response: { progress_percent: counter.polls } },
+      };
     },
   };
   return { upstream, counter };
@@ -55,7 +58,15 @@ describe('followers', () => {
   it('takes a lapsed lease back when nobody else took it, and keeps polling', async () => {
     const bus = createMemoryBus({ historyMaxEvents: 100, historyTtlMs: 60_000 });
     const { upstream, counter } = runningUpstream();
-    const followers = createFollowers({ bus, upstream, logger: silentLogger, owner: 'A', leaseMs: 150, pollIntervalMs: 10, jobDeadlineMs: 60_000 });
+    const followers = createFollowers({
+      bus,
+      upstream,
+      logger: silentLogger,
+      owner: 'A',
+      leaseMs: 150,
+      pollIntervalMs: 10,
+      jobDeadlineMs: 60_000,
+    });
     expect(await followers.ensure('j')).toBe('following');
     await bus.releaseLease('j', 'A');
     await sleep(200);

@@ -35,11 +35,14 @@ const retention = { historyMaxEvents: 10_000, historyTtlMs: 60_000 };
 
 /** A bus whose reads are slow, so live events arrive while history is being read. */
 function slowHistoryBus(bus: Bus, delayMs: () => number): Bus {
-  return { ...bus, history: async (job, after) => {
-    const result = await bus.history(job, after);
-    await sleep(delayMs());
-    return result;
-  } };
+  return {
+    ...bus,
+    history: async (job, after) => {
+      const result = await bus.history(job, after);
+      await sleep(delayMs());
+      return result;
+    },
+  };
 }
 
 describe('JobHub', () => {
@@ -76,7 +79,17 @@ describe('JobHub', () => {
     const hub = new JobHub('j', bus, 100);
     await hub.ready();
     const seen: Uint8Array[][] = [[], [], []];
-    for (const list of seen) hub.attach({ write: (b) => (list.push(b), true), end() {} }, -1);
+    for (const list of seen)
+      hub.attach(
+        {
+          write: (b) => {
+            list.push(b);
+            return true;
+          },
+          end() {},
+        },
+        -1,
+      );
     await bus.append('j', ev(0));
     expect(seen[0]?.[0]).toBeDefined();
     expect(seen[1]?.[0]).toBe(seen[0]?.[0]);
@@ -156,7 +169,12 @@ describe('JobHub', () => {
     await hub.ready();
     const good = recordingSink();
     const slow = recordingSink(1);
-    const throwing: SubscriberSink = { write: () => { throw new Error('socket gone'); }, end() {} };
+    const throwing: SubscriberSink = {
+      write: () => {
+        throw new Error('socket gone');
+      },
+      end() {},
+    };
     hub.attach(good.sink, -1);
     hub.attach(slow.sink, -1);
     hub.attach(throwing, -1);

@@ -41,7 +41,9 @@ describe('redactStream', () => {
   it('passes text without secrets through unchanged and never holds a finished frame', async () => {
     const plain = 'data: {"seq":1,"t":"tok tok-L"}\n\n';
     expect(await pipe([plain])).toBe(plain);
-    const reader = redactStream(new ReadableStream({ start: (c) => c.enqueue(new TextEncoder().encode('data: {}\n\n')) }), [SECRET]).getReader();
+    const reader = redactStream(new ReadableStream({ start: (c) => c.enqueue(new TextEncoder().encode('data: {}\n\n')) }), [
+      SECRET,
+    ]).getReader();
     expect(new TextDecoder().decode((await reader.read()).value)).toBe('data: {}\n\n');
   });
 

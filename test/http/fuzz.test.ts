@@ -10,7 +10,14 @@ let validToken = '';
 let jobId = '';
 beforeAll(async () => {
   [secured, open] = await Promise.all([
-    startTestGateway({ ...SECURED, CORS_ORIGINS: 'http://app.example', MAX_BODY_BYTES: '4096', LOG_LEVEL: 'silent', CREATE_RATE_PER_MIN: '0', MAX_SUBSCRIBERS_PER_IP: '0' }),
+    startTestGateway({
+      ...SECURED,
+      CORS_ORIGINS: 'http://app.example',
+      MAX_BODY_BYTES: '4096',
+      LOG_LEVEL: 'silent',
+      CREATE_RATE_PER_MIN: '0',
+      MAX_SUBSCRIBERS_PER_IP: '0',
+    }),
     startTestGateway({ MAX_BODY_BYTES: '4096', LOG_LEVEL: 'silent', CREATE_RATE_PER_MIN: '0', MAX_SUBSCRIBERS_PER_IP: '0' }),
   ]);
   const response = await secured.app.request('/v3/midjourney/jobs/imagine', {
@@ -26,19 +33,51 @@ afterAll(async () => {
 
 /** Printable header-safe text (fetch itself refuses CR/LF/NUL in header values). */
 const headerText = fc.string({ unit: fc.constantFrom(...' !"#$%&\'()*+,-./09:;<=>?@AZ[\\]^_`az{|}~\tÿ'.split('')), maxLength: 60 });
-const nasty = fc.constantFrom('', '..', '%2e%2e', '%2f', '%00', '%0d%0a', '%zz', '%', 'a%0aevent:%20x', 'j1:midjourney', '{x}', '*', '\u00e9', 'a'.repeat(300));
-const segment = fc.oneof(nasty, fc.string({ maxLength: 40 }).map(encodeURIComponent), fc.string({ unit: 'grapheme', maxLength: 20 }).map(encodeURIComponent));
+const nasty = fc.constantFrom(
+  '',
+  '..',
+  '%2e%2e',
+  '%2f',
+  '%00',
+  '%0d%0a',
+  '%zz',
+  '%',
+  'a%0aevent:%20x',
+  'j1:midjourney',
+  '{x}',
+  '*',
+  '\u00e9',
+  'a'.repeat(300),
+);
+const segment = fc.oneof(
+  nasty,
+  fc.string({ maxLength: 40 }).map(encodeURIComponent),
+  fc.string({ unit: 'grapheme', maxLength: 20 }).map(encodeURIComponent),
+);
 const path = fc.oneof(
-  fc.constantFrom('/', '/healthz', '/readyz', '/metrics', '/v1/tokens', '/v3/midjourney/jobs', '/v3/midjourney/jobs/imagine', '/v3/midjourney/jobs/settings'),
+  fc.constantFrom(
+    '/',
+    '/healthz',
+    '/readyz',
+    '/metrics',
+    '/v1/tokens',
+    '/v3/midjourney/jobs',
+    '/v3/midjourney/jobs/imagine',
+    '/v3/midjourney/jobs/settings',
+  ),
   segment.map((s) => `/v3/midjourney/jobs/${s}`),
   segment.map((s) => `/v3/midjourney/jobs/${s}/stream`),
   fc.constant(null).map(() => `/v3/midjourney/jobs/${encodeURIComponent(jobId)}/stream`),
   fc.array(segment, { maxLength: 5 }).map((parts) => `/${parts.join('/')}`),
 );
-const queryValue = fc.oneof(segment, fc.constantFrom('-1', '0', '1e9', '99999999999999999999', 'token'), fc.constant(null).map(() => validToken));
-const query = fc.array(fc.tuple(fc.constantFrom('token', 'since', 'x', 'token[]', ''), queryValue), { maxLength: 3 }).map((pairs) =>
-  pairs.length === 0 ? '' : `?${pairs.map(([k, v]) => `${k}=${v}`).join('&')}`,
+const queryValue = fc.oneof(
+  segment,
+  fc.constantFrom('-1', '0', '1e9', '99999999999999999999', 'token'),
+  fc.constant(null).map(() => validToken),
 );
+const query = fc
+  .array(fc.tuple(fc.constantFrom('token', 'since', 'x', 'token[]', ''), queryValue), { maxLength: 3 })
+  .map((pairs) => (pairs.length === 0 ? '' : `?${pairs.map(([k, v]) => `${k}=${v}`).join('&')}`));
 const authorization = fc.oneof(
   headerText,
   headerText.map((t) => `Bearer ${t}`),
@@ -50,7 +89,10 @@ const headers = fc.record(
     Authorization: authorization,
     'Last-Event-ID': fc.oneof(headerText, fc.constantFrom('0', '-5', '3', '1e3')),
     Origin: fc.oneof(headerText, fc.constantFrom('http://app.example', 'null', 'http://evil.example')),
-    Cookie: fc.oneof(headerText, headerText.map((t) => `sse_relay_token=${t}`)),
+    Cookie: fc.oneof(
+      headerText,
+      headerText.map((t) => `sse_relay_token=${t}`),
+    ),
     'Content-Type': fc.constantFrom('application/json', 'text/plain', 'multipart/form-data; boundary=x', ''),
     'Access-Control-Request-Method': fc.constantFrom('GET', 'POST', 'DELETE', 'PUT'),
     'X-Forwarded-For': headerText,
@@ -62,7 +104,17 @@ const body = fc.oneof(
   fc.constant(undefined),
   fc.string({ maxLength: 200 }),
   json,
-  fc.record({ prompt: fc.oneof(fc.string({ maxLength: 50 }), fc.integer(), fc.constant('x'.repeat(6000))), stream: fc.oneof(fc.boolean(), fc.string()), jobs: fc.array(segment, { maxLength: 3 }), ttl_s: fc.oneof(fc.integer(), fc.double()) }, { requiredKeys: [] }).map((o) => JSON.stringify(o)),
+  fc
+    .record(
+      {
+        prompt: fc.oneof(fc.string({ maxLength: 50 }), fc.integer(), fc.constant('x'.repeat(6000))),
+        stream: fc.oneof(fc.boolean(), fc.string()),
+        jobs: fc.array(segment, { maxLength: 3 }),
+        ttl_s: fc.oneof(fc.integer(), fc.double()),
+      },
+      { requiredKeys: [] },
+    )
+    .map((o) => JSON.stringify(o)),
   fc.constant('{"prompt":"'.padEnd(5000, 'y')),
 );
 const method = fc.constantFrom('GET', 'POST', 'DELETE', 'OPTIONS', 'PUT', 'PATCH', 'HEAD');
@@ -88,7 +140,10 @@ describe('fuzzing the app: never a 5xx, never a crash, always JSON errors', () =
     const gw = which === 'secured' ? secured : open;
     await fc.assert(
       fc.asyncProperty(method, path, query, headers, body, async (m, p, q, h, b) => {
-        const init: RequestInit = { method: m, headers: Object.fromEntries(Object.entries(h).filter(([, v]) => v !== undefined)) as Record<string, string> };
+        const init: RequestInit = {
+          method: m,
+          headers: Object.fromEntries(Object.entries(h).filter(([, v]) => v !== undefined)) as Record<string, string>,
+        };
         if (b !== undefined && m !== 'GET' && m !== 'HEAD') init.body = b;
         const response = await gw.app.request(`${p}${q}`, init);
         await checkResponse(response, `${m} ${p}${q}`);
@@ -100,7 +155,10 @@ describe('fuzzing the app: never a 5xx, never a crash, always JSON errors', () =
   it('a real server: random requests over HTTP, then raw malformed request lines', async () => {
     await fc.assert(
       fc.asyncProperty(method, path, query, headers, body, async (m, p, q, h, b) => {
-        const init: RequestInit = { method: m, headers: Object.fromEntries(Object.entries(h).filter(([, v]) => v !== undefined)) as Record<string, string> };
+        const init: RequestInit = {
+          method: m,
+          headers: Object.fromEntries(Object.entries(h).filter(([, v]) => v !== undefined)) as Record<string, string>,
+        };
         if (b !== undefined && m !== 'GET' && m !== 'HEAD') init.body = b;
         await checkResponse(await fetch(`${secured.url}${p}${q}`, init), `${m} ${p}${q}`);
       }),

@@ -46,7 +46,11 @@ describe('start-up warnings', () => {
 describe('job creation needs an API key', () => {
   it('401 without a key or with a wrong one, JSON error and WWW-Authenticate', async () => {
     const post = (headers: Record<string, string>) =>
-      fetch(`${gw.url}/v3/midjourney/jobs/imagine`, { method: 'POST', headers: { 'Content-Type': 'application/json', ...headers }, body: '{"prompt":"x"}' });
+      fetch(`${gw.url}/v3/midjourney/jobs/imagine`, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json', ...headers },
+        body: '{"prompt":"x"}',
+      });
     await expectError(await post({}), 401, 'unauthorized', /API key is required/);
     await expectError(await post({ Authorization: `Bearer ${API_KEY}x` }), 401, 'unauthorized', /not valid/);
     await expectError(await post({ Authorization: API_KEY }), 401, 'unauthorized');
@@ -87,7 +91,10 @@ describe('subscribing needs a token for that job', () => {
   let jobA: { jobId: string; token: string };
   let jobB: { jobId: string; token: string };
   beforeAll(async () => {
-    [jobA, jobB] = await Promise.all([createWithKey(gw.url, 'a --sim-steps 1 --sim-interval 5'), createWithKey(gw.url, 'b --sim-steps 1 --sim-interval 5')]);
+    [jobA, jobB] = await Promise.all([
+      createWithKey(gw.url, 'a --sim-steps 1 --sim-interval 5'),
+      createWithKey(gw.url, 'b --sim-steps 1 --sim-interval 5'),
+    ]);
   });
 
   it('missing token: 401', async () => {
@@ -104,7 +111,9 @@ describe('subscribing needs a token for that job', () => {
     const expired = await signToken({ jobs: [jobA.jobId], exp: now() - 5 });
     await expectError(await fetch(streamUrl(gw.url, jobA.jobId, `?token=${expired}`)), 401, 'unauthorized', /expired/);
     const [h, p, s] = jobA.token.split('.') as [string, string, string];
-    const forged = Buffer.from(JSON.stringify({ ...JSON.parse(Buffer.from(p, 'base64url').toString()), jobs: [jobB.jobId] })).toString('base64url');
+    const forged = Buffer.from(JSON.stringify({ ...JSON.parse(Buffer.from(p, 'base64url').toString()), jobs: [jobB.jobId] })).toString(
+      'base64url',
+    );
     await expectError(await fetch(streamUrl(gw.url, jobB.jobId, `?token=${h}.${forged}.${s}`)), 401, 'unauthorized', /signature/);
     const foreign = await signToken({ jobs: [jobA.jobId], exp: now() + 60 }, 'another-secret-0123456789abcdef-xyz');
     await expectError(await fetch(streamUrl(gw.url, jobA.jobId, `?token=${foreign}`)), 401, 'unauthorized', /signature/);
@@ -125,13 +134,19 @@ describe('subscribing needs a token for that job', () => {
       expect(result.status).toBe(200);
       expect(lastEvent(result)).toBe('midjourney_completed');
     }
-    const job = await fetch(`${gw.url}/v3/midjourney/jobs/${encodeURIComponent(jobA.jobId)}`, { headers: { Authorization: `Bearer ${jobA.token}` } });
+    const job = await fetch(`${gw.url}/v3/midjourney/jobs/${encodeURIComponent(jobA.jobId)}`, {
+      headers: { Authorization: `Bearer ${jobA.token}` },
+    });
     expect(((await job.json()) as { status: string }).status).toBe('completed');
   });
 
   it('POST /v1/tokens mints one token for several jobs with a TTL, only with an API key', async () => {
     const mint = (body: unknown, headers: Record<string, string> = withKey()) =>
-      fetch(`${gw.url}/v1/tokens`, { method: 'POST', headers: { 'Content-Type': 'application/json', ...headers }, body: JSON.stringify(body) });
+      fetch(`${gw.url}/v1/tokens`, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json', ...headers },
+        body: JSON.stringify(body),
+      });
     await expectError(await mint({ jobs: [jobA.jobId] }, {}), 401, 'unauthorized');
     await expectError(await mint({ jobs: [jobA.jobId] }, { Authorization: `Bearer ${jobA.token}` }), 401, 'unauthorized');
     await expectError(await mint({ jobs: [] }), 400, 'bad_request');
@@ -150,7 +165,11 @@ describe('subscribing needs a token for that job', () => {
   it('SUBSCRIBE_PUBLIC=true opens reading, not creating', async () => {
     const { jobId } = await createWithKey(pub.url, 'p --sim-steps 1 --sim-interval 5');
     expect(lastEvent(await readSse(streamUrl(pub.url, jobId)))).toBe('midjourney_completed');
-    await expectError(await fetch(`${pub.url}/v3/midjourney/jobs/imagine`, { method: 'POST', body: '{"prompt":"x"}' }), 401, 'unauthorized');
+    await expectError(
+      await fetch(`${pub.url}/v3/midjourney/jobs/imagine`, { method: 'POST', body: '{"prompt":"x"}' }),
+      401,
+      'unauthorized',
+    );
   });
 });
 
@@ -199,7 +218,11 @@ describe('CORS allowlist', () => {
 describe('create input limits', () => {
   it('rejects a prompt over MAX_PROMPT_CHARS and a non-string prompt', async () => {
     const post = (body: unknown) =>
-      fetch(`${gw.url}/v3/midjourney/jobs/imagine`, { method: 'POST', headers: withKey({ 'Content-Type': 'application/json' }), body: JSON.stringify(body) });
+      fetch(`${gw.url}/v3/midjourney/jobs/imagine`, {
+        method: 'POST',
+        headers: withKey({ 'Content-Type': 'application/json' }),
+        body: JSON.stringify(body),
+      });
     await expectError(await post({ prompt: 'x'.repeat(5001) }), 400, 'bad_request', /5000/);
     await expectError(await post({ prompt: 42 }), 400, 'bad_request');
   });

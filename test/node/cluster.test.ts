@@ -66,7 +66,7 @@ beforeAll(async () => {
   redis = await startRedisServer();
   raw = new Redis(redis.url);
   simulator = createSimulator({ maxJobs: 1000 });
-  [A, B, C] = await Promise.all(['A', 'B', 'C'].map(startInstance)) as [GatewayProcess, GatewayProcess, GatewayProcess];
+  [A, B, C] = (await Promise.all(['A', 'B', 'C'].map(startInstance))) as [GatewayProcess, GatewayProcess, GatewayProcess];
 }, 120_000);
 
 afterAll(async () => {
@@ -134,7 +134,9 @@ describe('three gateways on one Redis', () => {
   it('keeps 20 concurrent jobs apart across the three', async () => {
     const instances = [A, B, C];
     const jobIds = await Promise.all(
-      Array.from({ length: 20 }, (_, i) => createJobId((instances[i % 3] as GatewayProcess).url, `job ${i} --sim-steps 5 --sim-interval 20`)),
+      Array.from({ length: 20 }, (_, i) =>
+        createJobId((instances[i % 3] as GatewayProcess).url, `job ${i} --sim-steps 5 --sim-interval 20`),
+      ),
     );
     expect(new Set(jobIds).size).toBe(20);
     await Promise.all(
@@ -163,7 +165,9 @@ describe('three gateways on one Redis', () => {
 
     let firstSeen: () => void = () => {};
     const seenOnB = new Promise<void>((resolve) => (firstSeen = resolve));
-    const first = readSse(streamUrl(B.url, jobId), { timeoutMs: 30_000, stopWhen: (events) => {
+    const first = readSse(streamUrl(B.url, jobId), {
+      timeoutMs: 30_000,
+      stopWhen: (events) => {
         if (events.length > 0) firstSeen();
         return false;
       },
@@ -182,7 +186,9 @@ describe('three gateways on one Redis', () => {
     const pollers = new Set(requestsFor(jobId, 'GET').map((r) => r.instance));
     expect([...pollers]).toEqual(['B']);
     expect(simulator.stats().polls[jobId]).toBe(requestsFor(jobId, 'GET').length);
-    expect(simulator.stats().requests.filter((r) => r.method === 'GET' && decodeURIComponent(r.path).endsWith(jobId)).length).toBe(requestsFor(jobId, 'GET').length);
+    expect(simulator.stats().requests.filter((r) => r.method === 'GET' && decodeURIComponent(r.path).endsWith(jobId)).length).toBe(
+      requestsFor(jobId, 'GET').length,
+    );
   }, 30_000);
 
   it('lets subscribers join and resume while events flow every millisecond, missing and repeating nothing', async () => {

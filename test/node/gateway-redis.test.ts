@@ -47,7 +47,7 @@ describe('gateway with REDIS_URL', () => {
         body: JSON.stringify({ prompt: 'outage --sim-steps 2 --sim-interval 50', stream: false }),
       }),
     );
-    const jobId = ((await created?.json()) as { jobid: string }).jobid;
+    const jobId = ((await created!.json()) as { jobid: string }).jobid;
 
     await redis.stop();
     expect(await readyz()).toEqual({ status: 503, body: { ok: false, bus: 'unreachable' } });

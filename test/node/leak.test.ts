@@ -31,7 +31,11 @@ async function runEverything(gw: TestGateway, upstreamUrl: string): Promise<Capt
     return captured;
   }
   const create = (what: string, body: Record<string, unknown>, headers: Record<string, string> = withKey()) =>
-    call(what, '/v3/midjourney/jobs/imagine', { method: 'POST', headers: { 'Content-Type': 'application/json', ...headers }, body: JSON.stringify(body) });
+    call(what, '/v3/midjourney/jobs/imagine', {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json', ...headers },
+      body: JSON.stringify(body),
+    });
   const jobPath = (jobId: string) => `/v3/midjourney/jobs/${encodeURIComponent(jobId)}`;
   const echo = '--sim-echo-token --sim-steps 2 --sim-interval 5';
 
@@ -43,10 +47,12 @@ async function runEverything(gw: TestGateway, upstreamUrl: string): Promise<Capt
   await call('job from hub', `${jobPath(job.jobid)}?token=${job.subscribe_token}`);
   await call('job with API key', jobPath(job.jobid), { headers: withKey() });
   // Rejections before the stream, echoing the token in the error body.
-  for (const status of [400, 401, 402, 429, 500, 596]) await create(`reject ${status}`, { prompt: `c --sim-status ${status} --sim-echo-token` });
+  for (const status of [400, 401, 402, 429, 500, 596])
+    await create(`reject ${status}`, { prompt: `c --sim-status ${status} --sim-echo-token` });
   // Malformed upstream lines, failing outcomes (the error text echoes the token), a dropped stream (polling).
   await create('garbage', { prompt: `d --sim-garbage ${echo}` });
-  for (const outcome of ['failed', 'moderated', 'error']) await create(`outcome ${outcome}`, { prompt: `e --sim-outcome ${outcome} ${echo}` });
+  for (const outcome of ['failed', 'moderated', 'error'])
+    await create(`outcome ${outcome}`, { prompt: `e --sim-outcome ${outcome} ${echo}` });
   await create('drop and poll', { prompt: `f --sim-drop-after 2 --sim-steps 3 --sim-interval 20 --sim-echo-token` });
   // A job created on the upstream directly: the gateway proxies it and then follows it by polling.
   const direct = await fetch(`${upstreamUrl}/jobs/imagine`, {
@@ -67,7 +73,8 @@ async function runEverything(gw: TestGateway, upstreamUrl: string): Promise<Capt
   await call('tokens', '/v1/tokens', { method: 'POST', headers: withKey(), body: JSON.stringify({ jobs: [job.jobid] }) });
   await create('no key', { prompt: 'x' }, {});
   await create('bad body', { prompt: 42 });
-  for (const path of ['/healthz', '/readyz', '/metrics', '/nope', `${jobPath('..%2f..')}/stream`]) await call(path, path, { headers: withKey() });
+  for (const path of ['/healthz', '/readyz', '/metrics', '/nope', `${jobPath('..%2f..')}/stream`])
+    await call(path, path, { headers: withKey() });
   return seen;
 }
 
@@ -109,10 +116,17 @@ describe('the upstream token never leaves: in-process simulator with SIM_TOKEN',
     const created = await fetch(`${gw.url}/v3/midjourney/jobs/imagine`, {
       method: 'POST',
       headers: withKey({ 'Content-Type': 'application/json' }),
-      body: JSON.stringify({ prompt: 'w --sim-steps 1 --sim-interval 5', stream: false, replyUrl: 'https://hook.example/cb', replyRef: 'r1' }),
+      body: JSON.stringify({
+        prompt: 'w --sim-steps 1 --sim-interval 5',
+        stream: false,
+        replyUrl: 'https://hook.example/cb',
+        replyRef: 'r1',
+      }),
     });
     const { jobid } = (await created.json()) as { jobid: string };
-    const upstream = await fetch(`${gw.simulatorUrl}/jobs/${encodeURIComponent(jobid)}`, { headers: { Authorization: `Bearer ${CANARY}` } });
+    const upstream = await fetch(`${gw.simulatorUrl}/jobs/${encodeURIComponent(jobid)}`, {
+      headers: { Authorization: `Bearer ${CANARY}` },
+    });
     const request = ((await upstream.json()) as { request: Record<string, unknown> }).request;
     expect(request).not.toHaveProperty('replyUrl');
     expect(request.replyRef).toBe('r1');
@@ -130,7 +144,13 @@ describe('the upstream token never leaves: separate upstream with UPSTREAM_URL +
       const s = serve({ fetch: simulator.fetch, port: 0, hostname: '127.0.0.1' }, () => resolve(s));
     });
     upstreamUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}/v3/midjourney`;
-    gw = await startTestGateway({ ...SECURED, UPSTREAM_URL: upstreamUrl, UPSTREAM_TOKEN: CANARY, POLL_INTERVAL_MS: '30', ALLOW_REPLY_URL: 'true' });
+    gw = await startTestGateway({
+      ...SECURED,
+      UPSTREAM_URL: upstreamUrl,
+      UPSTREAM_TOKEN: CANARY,
+      POLL_INTERVAL_MS: '30',
+      ALLOW_REPLY_URL: 'true',
+    });
   });
   afterAll(async () => {
     await gw.close();

@@ -75,7 +75,16 @@ describe('Redis bus', () => {
     const seen: StoredEvent[] = [];
     const off = await bus.subscribe(job, (e) => seen.push(e));
     const channel = `sse-relay:{${job}}`;
-    for (const garbage of ['', 'hello', '1\n2\n0\nx', 'x\n-1\n0\n{}', '3\n-7\n0\n{}', '3\n1\nyes\n{}', '\u0000\n\n\n', '9007199254740993\n-1\n0\n{}']) {
+    for (const garbage of [
+      '',
+      'hello',
+      '1\n2\n0\nx',
+      'x\n-1\n0\n{}',
+      '3\n-7\n0\n{}',
+      '3\n1\nyes\n{}',
+      '\u0000\n\n\n',
+      '9007199254740993\n-1\n0\n{}',
+    ]) {
       await raw.publish(channel, garbage);
     }
     await bus.append(job, { ...ev(0), data: 'line one\nline two' });
@@ -144,7 +153,14 @@ describe('Redis bus', () => {
       for (let seq = 3; seq < 6; seq++) await b.append(job, ev(seq, seq === 5));
       await until(() => seen.length >= 6);
       await sleep(50);
-      expect(seen.map((e) => [e.seq, e.prev])).toEqual([[0, -1], [1, 0], [2, 1], [3, 2], [4, 3], [5, 4]]);
+      expect(seen.map((e) => [e.seq, e.prev])).toEqual([
+        [0, -1],
+        [1, 0],
+        [2, 1],
+        [3, 2],
+        [4, 3],
+        [5, 4],
+      ]);
       await off();
     }
     await Promise.all([a.close(), b.close()]);
@@ -173,7 +189,14 @@ describe('Redis bus while Redis is down', () => {
     expect(warnings).toContain('redis connection lost; retrying');
 
     await own.start();
-    await until(async () => bus.ping().then(() => true, () => false), 10_000);
+    await until(
+      async () =>
+        bus.ping().then(
+          () => true,
+          () => false,
+        ),
+      10_000,
+    );
     // The restarted server is empty: the job starts over from its next seq.
     const stored = await bus.append(job, ev(4));
     expect(stored).toEqual({ ...ev(4), prev: -1 });

@@ -25,7 +25,11 @@ export function badRequestScenarios(t: () => ScenarioTarget): void {
       await expectJsonError(await post('/v3/midjourney/jobs/imagine', '{"prompt":"x","stream":"yes"}'), 400, 'bad_request');
     });
     it('oversize body', async () => {
-      await expectJsonError(await post('/v3/midjourney/jobs/imagine', JSON.stringify({ prompt: 'x'.repeat(5000) })), 413, 'payload_too_large');
+      await expectJsonError(
+        await post('/v3/midjourney/jobs/imagine', JSON.stringify({ prompt: 'x'.repeat(5000) })),
+        413,
+        'payload_too_large',
+      );
     });
     it('unknown job', async () => {
       await expectJsonError(await fetch(`${t().url}/v3/midjourney/jobs/j0000-nope:midjourney/stream`), 404, 'not_found');
@@ -37,7 +41,11 @@ export function badRequestScenarios(t: () => ScenarioTarget): void {
       await expectJsonError(await fetch(`${t().url}/v3/midjourney/jobs/${encodeURIComponent('../../etc')}/stream`), 400, 'bad_request');
       await expectJsonError(await fetch(`${t().url}/v3/midjourney/jobs/a%0d%0ab/stream`), 400, 'bad_request');
       await expectJsonError(await fetch(`${t().url}/v3/midjourney/jobs/abc/stream?since=x`), 400, 'bad_request');
-      await expectJsonError(await fetch(`${t().url}/v3/midjourney/jobs/abc/stream`, { headers: { 'Last-Event-ID': '1e9' } }), 400, 'bad_request');
+      await expectJsonError(
+        await fetch(`${t().url}/v3/midjourney/jobs/abc/stream`, { headers: { 'Last-Event-ID': '1e9' } }),
+        400,
+        'bad_request',
+      );
     });
     it('unknown route', async () => {
       await expectJsonError(await fetch(`${t().url}/nope`), 404, 'not_found');

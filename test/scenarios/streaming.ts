@@ -4,7 +4,12 @@ import { createJob, createJobId, ids, readSse, streamUrl } from '../support/sse.
 import type { ScenarioTarget } from './target.ts';
 
 function parsed(data: string) {
-  return JSON.parse(data) as { event: string; seq: number; jobId?: string; job?: { jobid: string; status: string; response?: { progress_percent?: number } } };
+  return JSON.parse(data) as {
+    event: string;
+    seq: number;
+    jobId?: string;
+    job?: { jobid: string; status: string; response?: { progress_percent?: number } };
+  };
 }
 
 /** Collects one real EventSource's messages until the server ends the stream (it then errors/reconnects). */
@@ -45,8 +50,13 @@ export function streamingScenarios(t: () => ScenarioTarget): void {
       expect(result.raw).not.toMatch(/^event:/m);
       const events = result.events.map((e) => parsed(e.data));
       expect(events.map((e) => e.event)).toEqual([
-        'initialized', 'midjourney_created', 'midjourney_started',
-        'midjourney_progress', 'midjourney_progress', 'midjourney_progress', 'midjourney_completed',
+        'initialized',
+        'midjourney_created',
+        'midjourney_started',
+        'midjourney_progress',
+        'midjourney_progress',
+        'midjourney_progress',
+        'midjourney_completed',
       ]);
       expect(result.events.map((e) => Number(e.id))).toEqual(events.map((e) => e.seq));
       const progress = events.filter((e) => e.event === 'midjourney_progress').map((e) => e.job?.response?.progress_percent ?? 0);

@@ -18,15 +18,20 @@ async function createBackground(body: Record<string, unknown>): Promise<Job> {
 }
 
 const cancel = (jobid: string) => fetch(`${s.base}/jobs/${jobid}`, { method: 'DELETE', headers: authHeaders() });
-const overview = async () => (await (await fetch(`${s.base}/jobs`, { headers: authHeaders() })).json()) as {
-  channels: Record<string, { maxJobs: number; running: number; jobs: string[] }>;
-  running: number;
-};
+const overview = async () =>
+  (await (await fetch(`${s.base}/jobs`, { headers: authHeaders() })).json()) as {
+    channels: Record<string, { maxJobs: number; running: number; jobs: string[] }>;
+    running: number;
+  };
 
 describe('stream:false', () => {
   it('answers 201 with the created job, which then completes in the background', async () => {
     const job = await createBackground({ prompt: 'a cat --sim-steps 2', replyRef: 'r1' });
-    expect(job).toMatchObject({ status: 'created', verb: 'imagine', request: { prompt: 'a cat --sim-steps 2', stream: false, replyRef: 'r1' } });
+    expect(job).toMatchObject({
+      status: 'created',
+      verb: 'imagine',
+      request: { prompt: 'a cat --sim-steps 2', stream: false, replyRef: 'r1' },
+    });
     expect(Object.keys(job).slice(0, 7)).toEqual(['jobid', 'verb', 'jobType', 'status', 'created', 'updated', 'request']);
     const done = await waitForStatus(s.base, job.jobid, 'completed');
     expect(Date.parse(done.updated as string)).toBeGreaterThanOrEqual(Date.parse(done.created as string));
@@ -45,7 +50,10 @@ describe('stream:false', () => {
     form.set('imageBlob_1', new Blob([new Uint8Array(10)], { type: 'image/png' }), 'a.png');
     const response = await fetch(`${s.base}/jobs/blend`, { method: 'POST', headers: { Authorization: 'Bearer t' }, body: form });
     expect(response.status).toBe(201);
-    expect(((await response.json()) as Job).request).toEqual({ stream: 'false', imageBlob_1: { name: 'a.png', type: 'image/png', size: 10 } });
+    expect(((await response.json()) as Job).request).toEqual({
+      stream: 'false',
+      imageBlob_1: { name: 'a.png', type: 'image/png', size: 10 },
+    });
   });
 });
 
@@ -96,7 +104,9 @@ describe('capacity and cancel', () => {
 
     const all = (await stream.rest()).map((e) => e.event);
     expect(all.length).toBeLessThan(23);
-    expect(all.every((e) => !e.startsWith('midjourney_') || ['midjourney_created', 'midjourney_started', 'midjourney_progress'].includes(e))).toBe(true);
+    expect(
+      all.every((e) => !e.startsWith('midjourney_') || ['midjourney_created', 'midjourney_started', 'midjourney_progress'].includes(e)),
+    ).toBe(true);
     expect((await waitForStatus(s.base, jobid, 'cancelled')).status).toBe('cancelled');
 
     const again = await cancel(jobid);

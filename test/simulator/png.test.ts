@@ -46,7 +46,11 @@ describe('png', () => {
   });
 
   it('renders the grid and tiles at their advertised sizes, deterministically', () => {
-    for (const [index, size] of [[0, GRID_SIZE], [1, TILE_SIZE], [4, TILE_SIZE]] as const) {
+    for (const [index, size] of [
+      [0, GRID_SIZE],
+      [1, TILE_SIZE],
+      [4, TILE_SIZE],
+    ] as const) {
       const png = renderImage('job', index);
       const ihdr = chunks(png)[0]!.data;
       expect(new DataView(ihdr.buffer, ihdr.byteOffset).getUint32(0)).toBe(size);

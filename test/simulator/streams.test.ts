@@ -27,8 +27,11 @@ describe('stream:true', () => {
     expect(frames).toHaveLength(events.length);
 
     expect(events.map((e) => e.event)).toEqual([
-      'initialized', 'midjourney_created', 'midjourney_started',
-      ...Array<string>(4).fill('midjourney_progress'), 'midjourney_completed',
+      'initialized',
+      'midjourney_created',
+      'midjourney_started',
+      ...Array<string>(4).fill('midjourney_progress'),
+      'midjourney_completed',
     ]);
     expectIncreasingSeq(events);
     expect(events.some((e, i) => i > 0 && e.seq - events[i - 1]!.seq > 1)).toBe(true); // one seq gap, as the vendor allows
@@ -38,7 +41,12 @@ describe('stream:true', () => {
     const jobid = jobOf(created!).jobid;
     expect(initialized).toEqual({ event: 'initialized', message: 'Stream initialized', jobId: jobid, seq: 0, ts: initialized!.ts });
     expect(jobid).toMatch(/^j\d{19}i-u\d+-c\d{19}-bot:midjourney$/);
-    expect(jobOf(created!)).toMatchObject({ verb: 'imagine', jobType: 'image', status: 'created', request: { prompt: 'a cat in a hat --sim-interval 0' } });
+    expect(jobOf(created!)).toMatchObject({
+      verb: 'imagine',
+      jobType: 'image',
+      status: 'created',
+      request: { prompt: 'a cat in a hat --sim-interval 0' },
+    });
 
     const percents = events.filter((e) => e.event === 'midjourney_progress').map((e) => jobOf(e).response?.progress_percent as number);
     expect(percents).toEqual([...percents].sort((a, b) => a - b));
@@ -114,8 +122,11 @@ describe('stream:true', () => {
     expect(missingSeq.length).toBeGreaterThan(0);
 
     expect(events.map((e) => e.event)).toEqual([
-      'initialized', 'midjourney_created', 'midjourney_started',
-      ...Array<string>(4).fill('midjourney_progress'), 'midjourney_completed',
+      'initialized',
+      'midjourney_created',
+      'midjourney_started',
+      ...Array<string>(4).fill('midjourney_progress'),
+      'midjourney_completed',
     ]);
     expectIncreasingSeq(events);
     expect(events.some((e) => 'sim_unknown' in e)).toBe(true);

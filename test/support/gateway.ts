@@ -7,7 +7,13 @@ export interface TestGateway extends Gateway {
   /** Every log line the gateway wrote, as raw text. */
   logs: string[];
   /** `GET /_sim/stats` of the in-process simulator. */
-  simStats(): Promise<{ streamsServed: number; jobs: number; running: number; polls: Record<string, number>; requests: { method: string; path: string }[] }>;
+  simStats(): Promise<{
+    streamsServed: number;
+    jobs: number;
+    running: number;
+    polls: Record<string, number>;
+    requests: { method: string; path: string }[];
+  }>;
   /** This gateway as the shared runtime scenarios see it. */
   scenarioTarget(): ScenarioTarget;
 }
@@ -31,7 +37,12 @@ export async function startTestGateway(env: Record<string, string> = {}): Promis
     logs,
     simStats,
     scenarioTarget(): ScenarioTarget {
-      return { url: gateway.url, simulatorUrl: gateway.simulatorUrl as string, simStats, malformedCount: () => gateway.relay.stats.eventsMalformed };
+      return {
+        url: gateway.url,
+        simulatorUrl: gateway.simulatorUrl as string,
+        simStats,
+        malformedCount: () => gateway.relay.stats.eventsMalformed,
+      };
     },
   });
 }

@@ -6,7 +6,13 @@ import { type TestWorker, startTestWorker } from '../support/worker.ts';
 // Access control on the Worker is the shared app's: API keys, job-scoped tokens, CORS.
 let worker: TestWorker;
 beforeAll(async () => {
-  worker = await startTestWorker({ ...SECURED, CORS_ORIGINS: 'http://app.example', POLL_INTERVAL_MS: '30', MAX_SUBSCRIBERS_PER_IP: '2', MAX_STREAM_MS: '2000' });
+  worker = await startTestWorker({
+    ...SECURED,
+    CORS_ORIGINS: 'http://app.example',
+    POLL_INTERVAL_MS: '30',
+    MAX_SUBSCRIBERS_PER_IP: '2',
+    MAX_STREAM_MS: '2000',
+  });
 });
 afterAll(async () => {
   await worker?.close();
@@ -18,7 +24,11 @@ describe('Worker: access control', () => {
   it('refuses a create without a valid API key: 401 JSON with WWW-Authenticate', async () => {
     const variants: Record<string, string>[] = [{}, { Authorization: `Bearer ${API_KEY}x` }];
     for (const headers of variants) {
-      const response = await fetch(`${worker.url}/v3/midjourney/jobs/imagine`, { method: 'POST', headers: { 'Content-Type': 'application/json', ...headers }, body: '{"prompt":"x"}' });
+      const response = await fetch(`${worker.url}/v3/midjourney/jobs/imagine`, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json', ...headers },
+        body: '{"prompt":"x"}',
+      });
       expect(response.status).toBe(401);
       expect(response.headers.get('www-authenticate')).toMatch(/^Bearer/);
       expect(((await response.json()) as { code: string }).code).toBe('unauthorized');
@@ -58,7 +68,7 @@ describe('Worker: access control', () => {
     expect(other.headers.get('access-control-allow-origin')).toBeNull();
   });
 
-  it('gets a vanished client\'s subscriber slot back within MAX_STREAM_MS, without the abort signal', async () => {
+  it("gets a vanished client's subscriber slot back within MAX_STREAM_MS, without the abort signal", async () => {
     const job = await createWithKey(worker.url, 'held --sim-steps 60 --sim-interval 100');
     const url = `${worker.url}${job.streamUrl}`;
     const [a, b] = [await holdStream(url), await holdStream(url)];

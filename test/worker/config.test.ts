@@ -17,7 +17,9 @@ describe('Worker configuration', () => {
   });
 
   it('needs SUBSCRIBE_TOKEN_SECRET with API keys: isolates cannot share a random one', () => {
-    expect(() => loadWorkerConfig(env({ UPSTREAM_TOKEN: 'token-1234', GATEWAY_API_KEYS: 'key-test-0123456789abcdef' }))).toThrow(ConfigError);
+    expect(() => loadWorkerConfig(env({ UPSTREAM_TOKEN: 'token-1234', GATEWAY_API_KEYS: 'key-test-0123456789abcdef' }))).toThrow(
+      ConfigError,
+    );
   });
 
   it('rejects a bad MAX_STREAM_MS', () => {

@@ -20,7 +20,8 @@ afterAll(async () => {
 });
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-const parsed = (data: string) => JSON.parse(data) as { event: string; seq: number; error?: string; jobId?: string; job?: { status: string } };
+const parsed = (data: string) =>
+  JSON.parse(data) as { event: string; seq: number; error?: string; jobId?: string; job?: { status: string } };
 
 describe('Worker: subscriber streams are capped by MAX_STREAM_MS', () => {
   it('ends a long subscription with a retry: frame, and an EventSource resumes without gap or duplicate', async () => {

@@ -21,7 +21,10 @@ afterAll(async () => {
 });
 
 const start = () =>
-  startWorkerDev({ persistTo: state, vars: { UPSTREAM_URL: simulator.url, UPSTREAM_TOKEN: 'test-token', LEASE_MS: '300', POLL_INTERVAL_MS: '30', LOG_LEVEL: 'warn' } });
+  startWorkerDev({
+    persistTo: state,
+    vars: { UPSTREAM_URL: simulator.url, UPSTREAM_TOKEN: 'test-token', LEASE_MS: '300', POLL_INTERVAL_MS: '30', LOG_LEVEL: 'warn' },
+  });
 
 describe('Worker: a job survives its Durable Objects being torn down', () => {
   it('the alarm takes the job over by polling with nobody connected, and history resumes without gap', async () => {

@@ -1,4 +1,4 @@
-import { SignJWT, errors, jwtVerify } from 'jose';
+import { type JWTPayload, SignJWT, errors, jwtVerify } from 'jose';
 import { RelayError } from '../errors.ts';
 
 /** The audience every subscribe token carries, so no other JWT signed with the secret passes. */
@@ -38,7 +38,7 @@ export function createSubscribeTokens(options: SubscribeTokenOptions): Subscribe
       return { token, expiresAt };
     },
     async verify(token) {
-      let payload;
+      let payload: JWTPayload;
       try {
         ({ payload } = await jwtVerify(token, options.secret, {
           algorithms: ['HS256'],

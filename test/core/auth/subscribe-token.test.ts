@@ -35,14 +35,20 @@ describe('subscribe tokens', () => {
   it('rejects a tampered payload or signature', async () => {
     const { token } = await tokens.issue(['j1']);
     const [header, payload, signature] = token.split('.') as [string, string, string];
-    const forged = Buffer.from(JSON.stringify({ ...JSON.parse(Buffer.from(payload, 'base64url').toString()), jobs: ['j2'] })).toString('base64url');
+    const forged = Buffer.from(JSON.stringify({ ...JSON.parse(Buffer.from(payload, 'base64url').toString()), jobs: ['j2'] })).toString(
+      'base64url',
+    );
     expect((await rejection(`${header}.${forged}.${signature}`)).message).toMatch(/signature/);
     const flipped = signature.slice(0, -2) + (signature.endsWith('AA') ? 'BB' : 'AA');
     expect((await rejection(`${header}.${payload}.${flipped}`)).message).toMatch(/signature|malformed/);
   });
 
   it('rejects alg:none and other algorithms', async () => {
-    const none = new UnsecuredJWT({ jobs: ['j1'] }).setAudience(TOKEN_AUDIENCE).setIssuedAt(clock).setExpirationTime(clock + 60).encode();
+    const none = new UnsecuredJWT({ jobs: ['j1'] })
+      .setAudience(TOKEN_AUDIENCE)
+      .setIssuedAt(clock)
+      .setExpirationTime(clock + 60)
+      .encode();
     expect((await rejection(none)).message).toMatch(/algorithm/);
     const hs512 = await new SignJWT({ jobs: ['j1'] })
       .setProtectedHeader({ alg: 'HS512' })
@@ -56,11 +62,25 @@ describe('subscribe tokens', () => {
   it('rejects a token signed with another secret, for another audience, or without claims', async () => {
     const other = createSubscribeTokens({ secret: new TextEncoder().encode('o'.repeat(32)), defaultTtlS: 60, now: () => clock });
     expect((await rejection((await other.issue(['j1'])).token)).message).toMatch(/signature/);
-    const audience = await new SignJWT({ jobs: ['j1'] }).setProtectedHeader({ alg: 'HS256' }).setAudience('elsewhere').setIssuedAt(clock).setExpirationTime(clock + 60).sign(secret);
+    const audience = await new SignJWT({ jobs: ['j1'] })
+      .setProtectedHeader({ alg: 'HS256' })
+      .setAudience('elsewhere')
+      .setIssuedAt(clock)
+      .setExpirationTime(clock + 60)
+      .sign(secret);
     expect((await rejection(audience)).message).toMatch(/aud/);
-    const noExp = await new SignJWT({ jobs: ['j1'] }).setProtectedHeader({ alg: 'HS256' }).setAudience(TOKEN_AUDIENCE).setIssuedAt(clock).sign(secret);
+    const noExp = await new SignJWT({ jobs: ['j1'] })
+      .setProtectedHeader({ alg: 'HS256' })
+      .setAudience(TOKEN_AUDIENCE)
+      .setIssuedAt(clock)
+      .sign(secret);
     expect((await rejection(noExp)).code).toBe('unauthorized');
-    const noJobs = await new SignJWT({ jobs: 'j1' }).setProtectedHeader({ alg: 'HS256' }).setAudience(TOKEN_AUDIENCE).setIssuedAt(clock).setExpirationTime(clock + 60).sign(secret);
+    const noJobs = await new SignJWT({ jobs: 'j1' })
+      .setProtectedHeader({ alg: 'HS256' })
+      .setAudience(TOKEN_AUDIENCE)
+      .setIssuedAt(clock)
+      .setExpirationTime(clock + 60)
+      .sign(secret);
     expect((await rejection(noJobs)).message).toMatch(/no jobs/);
     for (const junk of ['', 'abc', 'a.b.c', '...', 'eyJ.eyJ.x']) expect((await rejection(junk)).code).toBe('unauthorized');
   });

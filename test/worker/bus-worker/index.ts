@@ -16,7 +16,10 @@ export class BusObject extends DurableObject<Env> {
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
-    this.bus = createDurableBus(ctx.storage, { historyMaxEvents: Number(env.HISTORY_MAX_EVENTS), historyTtlMs: Number(env.HISTORY_TTL_MS) });
+    this.bus = createDurableBus(ctx.storage, {
+      historyMaxEvents: Number(env.HISTORY_MAX_EVENTS),
+      historyTtlMs: Number(env.HISTORY_TTL_MS),
+    });
   }
 
   async call(method: Call['method'], args: unknown[]): Promise<{ result: unknown }> {
