@@ -32,6 +32,11 @@ export interface Bus {
    * returns the stored event, or null for a duplicate or out-of-order seq (nothing happens).
    */
   append(jobId: string, event: AppendInput): Promise<StoredEvent | null>;
+  /**
+   * Optional: appends several events in order as one atomic step (one round trip), each by
+   * the rules of `append`; one result per input. Lets a burst reach subscribers together.
+   */
+  appendMany?(jobId: string, events: AppendInput[]): Promise<(StoredEvent | null)[]>;
   /** Retained events with seq > afterSeq, oldest first. */
   history(jobId: string, afterSeq: number): Promise<StoredEvent[]>;
   /** The job's state, or null when the bus holds nothing for it. */

@@ -1,4 +1,4 @@
-import type { Bus } from './bus.ts';
+import type { Bus, StoredEvent } from './bus.ts';
 import { RelayError } from './errors.ts';
 import { type JobEvent, TERMINAL_STATUSES, synthesizeErrorEvent, synthesizeEvent } from './event.ts';
 import { isValidJobId } from './job-id.ts';
@@ -92,23 +92,38 @@ export function createFollowers(options: FollowerOptions): Followers {
     bus.releaseLease(follow.jobId, options.owner).catch(() => undefined);
   }
 
-  async function append(follow: Follow, event: JobEvent): Promise<void> {
-    const input = { seq: event.seq, data: event.data, terminal: event.terminal, ...(event.job ? { snapshot: event.data } : {}) };
-    const stored = await bus.append(follow.jobId, input);
-    if (stored) follow.lastSeq = event.seq;
-    if (event.job) follow.lastKey = jobKey(event.job);
-    if (event.terminal) follow.over = true;
+  /** Appends events in order, as one batch when the bus can (a burst then reaches subscribers together). */
+  async function append(follow: Follow, events: JobEvent[]): Promise<void> {
+    const inputs = events.map((event) => ({
+      seq: event.seq,
+      data: event.data,
+      terminal: event.terminal,
+      ...(event.job ? { snapshot: event.data } : {}),
+    }));
+    let stored: (StoredEvent | null)[];
+    if (inputs.length > 1 && bus.appendMany) stored = await bus.appendMany(follow.jobId, inputs);
+    else {
+      stored = [];
+      for (const input of inputs) stored.push(await bus.append(follow.jobId, input));
+    }
+    events.forEach((event, i) => {
+      if (stored[i]) follow.lastSeq = event.seq;
+      if (event.job) follow.lastKey = jobKey(event.job);
+      if (event.terminal) follow.over = true;
+    });
   }
 
-  /** Appends with retries: an event the bus could not take is not given up on quickly. */
-  async function appendReliably(follow: Follow, event: JobEvent): Promise<void> {
+  /** Appends with retries (appends are idempotent by seq): an event the bus could not take is not given up on quickly. */
+  async function appendReliably(follow: Follow, events: JobEvent | JobEvent[]): Promise<void> {
+    const batch = Array.isArray(events) ? events : [events];
+    if (batch.length === 0) return;
     for (let attempt = 0; ; attempt++) {
       try {
-        await append(follow, event);
+        await append(follow, batch);
         return;
       } catch (err) {
         if (closed || attempt >= 20) throw err;
-        logger.warn({ jobId: follow.jobId, seq: event.seq, err: String(err) }, 'bus append failed, retrying');
+        logger.warn({ jobId: follow.jobId, seq: batch[0]?.seq, err: String(err) }, 'bus append failed, retrying');
         await sleep(Math.min(2000, 50 * 2 ** attempt));
       }
     }
@@ -157,10 +172,38 @@ export function createFollowers(options: FollowerOptions): Followers {
       return new Promise<string>((resolve, reject) => {
         const early: JobEvent[] = [];
         let follow: Follow | undefined;
+        // Events read while an append is in flight wait here and go to the bus as one batch.
+        const queued: JobEvent[] = [];
+        let flushing: Promise<void> | null = null;
+        let failure: unknown;
+        const flush = (target: Follow): Promise<void> => {
+          if (flushing) return flushing;
+          flushing = (async () => {
+            try {
+              while (queued.length > 0) await appendReliably(target, queued.splice(0));
+            } catch (err) {
+              failure = err;
+            }
+          })().then(() => {
+            flushing = null;
+            // An event queued in the moment between the loop's end and this callback.
+            if (queued.length > 0 && failure === undefined) void flush(target);
+          });
+          return flushing;
+        };
+        const settle = async (): Promise<void> => {
+          while (flushing) await flushing;
+          if (failure !== undefined) throw failure;
+        };
         const reader = readEvents(body, {
           onEvent: async (event) => {
             if (follow) {
-              if (!follow.over) await appendReliably(follow, event);
+              if (failure !== undefined) throw failure;
+              if (follow.over) return;
+              queued.push(event);
+              const running = flush(follow);
+              // Bounded read-ahead: past this, reading waits for the bus.
+              if (queued.length >= 256) await running;
               return;
             }
             early.push(event);
@@ -170,7 +213,7 @@ export function createFollowers(options: FollowerOptions): Followers {
             const jobId = event.jobId;
             await bus.acquireLease(jobId, options.owner, options.leaseMs);
             follow = begin(jobId);
-            for (const queued of early) await appendReliably(follow, queued);
+            await appendReliably(follow, early);
             resolve(jobId);
           },
           onMalformed: options.onMalformed,
@@ -178,6 +221,7 @@ export function createFollowers(options: FollowerOptions): Followers {
         const done = reader.then(
           async () => {
             if (!follow) throw new RelayError('upstream_error', 'upstream stream ended before naming the job');
+            await settle();
             if (!follow.over && !closed) {
               logger.info({ jobId: follow.jobId, lastSeq: follow.lastSeq }, 'upstream stream ended early; polling');
               await poll(follow);
@@ -186,6 +230,7 @@ export function createFollowers(options: FollowerOptions): Followers {
           async (err: unknown) => {
             if (!follow) throw new RelayError('upstream_error', `upstream stream broke before naming the job`);
             logger.warn({ jobId: follow.jobId, err: err instanceof Error ? err.message : String(err) }, 'upstream stream broke; polling');
+            await settle();
             if (!follow.over && !closed) await poll(follow);
           },
         );

@@ -58,31 +58,39 @@ export function createMemoryBus(options: MemoryBusOptions): Bus {
     return lease;
   }
 
+  async function append(jobId: string, input: AppendInput): Promise<StoredEvent | null> {
+    if (++appendsSinceSweep >= 1000) {
+      appendsSinceSweep = 0;
+      sweep();
+    }
+    const job = entry(jobId);
+    if (input.seq <= job.lastSeq || job.terminalSeq !== null) return null;
+    const stored: StoredEvent = { seq: input.seq, prev: job.lastSeq, data: input.data, terminal: input.terminal };
+    job.events.push(stored);
+    if (job.events.length > options.historyMaxEvents) job.events.splice(0, job.events.length - options.historyMaxEvents);
+    job.lastSeq = input.seq;
+    if (input.snapshot !== undefined) job.snapshot = input.snapshot;
+    if (input.terminal) {
+      job.terminalSeq = input.seq;
+      job.expiresAt = now() + options.historyTtlMs;
+    }
+    for (const listener of [...job.listeners]) {
+      try {
+        listener(stored);
+      } catch {
+        // A failing listener must not stop delivery to the others.
+      }
+    }
+    return stored;
+  }
+
   return {
-    async append(jobId: string, input: AppendInput): Promise<StoredEvent | null> {
-      if (++appendsSinceSweep >= 1000) {
-        appendsSinceSweep = 0;
-        sweep();
-      }
-      const job = entry(jobId);
-      if (input.seq <= job.lastSeq || job.terminalSeq !== null) return null;
-      const stored: StoredEvent = { seq: input.seq, prev: job.lastSeq, data: input.data, terminal: input.terminal };
-      job.events.push(stored);
-      if (job.events.length > options.historyMaxEvents) job.events.splice(0, job.events.length - options.historyMaxEvents);
-      job.lastSeq = input.seq;
-      if (input.snapshot !== undefined) job.snapshot = input.snapshot;
-      if (input.terminal) {
-        job.terminalSeq = input.seq;
-        job.expiresAt = now() + options.historyTtlMs;
-      }
-      for (const listener of [...job.listeners]) {
-        try {
-          listener(stored);
-        } catch {
-          // A failing listener must not stop delivery to the others.
-        }
-      }
-      return stored;
+    append,
+
+    async appendMany(jobId: string, inputs: AppendInput[]): Promise<(StoredEvent | null)[]> {
+      const results: (StoredEvent | null)[] = [];
+      for (const input of inputs) results.push(await append(jobId, input));
+      return results;
     },
 
     async history(jobId: string, afterSeq: number): Promise<StoredEvent[]> {

@@ -1,4 +1,4 @@
-import type { Bus } from './bus.ts';
+import type { AppendInput, Bus } from './bus.ts';
 import { RelayError } from './errors.ts';
 import { createFollowers, type Followers } from './follower.ts';
 import type { JobHub } from './hub.ts';
@@ -170,6 +170,15 @@ function countingBus(bus: Bus, stats: RelayStats): Bus {
       if (stored) stats.eventsAppended++;
       return stored;
     },
+    ...(bus.appendMany
+      ? {
+          appendMany: async (jobId: string, events: AppendInput[]) => {
+            const stored = await bus.appendMany!(jobId, events);
+            stats.eventsAppended += stored.filter((event) => event !== null).length;
+            return stored;
+          },
+        }
+      : {}),
     history: (jobId, afterSeq) => bus.history(jobId, afterSeq),
     state: (jobId) => bus.state(jobId),
     subscribe: (jobId, listener) => bus.subscribe(jobId, listener),

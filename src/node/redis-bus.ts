@@ -4,7 +4,7 @@ import { RelayError } from '../core/errors.ts';
 import { type Logger, silentLogger } from '../core/logger.ts';
 import { createFanout } from './redis-fanout.ts';
 import { type JobKeys, decodeEntries, jobKeys, streamStart } from './redis-schema.ts';
-import { ACQUIRE_LEASE, APPEND, RELEASE_LEASE, RENEW_LEASE } from './redis-scripts.ts';
+import { ACQUIRE_LEASE, APPEND, APPEND_MANY, RELEASE_LEASE, RENEW_LEASE } from './redis-scripts.ts';
 
 export interface RedisBusOptions extends RetentionOptions {
   url: string;
@@ -20,6 +20,7 @@ const ABANDONED_JOB_TTL_MS = 7 * 24 * 3600 * 1000;
 
 interface ScriptCommands {
   relayAppend(...keysAndArgs: string[]): Promise<string | null>;
+  relayAppendMany(...keysAndArgs: string[]): Promise<number[]>;
   relayAcquire(key: string, owner: string, ttlMs: string): Promise<number>;
   relayRenew(key: string, owner: string, ttlMs: string): Promise<number>;
   relayRelease(key: string, owner: string): Promise<number>;
@@ -59,6 +60,7 @@ export function createRedisBus(options: RedisBusOptions): Bus & { channelCount()
   watch(client, 'commands', logger);
   watch(subscriber, 'subscriber', logger);
   client.defineCommand('relayAppend', { numberOfKeys: 2, lua: APPEND });
+  client.defineCommand('relayAppendMany', { numberOfKeys: 2, lua: APPEND_MANY });
   client.defineCommand('relayAcquire', { numberOfKeys: 1, lua: ACQUIRE_LEASE });
   client.defineCommand('relayRenew', { numberOfKeys: 1, lua: RENEW_LEASE });
   client.defineCommand('relayRelease', { numberOfKeys: 1, lua: RELEASE_LEASE });
@@ -111,6 +113,29 @@ export function createRedisBus(options: RedisBusOptions): Bus & { channelCount()
       );
       if (prev === null) return null;
       return { seq: input.seq, prev: Number(prev), data: input.data, terminal: input.terminal };
+    },
+
+    async appendMany(jobId: string, inputs: AppendInput[]): Promise<(StoredEvent | null)[]> {
+      for (const input of inputs) {
+        if (!Number.isSafeInteger(input.seq) || input.seq < 0) throw new TypeError(`seq must be a non-negative integer, got ${input.seq}`);
+      }
+      if (inputs.length === 0) return [];
+      const k = keys(jobId);
+      const args = [String(options.historyMaxEvents), String(options.historyTtlMs), activeTtlMs, k.channel];
+      for (const input of inputs) {
+        args.push(
+          String(input.seq),
+          input.data,
+          input.terminal ? '1' : '0',
+          input.snapshot === undefined ? '0' : '1',
+          input.snapshot ?? '',
+        );
+      }
+      const prevs = await guard('append', () => scripts.relayAppendMany(k.events, k.meta, ...args));
+      return inputs.map((input, i) => {
+        const prev = Number(prevs[i]);
+        return prev === -2 ? null : { seq: input.seq, prev, data: input.data, terminal: input.terminal };
+      });
     },
 
     history: (jobId, afterSeq) => guard('history', () => readHistory(jobId, afterSeq)),

@@ -59,3 +59,46 @@ export const RELEASE_LEASE = `
 if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) end
 return 0
 `;
+
+/**
+ * Append many: KEYS events, meta. ARGV maxEvents, terminalTtlMs, activeTtlMs, channel, then
+ * five per event: seq, data, terminal (0|1), hasSnapshot (0|1), snapshot. The same rules as
+ * APPEND for each event, in order, in one atomic step; returns one number per event: its
+ * prev, or -2 when it was not stored.
+ */
+export const APPEND_MANY = `
+local state = redis.call('HMGET', KEYS[2], 'lastSeq', 'terminalSeq')
+local over = state[2] and true or false
+local last = state[1]
+if not last then
+  last = '-1'
+  redis.call('DEL', KEYS[1])
+end
+local results = {}
+local stored = false
+local ttl = ARGV[3]
+for i = 5, #ARGV, 5 do
+  local seq = ARGV[i]
+  if over or tonumber(seq) <= tonumber(last) then
+    results[#results + 1] = -2
+  else
+    redis.call('XADD', KEYS[1], 'MAXLEN', ARGV[1], seq .. '-1', 'p', last, 'd', ARGV[i + 1], 't', ARGV[i + 2])
+    redis.call('HSET', KEYS[2], 'lastSeq', seq)
+    if ARGV[i + 3] == '1' then redis.call('HSET', KEYS[2], 'snapshot', ARGV[i + 4]) end
+    if ARGV[i + 2] == '1' then
+      redis.call('HSET', KEYS[2], 'terminalSeq', seq)
+      ttl = ARGV[2]
+      over = true
+    end
+    redis.call('PUBLISH', ARGV[4], seq .. '\\n' .. last .. '\\n' .. ARGV[i + 2] .. '\\n' .. ARGV[i + 1])
+    results[#results + 1] = tonumber(last)
+    last = seq
+    stored = true
+  end
+end
+if stored then
+  redis.call('PEXPIRE', KEYS[1], ttl)
+  redis.call('PEXPIRE', KEYS[2], ttl)
+end
+return results
+`;

@@ -57,6 +57,23 @@ export function busContract(name: string, open: () => Promise<BusPair>): void {
       expect((await pair.a.history(job, -1)).map((e) => e.seq)).toEqual([...Array(5).keys()].map((i) => i + 15));
     });
 
+    it('appends a batch (when supported) like one append at a time: in order, once, nothing after the end', async (ctx) => {
+      if (!pair.a.appendMany) ctx.skip();
+      const job = newJob();
+      const seen: StoredEvent[] = [];
+      const off = await pair.b.subscribe(job, (e) => seen.push(e));
+      await pair.a.append(job, ev(1));
+      const batch = [ev(0), ev(2), { ...ev(3), snapshot: 's3' }, ev(3), ev(5, true), ev(6)];
+      const results = await pair.a.appendMany!(job, batch);
+      expect(results.map((r) => (r ? [r.seq, r.prev] : null))).toEqual([null, [2, 1], [3, 2], null, [5, 3], null]);
+      await until(() => seen.length === 4);
+      expect(seen.map((e) => e.seq)).toEqual([1, 2, 3, 5]);
+      expect(await pair.b.state(job)).toEqual({ lastSeq: 5, terminalSeq: 5, snapshot: 's3' });
+      expect(await pair.b.appendMany!(job, [ev(7)])).toEqual([null]);
+      expect(await pair.b.appendMany!(job, [])).toEqual([]);
+      await off();
+    });
+
     it('returns history after a seq, keeps the newest events up to the cap', async () => {
       const job = newJob();
       for (let seq = 0; seq < 8; seq++) await pair.a.append(job, ev(seq * 2));

@@ -77,3 +77,56 @@ describe('followers', () => {
     await followers.close();
   });
 });
+
+describe('followers reading a stream', () => {
+  it('sends a burst to the bus in batches, in order, once each, and finishes on the terminal event', async () => {
+    const memory = createMemoryBus({ historyMaxEvents: 1000, historyTtlMs: 60_000 });
+    const calls: number[] = [];
+    // A bus with a slow round trip, so events pile up behind the first append.
+    const slow = {
+      ...memory,
+      append: async (jobId: string, input: Parameters<typeof memory.append>[1]) => {
+        calls.push(1);
+        await sleep(10);
+        return memory.append(jobId, input);
+      },
+      appendMany: async (jobId: string, inputs: Parameters<typeof memory.append>[1][]) => {
+        calls.push(inputs.length);
+        await sleep(10);
+        return memory.appendMany!(jobId, inputs);
+      },
+    };
+    const { upstream } = runningUpstream();
+    const followers = createFollowers({
+      bus: slow,
+      upstream,
+      logger: silentLogger,
+      owner: 'A',
+      leaseMs: 1000,
+      pollIntervalMs: 10_000,
+      jobDeadlineMs: 60_000,
+    });
+    const jobId = 'j1:burst';
+    const lines = [`data: {"event":"initialized","jobId":"${jobId}","seq":0,"ts":"x"}\n\n`];
+    for (let seq = 1; seq < 200; seq++)
+      lines.push(`data: {"event":"midjourney_progress","job":{"jobid":"${jobId}"},"seq":${seq},"ts":"x"}\n\n`);
+    lines.push(`data: {"event":"midjourney_completed","job":{"jobid":"${jobId}","status":"completed"},"seq":200,"ts":"x"}\n\n`);
+    const encoder = new TextEncoder();
+    const body = new ReadableStream<Uint8Array>({
+      async start(controller) {
+        controller.enqueue(encoder.encode(lines[0] as string));
+        await sleep(5);
+        for (let i = 1; i < lines.length; i += 40) controller.enqueue(encoder.encode(lines.slice(i, i + 40).join('')));
+        controller.close();
+      },
+    });
+    expect(await followers.followStream(body)).toBe(jobId);
+    await until(() => followers.active().length === 0);
+    const stored = await memory.history(jobId, -1);
+    expect(stored.map((e) => e.seq)).toEqual([...Array(201).keys()]);
+    expect(calls.reduce((a, b) => a + b, 0)).toBe(201);
+    expect(calls.length).toBeLessThan(40);
+    expect((await memory.state(jobId))?.terminalSeq).toBe(200);
+    await followers.close();
+  });
+});
