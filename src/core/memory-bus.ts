@@ -1,3 +1,4 @@
+import { createLeaseTable } from './memory-leases.ts';
 import type { AppendInput, Bus, BusListener, JobState, RetentionOptions, StoredEvent } from './bus.ts';
 
 interface MemoryJob {
@@ -9,11 +10,6 @@ interface MemoryJob {
   listeners: Set<BusListener>;
 }
 
-interface Lease {
-  owner: string;
-  expiresAt: number;
-}
-
 export interface MemoryBusOptions extends RetentionOptions {
   now?: () => number;
 }
@@ -22,13 +18,13 @@ export interface MemoryBusOptions extends RetentionOptions {
 export function createMemoryBus(options: MemoryBusOptions): Bus {
   const now = options.now ?? Date.now;
   const jobs = new Map<string, MemoryJob>();
-  const leases = new Map<string, Lease>();
+  const leases = createLeaseTable(now);
   let appendsSinceSweep = 0;
 
   function sweep(): void {
     const t = now();
     for (const [id, job] of jobs) if (job.expiresAt <= t && job.listeners.size === 0) jobs.delete(id);
-    for (const [id, lease] of leases) if (lease.expiresAt <= t) leases.delete(id);
+    leases.sweep();
   }
 
   function live(jobId: string): MemoryJob | undefined {
@@ -47,15 +43,6 @@ export function createMemoryBus(options: MemoryBusOptions): Bus {
       jobs.set(jobId, job);
     }
     return job;
-  }
-
-  function heldBy(jobId: string): Lease | undefined {
-    const lease = leases.get(jobId);
-    if (lease && lease.expiresAt <= now()) {
-      leases.delete(jobId);
-      return undefined;
-    }
-    return lease;
   }
 
   async function append(jobId: string, input: AppendInput): Promise<StoredEvent | null> {
@@ -115,23 +102,9 @@ export function createMemoryBus(options: MemoryBusOptions): Bus {
       };
     },
 
-    async acquireLease(jobId: string, owner: string, ttlMs: number): Promise<boolean> {
-      const lease = heldBy(jobId);
-      if (lease && lease.owner !== owner) return false;
-      leases.set(jobId, { owner, expiresAt: now() + ttlMs });
-      return true;
-    },
-
-    async renewLease(jobId: string, owner: string, ttlMs: number): Promise<boolean> {
-      const lease = heldBy(jobId);
-      if (!lease || lease.owner !== owner) return false;
-      lease.expiresAt = now() + ttlMs;
-      return true;
-    },
-
-    async releaseLease(jobId: string, owner: string): Promise<void> {
-      if (heldBy(jobId)?.owner === owner) leases.delete(jobId);
-    },
+    acquireLease: leases.acquireLease,
+    renewLease: leases.renewLease,
+    releaseLease: leases.releaseLease,
 
     async ping(): Promise<void> {},
 

@@ -1,4 +1,5 @@
 import type { AppendInput, Bus, BusListener, JobState, RetentionOptions, StoredEvent } from '../core/bus.ts';
+import { createLeaseTable } from '../core/memory-leases.ts';
 
 /** What the job's Durable Object knows of its job, for alarms. */
 export interface JobRecord {
@@ -62,7 +63,7 @@ export function createDurableBus(storage: DurableObjectStorage, options: Durable
   const sql = storage.sql;
   const now = options.now ?? Date.now;
   const listeners = new Map<string, Set<BusListener>>();
-  const leases = new Map<string, { owner: string; expiresAt: number }>();
+  const leases = createLeaseTable(now);
   let hasTables = false;
 
   /**
@@ -90,15 +91,6 @@ export function createDurableBus(storage: DurableObjectStorage, options: Durable
     if (!found || (jobId !== null && found.job_id !== jobId)) return null;
     if (found.terminal_at !== null && found.terminal_at + options.historyTtlMs <= now()) return null;
     return found;
-  }
-
-  function heldBy(jobId: string) {
-    const lease = leases.get(jobId);
-    if (lease && lease.expiresAt <= now()) {
-      leases.delete(jobId);
-      return undefined;
-    }
-    return lease;
   }
 
   return {
@@ -170,23 +162,9 @@ export function createDurableBus(storage: DurableObjectStorage, options: Durable
       };
     },
 
-    async acquireLease(jobId: string, owner: string, ttlMs: number): Promise<boolean> {
-      const lease = heldBy(jobId);
-      if (lease && lease.owner !== owner) return false;
-      leases.set(jobId, { owner, expiresAt: now() + ttlMs });
-      return true;
-    },
-
-    async renewLease(jobId: string, owner: string, ttlMs: number): Promise<boolean> {
-      const lease = heldBy(jobId);
-      if (!lease || lease.owner !== owner) return false;
-      lease.expiresAt = now() + ttlMs;
-      return true;
-    },
-
-    async releaseLease(jobId: string, owner: string): Promise<void> {
-      if (heldBy(jobId)?.owner === owner) leases.delete(jobId);
-    },
+    acquireLease: leases.acquireLease,
+    renewLease: leases.renewLease,
+    releaseLease: leases.releaseLease,
 
     async ping(): Promise<void> {},
 

@@ -2,7 +2,8 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { IpcPeer } from './ipc.ts';
 import type { Nchan } from './nchan.ts';
-import { type Managed, freePort, sampleProcess, startProcess, stopProcess, waitForHttp } from './procs.ts';
+import { type Managed, sampleProcess, startProcess, stopProcess, waitForHttp } from './procs.ts';
+import { freePort } from '../support/free-port.ts';
 import type { Row } from './report.ts';
 
 export interface BenchContext {

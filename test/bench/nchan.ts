@@ -1,7 +1,8 @@
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type Managed, freePort, startProcess, stopProcess, waitForHttp } from './procs.ts';
+import { type Managed, startProcess, stopProcess, waitForHttp } from './procs.ts';
+import { freePort } from '../support/free-port.ts';
 
 const NGINX = '/usr/sbin/nginx';
 const NCHAN_MODULE = '/usr/lib/nginx/modules/ngx_nchan_module.so';
