@@ -4,7 +4,7 @@ import { RelayError } from '../core/errors.ts';
 import { type Logger, silentLogger } from '../core/logger.ts';
 import { createFanout } from './redis-fanout.ts';
 import { type JobKeys, decodeEntries, jobKeys, streamStart } from './redis-schema.ts';
-import { ACQUIRE_LEASE, APPEND, APPEND_MANY, RELEASE_LEASE, RENEW_LEASE } from './redis-scripts.ts';
+import { ACQUIRE_LEASE, APPEND_MANY, RELEASE_LEASE, RENEW_LEASE } from './redis-scripts.ts';
 
 export interface RedisBusOptions extends RetentionOptions {
   url: string;
@@ -19,7 +19,6 @@ export interface RedisBusOptions extends RetentionOptions {
 const ABANDONED_JOB_TTL_MS = 7 * 24 * 3600 * 1000;
 
 interface ScriptCommands {
-  relayAppend(...keysAndArgs: string[]): Promise<string | null>;
   relayAppendMany(...keysAndArgs: string[]): Promise<number[]>;
   relayAcquire(key: string, owner: string, ttlMs: string): Promise<number>;
   relayRenew(key: string, owner: string, ttlMs: string): Promise<number>;
@@ -59,7 +58,6 @@ export function createRedisBus(options: RedisBusOptions): Bus & { channelCount()
   const subscriber = client.duplicate({ connectionName: `${prefix}:sub` });
   watch(client, 'commands', logger);
   watch(subscriber, 'subscriber', logger);
-  client.defineCommand('relayAppend', { numberOfKeys: 2, lua: APPEND });
   client.defineCommand('relayAppendMany', { numberOfKeys: 2, lua: APPEND_MANY });
   client.defineCommand('relayAcquire', { numberOfKeys: 1, lua: ACQUIRE_LEASE });
   client.defineCommand('relayRenew', { numberOfKeys: 1, lua: RENEW_LEASE });
@@ -84,6 +82,24 @@ export function createRedisBus(options: RedisBusOptions): Bus & { channelCount()
     return decodeEntries(entries).filter((event) => event.seq > afterSeq);
   }
 
+  /** One atomic script call for a batch of events (a single append is a batch of one). */
+  async function appendMany(jobId: string, inputs: AppendInput[]): Promise<(StoredEvent | null)[]> {
+    for (const input of inputs) {
+      if (!Number.isSafeInteger(input.seq) || input.seq < 0) throw new TypeError(`seq must be a non-negative integer, got ${input.seq}`);
+    }
+    if (inputs.length === 0) return [];
+    const k = keys(jobId);
+    const args = [String(options.historyMaxEvents), String(options.historyTtlMs), activeTtlMs, k.channel];
+    for (const input of inputs) {
+      args.push(String(input.seq), input.data, input.terminal ? '1' : '0', input.snapshot === undefined ? '0' : '1', input.snapshot ?? '');
+    }
+    const prevs = await guard('append', () => scripts.relayAppendMany(k.events, k.meta, ...args));
+    return inputs.map((input, i) => {
+      const prev = Number(prevs[i]);
+      return prev === -2 ? null : { seq: input.seq, prev, data: input.data, terminal: input.terminal };
+    });
+  }
+
   const fanout = createFanout({
     subscriber,
     logger,
@@ -94,49 +110,11 @@ export function createRedisBus(options: RedisBusOptions): Bus & { channelCount()
 
   return {
     async append(jobId: string, input: AppendInput): Promise<StoredEvent | null> {
-      if (!Number.isSafeInteger(input.seq) || input.seq < 0) throw new TypeError(`seq must be a non-negative integer, got ${input.seq}`);
-      const k = keys(jobId);
-      const prev = await guard('append', () =>
-        scripts.relayAppend(
-          k.events,
-          k.meta,
-          String(input.seq),
-          input.data,
-          input.terminal ? '1' : '0',
-          input.snapshot === undefined ? '0' : '1',
-          input.snapshot ?? '',
-          String(options.historyMaxEvents),
-          String(options.historyTtlMs),
-          activeTtlMs,
-          k.channel,
-        ),
-      );
-      if (prev === null) return null;
-      return { seq: input.seq, prev: Number(prev), data: input.data, terminal: input.terminal };
+      const [stored] = await appendMany(jobId, [input]);
+      return stored ?? null;
     },
 
-    async appendMany(jobId: string, inputs: AppendInput[]): Promise<(StoredEvent | null)[]> {
-      for (const input of inputs) {
-        if (!Number.isSafeInteger(input.seq) || input.seq < 0) throw new TypeError(`seq must be a non-negative integer, got ${input.seq}`);
-      }
-      if (inputs.length === 0) return [];
-      const k = keys(jobId);
-      const args = [String(options.historyMaxEvents), String(options.historyTtlMs), activeTtlMs, k.channel];
-      for (const input of inputs) {
-        args.push(
-          String(input.seq),
-          input.data,
-          input.terminal ? '1' : '0',
-          input.snapshot === undefined ? '0' : '1',
-          input.snapshot ?? '',
-        );
-      }
-      const prevs = await guard('append', () => scripts.relayAppendMany(k.events, k.meta, ...args));
-      return inputs.map((input, i) => {
-        const prev = Number(prevs[i]);
-        return prev === -2 ? null : { seq: input.seq, prev, data: input.data, terminal: input.terminal };
-      });
-    },
+    appendMany,
 
     history: (jobId, afterSeq) => guard('history', () => readHistory(jobId, afterSeq)),
 

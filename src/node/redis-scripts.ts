@@ -7,34 +7,6 @@
  * trimming happens in the same XADD, and small entries pack into listpacks.
  */
 
-/**
- * Append: KEYS events, meta. ARGV seq, data, terminal (0|1), hasSnapshot (0|1), snapshot,
- * maxEvents, terminalTtlMs, activeTtlMs, channel. Returns prev, or nil when the seq is
- * not above the last stored one or the job is over (a duplicate: nothing happens).
- */
-export const APPEND = `
-local state = redis.call('HMGET', KEYS[2], 'lastSeq', 'terminalSeq')
-if state[2] then return false end
-local prev = state[1]
-if not prev then
-  prev = '-1'
-  redis.call('DEL', KEYS[1])
-end
-if tonumber(ARGV[1]) <= tonumber(prev) then return false end
-redis.call('XADD', KEYS[1], 'MAXLEN', ARGV[6], ARGV[1] .. '-1', 'p', prev, 'd', ARGV[2], 't', ARGV[3])
-redis.call('HSET', KEYS[2], 'lastSeq', ARGV[1])
-if ARGV[4] == '1' then redis.call('HSET', KEYS[2], 'snapshot', ARGV[5]) end
-local ttl = ARGV[8]
-if ARGV[3] == '1' then
-  redis.call('HSET', KEYS[2], 'terminalSeq', ARGV[1])
-  ttl = ARGV[7]
-end
-redis.call('PEXPIRE', KEYS[1], ttl)
-redis.call('PEXPIRE', KEYS[2], ttl)
-redis.call('PUBLISH', ARGV[9], ARGV[1] .. '\\n' .. prev .. '\\n' .. ARGV[3] .. '\\n' .. ARGV[2])
-return prev
-`;
-
 /** Acquire: KEYS lease. ARGV owner, ttlMs. SET NX PX, or extend when we already hold it. */
 export const ACQUIRE_LEASE = `
 if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then return 1 end
@@ -61,9 +33,10 @@ return 0
 `;
 
 /**
- * Append many: KEYS events, meta. ARGV maxEvents, terminalTtlMs, activeTtlMs, channel, then
- * five per event: seq, data, terminal (0|1), hasSnapshot (0|1), snapshot. The same rules as
- * APPEND for each event, in order, in one atomic step; returns one number per event: its
+ * Append (one event or a batch): KEYS events, meta. ARGV maxEvents, terminalTtlMs, activeTtlMs, channel, then
+ * five per event: seq, data, terminal (0|1), hasSnapshot (0|1), snapshot. For each event, in order, in one
+ * atomic step: stored, published and given as the snapshot only when its seq is above the last
+ * stored one and the job is not over (so two writers of one event store it once); returns one number per event: its
  * prev, or -2 when it was not stored.
  */
 export const APPEND_MANY = `
