@@ -32,7 +32,7 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '../..');
 const wranglerBin = createRequire(import.meta.url).resolve('wrangler/bin/wrangler.js');
 
 /** `count` distinct free local ports (all held open while choosing, so none repeats). */
-export async function freePorts(count: number): Promise<number[]> {
+async function freePorts(count: number): Promise<number[]> {
   const servers = await Promise.all(
     Array.from(
       { length: count },

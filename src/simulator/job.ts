@@ -39,13 +39,7 @@ export interface Job {
 /** The fields a state change may set. */
 export type JobChange = Partial<Pick<Job, 'status' | 'response' | 'error'>>;
 
-const RUNNING: ReadonlySet<JobStatus> = new Set(['created', 'started', 'progress']);
 const USER_ID = '12345';
-
-/** Whether a job still holds a channel slot. */
-export function isRunning(job: Job): boolean {
-  return RUNNING.has(job.status);
-}
 
 /** A vendor-shaped job id, e.g. `j1125120112345678901i-u12345-c1234567890123456789-bot:midjourney`. */
 export function createJobId(channel: string, at: number, serial: number): string {
