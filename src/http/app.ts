@@ -5,7 +5,7 @@ import { RelayError, errorBody } from '../core/errors.ts';
 import { SSE_HEADERS } from '../core/sse.ts';
 import type { Logger } from '../core/logger.ts';
 import type { Relay } from '../core/relay.ts';
-import { upstreamErrorMessage } from '../core/upstream.ts';
+import { type UpstreamReply, upstreamErrorMessage } from '../core/upstream.ts';
 import { requireApiKey, requireJobAccess } from './auth.ts';
 import type { Security } from './security.ts';
 import { type SinkOpener, resumePoint, subscriptionResponse } from './subscription-response.ts';
@@ -130,12 +130,7 @@ export function createApp(deps: AppDeps): Hono {
     const outcome = await relay.create(verb, body);
     if (outcome.kind === 'reply') {
       const { status, body: replyBody } = outcome.reply;
-      if (status >= 400) {
-        const message = upstreamErrorMessage(replyBody) ?? `upstream answered ${status}`;
-        throw new RelayError('upstream_rejected', deps.redact(message), {
-          status: (status >= 400 && status < 500) || status === 596 ? status : 502,
-        });
-      }
+      if (status >= 400) throw upstreamFailure(outcome.reply, deps.redact);
       return c.json(replyBody as object, status as 200);
     }
     const issued = security.tokens.issue([outcome.jobId]);
@@ -171,18 +166,18 @@ export function createApp(deps: AppDeps): Hono {
     await requireJobAccess(security, c, jobId);
     const job = await relay.snapshot(jobId);
     if (job) return c.json(job);
-    return passThrough(await relay.upstream.getJob(jobId));
+    return passThrough(await relay.upstream.getJob(jobId), deps.redact);
   });
 
   app.get(`${base}/jobs`, async (c) => {
     await requireApiKey(security, c);
-    return passThrough(await relay.upstream.listJobs());
+    return passThrough(await relay.upstream.listJobs(), deps.redact);
   });
 
   app.delete(`${base}/jobs/:jobid`, async (c) => {
     await requireApiKey(security, c);
     const jobId = checkJobId(c.req.param('jobid'));
-    return passThrough(await relay.upstream.deleteJob(jobId));
+    return passThrough(await relay.upstream.deleteJob(jobId), deps.redact);
   });
 
   app.notFound((c) => c.json({ error: 'no such route', code: 'not_found' }, 404));
@@ -203,8 +198,21 @@ export function createApp(deps: AppDeps): Hono {
   return app;
 }
 
-/** An upstream reply forwarded as is (it was redacted when read). */
-function passThrough(reply: { status: number; body: unknown }): Response {
-  const status = reply.status >= 200 && reply.status < 600 ? reply.status : 502;
-  return Response.json(reply.body, { status });
+/** An upstream success forwarded as is (it was redacted when read); a failure as our error shape. */
+function passThrough(reply: UpstreamReply, redact: (text: string) => string): Response {
+  if (reply.status >= 400 || reply.status < 200) throw upstreamFailure(reply, redact);
+  return Response.json(reply.body, { status: reply.status });
+}
+
+/**
+ * An upstream error answer as the gateway's error, `code` included: 404 stays `not_found`, other
+ * 4xx (and the vendor's 596) keep their status as `upstream_rejected`, anything else is a 502.
+ */
+function upstreamFailure(reply: UpstreamReply, redact: (text: string) => string): RelayError {
+  const message = redact(upstreamErrorMessage(reply.body) ?? `upstream answered ${reply.status}`);
+  if (reply.status === 404) return new RelayError('not_found', message);
+  if ((reply.status >= 400 && reply.status < 500) || reply.status === 596) {
+    return new RelayError('upstream_rejected', message, { status: reply.status });
+  }
+  return new RelayError('upstream_error', message);
 }
