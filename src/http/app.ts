@@ -1,11 +1,13 @@
 import { type Context, Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
+import { requestId } from 'hono/request-id';
 import { MAX_TOKEN_JOBS } from '../core/auth/subscribe-token.ts';
 import { RelayError, errorBody } from '../core/errors.ts';
 import { SSE_HEADERS } from '../core/sse.ts';
 import type { Logger } from '../core/logger.ts';
 import type { Relay } from '../core/relay.ts';
 import { type UpstreamReply, upstreamErrorMessage } from '../core/upstream.ts';
+import { accessLog } from './access-log.ts';
 import { requireApiKey, requireJobAccess } from './auth.ts';
 import type { Security } from './security.ts';
 import { type SinkOpener, resumePoint, subscriptionResponse } from './subscription-response.ts';
@@ -57,6 +59,7 @@ export function createApp(deps: AppDeps): Hono {
     openSink: deps.openSink,
   };
   const app = new Hono();
+  app.use('*', requestId(), accessLog(logger, security.clientIp));
   app.use('*', security.cors.middleware);
 
   app.get('/healthz', (c) => c.json({ ok: true }));
@@ -107,7 +110,8 @@ export function createApp(deps: AppDeps): Hono {
     release: () => void,
     extra?: Record<string, string>,
   ): Promise<Response> {
-    const headers = { ...security.cors.headersFor(c.req.header('Origin')), ...extra };
+    // A stream's head goes out here, not through Hono: the request id goes with it.
+    const headers = { ...security.cors.headersFor(c.req.header('Origin')), 'X-Request-Id': c.get('requestId') as string, ...extra };
     return openSubscription(jobId, since, { headers, onClose: release, env: c.env });
   }
 

@@ -20,7 +20,13 @@ afterAll(async () => {
 
 /** Runs `npm run dev:worker` and resolves with the example command it prints once it is ready. */
 async function startDevWorker(): Promise<string> {
-  const env = { ...process.env, PORT: String(await freePort()), SIM_PORT: String(await freePort()), DEV_STATE_DIR: state, LOG_LEVEL: 'warn' };
+  const env = {
+    ...process.env,
+    PORT: String(await freePort()),
+    SIM_PORT: String(await freePort()),
+    DEV_STATE_DIR: state,
+    LOG_LEVEL: 'warn',
+  };
   child = spawn('npm', ['run', '--silent', 'dev:worker'], { cwd: root, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   return new Promise((resolve, reject) => {
