@@ -18,6 +18,8 @@ export interface SimulatorOptions {
   defaultIntervalMs?: number;
   /** Progress events per image job (default 4). */
   defaultSteps?: number;
+  /** Origin put into image URLs (default: the request's own), for a simulator behind another name. */
+  publicOrigin?: string;
 }
 
 /** A running simulator: mount `app`/`fetch` on any runtime. */
@@ -48,7 +50,7 @@ export function createSimulator(options: SimulatorOptions = {}): Simulator {
   // Registered before the vendor routes so the vendor's auth middleware never runs for them.
   app.route('/_sim', simRoutes);
   if (basePath !== '') app.route(`${basePath}/_sim`, simRoutes);
-  app.route(basePath || '/', createVendorRoutes({ service, stats, token: options.token, now }));
+  app.route(basePath || '/', createVendorRoutes({ service, stats, token: options.token, publicOrigin: options.publicOrigin, now }));
   app.notFound(() => errorResponse(404, 'Not found'));
   app.onError(() => errorResponse(500, 'Internal server error'));
 
