@@ -33,7 +33,8 @@ function junk(index: number, at: number): string {
   }
 }
 
-function splitInTwo(frame: string): Uint8Array[] {
+/** A frame as two byte chunks cut in the middle (possibly inside a UTF-8 character), for parsers to reassemble. */
+export function splitInTwo(frame: string): Uint8Array[] {
   const bytes = new TextEncoder().encode(frame);
   const middle = Math.floor(bytes.length / 2);
   return [bytes.slice(0, middle), bytes.slice(middle)];

@@ -1,6 +1,8 @@
 import { Hono } from 'hono';
 import { errorResponse } from './http.ts';
 import { createJobService } from './job-service.ts';
+import { mountOpenAISimulator } from './openai/index.ts';
+import type { OpenAIStats } from './openai/index.ts';
 import { createSimRoutes } from './sim-routes.ts';
 import { createStatsRecorder } from './stats.ts';
 import type { SimStats } from './stats.ts';
@@ -27,11 +29,13 @@ export interface Simulator {
   app: Hono;
   fetch: (request: Request) => Promise<Response>;
   stats(): SimStats;
+  /** Counters of the OpenAI Responses part (`GET /_sim/openai/stats`). */
+  openaiStats(): OpenAIStats;
   /** Clears every timer and ends every open stream. */
   close(): void;
 }
 
-/** Builds a stand-in for the useapi.net Midjourney v3 job API on Hono and Web APIs only. */
+/** Builds a stand-in for the useapi.net Midjourney v3 job API (and, under `/openai/v1`, OpenAI's Responses API) on Hono and Web APIs only. */
 export function createSimulator(options: SimulatorOptions = {}): Simulator {
   const basePath = (options.basePath ?? '/v3/midjourney').replace(/\/+$/, '');
   const now = () => Date.now();
@@ -47,6 +51,12 @@ export function createSimulator(options: SimulatorOptions = {}): Simulator {
   const simRoutes = createSimRoutes({ stats, runningCount: service.runningCount });
 
   const app = new Hono();
+  const openai = mountOpenAISimulator(app, {
+    token: options.token,
+    maxJobs: options.maxJobs ?? 3,
+    defaultIntervalMs: options.defaultIntervalMs ?? 500,
+    now,
+  });
   // Registered before the vendor routes so the vendor's auth middleware never runs for them.
   app.route('/_sim', simRoutes);
   if (basePath !== '') app.route(`${basePath}/_sim`, simRoutes);
@@ -58,6 +68,10 @@ export function createSimulator(options: SimulatorOptions = {}): Simulator {
     app,
     fetch: async (request) => app.fetch(request),
     stats: () => stats.snapshot(service.runningCount()),
-    close: service.close,
+    openaiStats: openai.stats,
+    close: () => {
+      service.close();
+      openai.close();
+    },
   };
 }
