@@ -223,13 +223,19 @@ describe('polling, cancel and delete', () => {
     expect(error.message).toBe('400 Cannot cancel a synchronous response.');
   });
 
-  it('deletes a response: 200 deleted, then 404', async () => {
-    const created = await client.responses.create({ model: 'm', input: `x ${LONG}`, background: true });
-    const raw = await openaiFetch(s.origin, `/responses/${created.id}`, { method: 'DELETE' });
+  it('deletes a response: 200 deleted, its live streams end as cancelled, then 404', async () => {
+    const [created] = await collect(
+      await client.responses.create({ model: 'm', input: `x ${LONG} --sim-drop-after 1`, background: true, stream: true }),
+    );
+    const id = responseIdOf(created);
+    const live = await openaiFetch(s.origin, `/responses/${id}?stream=true&starting_after=1`);
+    const raw = await openaiFetch(s.origin, `/responses/${id}`, { method: 'DELETE' });
     expect(raw.status).toBe(200);
-    expect(await raw.json()).toEqual({ id: created.id, object: 'response', deleted: true });
-    expect(await failure(client.responses.retrieve(created.id))).toBeInstanceOf(OpenAI.NotFoundError);
-    expect(await failure(client.responses.delete(created.id))).toBeInstanceOf(OpenAI.NotFoundError);
+    expect(await raw.json()).toEqual({ id, object: 'response', deleted: true });
+    const ended = openaiEvents(await live.text());
+    expect(ended.map((e) => [e.type, (e.response as { status: string }).status])).toEqual([['response.failed', 'cancelled']]);
+    expect(await failure(client.responses.retrieve(id))).toBeInstanceOf(OpenAI.NotFoundError);
+    expect(await failure(client.responses.delete(id))).toBeInstanceOf(OpenAI.NotFoundError);
   });
 });
 
@@ -300,7 +306,11 @@ describe('stats', () => {
       expect(midjourney).toEqual({ streamsServed: 0, jobs: 0, running: 0, requests: [], polls: {} });
 
       expect((await fetch(`${own.origin}/_sim/reset`, { method: 'POST' })).status).toBe(200);
-      expect(own.sim.openaiStats()).toEqual({ streamsServed: 0, responses: 0, polls: {}, requests: [], resumes: 0 });
+      const zero = { streamsServed: 0, responses: 0, polls: {}, requests: [], resumes: 0 };
+      expect(own.sim.openaiStats()).toEqual(zero);
+      await ownClient.responses.create({ model: 'm', input: 'x', background: true });
+      expect((await fetch(`${own.base}/_sim/reset`, { method: 'POST' })).status).toBe(200);
+      expect(own.sim.openaiStats()).toEqual(zero);
     } finally {
       await own.close();
     }

@@ -29,14 +29,15 @@ export interface MountedOpenAISimulator {
 
 /**
  * Mounts the Responses API simulator on `app`: the API at {@link OPENAI_BASE_PATH}, its stats at
- * `/_sim/openai/stats`, and a hook so `POST /_sim/reset` clears them too. Call it before the routes
+ * `/_sim/openai/stats`, and a hook so `POST /_sim/reset` (at any base path) clears them too. Call it before the routes
  * mounted at `/` or `/_sim`, so they never see these paths first.
  */
 export function mountOpenAISimulator(app: Hono, options: OpenAISimulatorOptions): MountedOpenAISimulator {
   const stats = createOpenAIStats();
   const service = createOpenAIService({ ...options, defaultSteps: DEFAULT_OPENAI_STEPS, stats });
-  app.use('/_sim/reset', async (c, next) => {
-    if (c.req.method === 'POST') stats.reset();
+  // Every reset route (`/_sim/reset`, and the one under the Midjourney base path) clears these stats too.
+  app.use('*', async (c, next) => {
+    if (c.req.method === 'POST' && c.req.path.endsWith('/_sim/reset')) stats.reset();
     await next();
   });
   app.route('/_sim/openai', createOpenAISimRoutes(stats));

@@ -1,7 +1,7 @@
 import type { ResponseRecord } from './response-record.ts';
 
 /** Finished responses kept before the oldest are forgotten, so long benchmarks do not grow memory forever. */
-const MAX_STORED_RESPONSES = 10_000;
+const MAX_STORED_RESPONSES = 2_000;
 
 /** Responses by id, in creation order, and which of them are still running (they count against capacity). */
 export interface ResponseStore {
