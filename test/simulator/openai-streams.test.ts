@@ -222,6 +222,27 @@ describe('resuming', () => {
     expectSequence(events);
   });
 
+  it('serves several readers of one running response the same events', async () => {
+    const [created] = await collect(
+      await client.responses.create({
+        model: 'm',
+        input: 'x --sim-steps 4 --sim-interval 20 --sim-drop-after 1',
+        background: true,
+        stream: true,
+      }),
+    );
+    const id = responseIdOf(created);
+    const readers = await Promise.all(
+      [0, 1, 2].map(async () => collect(await client.responses.retrieve(id, { stream: true, starting_after: 0 }))),
+    );
+    for (const events of readers) {
+      expect(events.map((e) => e.type)).toEqual(answerTypes(4).slice(1));
+      expectSequence(events, 1);
+    }
+    expect(readers[1]).toEqual(readers[0]);
+    expect(readers[2]).toEqual(readers[0]);
+  });
+
   it('answers a cursor at or after the last event of a finished response with an empty 200 stream, closed', async () => {
     const events = await collect(await client.responses.create({ model: 'm', input: 'x --sim-steps 1', background: true, stream: true }));
     const id = responseIdOf(events[0]);

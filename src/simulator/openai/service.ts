@@ -1,19 +1,13 @@
 import type { CreateRequest } from './create-request.ts';
 import type { OpenAIScenario } from './directives.ts';
-import { echoSuffix } from './errors.ts';
-import { createEventLog } from './event-log.ts';
-import { createResponseObject } from './response-object.ts';
 import type { ResponseObject } from './response-object.ts';
 import type { ResponseRecord } from './response-record.ts';
 import { isVisible } from './response-record.ts';
-import { startResponseRun } from './response-run.ts';
-import { createResponseState } from './response-state.ts';
 import { createResponseStore } from './response-store.ts';
 import { openResponseStream } from './response-stream.ts';
-import type { ResponseStream, ResponseStreamOptions } from './response-stream.ts';
-import { responseScript } from './script.ts';
+import type { ResponseStreamOptions } from './response-stream.ts';
+import { startResponse } from './start-response.ts';
 import type { OpenAIStatsRecorder } from './stats.ts';
-import { answerDeltas, countTokens, vendorId } from './text.ts';
 
 /** Limits and defaults applied to every response. */
 export interface OpenAIServiceOptions {
@@ -25,9 +19,6 @@ export interface OpenAIServiceOptions {
   stats: OpenAIStatsRecorder;
   now: () => number;
 }
-
-/** The vendor's default resume window: a response can be streamed by GET for 5 minutes (notes §5). */
-export const DEFAULT_RESUME_WINDOW_MS = 5 * 60_000;
 
 /** A validated create. */
 export interface CreateInput {
@@ -51,17 +42,19 @@ export interface OpenAIService {
   resume(record: ResponseRecord, after: number, includeObfuscation: boolean): ReadableStream<Uint8Array>;
   /** Cancels (if still running) and forgets a response. */
   delete(record: ResponseRecord): void;
-  runningCount(): number;
-  /** Clears every timer and ends every open stream. */
+  /** Clears every timer and ends every open stream and pending answer. */
   close(): void;
 }
 
+/** Something open that `close()` must end: a stream, or a synchronous create waiting for its response. */
+type Closable = { readonly closed: boolean; close(): void };
+
 /** Creates the service with an empty store. */
 export function createOpenAIService(options: OpenAIServiceOptions): OpenAIService {
-  const { stats, now } = options;
+  const { stats } = options;
   const store = createResponseStore();
-  const open = new Set<Pick<ResponseStream, 'closed' | 'close'>>();
-  const track = (closable: Pick<ResponseStream, 'closed' | 'close'>) => {
+  const open = new Set<Closable>();
+  const track = (closable: Closable) => {
     for (const item of open) if (item.closed) open.delete(item);
     open.add(closable);
   };
@@ -71,70 +64,39 @@ export function createOpenAIService(options: OpenAIServiceOptions): OpenAIServic
     stats.streamOpened();
     return opened.body;
   };
+  const finished = (record: ResponseRecord) =>
+    new Promise<ResponseObject>((resolve) => {
+      const done = () => resolve(record.state.response);
+      record.log.subscribe(-1, { event: () => {}, end: done });
+      track({
+        get closed() {
+          return record.log.ended;
+        },
+        close: done,
+      });
+    });
 
   return {
     create({ request, scenario, apiKey }) {
       const running = store.runningCount();
       if (running >= options.maxJobs) return { ok: false, running };
-      const createdAtMs = now();
-      const id = vendorId('resp');
-      const echoed = scenario.echoToken ? apiKey : undefined;
-      const state = createResponseState(createResponseObject(id, createdAtMs, request), countTokens(request.text), now);
-      const log = createEventLog();
-      const steps = scenario.steps ?? options.defaultSteps;
-      const truncated = request.maxOutputTokens !== undefined && request.maxOutputTokens < steps;
-      const deltas = answerDeltas(request.text, truncated ? (request.maxOutputTokens ?? 0) : steps);
-      if (echoed !== undefined && deltas.length > 0) deltas[0] = `Authorization: Bearer ${echoed}`;
-      const run = startResponseRun({
-        state,
-        log,
-        intervalMs: scenario.intervalMs ?? options.defaultIntervalMs,
-        script: responseScript({
-          background: request.background,
-          deltas,
-          outcome: truncated && scenario.outcome === 'completed' ? 'incomplete' : scenario.outcome,
-          keepalive: scenario.keepalive,
-          failureMessage: `Simulated failure: the response could not be generated${echoSuffix(echoed)}`,
-        }),
-        onSettled: () => store.settled(id),
-      });
-      const record: ResponseRecord = {
-        id,
-        state,
-        log,
-        run,
-        background: request.background,
-        streamed: request.stream,
-        store: request.store,
-        createdAtMs,
-        resumeWindowMs: scenario.resumeWindowMs ?? DEFAULT_RESUME_WINDOW_MS,
-        garbage: scenario.garbage,
-      };
+      const record = startResponse({ ...options, request, scenario, apiKey, onSettled: store.settled });
       store.add(record);
       stats.responseCreated();
       if (request.stream) {
+        const { dropAfter, silentAfter, garbage } = scenario;
         const body = stream({
-          log,
+          log: record.log,
           after: -1,
           includeObfuscation: request.includeObfuscation,
-          garbage: scenario.garbage,
-          dropAfter: scenario.dropAfter,
-          silentAfter: scenario.silentAfter,
+          garbage,
+          dropAfter,
+          silentAfter,
         });
         return { ok: true, record, stream: body };
       }
       if (request.background) return { ok: true, record };
-      const finished = new Promise<ResponseObject>((resolve) => {
-        const done = () => resolve(state.response);
-        log.subscribe(-1, { event: () => {}, end: done });
-        track({
-          get closed() {
-            return log.ended;
-          },
-          close: done,
-        });
-      });
-      return { ok: true, record, finished };
+      return { ok: true, record, finished: finished(record) };
     },
     find(id) {
       const record = store.get(id);
@@ -148,7 +110,6 @@ export function createOpenAIService(options: OpenAIServiceOptions): OpenAIServic
       record.run.cancel();
       store.delete(record.id);
     },
-    runningCount: () => store.runningCount(),
     close() {
       for (const record of store.all()) record.run.stop();
       for (const item of open) item.close();
