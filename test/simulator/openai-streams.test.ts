@@ -70,6 +70,12 @@ describe('background + stream through the official SDK', () => {
     expect(await client.responses.retrieve(created.response.id)).toMatchObject({ status: 'completed', output_text: text });
   });
 
+  it('serves the stream() helper of a new background response, which sends its own header', async () => {
+    const final = await client.responses.stream({ model: 'm', input: 'x --sim-steps 2', background: true }).finalResponse();
+    expect(final).toMatchObject({ status: 'completed', background: true });
+    expect(final.output_text.split(' ')).toHaveLength(2);
+  });
+
   it('derives the same text from the same input', async () => {
     const read = async () =>
       deltasOf(await collect(await client.responses.create({ model: 'm', input: 'same words', background: true, stream: true })));
@@ -113,6 +119,12 @@ describe('framing', () => {
     const deltas = events.filter((e) => e.type === 'response.output_text.delta');
     expect(deltas).toHaveLength(2);
     for (const delta of deltas) expect(delta).not.toHaveProperty('obfuscation');
+
+    const id = responseIdOf(events[0]);
+    const resumed = openaiEvents(await (await openaiFetch(s.origin, `/responses/${id}?stream=true&include_obfuscation=false`)).text());
+    expect(resumed.filter((e) => e.type === 'response.output_text.delta').some((e) => 'obfuscation' in e)).toBe(false);
+    const full = openaiEvents(await (await openaiFetch(s.origin, `/responses/${id}?stream=true`)).text());
+    expect(full.filter((e) => e.type === 'response.output_text.delta').every((e) => typeof e.obfuscation === 'string')).toBe(true);
   });
 
   it('sends keepalive events, numbered like the others, under --sim-keepalive', async () => {
