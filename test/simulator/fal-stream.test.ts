@@ -140,9 +140,13 @@ describe('fal status stream', () => {
   });
 
   it('--sim-garbage mixes junk into the stream; the status objects still end with COMPLETED, the last frame', async () => {
-    s = await startSimulator();
+    s = await startSimulator({ maxJobs: 1 });
+    const hold = await submit(s.origin, HOLD);
     const a = await submit(s.origin, { prompt: 'noisy --sim-garbage --sim-steps 5' });
-    const { raw, data } = await sseReader(await openStatusStream(a.status_url)).rest();
+    const reader = sseReader(await openStatusStream(a.status_url));
+    await reader.until((seen) => statusesOf(seen.data).length >= 1);
+    await release(hold);
+    const { raw, data } = await reader.rest();
     const statuses = statusesOf(data);
     expect(statuses.at(-1)?.status).toBe('COMPLETED');
     expect(data.length).toBeGreaterThan(statuses.length);
