@@ -1,5 +1,7 @@
 import type { ModelAnswer } from './model.ts';
-import type { FalLog, FalRequestView, FalStatusName } from './status.ts';
+import { createRequestState } from './request-state.ts';
+import type { FalChange } from './request-state.ts';
+import type { FalRequestView } from './status.ts';
 
 /** The schedule of one request once a runner slot is free. */
 export interface FalRunPlan {
@@ -8,12 +10,6 @@ export interface FalRunPlan {
   /** `IN_PROGRESS` log lines before completion. */
   steps: number;
   intervalMs: number;
-}
-
-/** What changed: the queue position, the state, or new log lines (`newLogs`, in order). */
-export interface FalChange {
-  kind: 'position' | 'status' | 'log';
-  newLogs: readonly FalLog[];
 }
 
 /** Everything a run needs. */
@@ -27,7 +23,7 @@ export interface FalRunOptions {
   /** Put into a log line for `--sim-echo-token`. */
   echoedKey?: string;
   now: () => number;
-  /** Called once when the request completes (done or cancelled), to free its place in the queue or its slot. */
+  /** Called once when the request completes (done or cancelled), to free its place in the line or its slot. */
   onSettled: (run: FalRun) => void;
 }
 
@@ -45,117 +41,77 @@ export interface FalRun {
   subscribe(listener: (change: FalChange) => void): () => void;
   /** Waiting for a slot with `ahead` requests before it. */
   waitAt(ahead: number): void;
-  /** A slot is free: start the `IN_QUEUE` ticks, then `IN_PROGRESS`. */
+  /** A slot is free: the `IN_QUEUE` ticks, then the `IN_PROGRESS` steps, then `COMPLETED`. */
   admit(): void;
   cancel(): CancelOutcome;
-  /** Clears the timer and drops the listeners without completing (simulator shutdown). */
+  /** Clears the timer and drops the watchers without completing (simulator shutdown). */
   stop(): void;
 }
 
-/** Creates a run in `IN_QUEUE`, waiting for the pool to admit it. */
+/** Creates a run in `IN_QUEUE`, waiting for the pool to admit it; the run owns the request's one timer. */
 export function createFalRun(options: FalRunOptions): FalRun {
-  const { plan, now } = options;
-  const listeners = new Set<(change: FalChange) => void>();
-  const logs: FalLog[] = [];
-  let status: FalStatusName = 'IN_QUEUE';
-  let position = 0;
+  const { plan } = options;
+  const state = createRequestState(options.requestId, options.now);
   let admitted = false;
   let ticksLeft = plan.queueTicks;
   let stepsDone = 0;
   let cancelRequested = false;
-  let startedAt: number | undefined;
-  let completedAt: number | undefined;
-  let answer: ModelAnswer | undefined;
-  let inference = 0;
   let timer: ReturnType<typeof setTimeout> | undefined;
 
-  const emit = (kind: FalChange['kind'], newLogs: readonly FalLog[] = []) => {
-    for (const listener of [...listeners]) {
-      try {
-        listener({ kind, newLogs });
-      } catch {
-        // one failing watcher never stops the request or the others
-      }
-    }
-  };
   const schedule = (next: () => void) => {
     clearTimeout(timer);
     timer = setTimeout(next, plan.intervalMs);
   };
-  const setPosition = (next: number) => {
-    if (next === position) return;
-    position = next;
-    emit('position');
-  };
-  const log = (message: string, level: FalLog['level'] = 'INFO'): FalLog => {
-    const entry: FalLog = { message, level, source: 'USER', timestamp: new Date(now()).toISOString() };
-    logs.push(entry);
-    return entry;
-  };
-  const complete = (result: (inferenceSeconds: number) => ModelAnswer) => {
+  const finish = (answer: (inferenceSeconds: number) => ModelAnswer) => {
     clearTimeout(timer);
-    completedAt = now();
-    inference = startedAt === undefined ? 0 : (completedAt - startedAt) / 1000;
-    answer = result(inference);
-    status = 'COMPLETED';
-    emit('status');
-    listeners.clear();
+    state.complete(answer);
     options.onSettled(run);
   };
+  // Phase 2: one log line per interval, then the model's answer (or the cancellation, at the next step).
   const step = () => {
-    if (cancelRequested) return complete(options.cancelled);
-    if (stepsDone >= plan.steps) return complete(options.answer);
+    if (cancelRequested) return finish(options.cancelled);
+    if (stepsDone >= plan.steps) return finish(options.answer);
     stepsDone++;
-    emit('log', [log(`step ${stepsDone}/${plan.steps}`)]);
+    state.log(`step ${stepsDone}/${plan.steps}`);
     schedule(step);
   };
   const start = () => {
-    status = 'IN_PROGRESS';
-    startedAt = now();
-    emit('status', options.echoedKey === undefined ? [] : [log(`Authorization: Key ${options.echoedKey}`, 'DEBUG')]);
+    const echoed = options.echoedKey === undefined ? [] : [{ message: `Authorization: Key ${options.echoedKey}`, level: 'DEBUG' as const }];
+    state.start(echoed);
     schedule(step);
   };
-  const warm = () => {
+  // Phase 1: admitted, the position counts down to 0, one update per interval.
+  const tick = () => {
     ticksLeft--;
-    if (ticksLeft > 0) {
-      setPosition(ticksLeft - 1);
-      schedule(warm);
-    } else start();
+    if (ticksLeft === 0) return start();
+    state.setPosition(ticksLeft - 1);
+    schedule(tick);
   };
 
   const run: FalRun = {
     requestId: options.requestId,
-    view: () => {
-      const view: FalRequestView = { requestId: options.requestId, status, queuePosition: position, logs: [...logs] };
-      if (status === 'COMPLETED') view.inferenceSeconds = inference;
-      if (answer?.error) view.error = answer.error;
-      return view;
-    },
+    view: () => state.view(),
     get answer() {
-      return answer;
+      return state.answer;
     },
     get completedAt() {
-      return completedAt;
+      return state.completedAt;
     },
-    subscribe(listener) {
-      if (status === 'COMPLETED') return () => {};
-      listeners.add(listener);
-      return () => void listeners.delete(listener);
-    },
+    subscribe: (listener) => state.subscribe(listener),
     waitAt(ahead) {
-      if (!admitted && status === 'IN_QUEUE') setPosition(ahead + plan.queueTicks);
+      if (!admitted && state.status === 'IN_QUEUE') state.setPosition(ahead + plan.queueTicks);
     },
     admit() {
-      if (admitted || status !== 'IN_QUEUE') return;
+      if (admitted || state.status !== 'IN_QUEUE') return;
       admitted = true;
       if (ticksLeft === 0) return start();
-      setPosition(ticksLeft - 1);
-      schedule(warm);
+      state.setPosition(ticksLeft - 1);
+      schedule(tick);
     },
     cancel() {
-      if (status === 'COMPLETED') return 'ALREADY_COMPLETED';
-      if (status === 'IN_QUEUE') {
-        complete(options.cancelled);
+      if (state.status === 'COMPLETED') return 'ALREADY_COMPLETED';
+      if (state.status === 'IN_QUEUE') {
+        finish(options.cancelled);
         return 'OK';
       }
       cancelRequested = true;
@@ -163,7 +119,7 @@ export function createFalRun(options: FalRunOptions): FalRun {
     },
     stop() {
       clearTimeout(timer);
-      listeners.clear();
+      state.clear();
     },
   };
   return run;
