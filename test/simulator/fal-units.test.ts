@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { parseFalScenario } from '../../src/simulator/fal/directives.ts';
 import { parseQueuePath } from '../../src/simulator/fal/paths.ts';
+import type { FalRun } from '../../src/simulator/fal/request-run.ts';
+import { createRunnerPool } from '../../src/simulator/fal/runner-pool.ts';
 
 describe('parseFalScenario', () => {
   it('gives the defaults for a plain prompt or none', () => {
@@ -70,5 +72,35 @@ describe('parseQueuePath', () => {
     ['GET', ''],
   ])('refuses %s %s', (method, path) => {
     expect(parseQueuePath(method, path)).toBeUndefined();
+  });
+});
+
+describe('createRunnerPool', () => {
+  function stubRun(name: string, log: string[]): FalRun {
+    return {
+      requestId: name,
+      view: () => ({ requestId: name, status: 'IN_QUEUE', queuePosition: 0, logs: [] }),
+      answer: undefined,
+      completedAt: undefined,
+      subscribe: () => () => {},
+      waitAt: (ahead) => void log.push(`${name} waits ${ahead}`),
+      admit: () => void log.push(`${name} admitted`),
+      cancel: () => 'OK',
+      stop: () => {},
+    };
+  }
+
+  it('admits up to the limit in order, tells the rest how many wait ahead, and admits the next when one settles', () => {
+    const log: string[] = [];
+    const pool = createRunnerPool(2);
+    const [a, b, c, d] = ['a', 'b', 'c', 'd'].map((name) => stubRun(name, log)) as [FalRun, FalRun, FalRun, FalRun];
+    for (const run of [a, b, c, d]) pool.enqueue(run);
+    expect(log).toEqual(['a admitted', 'b admitted', 'c waits 0', 'c waits 0', 'd waits 1']);
+    expect([pool.running(), pool.queued()]).toEqual([2, 2]);
+    log.length = 0;
+    pool.settled(d); // a waiting request cancelled: c keeps its place
+    pool.settled(a);
+    expect(log).toEqual(['c waits 0', 'c admitted']);
+    expect([pool.running(), pool.queued()]).toEqual([2, 0]);
   });
 });
