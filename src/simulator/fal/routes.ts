@@ -71,6 +71,7 @@ export function createFalQueueRoutes(options: FalRoutesOptions): Hono<FalEnv> {
     const outcome = service.cancel(record);
     return jsonResponse(CANCEL_STATUS[outcome], { status: outcome }, headers);
   });
+  app.onError(() => detailResponse(500, 'Internal Server Error'));
 
   return app;
 }
