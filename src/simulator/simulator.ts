@@ -1,4 +1,7 @@
 import { Hono } from 'hono';
+import { createFalSimulator } from './fal/fal-simulator.ts';
+import type { FalSimulatorOptions } from './fal/fal-simulator.ts';
+import type { FalStats } from './fal/stats.ts';
 import { errorResponse } from './http.ts';
 import { createJobService } from './job-service.ts';
 import { createSimRoutes } from './sim-routes.ts';
@@ -20,6 +23,8 @@ export interface SimulatorOptions {
   defaultSteps?: number;
   /** Origin put into image URLs (default: the request's own), for a simulator behind another name. */
   publicOrigin?: string;
+  /** fal.ai queue settings (keep-alive, retention, queue ticks); `token`, `maxJobs` (per simulator), steps and interval apply too. */
+  fal?: FalSimulatorOptions;
 }
 
 /** A running simulator: mount `app`/`fetch` on any runtime. */
@@ -27,6 +32,8 @@ export interface Simulator {
   app: Hono;
   fetch: (request: Request) => Promise<Response>;
   stats(): SimStats;
+  /** What `GET /_sim/fal/stats` returns. */
+  falStats(): FalStats;
   /** Clears every timer and ends every open stream. */
   close(): void;
 }
@@ -44,12 +51,22 @@ export function createSimulator(options: SimulatorOptions = {}): Simulator {
     stats,
     now,
   });
-  const simRoutes = createSimRoutes({ stats, runningCount: service.runningCount });
+  const fal = createFalSimulator({
+    ...options.fal,
+    key: options.token,
+    publicOrigin: options.publicOrigin,
+    maxRunning: options.maxJobs ?? 3,
+    defaultSteps: options.defaultSteps ?? 4,
+    defaultIntervalMs: options.defaultIntervalMs ?? 500,
+    now,
+  });
+  const simRoutes = createSimRoutes({ stats, runningCount: service.runningCount, resets: [fal.resetStats] });
 
   const app = new Hono();
   // Registered before the vendor routes so the vendor's auth middleware never runs for them.
   app.route('/_sim', simRoutes);
   if (basePath !== '') app.route(`${basePath}/_sim`, simRoutes);
+  app.route('/', fal.app); // before the Midjourney routes, whose auth would claim every path with basePath ''
   app.route(basePath || '/', createVendorRoutes({ service, stats, token: options.token, publicOrigin: options.publicOrigin, now }));
   app.notFound(() => errorResponse(404, 'Not found'));
   app.onError(() => errorResponse(500, 'Internal server error'));
@@ -58,6 +75,10 @@ export function createSimulator(options: SimulatorOptions = {}): Simulator {
     app,
     fetch: async (request) => app.fetch(request),
     stats: () => stats.snapshot(service.runningCount()),
-    close: service.close,
+    falStats: fal.stats,
+    close: () => {
+      service.close();
+      fal.close();
+    },
   };
 }
