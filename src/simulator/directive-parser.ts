@@ -1,56 +1,62 @@
-/** How one `--sim-<name>` directive reads its value (if any) and applies it to a vendor's scenario. */
-export type DirectiveSpec<S> =
-  | { kind: 'flag'; apply(scenario: S): void }
-  | { kind: 'int'; min: number; max: number; apply(scenario: S, value: number): void }
-  | { kind: 'choice'; choices: readonly string[]; apply(scenario: S, value: string): void };
+/** One `--sim-<name>` directive: a bare flag, or a directive that reads the next token as its value. */
+export type Directive<S> =
+  | { takesValue: false; apply(scenario: S): void }
+  | { takesValue: true; apply(scenario: S, value: string, token: string): string | undefined };
 
-/** Either the scenario with every directive applied or why the directives are invalid (a 400). */
+/** The directives a vendor understands, by name without the `--sim-` prefix. */
+export type DirectiveTable<S> = Record<string, Directive<S>>;
+
+/** Either the parsed scenario or why the directives are invalid (a 400). */
 export type DirectiveResult<S> = { ok: true; scenario: S } | { ok: false; error: string };
 
 const PREFIX = '--sim-';
 
 /** A directive without a value, e.g. `--sim-garbage`. */
-export function flag<S>(apply: (scenario: S) => void): DirectiveSpec<S> {
-  return { kind: 'flag', apply };
+export function flag<S>(apply: (scenario: S) => void): Directive<S> {
+  return { takesValue: false, apply };
 }
 
-/** A directive followed by an integer in `[min, max]`, e.g. `--sim-steps 3`. */
-export function int<S>(min: number, max: number, apply: (scenario: S, value: number) => void): DirectiveSpec<S> {
-  return { kind: 'int', min, max, apply };
+/** A directive taking a decimal integer in `[min, max]`, e.g. `--sim-steps 4`. */
+export function int<S>(min: number, max: number, apply: (scenario: S, value: number) => void): Directive<S> {
+  return {
+    takesValue: true,
+    apply(scenario, value, token) {
+      const number = /^\d+$/.test(value) ? Number(value) : NaN;
+      if (!(number >= min && number <= max)) return `${token} expects an integer ${min}-${max}`;
+      apply(scenario, number);
+      return undefined;
+    },
+  };
 }
 
-/** A directive followed by one of `choices`, e.g. `--sim-outcome failed`. */
-export function choice<S, T extends string>(choices: readonly T[], apply: (scenario: S, value: T) => void): DirectiveSpec<S> {
-  return { kind: 'choice', choices, apply: (scenario, value) => apply(scenario, value as T) };
+/** A directive taking one of fixed words, e.g. `--sim-outcome error`. */
+export function choice<S, V extends string>(values: readonly V[], apply: (scenario: S, value: V) => void): Directive<S> {
+  return {
+    takesValue: true,
+    apply(scenario, value, token) {
+      const found = values.find((v) => v === value);
+      if (found === undefined) return `${token} expects one of ${values.join('|')}`;
+      apply(scenario, found);
+      return undefined;
+    },
+  };
 }
 
-/**
- * Applies the `--sim-*` directives found in `text` (whitespace-separated, anywhere in it) to `scenario`;
- * a directive missing from `table`, or a value out of range, is an error.
- */
-export function parseDirectives<S>(text: string | undefined, table: Record<string, DirectiveSpec<S>>, scenario: S): DirectiveResult<S> {
-  const tokens = (text ?? '').split(/\s+/);
+/** Reads `--sim-*` directives from a prompt into `scenario` (the prompt itself is kept as sent); unknown ones are an error. */
+export function parseDirectives<S>(prompt: string | undefined, table: DirectiveTable<S>, scenario: S): DirectiveResult<S> {
+  const tokens = (prompt ?? '').split(/\s+/);
   for (let i = 0; i < tokens.length; i++) {
     const token = tokens[i] ?? '';
     if (!token.startsWith(PREFIX)) continue;
     const name = token.slice(PREFIX.length);
     const directive = Object.hasOwn(table, name) ? table[name] : undefined;
     if (!directive) return { ok: false, error: `Unknown directive ${token}` };
-    if (directive.kind === 'flag') {
+    if (!directive.takesValue) {
       directive.apply(scenario);
       continue;
     }
-    const value = tokens[++i] ?? '';
-    if (directive.kind === 'choice') {
-      if (!directive.choices.includes(value)) return { ok: false, error: `${token} expects one of ${directive.choices.join('|')}` };
-      directive.apply(scenario, value);
-      continue;
-    }
-    const number = /^\d+$/.test(value) ? Number(value) : NaN;
-    if (!(number >= directive.min && number <= directive.max)) {
-      return { ok: false, error: `${token} expects an integer ${directive.min}-${directive.max}` };
-    }
-    directive.apply(scenario, number);
+    const error = directive.apply(scenario, tokens[++i] ?? '', token);
+    if (error !== undefined) return { ok: false, error };
   }
   return { ok: true, scenario };
 }

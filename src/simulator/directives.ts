@@ -1,5 +1,5 @@
 import { choice, flag, int, parseDirectives } from './directive-parser.ts';
-import type { DirectiveResult, DirectiveSpec } from './directive-parser.ts';
+import type { DirectiveResult, DirectiveTable } from './directive-parser.ts';
 
 /** How a simulated job ends. */
 export type Outcome = 'completed' | 'failed' | 'moderated' | 'error';
@@ -20,7 +20,7 @@ export type ScenarioResult = DirectiveResult<Scenario>;
 
 const OUTCOMES: readonly Outcome[] = ['completed', 'failed', 'moderated', 'error'];
 
-const DIRECTIVES: Record<string, DirectiveSpec<Scenario>> = {
+const DIRECTIVES: DirectiveTable<Scenario> = {
   steps: int(0, 99, (s, v) => void (s.steps = v)),
   interval: int(0, 60_000, (s, v) => void (s.intervalMs = v)),
   outcome: choice(OUTCOMES, (s, v) => void (s.outcome = v)),
@@ -33,7 +33,7 @@ const DIRECTIVES: Record<string, DirectiveSpec<Scenario>> = {
 /** Names of the supported directives, without the `--sim-` prefix. */
 export const DIRECTIVE_NAMES = Object.keys(DIRECTIVES);
 
-/** Reads `--sim-*` directives from a prompt (the prompt itself is kept as sent); unknown ones are an error. */
+/** Reads the Midjourney `--sim-*` directives from a prompt; unknown ones are an error. */
 export function parseScenario(prompt: string | undefined): ScenarioResult {
   return parseDirectives(prompt, DIRECTIVES, { outcome: 'completed', garbage: false, echoToken: false });
 }

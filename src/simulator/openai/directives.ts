@@ -1,5 +1,5 @@
 import { choice, flag, int, parseDirectives } from '../directive-parser.ts';
-import type { DirectiveResult, DirectiveSpec } from '../directive-parser.ts';
+import type { DirectiveResult, DirectiveTable } from '../directive-parser.ts';
 
 /** How a simulated response ends. */
 export type OpenAIOutcome = 'completed' | 'incomplete' | 'failed' | 'error';
@@ -25,7 +25,7 @@ export interface OpenAIScenario {
 
 const OUTCOMES: readonly OpenAIOutcome[] = ['completed', 'incomplete', 'failed', 'error'];
 
-const DIRECTIVES: Record<string, DirectiveSpec<OpenAIScenario>> = {
+const DIRECTIVES: DirectiveTable<OpenAIScenario> = {
   steps: int(0, 10_000, (s, v) => void (s.steps = v)),
   interval: int(0, 60_000, (s, v) => void (s.intervalMs = v)),
   outcome: choice(OUTCOMES, (s, v) => void (s.outcome = v)),

@@ -1,7 +1,6 @@
-import type { Hono } from 'hono';
+import { Hono } from 'hono';
 import { createOpenAIRoutes } from './routes.ts';
 import { createOpenAIService } from './service.ts';
-import { createOpenAISimRoutes } from './sim-routes.ts';
 import { createOpenAIStats } from './stats.ts';
 import type { OpenAIStats } from './stats.ts';
 
@@ -13,34 +12,31 @@ export const OPENAI_BASE_PATH = '/openai/v1';
 /** Text deltas per response when the input does not say `--sim-steps`. */
 export const DEFAULT_OPENAI_STEPS = 8;
 
-/** What the OpenAI part shares with the rest of the simulator. */
-export interface OpenAISimulatorOptions {
+/** What the OpenAI part takes from the simulator's shared options. */
+export interface OpenAISimulatorDeps {
+  /** If set, the only API key accepted. */
   token?: string | undefined;
+  /** Responses queued or in progress at once, for the whole simulator, before a create gets 429. */
   maxJobs: number;
   defaultIntervalMs: number;
   now: () => number;
 }
 
-/** The OpenAI part once mounted: its stats, and the shutdown of its timers and streams. */
-export interface MountedOpenAISimulator {
+/** The Responses API stand-in: `app` serves `/openai/v1/*` and `/_sim/openai/stats`. */
+export interface OpenAISimulator {
+  app: Hono;
   stats(): OpenAIStats;
+  resetStats(): void;
+  /** Clears every timer and ends every open stream. */
   close(): void;
 }
 
-/**
- * Mounts the Responses API simulator on `app`: the API at {@link OPENAI_BASE_PATH}, its stats at
- * `/_sim/openai/stats`, and a hook so `POST /_sim/reset` (at any base path) clears them too. Call it before the routes
- * mounted at `/` or `/_sim`, so they never see these paths first.
- */
-export function mountOpenAISimulator(app: Hono, options: OpenAISimulatorOptions): MountedOpenAISimulator {
+/** Builds OpenAI's Responses API (background mode) stand-in on Hono and Web APIs only. */
+export function createOpenAISimulator(deps: OpenAISimulatorDeps): OpenAISimulator {
   const stats = createOpenAIStats();
-  const service = createOpenAIService({ ...options, defaultSteps: DEFAULT_OPENAI_STEPS, stats });
-  // Every reset route (`/_sim/reset`, and the one under the Midjourney base path) clears these stats too.
-  app.use('*', async (c, next) => {
-    if (c.req.method === 'POST' && c.req.path.endsWith('/_sim/reset')) stats.reset();
-    await next();
-  });
-  app.route('/_sim/openai', createOpenAISimRoutes(stats));
-  app.route(OPENAI_BASE_PATH, createOpenAIRoutes({ ...options, service, stats }));
-  return { stats: stats.snapshot, close: service.close };
+  const service = createOpenAIService({ ...deps, defaultSteps: DEFAULT_OPENAI_STEPS, stats });
+  const app = new Hono();
+  app.get('/_sim/openai/stats', (c) => c.json(stats.snapshot()));
+  app.route(OPENAI_BASE_PATH, createOpenAIRoutes({ ...deps, service, stats }));
+  return { app, stats: stats.snapshot, resetStats: stats.reset, close: service.close };
 }

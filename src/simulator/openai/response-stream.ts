@@ -26,7 +26,6 @@ export interface ResponseStream {
 /** Subscribes one connection to a response's log: replay after `after`, then live, closed after the terminal event. */
 export function openResponseStream(options: ResponseStreamOptions): ResponseStream {
   const { dropAfter, silentAfter } = options;
-  const sink = createSseSink();
   let written = 0;
   let detached = false;
   let unsubscribe: (() => void) | undefined;
@@ -35,6 +34,7 @@ export function openResponseStream(options: ResponseStreamOptions): ResponseStre
     detached = true;
     unsubscribe?.();
   };
+  const sink = createSseSink(detach); // the reader went away
   const cut = () => {
     sink.close();
     detach();
@@ -45,7 +45,6 @@ export function openResponseStream(options: ResponseStreamOptions): ResponseStre
     unsubscribe = options.log.subscribe(options.after, {
       event(event) {
         if (detached || silent()) return;
-        if (sink.closed) return detach(); // the reader went away
         const json = eventJson(event, options.includeObfuscation);
         const frames = options.garbage ? garbageFrames(event, json, written) : [eventFrame(event.type, json)];
         for (const frame of frames) sink.write(frame);
