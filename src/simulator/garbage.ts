@@ -13,13 +13,21 @@ export function garbageFrames(event: SimEvent, index: number, at: number): Array
   return garbageFramesFor(event, index, JSON.stringify({ event: 'midjourney_progress', ts: formatTs(at) }));
 }
 
-/** The same mix for any vendor's payload; `lookalike` is JSON that looks like the vendor's but lacks what makes it valid. */
-export function garbageFramesFor(payload: object, index: number, lookalike: string): Array<string | Uint8Array> {
+/**
+ * The same mix for any vendor's payload; `lookalike` is JSON that looks like the vendor's but lacks what makes it
+ * valid, and `frame` writes the valid event as the vendor frames it (default: one `data:` line).
+ */
+export function garbageFramesFor(
+  payload: object,
+  index: number,
+  lookalike: string,
+  frame: (json: string, eol: string) => string = dataFrame,
+): Array<string | Uint8Array> {
   const valid = index % 2 === 0 ? { ...payload, sim_unknown: { note: 'consumers must ignore unknown fields' } } : payload;
-  const frame = dataFrame(JSON.stringify(valid), index % 2 === 1 ? '\r\n' : '\n');
+  const framed = frame(JSON.stringify(valid), index % 2 === 1 ? '\r\n' : '\n');
   const frames: Array<string | Uint8Array> = [junk(index, lookalike)];
-  if (index % 3 === 2) frames.push(...splitInTwo(frame));
-  else frames.push(frame);
+  if (index % 3 === 2) frames.push(...splitInTwo(framed));
+  else frames.push(framed);
   return frames;
 }
 
@@ -38,8 +46,7 @@ function junk(index: number, lookalike: string): string {
   }
 }
 
-/** A frame as two byte chunks cut in the middle (possibly inside a UTF-8 character), for parsers to reassemble. */
-export function splitInTwo(frame: string): Uint8Array[] {
+function splitInTwo(frame: string): Uint8Array[] {
   const bytes = new TextEncoder().encode(frame);
   const middle = Math.floor(bytes.length / 2);
   return [bytes.slice(0, middle), bytes.slice(middle)];

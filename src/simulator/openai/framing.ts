@@ -11,9 +11,15 @@ export function eventFrame(type: string, json: string, eol = '\n'): string {
   return `event: ${type}${eol}data: ${json}${eol}${eol}`;
 }
 
-/** The JSON of an event as one stream sends it: without `obfuscation` when the caller turned it off. */
-export function eventJson(event: StoredEvent, includeObfuscation: boolean): string {
-  if (includeObfuscation || !('obfuscation' in event.payload)) return event.json;
+/** An event's fields as one stream sends them: without `obfuscation` when the caller turned it off. */
+export function eventPayload(event: StoredEvent, includeObfuscation: boolean): Readonly<Record<string, unknown>> {
+  if (includeObfuscation || !('obfuscation' in event.payload)) return event.payload;
   const { obfuscation: _, ...rest } = event.payload;
-  return JSON.stringify(rest);
+  return rest;
+}
+
+/** The JSON of {@link eventPayload}, the stored encoding when nothing is dropped. */
+export function eventJson(event: StoredEvent, includeObfuscation: boolean): string {
+  const payload = eventPayload(event, includeObfuscation);
+  return payload === event.payload ? event.json : JSON.stringify(payload);
 }

@@ -45,8 +45,9 @@ export function openResponseStream(options: ResponseStreamOptions): ResponseStre
     unsubscribe = options.log.subscribe(options.after, {
       event(event) {
         if (detached || silent()) return;
-        const json = eventJson(event, options.includeObfuscation);
-        const frames = options.garbage ? garbageFrames(event, json, written) : [eventFrame(event.type, json)];
+        const frames = options.garbage
+          ? garbageFrames(event, written, options.includeObfuscation)
+          : [eventFrame(event.type, eventJson(event, options.includeObfuscation))];
         for (const frame of frames) sink.write(frame);
         written++;
         if (dropAfter !== undefined && written >= dropAfter) cut();
