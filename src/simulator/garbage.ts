@@ -13,13 +13,21 @@ export function garbageFrames(event: SimEvent, index: number, at: number): Array
   return garbageFramesFor(event, index, JSON.stringify({ event: 'midjourney_progress', ts: formatTs(at) }));
 }
 
-/** The same mix for any vendor's payload; `lookalike` is JSON that looks like the vendor's but lacks what makes it valid. */
-export function garbageFramesFor(payload: object, index: number, lookalike: string): Array<string | Uint8Array> {
+/**
+ * The same mix for any vendor's payload; `lookalike` is JSON that looks like the vendor's but lacks what makes it
+ * valid, and `frame` writes the valid event as the vendor frames it (default: one `data:` line).
+ */
+export function garbageFramesFor(
+  payload: object,
+  index: number,
+  lookalike: string,
+  frame: (json: string, eol: string) => string = dataFrame,
+): Array<string | Uint8Array> {
   const valid = index % 2 === 0 ? { ...payload, sim_unknown: { note: 'consumers must ignore unknown fields' } } : payload;
-  const frame = dataFrame(JSON.stringify(valid), index % 2 === 1 ? '\r\n' : '\n');
+  const framed = frame(JSON.stringify(valid), index % 2 === 1 ? '\r\n' : '\n');
   const frames: Array<string | Uint8Array> = [junk(index, lookalike)];
-  if (index % 3 === 2) frames.push(...splitInTwo(frame));
-  else frames.push(frame);
+  if (index % 3 === 2) frames.push(...splitInTwo(framed));
+  else frames.push(framed);
   return frames;
 }
 

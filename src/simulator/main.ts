@@ -23,7 +23,8 @@ const simulator = createSimulator({
 });
 
 const server = serve({ fetch: simulator.fetch, port, hostname }, (info) => {
-  console.log(`upstream simulator listening on http://${hostname}:${info.port}/v3/midjourney`);
+  const origin = `http://${hostname}:${info.port}`;
+  console.log(`upstream simulator listening on ${origin}/v3/midjourney (fal queue: ${origin}/fal/queue, OpenAI: ${origin}/openai/v1)`);
 });
 
 const shutdown = () => {

@@ -4,6 +4,8 @@ import type { FalSimulatorOptions } from './fal/fal-simulator.ts';
 import type { FalStats } from './fal/stats.ts';
 import { errorResponse } from './http.ts';
 import { createJobService } from './job-service.ts';
+import { createOpenAISimulator } from './openai/index.ts';
+import type { OpenAIStats } from './openai/index.ts';
 import { createSimRoutes } from './sim-routes.ts';
 import { createStatsRecorder } from './stats.ts';
 import type { SimStats } from './stats.ts';
@@ -34,11 +36,13 @@ export interface Simulator {
   stats(): SimStats;
   /** What `GET /_sim/fal/stats` returns. */
   falStats(): FalStats;
+  /** What `GET /_sim/openai/stats` returns. */
+  openaiStats(): OpenAIStats;
   /** Clears every timer and ends every open stream. */
   close(): void;
 }
 
-/** Builds a stand-in for the useapi.net Midjourney v3 job API on Hono and Web APIs only. */
+/** Builds stand-ins for the useapi.net Midjourney v3 job API, fal.ai's queue and OpenAI's Responses API on Hono and Web APIs only. */
 export function createSimulator(options: SimulatorOptions = {}): Simulator {
   const basePath = (options.basePath ?? '/v3/midjourney').replace(/\/+$/, '');
   const now = () => Date.now();
@@ -60,13 +64,20 @@ export function createSimulator(options: SimulatorOptions = {}): Simulator {
     defaultIntervalMs: options.defaultIntervalMs ?? 500,
     now,
   });
-  const simRoutes = createSimRoutes({ stats, runningCount: service.runningCount, resets: [fal.resetStats] });
+  const openai = createOpenAISimulator({
+    token: options.token,
+    maxJobs: options.maxJobs ?? 3,
+    defaultIntervalMs: options.defaultIntervalMs ?? 500,
+    now,
+  });
+  const simRoutes = createSimRoutes({ stats, runningCount: service.runningCount, resets: [fal.resetStats, openai.resetStats] });
 
   const app = new Hono();
   // Registered before the vendor routes so the vendor's auth middleware never runs for them.
   app.route('/_sim', simRoutes);
   if (basePath !== '') app.route(`${basePath}/_sim`, simRoutes);
   app.route('/', fal.app); // before the Midjourney routes, whose auth would claim every path with basePath ''
+  app.route('/', openai.app);
   app.route(basePath || '/', createVendorRoutes({ service, stats, token: options.token, publicOrigin: options.publicOrigin, now }));
   app.notFound(() => errorResponse(404, 'Not found'));
   app.onError(() => errorResponse(500, 'Internal server error'));
@@ -76,9 +87,11 @@ export function createSimulator(options: SimulatorOptions = {}): Simulator {
     fetch: async (request) => app.fetch(request),
     stats: () => stats.snapshot(service.runningCount()),
     falStats: fal.stats,
+    openaiStats: openai.stats,
     close: () => {
       service.close();
       fal.close();
+      openai.close();
     },
   };
 }
