@@ -14,7 +14,7 @@ console.log(`upstream simulator on ${upstream}`);
 const worker = await startWorkerDev({
   port,
   persistTo: '.wrangler/state',
-  vars: { UPSTREAM_URL: upstream, UPSTREAM_TOKEN: 'dev-token', LOG_LEVEL: process.env.LOG_LEVEL || 'info' },
+  vars: { UPSTREAM_URL: upstream, UPSTREAM_TOKEN: 'dev-token', GATEWAY_OPEN: 'true', LOG_LEVEL: process.env.LOG_LEVEL || 'info' },
   onOutput: (text) => process.stdout.write(text),
 });
 console.log(

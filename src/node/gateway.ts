@@ -26,7 +26,7 @@ export interface Gateway {
   relay: Relay;
   /** The HTTP app this gateway serves (tests drive it in-process with `app.request`). */
   app: Hono;
-  /** The in-process simulator, when no upstream URL was configured. */
+  /** The in-process simulator, when SIMULATOR=true. */
   simulator: Simulator | undefined;
   simulatorUrl: string | undefined;
   close(): Promise<void>;
@@ -65,12 +65,12 @@ export async function startGateway(config: Config, overrides: GatewayOverrides =
     overrides.logger ??
     createNodeLogger({ level: config.LOG_LEVEL, redact, ...(overrides.logDestination ? { destination: overrides.logDestination } : {}) });
 
-  if (!upstreamUrl) {
+  if (config.SIMULATOR) {
     simulator = createSimulator({ maxJobs: config.SIM_MAX_JOBS, ...(config.SIM_TOKEN ? { token: config.SIM_TOKEN } : {}) });
     simServer = await listen(simulator.fetch, 0, '127.0.0.1');
     const { port } = simServer.address() as AddressInfo;
     upstreamUrl = `http://127.0.0.1:${port}/v3/midjourney`;
-    logger.info({ upstream: upstreamUrl }, 'no UPSTREAM_URL: serving jobs from the built-in simulator');
+    logger.warn({ upstream: upstreamUrl }, 'SIMULATOR=true: serving jobs from the built-in simulator, not a real upstream');
   }
 
   const retention = { historyMaxEvents: config.HISTORY_MAX_EVENTS, historyTtlMs: config.HISTORY_TTL_S * 1000 };

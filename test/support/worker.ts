@@ -34,12 +34,17 @@ export async function startTestSimulator(): Promise<TestSimulator> {
   };
 }
 
+/** Vars for a test Worker: open mode asked for explicitly (as `npm run dev:worker` does) unless API keys are given. */
+export function workerTestVars(vars: Record<string, string>): Record<string, string> {
+  return { LOG_LEVEL: 'warn', ...(vars.GATEWAY_API_KEYS ? {} : { GATEWAY_OPEN: 'true' }), ...vars };
+}
+
 /** The Worker in a real `wrangler dev` (local workerd), against the simulator on a free local port. */
 export async function startTestWorker(vars: Record<string, string> = {}): Promise<TestWorker> {
   const simulator = await startTestSimulator();
   let dev: WorkerDev;
   try {
-    dev = await startWorkerDev({ vars: { UPSTREAM_URL: simulator.url, UPSTREAM_TOKEN: 'test-token', LOG_LEVEL: 'warn', ...vars } });
+    dev = await startWorkerDev({ vars: workerTestVars({ UPSTREAM_URL: simulator.url, UPSTREAM_TOKEN: 'test-token', ...vars }) });
   } catch (err) {
     await simulator.close();
     throw err;
