@@ -1,4 +1,5 @@
 import { RelayError } from './errors.ts';
+import { MAX_JSON_DEPTH, jsonTooDeep } from './json-depth.ts';
 import { redactStream } from './redact.ts';
 
 /** Where the vendor API lives and how to reach it; kept a profile since the vendor may go away. */
@@ -65,6 +66,9 @@ export function createUpstreamClient(profile: UpstreamProfile, redact: (text: st
     } catch {
       throw new RelayError('upstream_error', 'upstream response was cut off');
     }
+    // Re-serialising it (the reply is passed on as JSON) would overflow the stack.
+    if (jsonTooDeep(text))
+      throw new RelayError('upstream_error', `upstream answered ${response.status} with JSON nested deeper than ${MAX_JSON_DEPTH} levels`);
     let body: unknown;
     try {
       body = text === '' ? {} : JSON.parse(text);

@@ -1,5 +1,6 @@
 import { RelayError } from '../core/errors.ts';
 import { isValidJobId } from '../core/job-id.ts';
+import { MAX_BODY_DEPTH, jsonTooDeep } from '../core/json-depth.ts';
 
 /** Verbs the vendor accepts on `POST /jobs/<verb>`. */
 export const VERBS: ReadonlySet<string> = new Set([
@@ -30,18 +31,24 @@ export function checkVerb(raw: string | undefined): string {
   return raw;
 }
 
-/** Parses a create body: a JSON object, `stream` boolean if present. */
-export function parseCreateBody(text: string): { body: Record<string, unknown>; stream: boolean } {
+/** Parses a request body that must be a JSON object (empty counts as `{}` when allowed), nested at most MAX_BODY_DEPTH. */
+function parseJsonObject(text: string, allowEmpty: boolean): Record<string, unknown> {
+  if (jsonTooDeep(text, MAX_BODY_DEPTH)) throw new RelayError('bad_request', `request body nests deeper than ${MAX_BODY_DEPTH} levels`);
   let parsed: unknown;
   try {
-    parsed = text.trim() === '' ? {} : JSON.parse(text);
+    parsed = allowEmpty && text.trim() === '' ? {} : JSON.parse(text);
   } catch {
     throw new RelayError('bad_request', 'request body is not valid JSON');
   }
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
     throw new RelayError('bad_request', 'request body must be a JSON object');
   }
-  const body = parsed as Record<string, unknown>;
+  return parsed as Record<string, unknown>;
+}
+
+/** Parses a create body: a JSON object, `stream` boolean if present. */
+export function parseCreateBody(text: string): { body: Record<string, unknown>; stream: boolean } {
+  const body = parseJsonObject(text, true);
   if (body.stream !== undefined && typeof body.stream !== 'boolean') throw new RelayError('bad_request', 'stream must be true or false');
   const { stream = true, ...rest } = body;
   return { body: rest, stream: stream as boolean };
@@ -67,15 +74,7 @@ export const MAX_TOKEN_TTL_S = 7 * 86_400;
 
 /** Parses `POST /v1/tokens`: `{"jobs": [jobid…], "ttl_s"?: seconds}`. */
 export function parseTokenRequest(text: string, maxJobs: number): { jobs: string[]; ttlS: number | undefined } {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(text);
-  } catch {
-    throw new RelayError('bad_request', 'request body is not valid JSON');
-  }
-  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed))
-    throw new RelayError('bad_request', 'request body must be a JSON object');
-  const { jobs, ttl_s: ttl } = parsed as { jobs?: unknown; ttl_s?: unknown };
+  const { jobs, ttl_s: ttl } = parseJsonObject(text, false) as { jobs?: unknown; ttl_s?: unknown };
   if (!Array.isArray(jobs) || jobs.length === 0 || jobs.length > maxJobs) {
     throw new RelayError('bad_request', `jobs must be an array of 1-${maxJobs} job ids`);
   }
