@@ -54,8 +54,29 @@ export function parseCreateBody(text: string): { body: Record<string, unknown>; 
   return { body: rest, stream: stream as boolean };
 }
 
-/** Limits on a create body: prompt length, and `replyUrl` (the upstream would POST every job event there) unless allowed. */
+/** Fields every verb takes (`stream` is the gateway's own; `replyUrl` is forwarded only when allowed). */
+const COMMON_FIELDS = ['channel', 'replyRef'];
+const numbered = (name: string) => [1, 2, 3, 4, 5].map((n) => `${name}_${n}`);
+
+/**
+ * The vendor's documented create fields per verb (Midjourney v3, JSON bodies). Everything else
+ * is dropped, so a field the upstream would act on (a webhook under another spelling, say)
+ * never reaches it unless it is listed here.
+ */
+const VERB_FIELDS: Readonly<Record<string, readonly string[]>> = {
+  imagine: ['prompt'],
+  button: ['jobId', 'button', 'prompt', 'mask'],
+  describe: ['imageUrl'],
+  blend: [...numbered('imageUrl'), 'blendDimensions'],
+  seed: ['jobId'],
+};
+
+/**
+ * The body to forward for a verb: the vendor's documented fields only (`replyUrl`, on which the
+ * upstream would POST every job event, only when allowed), with the prompt's limits checked.
+ */
 export function checkCreateLimits(
+  verb: string,
   body: Record<string, unknown>,
   options: { maxPromptChars: number; allowReplyUrl: boolean },
 ): Record<string, unknown> {
@@ -64,9 +85,10 @@ export function checkCreateLimits(
   if (typeof prompt === 'string' && prompt.length > options.maxPromptChars) {
     throw new RelayError('bad_request', `prompt exceeds ${options.maxPromptChars} characters`);
   }
-  if (options.allowReplyUrl || body.replyUrl === undefined) return body;
-  const { replyUrl: _dropped, ...rest } = body;
-  return rest;
+  const allowed = [...(VERB_FIELDS[verb] ?? []), ...COMMON_FIELDS, ...(options.allowReplyUrl ? ['replyUrl'] : [])];
+  const forwarded: Record<string, unknown> = {};
+  for (const field of allowed) if (Object.hasOwn(body, field)) forwarded[field] = body[field];
+  return forwarded;
 }
 
 /** Longest lifetime `POST /v1/tokens` grants, seconds. */

@@ -112,7 +112,7 @@ describe('the upstream token never leaves: in-process simulator with SIM_TOKEN',
     expectNoCanary(gw, seen);
   });
 
-  it('does not forward replyUrl (webhooks) unless ALLOW_REPLY_URL=true', async () => {
+  it('does not forward replyUrl (webhooks, under any spelling) or undocumented fields unless ALLOW_REPLY_URL=true', async () => {
     const created = await fetch(`${gw.url}/v3/midjourney/jobs/imagine`, {
       method: 'POST',
       headers: withKey({ 'Content-Type': 'application/json' }),
@@ -120,7 +120,11 @@ describe('the upstream token never leaves: in-process simulator with SIM_TOKEN',
         prompt: 'w --sim-steps 1 --sim-interval 5',
         stream: false,
         replyUrl: 'https://hook.example/cb',
+        replyURL: 'https://hook.example/cb',
+        reply_url: 'https://hook.example/cb',
+        webhookUrl: 'https://hook.example/cb',
         replyRef: 'r1',
+        channel: 'leak-test',
       }),
     });
     const { jobid } = (await created.json()) as { jobid: string };
@@ -128,7 +132,8 @@ describe('the upstream token never leaves: in-process simulator with SIM_TOKEN',
       headers: { Authorization: `Bearer ${CANARY}` },
     });
     const request = ((await upstream.json()) as { request: Record<string, unknown> }).request;
-    expect(request).not.toHaveProperty('replyUrl');
+    // Only the vendor's documented fields are forwarded: no other spelling of a webhook reaches it.
+    expect(Object.keys(request).sort()).toEqual(['channel', 'prompt', 'replyRef', 'stream']);
     expect(request.replyRef).toBe('r1');
   });
 });
