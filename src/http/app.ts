@@ -57,6 +57,7 @@ export function createApp(deps: AppDeps): Hono {
     openSink: deps.openSink,
   };
   const app = new Hono();
+  app.use('*', security.guard);
   app.use('*', security.cors.middleware);
 
   app.get('/healthz', (c) => c.json({ ok: true }));

@@ -5,7 +5,7 @@ import { getConnInfo } from '@hono/node-server/conninfo';
 import type { Context, Hono } from 'hono';
 import type pino from 'pino';
 import type { Bus } from '../core/bus.ts';
-import { type Config, configSecrets } from '../core/config.ts';
+import { type Config, ConfigError, configSecrets } from '../core/config.ts';
 import type { Logger } from '../core/logger.ts';
 import { createMemoryBus } from '../core/memory-bus.ts';
 import { createRedactor } from '../core/redact.ts';
@@ -59,7 +59,7 @@ export async function startGateway(config: Config, overrides: GatewayOverrides =
   let simServer: ServerType | undefined;
   let upstreamUrl = config.UPSTREAM_URL;
   // The in-process simulator gets SIM_TOKEN, else a random token: the redactor knows both.
-  const token = config.UPSTREAM_URL ? config.UPSTREAM_TOKEN : (config.SIM_TOKEN ?? `sim-${randomUUID()}`);
+  const token = config.SIMULATOR ? (config.SIM_TOKEN ?? `sim-${randomUUID()}`) : config.UPSTREAM_TOKEN;
   const redact = createRedactor([...configSecrets(config), token]);
   const logger =
     overrides.logger ??
@@ -72,6 +72,9 @@ export async function startGateway(config: Config, overrides: GatewayOverrides =
     upstreamUrl = `http://127.0.0.1:${port}/v3/midjourney`;
     logger.warn({ upstream: upstreamUrl }, 'SIMULATOR=true: serving jobs from the built-in simulator, not a real upstream');
   }
+
+  if (upstreamUrl === undefined)
+    throw new ConfigError('invalid configuration: UPSTREAM_URL: no upstream configured and SIMULATOR is not true');
 
   const retention = { historyMaxEvents: config.HISTORY_MAX_EVENTS, historyTtlMs: config.HISTORY_TTL_S * 1000 };
   // REDIS_URL may hold a password: it is never logged.
@@ -100,6 +103,7 @@ export async function startGateway(config: Config, overrides: GatewayOverrides =
     openSink: openSocketSink,
     security: createSecurity(config, {
       logger,
+      bindHost: config.HOST,
       clientIp: (c: Context) => clientIpFrom(c.req.header('X-Forwarded-For'), getConnInfo(c).remote.address, config.TRUST_PROXY),
     }),
   });

@@ -3,7 +3,7 @@ import { ConfigError, isProduction, loadConfig as load, VENDOR_URL, withDevDefau
 
 const KEYS = { GATEWAY_API_KEYS: 'key-test-0123456789abcdef' };
 /** Most cases are about other variables: they run as `--dev` would (open, simulator). */
-const loadConfig = (env: Record<string, string>) => load(withDevDefaults(env));
+const loadConfig = (env: Record<string, string | undefined>) => load(withDevDefaults(env));
 
 describe('loadConfig', () => {
   it('has working defaults: simulator upstream, memory bus, port 8080', () => {
