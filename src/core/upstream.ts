@@ -83,8 +83,8 @@ export function createUpstreamClient(profile: UpstreamProfile, redact: (text: st
       const response = await send('POST', url(paths.create, { verb }), { ...body, stream: true }, true);
       const type = response.headers.get('content-type') ?? '';
       if (response.ok && type.includes('text/event-stream') && response.body) {
-        // The upstream may echo the token inside events: it is cut out before anything parses them.
-        return { kind: 'stream', body: redactStream(response.body, [profile.token]) };
+        // The upstream may echo a secret inside events, in any encoding: it is cut out before anything parses them.
+        return { kind: 'stream', body: redactStream(response.body, redact) };
       }
       return { kind: 'reply', reply: await reply(response) };
     },

@@ -2,8 +2,10 @@ import type { AddressInfo } from 'node:net';
 import { type ServerType, serve } from '@hono/node-server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Simulator, createSimulator } from '../../src/simulator/simulator.ts';
+import { findDecoded } from '../support/decode.ts';
+import { type FakeUpstream, sseResponse, startFakeUpstream } from '../support/fake-upstream.ts';
 import { startTestGateway, type TestGateway } from '../support/gateway.ts';
-import { API_KEY, SECURED, TOKEN_SECRET, withKey } from '../support/security.ts';
+import { API_KEY, SECURED, TOKEN_SECRET, hostileJsonStrings, withKey } from '../support/security.ts';
 
 const CANARY = 'tok-LEAK-CANARY-1234';
 const FORMS = [
@@ -78,23 +80,32 @@ async function runEverything(gw: TestGateway, upstreamUrl: string): Promise<Capt
   return seen;
 }
 
-function expectNoCanary(gw: TestGateway, seen: Captured[]) {
+/** Every secret the gateway knows must be absent from `text`, raw and decoded (JSON, percent, base64, hex). */
+function expectNothingDecodes(text: string, what: string) {
+  for (const secret of [CANARY, API_KEY, TOKEN_SECRET]) {
+    const decoded = findDecoded(text, secret);
+    expect(decoded === undefined, `${what} decodes to a secret: ${decoded?.slice(0, 300)}`).toBe(true);
+  }
+}
+
+function expectNoCanary(gw: TestGateway, seen: Captured[], redactions = 10) {
   for (const captured of seen) {
     for (const form of FORMS) {
       expect(captured.headers, `${captured.what} headers`).not.toContain(form);
       expect(captured.body, `${captured.what} body`).not.toContain(form);
     }
+    expectNothingDecodes(captured.headers, `${captured.what} headers`);
+    // Each SSE frame, and the body as a whole.
+    for (const frame of captured.body.split('\n\n')) expectNothingDecodes(frame, `${captured.what} frame`);
+    expectNothingDecodes(captured.body, `${captured.what} body`);
   }
-  const logs = gw.logs.join('');
-  expect(logs.length).toBeGreaterThan(0);
-  for (const form of FORMS) expect(logs, 'log lines').not.toContain(form);
-  // Nor the gateway's own secrets.
-  for (const secret of [API_KEY, TOKEN_SECRET]) {
-    expect(logs).not.toContain(secret);
-    for (const captured of seen) expect(captured.body + captured.headers, captured.what).not.toContain(secret);
+  expect(gw.logs.join('').length).toBeGreaterThan(0);
+  for (const line of gw.logs) {
+    for (const form of FORMS) expect(line, 'log line').not.toContain(form);
+    expectNothingDecodes(line, 'log line');
   }
   // The upstream did echo the token and it was cut out (so the scenarios really exercised it).
-  expect(seen.filter((c) => c.body.includes('[redacted]')).length).toBeGreaterThan(10);
+  expect(seen.filter((c) => c.body.includes('[redacted]')).length).toBeGreaterThanOrEqual(redactions);
 }
 
 describe('the upstream token never leaves: in-process simulator with SIM_TOKEN', () => {
@@ -197,5 +208,80 @@ describe('the upstream token never leaves: separate upstream with UPSTREAM_URL +
     } finally {
       await down.close();
     }
+  });
+});
+
+describe('a hostile upstream echoing every secret in every encoding (JSON escapes, base64, percent, hex)', () => {
+  let upstream: FakeUpstream;
+  let gw: TestGateway;
+  let serial = 0;
+  const echo = () => `[${[CANARY, API_KEY, TOKEN_SECRET].flatMap(hostileJsonStrings).join(',')}]`;
+  /** A job object whose every string, and one key, hide the token. */
+  const job = (jobid: string, status: string) =>
+    `{"jobid":"${jobid}","verb":"imagine","status":"${status}","error":${hostileJsonStrings(CANARY)[0]},"echo":${echo()},${hostileJsonStrings(CANARY)[2]}:1}`;
+  beforeAll(async () => {
+    upstream = await startFakeUpstream(async (request, path) => {
+      const json = (text: string, status = 200) => new Response(text, { status, headers: { 'Content-Type': 'application/json' } });
+      if (request.method === 'POST') {
+        const { prompt } = (await request.json()) as { prompt?: string };
+        const jobid = `j${++serial}-hostile:midjourney`;
+        if (prompt === 'reply') return json(job(jobid, 'created'));
+        if (prompt === 'reject') return json(`{"error":${hostileJsonStrings(CANARY)[3]},"echo":${echo()}}`, 400);
+        return sseResponse([
+          `{"event":"initialized","message":${hostileJsonStrings(CANARY)[1]},"jobId":"${jobid}","seq":0}`,
+          `{"event":"midjourney_created","seq":1,"ts":"12:00:00.000","job":${job(jobid, 'created')}}`,
+          `{"event":"midjourney_progress","seq":2,"ts":"12:00:00.001","job":${job(jobid, 'progress')}}`,
+          `{"event":"midjourney_completed","seq":3,"ts":"12:00:00.002","job":${job(jobid, 'completed')}}`,
+        ]);
+      }
+      if (path === '/jobs') return json(`{"jobs":${echo()}}`);
+      const jobid = decodeURIComponent(path.replace('/jobs/', ''));
+      return json(job(jobid, request.method === 'DELETE' ? 'cancelled' : 'completed'));
+    });
+    gw = await startTestGateway({
+      ...SECURED,
+      UPSTREAM_URL: upstream.url,
+      UPSTREAM_TOKEN: CANARY,
+      POLL_INTERVAL_MS: '30',
+      LOG_LEVEL: 'trace',
+    });
+  });
+  afterAll(async () => {
+    await gw.close();
+    await upstream.close();
+  });
+
+  it('nothing decodable reaches subscribers, re-serialised replies or logs', async () => {
+    const seen: Captured[] = [];
+    async function call(what: string, path: string, init: RequestInit = {}) {
+      const response = await fetch(`${gw.url}${path}`, init);
+      const captured = { what, status: response.status, headers: JSON.stringify([...response.headers]), body: await response.text() };
+      seen.push(captured);
+      return captured;
+    }
+    const create = (what: string, body: Record<string, unknown>) =>
+      call(what, '/v3/midjourney/jobs/imagine', {
+        method: 'POST',
+        headers: withKey({ 'Content-Type': 'application/json' }),
+        body: JSON.stringify(body),
+      });
+    const streamed = await create('stream', { prompt: 'stream' });
+    expect(streamed.status).toBe(200);
+    expect(streamed.body.match(/^id: /gm)?.length).toBe(4);
+    const created = await create('stream:false', { prompt: 'snapshot', stream: false });
+    expect(created.status).toBe(201);
+    const { jobid, stream_url } = JSON.parse(created.body) as { jobid: string; stream_url: string };
+    await call('subscribe', stream_url);
+    await call('job from hub', `/v3/midjourney/jobs/${encodeURIComponent(jobid)}`, { headers: withKey() });
+    await call('job from upstream', '/v3/midjourney/jobs/j9-unknown:midjourney', { headers: withKey() });
+    await call('list', '/v3/midjourney/jobs', { headers: withKey() });
+    await call('delete', `/v3/midjourney/jobs/${encodeURIComponent(jobid)}`, { method: 'DELETE', headers: withKey() });
+    expect((await create('reply', { prompt: 'reply' })).status).toBe(200);
+    expect((await create('reject', { prompt: 'reject' })).status).toBe(400);
+    // A browser's JSON.parse of each frame restores no secret either.
+    for (const line of (streamed.body + seen[2]?.body).split('\n').filter((l) => l.startsWith('data: '))) {
+      expectNothingDecodes(JSON.stringify(JSON.parse(line.slice(6))), 'parsed frame');
+    }
+    expectNoCanary(gw, seen, 8);
   });
 });

@@ -70,7 +70,12 @@ describe('open mode (GATEWAY_OPEN=true): other web pages cannot spend the server
 
   it('needs Content-Type: application/json on every POST (a simple request cannot send it)', async () => {
     const before = await jobs();
-    for (const headers of [{}, { 'Content-Type': 'text/plain' }, { 'Content-Type': 'application/x-www-form-urlencoded' }]) {
+    const variants: Record<string, string>[] = [
+      {},
+      { 'Content-Type': 'text/plain' },
+      { 'Content-Type': 'application/x-www-form-urlencoded' },
+    ];
+    for (const headers of variants) {
       const response = await post(headers);
       expect(response.status, JSON.stringify(headers)).toBe(415);
       expect(((await response.json()) as { code: string }).code).toBe('bad_request');
