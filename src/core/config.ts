@@ -97,9 +97,11 @@ export function isProduction(nodeEnv: string | undefined): boolean {
 
 /**
  * What `--dev` (`npm start`) asks for: an open gateway when no API keys are set, the built-in
- * simulator when no upstream is. Explicit values in `env` win.
+ * simulator when no upstream is. Explicit values in `env` win; with NODE_ENV naming production
+ * it asks for nothing (production gets neither by default).
  */
 export function withDevDefaults(env: Record<string, string | undefined>): Record<string, string | undefined> {
+  if (isProduction(env.NODE_ENV)) return env;
   const set = (name: string) => (env[name] ?? '') !== '';
   return {
     ...(set('GATEWAY_API_KEYS') ? {} : { GATEWAY_OPEN: 'true' }),

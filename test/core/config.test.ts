@@ -75,6 +75,7 @@ describe('loadConfig', () => {
     expect(config.TRUST_PROXY).toBe(false);
     const set = loadConfig({
       NODE_ENV: 'production',
+      SIMULATOR: 'true',
       GATEWAY_API_KEYS: ' key-aaaaaaaaaaaaaaaa , key-bbbbbbbbbbbbbbbb ,',
       SUBSCRIBE_TOKEN_SECRET: 'x'.repeat(32),
       CORS_ORIGINS: 'https://app.example.com,http://localhost:3000',
@@ -129,5 +130,7 @@ describe('modes: open and the simulator are asked for, never fallen back to', ()
     expect(withDevDefaults({})).toEqual({ GATEWAY_OPEN: 'true', SIMULATOR: 'true' });
     expect(withDevDefaults({ ...KEYS, UPSTREAM_TOKEN: 'tok-12345678' })).toEqual({ ...KEYS, UPSTREAM_TOKEN: 'tok-12345678' });
     expect(withDevDefaults({ GATEWAY_OPEN: 'false' }).GATEWAY_OPEN).toBe('false');
+    // `NODE_ENV=production npm start` gets neither: it must configure keys and an upstream.
+    expect(withDevDefaults({ NODE_ENV: 'Production' })).toEqual({ NODE_ENV: 'Production' });
   });
 });
