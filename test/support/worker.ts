@@ -1,5 +1,6 @@
 import type { AddressInfo } from 'node:net';
 import { type ServerType, serve } from '@hono/node-server';
+import { withDevDefaults } from '../../src/core/config.ts';
 import { type WorkerDev, startWorkerDev } from '../../src/node/worker-dev.ts';
 import { type Simulator, createSimulator } from '../../src/simulator/simulator.ts';
 import type { ScenarioTarget } from '../scenarios/target.ts';
@@ -36,7 +37,9 @@ export async function startTestSimulator(): Promise<TestSimulator> {
 
 /** Vars for a test Worker: open mode asked for explicitly (as `npm run dev:worker` does) unless API keys are given. */
 export function workerTestVars(vars: Record<string, string>): Record<string, string> {
-  return { LOG_LEVEL: 'warn', ...(vars.GATEWAY_API_KEYS ? {} : { GATEWAY_OPEN: 'true' }), ...vars };
+  // The same opt-in as `npm start --dev`; an upstream is always given, so it never asks for the simulator.
+  const asked = withDevDefaults({ LOG_LEVEL: 'warn', ...vars });
+  return Object.fromEntries(Object.entries(asked).filter((entry): entry is [string, string] => entry[1] !== undefined));
 }
 
 /** The Worker in a real `wrangler dev` (local workerd), against the simulator on a free local port. */
