@@ -124,7 +124,8 @@ export function createRedactor(secrets: readonly (string | undefined)[]): (text:
       }
       if (Array.isArray(value)) return value.map(walk);
       if (typeof value === 'object' && value !== null) {
-        const out: Record<string, unknown> = {};
+        // No prototype: a "__proto__" key stays an ordinary key.
+        const out = Object.create(null) as Record<string, unknown>;
         for (const [key, item] of Object.entries(value)) out[walk(key) as string] = walk(item);
         return out;
       }

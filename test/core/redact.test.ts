@@ -69,9 +69,11 @@ describe('createRedactor: what a consumer would decode, not only the bytes', () 
     expect(JSON.parse(JSON.parse(out).payload as string)).toEqual({ token: REDACTED });
   });
 
-  it('catches secrets in JSON keys', () => {
+  it('catches secrets in JSON keys, and keeps a "__proto__" key an ordinary key', () => {
     const out = redact(`{"${unicodeEscaped(SECRET)}":1}`);
     expect(JSON.parse(out)).toEqual({ [REDACTED]: 1 });
+    const proto = redact(`{"__proto__":{"a":"\\u0041"},"b":"${unicodeEscaped(SECRET)}"}`);
+    expect(proto).toBe(`{"__proto__":{"a":"\\u0041"},"b":"${REDACTED}"}`);
   });
 
   it('leaves text without a secret exactly as it was (no re-serialisation), escapes and all', () => {
