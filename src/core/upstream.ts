@@ -1,6 +1,6 @@
 import { RelayError } from './errors.ts';
 import { MAX_JSON_DEPTH, jsonTooDeep } from './json-depth.ts';
-import { redactStream } from './redact.ts';
+import { redactStream } from './redact-stream.ts';
 
 /** Where the vendor API lives and how to reach it; kept a profile since the vendor may go away. */
 export interface UpstreamProfile {

@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { REDACTED, createRedactor, redactStream } from '../../src/core/redact.ts';
+import { redactStream } from '../../src/core/redact-stream.ts';
+import { REDACTED, createRedactor } from '../../src/core/redact.ts';
 import { findDecoded } from '../support/decode.ts';
 
 const SECRET = 'tok-LEAK-CANARY-1234';
