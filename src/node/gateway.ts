@@ -13,6 +13,7 @@ import { type Relay, createRelay } from '../core/relay.ts';
 import { createUpstreamClient } from '../core/upstream.ts';
 import { createApp } from '../http/app.ts';
 import { clientIpFrom } from '../http/client-ip.ts';
+import { isLoopbackAddress } from '../http/open-mode.ts';
 import { createSecurity } from '../http/security.ts';
 import { type Simulator, createSimulator } from '../simulator/simulator.ts';
 import { createNodeLogger } from './logger.ts';
@@ -122,6 +123,12 @@ export async function startGateway(config: Config, overrides: GatewayOverrides =
   const host = config.HOST === '0.0.0.0' || config.HOST === '::' ? '127.0.0.1' : config.HOST;
   const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
   logger.info({ url, bus: busKind }, 'sse-relay listening');
+  if (config.GATEWAY_OPEN && !isLoopbackAddress(config.HOST)) {
+    logger.warn(
+      { host: config.HOST },
+      'GATEWAY_OPEN=true on a non-loopback address: anyone on the network can start jobs with the upstream token',
+    );
+  }
 
   let closing: Promise<void> | undefined;
   return {

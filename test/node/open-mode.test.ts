@@ -126,6 +126,23 @@ describe('open mode (GATEWAY_OPEN=true): other web pages cannot spend the server
   });
 });
 
+describe('open mode on every interface', () => {
+  it('is allowed when asked for (HOST=0.0.0.0), with a warning and no Host check', async () => {
+    const gw = await startTestGateway({ HOST: '0.0.0.0' });
+    try {
+      expect(gw.logs.join('')).toContain('GATEWAY_OPEN=true on a non-loopback address');
+      expect((await withHost(gw.url, 'dev-box.lan', '/healthz')).status).toBe(200);
+      // Cross-site requests are still refused.
+      expect(
+        (await fetch(`${gw.url}${CREATE}`, { method: 'POST', headers: { ...CROSS_SITE, 'Content-Type': 'text/plain' }, body: BODY }))
+          .status,
+      ).toBe(403);
+    } finally {
+      await gw.close();
+    }
+  });
+});
+
 describe('with API keys none of this applies (the key is the protection)', () => {
   let gw: TestGateway;
   beforeAll(async () => {
