@@ -3,9 +3,10 @@ import { type ServerType, serve } from '@hono/node-server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Simulator, createSimulator } from '../../src/simulator/simulator.ts';
 import { findDecoded } from '../support/decode.ts';
-import { type FakeUpstream, sseResponse, startFakeUpstream } from '../support/fake-upstream.ts';
+import type { FakeUpstream } from '../support/fake-upstream.ts';
 import { startTestGateway, type TestGateway } from '../support/gateway.ts';
-import { API_KEY, SECURED, TOKEN_SECRET, hostileJsonStrings, withKey } from '../support/security.ts';
+import { type Captured, parsedFrames, runHostileScenario, startHostileUpstream } from '../support/hostile-upstream.ts';
+import { API_KEY, SECURED, TOKEN_SECRET, withKey } from '../support/security.ts';
 
 const CANARY = 'tok-LEAK-CANARY-1234';
 const FORMS = [
@@ -15,13 +16,6 @@ const FORMS = [
   Buffer.from(`Bearer ${CANARY}`).toString('base64').replace(/=+$/, ''),
   encodeURIComponent(CANARY),
 ];
-
-interface Captured {
-  what: string;
-  status: number;
-  headers: string;
-  body: string;
-}
 
 /** Every scenario against one gateway; returns everything a client saw. */
 async function runEverything(gw: TestGateway, upstreamUrl: string): Promise<Captured[]> {
@@ -214,30 +208,8 @@ describe('the upstream token never leaves: separate upstream with UPSTREAM_URL +
 describe('a hostile upstream echoing every secret in every encoding (JSON escapes, base64, percent, hex)', () => {
   let upstream: FakeUpstream;
   let gw: TestGateway;
-  let serial = 0;
-  const echo = () => `[${[CANARY, API_KEY, TOKEN_SECRET].flatMap(hostileJsonStrings).join(',')}]`;
-  /** A job object whose every string, and one key, hide the token. */
-  const job = (jobid: string, status: string) =>
-    `{"jobid":"${jobid}","verb":"imagine","status":"${status}","error":${hostileJsonStrings(CANARY)[0]},"echo":${echo()},${hostileJsonStrings(CANARY)[2]}:1}`;
   beforeAll(async () => {
-    upstream = await startFakeUpstream(async (request, path) => {
-      const json = (text: string, status = 200) => new Response(text, { status, headers: { 'Content-Type': 'application/json' } });
-      if (request.method === 'POST') {
-        const { prompt } = (await request.json()) as { prompt?: string };
-        const jobid = `j${++serial}-hostile:midjourney`;
-        if (prompt === 'reply') return json(job(jobid, 'created'));
-        if (prompt === 'reject') return json(`{"error":${hostileJsonStrings(CANARY)[3]},"echo":${echo()}}`, 400);
-        return sseResponse([
-          `{"event":"initialized","message":${hostileJsonStrings(CANARY)[1]},"jobId":"${jobid}","seq":0}`,
-          `{"event":"midjourney_created","seq":1,"ts":"12:00:00.000","job":${job(jobid, 'created')}}`,
-          `{"event":"midjourney_progress","seq":2,"ts":"12:00:00.001","job":${job(jobid, 'progress')}}`,
-          `{"event":"midjourney_completed","seq":3,"ts":"12:00:00.002","job":${job(jobid, 'completed')}}`,
-        ]);
-      }
-      if (path === '/jobs') return json(`{"jobs":${echo()}}`);
-      const jobid = decodeURIComponent(path.replace('/jobs/', ''));
-      return json(job(jobid, request.method === 'DELETE' ? 'cancelled' : 'completed'));
-    });
+    upstream = await startHostileUpstream([CANARY, API_KEY, TOKEN_SECRET]);
     gw = await startTestGateway({
       ...SECURED,
       UPSTREAM_URL: upstream.url,
@@ -252,36 +224,12 @@ describe('a hostile upstream echoing every secret in every encoding (JSON escape
   });
 
   it('nothing decodable reaches subscribers, re-serialised replies or logs', async () => {
-    const seen: Captured[] = [];
-    async function call(what: string, path: string, init: RequestInit = {}) {
-      const response = await fetch(`${gw.url}${path}`, init);
-      const captured = { what, status: response.status, headers: JSON.stringify([...response.headers]), body: await response.text() };
-      seen.push(captured);
-      return captured;
-    }
-    const create = (what: string, body: Record<string, unknown>) =>
-      call(what, '/v3/midjourney/jobs/imagine', {
-        method: 'POST',
-        headers: withKey({ 'Content-Type': 'application/json' }),
-        body: JSON.stringify(body),
-      });
-    const streamed = await create('stream', { prompt: 'stream' });
-    expect(streamed.status).toBe(200);
-    expect(streamed.body.match(/^id: /gm)?.length).toBe(4);
-    const created = await create('stream:false', { prompt: 'snapshot', stream: false });
-    expect(created.status).toBe(201);
-    const { jobid, stream_url } = JSON.parse(created.body) as { jobid: string; stream_url: string };
-    await call('subscribe', stream_url);
-    await call('job from hub', `/v3/midjourney/jobs/${encodeURIComponent(jobid)}`, { headers: withKey() });
-    await call('job from upstream', '/v3/midjourney/jobs/j9-unknown:midjourney', { headers: withKey() });
-    await call('list', '/v3/midjourney/jobs', { headers: withKey() });
-    await call('delete', `/v3/midjourney/jobs/${encodeURIComponent(jobid)}`, { method: 'DELETE', headers: withKey() });
-    expect((await create('reply', { prompt: 'reply' })).status).toBe(200);
-    expect((await create('reject', { prompt: 'reject' })).status).toBe(400);
+    const seen = await runHostileScenario(gw.url);
+    expect(seen.find((c) => c.what === 'stream')?.body.match(/^id: /gm)?.length).toBe(4);
     // A browser's JSON.parse of each frame restores no secret either.
-    for (const line of (streamed.body + seen[2]?.body).split('\n').filter((l) => l.startsWith('data: '))) {
-      expectNothingDecodes(JSON.stringify(JSON.parse(line.slice(6))), 'parsed frame');
-    }
+    const frames = parsedFrames(seen);
+    expect(frames.length).toBeGreaterThanOrEqual(8);
+    for (const frame of frames) expectNothingDecodes(frame, 'parsed frame');
     expectNoCanary(gw, seen, 8);
   });
 });
