@@ -18,7 +18,7 @@ console.log(`upstream simulator on ${upstream}`);
 const worker = await startWorkerDev({
   port,
   persistTo: process.env.DEV_STATE_DIR || '.wrangler/state',
-  vars: { UPSTREAM_URL: upstream, UPSTREAM_TOKEN: token, LOG_LEVEL: process.env.LOG_LEVEL || 'info' },
+  vars: { UPSTREAM_URL: upstream, UPSTREAM_TOKEN: token, GATEWAY_OPEN: 'true', LOG_LEVEL: process.env.LOG_LEVEL || 'info' },
   onOutput: (text) => process.stdout.write(text),
 });
 console.log(

@@ -26,6 +26,8 @@ export interface WorkerDevOptions {
   /** Echo wrangler's output here (the dev script passes the console). */
   onOutput?(text: string): void;
   startTimeoutMs?: number;
+  /** When the Worker counts as up, from its /healthz answer; default any 2xx. */
+  isReady?(response: Response): boolean;
 }
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -132,7 +134,7 @@ export async function startWorkerDev(options: WorkerDevOptions): Promise<WorkerD
   while (!gone) {
     try {
       const response = await fetch(`${url}/healthz`, { signal: AbortSignal.timeout(2000) });
-      if (response.ok) return { url, output, close };
+      if ((options.isReady ?? ((r) => r.ok))(response)) return { url, output, close };
     } catch {
       // Not listening yet.
     }

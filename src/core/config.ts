@@ -32,7 +32,8 @@ const origin = z.string().refine((value) => {
 
 const schema = z.object({
   PORT: int(0, 65535).default(8080),
-  HOST: z.string().min(1).default('0.0.0.0'),
+  /** Default depends on the mode: loopback when open, every interface with API keys. */
+  HOST: z.string().min(1).optional(),
   UPSTREAM_URL: z.url({ protocol: /^https?$/ }).optional(),
   UPSTREAM_TOKEN: z
     .string()
@@ -55,6 +56,8 @@ const schema = z.object({
   SIM_TOKEN: z.string().min(1).optional(),
   SIM_MAX_JOBS: int(1, 10_000).default(3),
   NODE_ENV: z.string().optional(),
+  GATEWAY_OPEN: bool.default(false),
+  SIMULATOR: bool.default(false),
   GATEWAY_API_KEYS: list(z.string().regex(/^[\x21-\x7e]{16,256}$/), '16-256 printable characters without spaces').default([]),
   SUBSCRIBE_TOKEN_SECRET: z
     .string()
@@ -72,8 +75,8 @@ const schema = z.object({
   TRUST_PROXY: bool.default(false),
 });
 
-/** Validated configuration; `upstreamUrl` undefined means "run the simulator in-process". */
-export type Config = Omit<z.infer<typeof schema>, 'UPSTREAM_URL'> & { UPSTREAM_URL: string | undefined };
+/** Validated configuration; `UPSTREAM_URL` undefined means "run the simulator in-process" (SIMULATOR=true). */
+export type Config = Omit<z.infer<typeof schema>, 'UPSTREAM_URL' | 'HOST'> & { UPSTREAM_URL: string | undefined; HOST: string };
 
 /** A configuration problem, naming every variable at fault. */
 export class ConfigError extends Error {
@@ -81,6 +84,62 @@ export class ConfigError extends Error {
     super(message);
     this.name = 'ConfigError';
   }
+}
+
+/** NODE_ENV values that mean "not production"; anything else set (Production, prod, " production", staging…) is production. */
+const DEVELOPMENT_ENVS: ReadonlySet<string> = new Set(['development', 'dev', 'test', 'local']);
+
+/** Whether NODE_ENV names production: unset or a development name is not, any other value is (case and spaces ignored). */
+export function isProduction(nodeEnv: string | undefined): boolean {
+  const name = (nodeEnv ?? '').trim().toLowerCase();
+  return name !== '' && !DEVELOPMENT_ENVS.has(name);
+}
+
+/**
+ * What `--dev` (`npm start`) asks for: an open gateway when no API keys are set, the built-in
+ * simulator when no upstream is. Explicit values in `env` win; with NODE_ENV naming production
+ * it asks for nothing (production gets neither by default).
+ */
+export function withDevDefaults(env: Record<string, string | undefined>): Record<string, string | undefined> {
+  if (isProduction(env.NODE_ENV)) return env;
+  const set = (name: string) => (env[name] ?? '') !== '';
+  return {
+    ...(set('GATEWAY_API_KEYS') ? {} : { GATEWAY_OPEN: 'true' }),
+    ...(set('UPSTREAM_URL') || set('UPSTREAM_TOKEN') ? {} : { SIMULATOR: 'true' }),
+    ...Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== '')),
+  };
+}
+
+/**
+ * The mode rule, shared by Node and the Worker: running without API keys (open) and running
+ * against the in-process simulator are things an operator asks for (GATEWAY_OPEN=true,
+ * SIMULATOR=true), never fallbacks; production never runs open.
+ */
+function modeProblems(config: z.infer<typeof schema>): string[] {
+  const production = isProduction(config.NODE_ENV);
+  const keys = config.GATEWAY_API_KEYS.length > 0;
+  const upstream = config.UPSTREAM_URL !== undefined || config.UPSTREAM_TOKEN !== undefined;
+  const problems: string[] = [];
+  if (!keys && !config.GATEWAY_OPEN) {
+    problems.push(
+      'GATEWAY_API_KEYS: required; to run without access control (development only: anyone who can reach the gateway starts jobs with your token) set GATEWAY_OPEN=true, as `npm start` does',
+    );
+  }
+  if (keys && config.GATEWAY_OPEN) problems.push('GATEWAY_OPEN: cannot be combined with GATEWAY_API_KEYS');
+  if (production && config.GATEWAY_OPEN) problems.push('GATEWAY_OPEN: not allowed when NODE_ENV is production; set GATEWAY_API_KEYS');
+  if (production && keys && config.SUBSCRIBE_TOKEN_SECRET === undefined) {
+    problems.push('SUBSCRIBE_TOKEN_SECRET: required (at least 32 bytes) when NODE_ENV is production');
+  }
+  if (!upstream && !config.SIMULATOR) {
+    problems.push(
+      'UPSTREAM_URL: no upstream configured; set UPSTREAM_TOKEN (and UPSTREAM_URL), or SIMULATOR=true for the built-in simulator, as `npm start` does',
+    );
+  }
+  if (upstream && config.SIMULATOR) problems.push('SIMULATOR: cannot be combined with UPSTREAM_URL or UPSTREAM_TOKEN');
+  if (config.UPSTREAM_URL !== undefined && config.UPSTREAM_TOKEN === undefined) {
+    problems.push('UPSTREAM_TOKEN: required when UPSTREAM_URL is set');
+  }
+  return problems;
 }
 
 /** Parses environment variables; throws ConfigError naming each invalid variable. */
@@ -92,18 +151,12 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     throw new ConfigError(`invalid configuration: ${problems.join('; ')}`);
   }
   const config = result.data;
+  const problems = modeProblems(config);
+  if (problems.length > 0) throw new ConfigError(`invalid configuration: ${problems.join('; ')}`);
   const upstreamUrl = config.UPSTREAM_URL ?? (config.UPSTREAM_TOKEN ? VENDOR_URL : undefined);
-  if (upstreamUrl && !config.UPSTREAM_TOKEN) {
-    throw new ConfigError('invalid configuration: UPSTREAM_TOKEN: required when UPSTREAM_URL is set');
-  }
-  if (config.NODE_ENV === 'production') {
-    const missing = [
-      config.GATEWAY_API_KEYS.length === 0 ? 'GATEWAY_API_KEYS: required when NODE_ENV=production' : '',
-      config.SUBSCRIBE_TOKEN_SECRET === undefined ? 'SUBSCRIBE_TOKEN_SECRET: required (at least 32 bytes) when NODE_ENV=production' : '',
-    ].filter((m) => m !== '');
-    if (missing.length > 0) throw new ConfigError(`invalid configuration: ${missing.join('; ')}`);
-  }
-  return { ...config, UPSTREAM_URL: upstreamUrl };
+  // Open mode listens on loopback only unless told otherwise (a Dockerfile sets HOST=0.0.0.0).
+  const host = config.HOST ?? (config.GATEWAY_OPEN ? '127.0.0.1' : '0.0.0.0');
+  return { ...config, UPSTREAM_URL: upstreamUrl, HOST: host };
 }
 
 /** Every configured secret, for the redactor: none of these may appear in a response or log line. */

@@ -1,4 +1,5 @@
 /** The upstream event envelope: `{"event","seq","ts",...}` parsed once, raw JSON kept byte for byte. */
+import { MAX_JSON_DEPTH, jsonTooDeep } from './json-depth.ts';
 
 /** Event names after which the upstream job is over. */
 export const TERMINAL_EVENTS: ReadonlySet<string> = new Set([
@@ -32,6 +33,8 @@ function isRecord(value: unknown): value is Record<string, unknown> {
 
 /** Parses one upstream `data:` payload; returns a reason string when it is not a valid event. */
 export function parseEvent(data: string): JobEvent | string {
+  // Too deep to store or serve (JSON.stringify of its job object would overflow the stack).
+  if (jsonTooDeep(data)) return `nested deeper than ${MAX_JSON_DEPTH} levels`;
   let parsed: unknown;
   try {
     parsed = JSON.parse(data);

@@ -1,74 +1,138 @@
+import { MAX_JSON_DEPTH, jsonTooDeep } from './json-depth.ts';
+
 /** Text in place of a secret. */
 export const REDACTED = '[redacted]';
 
-/** A secret and the forms it travels in: as is, base64 (Basic auth, encoded blobs), URL-encoded. */
-function variants(secret: string): string[] {
-  const utf8 = new TextEncoder().encode(secret);
-  let binary = '';
-  for (const byte of utf8) binary += String.fromCharCode(byte);
-  const base64 = btoa(binary);
-  return [...new Set([secret, base64, base64.replace(/=+$/, ''), encodeURIComponent(secret)])];
-}
+/** Shorter secrets are not redacted (they cannot be told apart from data). */
+const MIN_SECRET_CHARS = 4;
+/** Shorter base64 fragments are not looked for (too likely to be ordinary text). */
+const MIN_BASE64_CHARS = 8;
+/** JSON held inside JSON strings is decoded this many levels deep. */
+const MAX_NESTED_JSON = 3;
 
-/** Removes secrets from text that is about to leave the process (responses, logs, errors). */
-export function createRedactor(secrets: readonly (string | undefined)[]): (text: string) => string {
-  const list = secretList(secrets);
-  if (list.length === 0) return (text) => text;
-  return (text) => {
-    let out = text;
-    for (const secret of list) if (out.includes(secret)) out = out.split(secret).join(REDACTED);
-    return out;
-  };
-}
+const utf8 = (text: string) => [...new TextEncoder().encode(text)];
+const escapeRegex = (text: string) => text.replace(/[.*+?^${}()|[\]\\/-]/g, '\\$&');
+/** One hex digit, either case. */
+const hexDigit = (nibble: number) => {
+  const digit = nibble.toString(16);
+  return nibble < 10 ? digit : `[${digit}${digit.toUpperCase()}]`;
+};
+const hexByte = (byte: number) => hexDigit(byte >> 4) + hexDigit(byte & 15);
 
-/** The strings a redactor looks for, longest first (so a secret wins over its own base64 prefix). */
-function secretList(secrets: readonly (string | undefined)[]): string[] {
-  const all = secrets.filter((s): s is string => typeof s === 'string' && s.length >= 4).flatMap(variants);
-  return [...new Set(all)].filter((s) => s.length >= 4).sort((a, b) => b.length - a.length);
+/**
+ * One character of a secret in every form a decoder restores: as is, percent-encoded (its UTF-8
+ * bytes, hex either case), a JSON `\uXXXX` escape (either case), a JSON short escape, `+` for a
+ * space. Any mix along the secret matches.
+ */
+function charPattern(char: string): string {
+  const forms = [
+    escapeRegex(char),
+    utf8(char)
+      .map((byte) => `%${hexByte(byte)}`)
+      .join(''),
+  ];
+  let unicode = '';
+  for (let i = 0; i < char.length; i++) {
+    const unit = char.charCodeAt(i);
+    unicode += `\\\\u${[12, 8, 4, 0].map((shift) => hexDigit((unit >> shift) & 15)).join('')}`;
+  }
+  forms.push(unicode);
+  if (char === '/') forms.push('\\\\/');
+  if (char === '"') forms.push('\\\\"');
+  if (char === '\\') forms.push('\\\\\\\\');
+  if (char === ' ') forms.push('\\+');
+  return `(?:${forms.join('|')})`;
 }
 
 /**
- * Redacts a byte stream (the upstream's SSE body) as it flows: complete secrets are replaced,
- * and a chunk ending in what could be the start of a secret holds that tail back until the
- * next chunk shows whether it is one. Frames end in a blank line, so events are never held.
+ * The base64 characters that only the secret's bytes determine, for each of the 3 byte
+ * alignments it can have inside a longer blob (`Bearer <token>`, `user:<token>` for Basic auth,
+ * any encoded document), in the standard and URL-safe alphabets.
  */
-export function redactStream(body: ReadableStream<Uint8Array>, secrets: readonly (string | undefined)[]): ReadableStream<Uint8Array> {
+function base64Fragments(secret: string): string[] {
+  const bytes = utf8(secret);
+  const fragments: string[] = [];
+  for (let offset = 0; offset < 3; offset++) {
+    const binary = String.fromCharCode(...new Array<number>(offset).fill(0), ...bytes);
+    const base64 = btoa(binary);
+    const first = Math.ceil((8 * offset) / 6);
+    const end = Math.floor((8 * (offset + bytes.length)) / 6);
+    const fragment = base64.slice(first, end);
+    if (fragment.length >= MIN_BASE64_CHARS) fragments.push(fragment, fragment.replace(/\+/g, '-').replace(/\//g, '_'));
+  }
+  return [...new Set(fragments)];
+}
+
+/** Regex source matching one secret in any of its forms. */
+function secretPattern(secret: string): string {
+  const mixed = [...secret].map(charPattern).join('');
+  const hex = utf8(secret).map(hexByte).join('');
+  const base64 = base64Fragments(secret)
+    .sort((a, b) => b.length - a.length)
+    .map(escapeRegex);
+  return [mixed, hex, ...base64].join('|');
+}
+
+function secretList(secrets: readonly (string | undefined)[]): string[] {
+  const list = secrets.filter((s): s is string => typeof s === 'string' && s.length >= MIN_SECRET_CHARS);
+  // Longest first, so a secret wins over another that is a piece of it.
+  return [...new Set(list)].sort((a, b) => b.length - a.length);
+}
+
+/**
+ * Removes secrets from text about to leave the process (events, replies, logs, errors), in every
+ * form a consumer would decode back to the secret:
+ * - the bytes as is, or any mix of raw characters, percent-encoding (`%74`, `%6f`, either case),
+ *   JSON escapes (`\u0074`, `\/`, `\"`) and `+` for a space;
+ * - hex of its UTF-8 bytes (either case);
+ * - base64 (standard or URL-safe) of any text holding it, at any byte alignment;
+ * - and, in JSON text holding a backslash escape, each string value and key after JSON decoding
+ *   (then re-serialised), including JSON nested in those strings.
+ * Text without a secret is returned unchanged.
+ */
+export function createRedactor(secrets: readonly (string | undefined)[]): (text: string) => string {
   const list = secretList(secrets);
-  if (list.length === 0) return body;
-  const redact = createRedactor(secrets);
-  const decoder = new TextDecoder();
-  const encoder = new TextEncoder();
-  let held = '';
+  if (list.length === 0) return (text) => text;
+  const pattern = new RegExp(list.map(secretPattern).join('|'), 'g');
 
-  /** Index from which `text` may be the start of a secret (text.length when it cannot). */
-  function heldFrom(text: string): number {
-    for (let i = 0; i < text.length; i++) {
-      const tail = text.slice(i);
-      if (list.some((secret) => tail.length < secret.length && secret.startsWith(tail))) return i;
+  function redactText(text: string, nesting: number): string {
+    const out = text.replace(pattern, REDACTED);
+    // Only a backslash escape can hide a secret from the pattern above in JSON text.
+    if (nesting >= MAX_NESTED_JSON || !out.includes('\\')) return out;
+    return redactJson(out, nesting);
+  }
+
+  /** Decodes JSON text and redacts every string in it; returns the text itself when nothing changed. */
+  function redactJson(text: string, nesting: number): string {
+    const start = text.trimStart()[0];
+    if (start !== '{' && start !== '[' && start !== '"') return text;
+    // Too deep to walk safely: such text is refused downstream anyway, so it goes out as nothing.
+    if (jsonTooDeep(text, MAX_JSON_DEPTH)) return REDACTED;
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(text);
+    } catch {
+      return text;
     }
-    return text.length;
-  }
-  function maxHold(text: string): number {
-    const longest = list[0]?.length ?? 0;
-    return Math.max(0, text.length - longest);
+    let changed = false;
+    const walk = (value: unknown): unknown => {
+      if (typeof value === 'string') {
+        const redacted = redactText(value, nesting + 1);
+        if (redacted !== value) changed = true;
+        return redacted;
+      }
+      if (Array.isArray(value)) return value.map(walk);
+      if (typeof value === 'object' && value !== null) {
+        // No prototype: a "__proto__" key stays an ordinary key.
+        const out = Object.create(null) as Record<string, unknown>;
+        for (const [key, item] of Object.entries(value)) out[walk(key) as string] = walk(item);
+        return out;
+      }
+      return value;
+    };
+    const result = walk(parsed);
+    return changed ? JSON.stringify(result) : text;
   }
 
-  return body.pipeThrough(
-    new TransformStream<Uint8Array, Uint8Array>({
-      transform(chunk, controller) {
-        const text = redact(held + decoder.decode(chunk, { stream: true }));
-        const start = maxHold(text);
-        const cut = start + heldFrom(text.slice(start));
-        held = text.slice(cut);
-        if (cut > 0) controller.enqueue(encoder.encode(text.slice(0, cut)));
-      },
-      flush(controller) {
-        const text = redact(held + decoder.decode());
-        // What is still held is a strict prefix of a secret: a long piece of one never goes out.
-        const cut = heldFrom(text);
-        const out = text.length - cut >= 4 ? text.slice(0, cut) + REDACTED : text;
-        if (out !== '') controller.enqueue(encoder.encode(out));
-      },
-    }),
-  );
+  return (text) => redactText(text, 0);
 }

@@ -1,5 +1,6 @@
 import { RelayError } from './errors.ts';
-import { redactStream } from './redact.ts';
+import { MAX_JSON_DEPTH, jsonTooDeep } from './json-depth.ts';
+import { redactStream } from './redact-stream.ts';
 
 /** Where the vendor API lives and how to reach it; kept a profile since the vendor may go away. */
 export interface UpstreamProfile {
@@ -65,6 +66,9 @@ export function createUpstreamClient(profile: UpstreamProfile, redact: (text: st
     } catch {
       throw new RelayError('upstream_error', 'upstream response was cut off');
     }
+    // Re-serialising it (the reply is passed on as JSON) would overflow the stack.
+    if (jsonTooDeep(text))
+      throw new RelayError('upstream_error', `upstream answered ${response.status} with JSON nested deeper than ${MAX_JSON_DEPTH} levels`);
     let body: unknown;
     try {
       body = text === '' ? {} : JSON.parse(text);
@@ -79,8 +83,8 @@ export function createUpstreamClient(profile: UpstreamProfile, redact: (text: st
       const response = await send('POST', url(paths.create, { verb }), { ...body, stream: true }, true);
       const type = response.headers.get('content-type') ?? '';
       if (response.ok && type.includes('text/event-stream') && response.body) {
-        // The upstream may echo the token inside events: it is cut out before anything parses them.
-        return { kind: 'stream', body: redactStream(response.body, [profile.token]) };
+        // The upstream may echo a secret inside events, in any encoding: it is cut out before anything parses them.
+        return { kind: 'stream', body: redactStream(response.body, redact) };
       }
       return { kind: 'reply', reply: await reply(response) };
     },

@@ -60,6 +60,7 @@ export function createApp(deps: AppDeps): Hono {
   };
   const app = new Hono();
   app.use('*', requestId(), accessLog(logger, security.clientIp));
+  app.use('*', security.guard);
   app.use('*', security.cors.middleware);
 
   app.get('/healthz', (c) => c.json({ ok: true }));
@@ -123,7 +124,7 @@ export function createApp(deps: AppDeps): Hono {
     const verb = checkVerb(c.req.param('verb'));
     security.createRate.take(keyId ?? `ip:${security.clientIp(c)}`);
     const parsed = parseCreateBody(await c.req.text());
-    const body = checkCreateLimits(parsed.body, security);
+    const body = checkCreateLimits(verb, parsed.body, security);
     // A streaming create takes its subscriber slot first: a full instance starts no job.
     if (parsed.stream) return withSlot(c, (release) => create(c, verb, body, release));
     return create(c, verb, body, undefined);

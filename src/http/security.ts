@@ -1,9 +1,10 @@
-import type { Context } from 'hono';
+import type { Context, MiddlewareHandler } from 'hono';
 import { type ApiKeyVerifier, createApiKeyVerifier } from '../core/auth/api-keys.ts';
 import { type SubscribeTokens, createSubscribeTokens, randomSecret } from '../core/auth/subscribe-token.ts';
 import type { Config } from '../core/config.ts';
 import type { Logger } from '../core/logger.ts';
 import { type Cors, corsAllowlist } from './cors.ts';
+import { openModeGuard } from './open-mode.ts';
 import { type RateLimiter, type SubscriberLimits, createRateLimiter, createSubscriberLimits } from './limits.ts';
 
 /** The configuration the security layer reads. */
@@ -35,6 +36,8 @@ export interface Security {
   createRate: RateLimiter;
   subscribers: SubscriberLimits;
   cors: Cors;
+  /** Runs before every route: in open mode it refuses cross-site requests, non-JSON POSTs and foreign Host names. */
+  guard: MiddlewareHandler;
   /** The caller's address, for per-IP limits ('unknown' when the runtime cannot tell). */
   clientIp(c: Context): string;
 }
@@ -43,6 +46,8 @@ export interface SecurityDeps {
   logger: Logger;
   /** Reads the client address from the runtime (Node socket, Workers header). */
   clientIp?: (c: Context) => string | undefined;
+  /** The address the server listens on (Node's HOST); in open mode a loopback bind checks the Host header. */
+  bindHost?: string;
   now?: () => number;
 }
 
@@ -53,7 +58,7 @@ export function createSecurity(config: SecurityConfig, deps: SecurityDeps): Secu
   if (!apiKeys.enabled) {
     logger.warn(
       {},
-      'GATEWAY_API_KEYS is not set: the gateway is OPEN, anyone who can reach it can start jobs on the upstream account and read every job. Set GATEWAY_API_KEYS before exposing it.',
+      'GATEWAY_OPEN=true: the gateway is OPEN (no API keys), anyone who can reach it can start jobs on the upstream account and read every job; cross-site requests are refused. Set GATEWAY_API_KEYS before exposing it.',
     );
   }
   let secret: Uint8Array;
@@ -82,6 +87,11 @@ export function createSecurity(config: SecurityConfig, deps: SecurityDeps): Secu
     createRate: createRateLimiter({ perMinute: config.CREATE_RATE_PER_MIN, ...(now ? { now } : {}) }),
     subscribers: createSubscriberLimits({ max: config.MAX_SUBSCRIBERS, maxPerIp: config.MAX_SUBSCRIBERS_PER_IP }),
     cors: corsAllowlist(config.CORS_ORIGINS),
+    guard: apiKeys.enabled
+      ? async (_c, next) => {
+          await next();
+        }
+      : openModeGuard({ allowedOrigins: config.CORS_ORIGINS, bindHost: deps.bindHost }),
     clientIp(c) {
       try {
         return deps.clientIp?.(c) ?? 'unknown';

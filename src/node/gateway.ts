@@ -5,7 +5,7 @@ import { getConnInfo } from '@hono/node-server/conninfo';
 import type { Context, Hono } from 'hono';
 import type pino from 'pino';
 import type { Bus } from '../core/bus.ts';
-import { type Config, configSecrets } from '../core/config.ts';
+import { type Config, ConfigError, configSecrets } from '../core/config.ts';
 import type { Logger } from '../core/logger.ts';
 import { createMemoryBus } from '../core/memory-bus.ts';
 import { createRedactor } from '../core/redact.ts';
@@ -13,6 +13,7 @@ import { type Relay, createRelay } from '../core/relay.ts';
 import { createUpstreamClient } from '../core/upstream.ts';
 import { createApp } from '../http/app.ts';
 import { clientIpFrom } from '../http/client-ip.ts';
+import { isLoopbackAddress } from '../http/open-mode.ts';
 import { createSecurity } from '../http/security.ts';
 import { type Simulator, createSimulator } from '../simulator/simulator.ts';
 import { createNodeLogger } from './logger.ts';
@@ -28,7 +29,7 @@ export interface Gateway {
   relay: Relay;
   /** The HTTP app this gateway serves (tests drive it in-process with `app.request`). */
   app: Hono;
-  /** The in-process simulator, when no upstream URL was configured. */
+  /** The in-process simulator, when SIMULATOR=true. */
   simulator: Simulator | undefined;
   simulatorUrl: string | undefined;
   close(): Promise<void>;
@@ -61,7 +62,7 @@ export async function startGateway(config: Config, overrides: GatewayOverrides =
   let simServer: ServerType | undefined;
   let upstreamUrl = config.UPSTREAM_URL;
   // The in-process simulator gets SIM_TOKEN, else a random token: the redactor knows both.
-  const token = config.UPSTREAM_URL ? config.UPSTREAM_TOKEN : (config.SIM_TOKEN ?? `sim-${randomUUID()}`);
+  const token = config.SIMULATOR ? (config.SIM_TOKEN ?? `sim-${randomUUID()}`) : config.UPSTREAM_TOKEN;
   const redact = createRedactor([...configSecrets(config), token]);
   const instanceId = config.INSTANCE_ID ?? randomUUID();
   const logger =
@@ -73,13 +74,16 @@ export async function startGateway(config: Config, overrides: GatewayOverrides =
       ...(overrides.logDestination ? { destination: overrides.logDestination } : {}),
     });
 
-  if (!upstreamUrl) {
+  if (config.SIMULATOR) {
     simulator = createSimulator({ maxJobs: config.SIM_MAX_JOBS, ...(config.SIM_TOKEN ? { token: config.SIM_TOKEN } : {}) });
     simServer = await listen(simulator.fetch, 0, '127.0.0.1');
     const { port } = simServer.address() as AddressInfo;
     upstreamUrl = `http://127.0.0.1:${port}/v3/midjourney`;
-    logger.info({ upstream: upstreamUrl }, 'no UPSTREAM_URL: serving jobs from the built-in simulator');
+    logger.warn({ upstream: upstreamUrl }, 'SIMULATOR=true: serving jobs from the built-in simulator, not a real upstream');
   }
+
+  if (upstreamUrl === undefined)
+    throw new ConfigError('invalid configuration: UPSTREAM_URL: no upstream configured and SIMULATOR is not true');
 
   const retention = { historyMaxEvents: config.HISTORY_MAX_EVENTS, historyTtlMs: config.HISTORY_TTL_S * 1000 };
   // REDIS_URL may hold a password: it is never logged.
@@ -108,6 +112,7 @@ export async function startGateway(config: Config, overrides: GatewayOverrides =
     openSink: openSocketSink,
     security: createSecurity(config, {
       logger,
+      bindHost: config.HOST,
       clientIp: (c: Context) => clientIpFrom(c.req.header('X-Forwarded-For'), getConnInfo(c).remote.address, config.TRUST_PROXY),
     }),
   });
@@ -126,6 +131,12 @@ export async function startGateway(config: Config, overrides: GatewayOverrides =
   const host = config.HOST === '0.0.0.0' || config.HOST === '::' ? '127.0.0.1' : config.HOST;
   const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
   logger.info({ url, bus: busKind }, 'sse-relay listening');
+  if (config.GATEWAY_OPEN && !isLoopbackAddress(config.HOST)) {
+    logger.warn(
+      { host: config.HOST },
+      'GATEWAY_OPEN=true on a non-loopback address: anyone on the network can start jobs with the upstream token',
+    );
+  }
 
   let closing: Promise<void> | undefined;
   return {

@@ -6,10 +6,25 @@ function scrub(fields: Record<string, unknown>, redact: (text: string) => string
   for (const [key, value] of Object.entries(fields)) {
     if (typeof value === 'string') out[key] = redact(value);
     else if (value instanceof Error) out[key] = redact(value.message);
-    else if (typeof value === 'object' && value !== null) out[key] = JSON.parse(redact(JSON.stringify(value))) as unknown;
+    else if (typeof value === 'object' && value !== null) out[key] = scrubObject(value, redact);
     else out[key] = value;
   }
   return out;
+}
+
+/** An object field, redacted as JSON; kept as redacted text when that is no longer JSON (a log call never throws). */
+function scrubObject(value: object, redact: (text: string) => string): unknown {
+  let text: string;
+  try {
+    text = redact(JSON.stringify(value));
+  } catch {
+    return '[unserialisable]';
+  }
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return text;
+  }
 }
 
 /** pino behind the core's Logger, with every secret removed from fields and messages. */

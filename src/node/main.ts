@@ -1,4 +1,4 @@
-import { type Config, ConfigError, configSecrets, loadConfig } from '../core/config.ts';
+import { type Config, ConfigError, configSecrets, loadConfig, withDevDefaults } from '../core/config.ts';
 import { createRedactor } from '../core/redact.ts';
 import { startGateway } from './gateway.ts';
 
@@ -6,7 +6,8 @@ const SHUTDOWN_GRACE_MS = 10_000;
 
 let config: Config;
 try {
-  config = loadConfig(process.env);
+  // `--dev` (what `npm start` passes) asks for the open gateway and the built-in simulator; nothing else falls back to them.
+  config = loadConfig(process.argv.includes('--dev') ? withDevDefaults(process.env) : process.env);
 } catch (err) {
   if (!(err instanceof ConfigError)) throw err;
   console.error(err.message);

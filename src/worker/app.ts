@@ -1,5 +1,6 @@
 import type { Hono } from 'hono';
 import { RelayError } from '../core/errors.ts';
+import { configSecrets } from '../core/config.ts';
 import { createRedactor } from '../core/redact.ts';
 import { encodeComment, encodeRetry } from '../core/sse.ts';
 import { createUpstreamClient } from '../core/upstream.ts';
@@ -22,7 +23,7 @@ const SLOT_GRACE_MS = 1000;
  */
 export function createWorkerApp(env: Env): Hono {
   const config = loadWorkerConfig(env);
-  const redact = createRedactor([config.UPSTREAM_TOKEN, config.SUBSCRIBE_TOKEN_SECRET, ...config.GATEWAY_API_KEYS]);
+  const redact = createRedactor(configSecrets(config));
   const logger = createConsoleLogger(config.LOG_LEVEL, redact);
   const jobObject = (jobId: string) => env.JOBS.get(env.JOBS.idFromName(jobId));
   // Cloudflare sets CF-Connecting-IP itself; a client cannot forge it.

@@ -20,6 +20,12 @@ const maxStreamMs = z.coerce
 export function loadWorkerConfig(env: object): WorkerConfig {
   const vars: Record<string, string | undefined> = {};
   for (const [key, value] of Object.entries(env)) if (typeof value === 'string') vars[key] = value;
+  if (vars.SIMULATOR === 'true' || vars.SIMULATOR === '1') {
+    throw new ConfigError(
+      'invalid configuration: SIMULATOR: there is no in-process simulator on Workers; set UPSTREAM_URL and UPSTREAM_TOKEN',
+    );
+  }
+  // The same mode rule as Node: without GATEWAY_API_KEYS the Worker refuses to serve unless GATEWAY_OPEN=true.
   const config = loadConfig(vars);
   if (!config.UPSTREAM_URL || !config.UPSTREAM_TOKEN) {
     throw new ConfigError('invalid configuration: UPSTREAM_TOKEN: required (wrangler secret put UPSTREAM_TOKEN)');

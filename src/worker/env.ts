@@ -20,6 +20,8 @@ export interface Env {
   MAX_BODY_BYTES?: string;
   MAX_STREAM_MS?: string;
   LOG_LEVEL?: string;
+  /** `"true"` runs without API keys (development; `npm run dev:worker` sets it); else GATEWAY_API_KEYS is required. */
+  GATEWAY_OPEN?: string;
   /** Secrets when access control is on (see the security section). */
   GATEWAY_API_KEYS?: string;
   SUBSCRIBE_TOKEN_SECRET?: string;

@@ -1,4 +1,5 @@
 import type { Hono } from 'hono';
+import { ConfigError } from '../core/config.ts';
 import { createWorkerApp } from './app.ts';
 import type { Env } from './env.ts';
 
@@ -12,7 +13,14 @@ export default {
   fetch(request, env, ctx) {
     let app = apps.get(env);
     if (!app) {
-      app = createWorkerApp(env);
+      try {
+        app = createWorkerApp(env);
+      } catch (err) {
+        if (!(err instanceof ConfigError)) throw err;
+        // A misconfigured deploy (e.g. no GATEWAY_API_KEYS and no GATEWAY_OPEN) serves nothing; the message names variables, never values.
+        console.error(err.message);
+        return Response.json({ error: `gateway not started: ${err.message}`, code: 'unavailable' }, { status: 503 });
+      }
       apps.set(env, app);
     }
     return app.fetch(request, env, ctx);

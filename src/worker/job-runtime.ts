@@ -1,5 +1,6 @@
 import type { StoredEvent } from '../core/bus.ts';
 import type { Logger } from '../core/logger.ts';
+import { configSecrets } from '../core/config.ts';
 import { createRedactor } from '../core/redact.ts';
 import { type Relay, createRelay } from '../core/relay.ts';
 import { RelayError, errorBody } from '../core/errors.ts';
@@ -28,7 +29,7 @@ export function createJobRuntime(
   config: WorkerConfig,
   onAppend: (event: StoredEvent, record: JobRecord) => void,
 ): JobRuntime {
-  const redact = createRedactor([config.UPSTREAM_TOKEN]);
+  const redact = createRedactor(configSecrets(config));
   const logger = createConsoleLogger(config.LOG_LEVEL, redact);
   const bus = createDurableBus(ctx.storage, {
     historyMaxEvents: config.HISTORY_MAX_EVENTS,

@@ -1,4 +1,5 @@
 import { DurableObject } from 'cloudflare:workers';
+import { configSecrets } from '../core/config.ts';
 import { createRedactor } from '../core/redact.ts';
 import { type UpstreamReply, createUpstreamClient } from '../core/upstream.ts';
 import { loadWorkerConfig } from './config.ts';
@@ -18,7 +19,7 @@ export class JobStarter extends DurableObject<Env> {
     const config = loadWorkerConfig(this.env);
     const upstream = createUpstreamClient(
       { baseUrl: config.UPSTREAM_URL, token: config.UPSTREAM_TOKEN },
-      createRedactor([config.UPSTREAM_TOKEN]),
+      createRedactor(configSecrets(config)),
     );
     const result = await upstream.createJob(verb, body);
     if (result.kind === 'reply') return result;

@@ -1,5 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig, VENDOR_URL } from '../../src/core/config.ts';
+import { ConfigError, isProduction, loadConfig as load, VENDOR_URL, withDevDefaults } from '../../src/core/config.ts';
+
+const KEYS = { GATEWAY_API_KEYS: 'key-test-0123456789abcdef' };
+/** Most cases are about other variables: they run as `--dev` would (open, simulator). */
+const loadConfig = (env: Record<string, string | undefined>) => load(withDevDefaults(env));
 
 describe('loadConfig', () => {
   it('has working defaults: simulator upstream, memory bus, port 8080', () => {
@@ -36,8 +40,10 @@ describe('loadConfig', () => {
     [{ CORS_ORIGINS: '*' }, 'CORS_ORIGINS'],
     [{ SUBSCRIBE_PUBLIC: 'yes' }, 'SUBSCRIBE_PUBLIC'],
     [{ MAX_SUBSCRIBERS_PER_IP: '-1' }, 'MAX_SUBSCRIBERS_PER_IP'],
-    [{ NODE_ENV: 'production', SUBSCRIBE_TOKEN_SECRET: 'x'.repeat(32) }, 'GATEWAY_API_KEYS'],
+    [{ NODE_ENV: 'production', SUBSCRIBE_TOKEN_SECRET: 'x'.repeat(32) }, 'GATEWAY_OPEN'],
     [{ NODE_ENV: 'production', GATEWAY_API_KEYS: 'k'.repeat(16) }, 'SUBSCRIBE_TOKEN_SECRET'],
+    [{ GATEWAY_OPEN: 'yes' }, 'GATEWAY_OPEN'],
+    [{ SIMULATOR: 'on' }, 'SIMULATOR'],
   ])('rejects %j naming the variable', (env, name) => {
     expect(() => loadConfig(env)).toThrow(ConfigError);
     expect(() => loadConfig(env)).toThrow(name);
@@ -69,11 +75,62 @@ describe('loadConfig', () => {
     expect(config.TRUST_PROXY).toBe(false);
     const set = loadConfig({
       NODE_ENV: 'production',
+      SIMULATOR: 'true',
       GATEWAY_API_KEYS: ' key-aaaaaaaaaaaaaaaa , key-bbbbbbbbbbbbbbbb ,',
       SUBSCRIBE_TOKEN_SECRET: 'x'.repeat(32),
       CORS_ORIGINS: 'https://app.example.com,http://localhost:3000',
     });
     expect(set.GATEWAY_API_KEYS).toEqual(['key-aaaaaaaaaaaaaaaa', 'key-bbbbbbbbbbbbbbbb']);
     expect(set.CORS_ORIGINS).toEqual(['https://app.example.com', 'http://localhost:3000']);
+  });
+
+  it('host defaults to loopback in open mode and to every interface with API keys', () => {
+    expect(loadConfig({}).HOST).toBe('127.0.0.1');
+    expect(load({ ...KEYS, SIMULATOR: 'true' }).HOST).toBe('0.0.0.0');
+    expect(loadConfig({ HOST: '0.0.0.0' }).HOST).toBe('0.0.0.0');
+  });
+});
+
+describe('modes: open and the simulator are asked for, never fallen back to', () => {
+  const refuses = (env: Record<string, string>, name: string) => {
+    expect(() => load(env)).toThrow(ConfigError);
+    expect(() => load(env)).toThrow(name);
+  };
+
+  it('refuses to start without API keys unless GATEWAY_OPEN=true', () => {
+    refuses({ SIMULATOR: 'true' }, 'GATEWAY_API_KEYS');
+    refuses({ UPSTREAM_TOKEN: 'tok-12345678' }, 'GATEWAY_OPEN=true');
+    expect(load({ SIMULATOR: 'true', GATEWAY_OPEN: 'true' }).GATEWAY_OPEN).toBe(true);
+    refuses({ ...KEYS, SIMULATOR: 'true', GATEWAY_OPEN: 'true' }, 'GATEWAY_OPEN');
+  });
+
+  it('refuses to fall back to the simulator: no upstream needs SIMULATOR=true', () => {
+    refuses({ ...KEYS }, 'SIMULATOR=true');
+    refuses({ ...KEYS, NODE_ENV: 'production', SUBSCRIBE_TOKEN_SECRET: 'x'.repeat(32) }, 'UPSTREAM_URL');
+    refuses({ ...KEYS, SIMULATOR: 'true', UPSTREAM_TOKEN: 'tok-12345678' }, 'SIMULATOR');
+    const sim = load({ ...KEYS, NODE_ENV: 'production', SUBSCRIBE_TOKEN_SECRET: 'x'.repeat(32), SIMULATOR: 'true' });
+    expect(sim.SIMULATOR).toBe(true);
+    expect(sim.UPSTREAM_URL).toBeUndefined();
+  });
+
+  it.each(['production', 'Production', 'PRODUCTION', 'prod', ' production', 'production ', 'staging', 'live'])(
+    'NODE_ENV=%j is production: never open, token secret required',
+    (nodeEnv) => {
+      expect(isProduction(nodeEnv)).toBe(true);
+      refuses({ NODE_ENV: nodeEnv, GATEWAY_OPEN: 'true', SIMULATOR: 'true' }, 'GATEWAY_OPEN: not allowed');
+      refuses({ NODE_ENV: nodeEnv, ...KEYS, SIMULATOR: 'true' }, 'SUBSCRIBE_TOKEN_SECRET');
+    },
+  );
+
+  it.each([undefined, '', 'development', 'Dev', ' test ', 'local'])('NODE_ENV=%j is not production', (nodeEnv) => {
+    expect(isProduction(nodeEnv)).toBe(false);
+  });
+
+  it('--dev asks for open mode and the simulator only where nothing else is configured', () => {
+    expect(withDevDefaults({})).toEqual({ GATEWAY_OPEN: 'true', SIMULATOR: 'true' });
+    expect(withDevDefaults({ ...KEYS, UPSTREAM_TOKEN: 'tok-12345678' })).toEqual({ ...KEYS, UPSTREAM_TOKEN: 'tok-12345678' });
+    expect(withDevDefaults({ GATEWAY_OPEN: 'false' }).GATEWAY_OPEN).toBe('false');
+    // `NODE_ENV=production npm start` gets neither: it must configure keys and an upstream.
+    expect(withDevDefaults({ NODE_ENV: 'Production' })).toEqual({ NODE_ENV: 'Production' });
   });
 });

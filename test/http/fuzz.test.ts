@@ -116,6 +116,7 @@ const body = fc.oneof(
     )
     .map((o) => JSON.stringify(o)),
   fc.constant('{"prompt":"'.padEnd(5000, 'y')),
+  fc.integer({ min: 30, max: 2000 }).map((n) => `{"prompt":"x","jobs":["j1"],"x":${'['.repeat(n)}${']'.repeat(n)}}`),
 );
 const method = fc.constantFrom('GET', 'POST', 'DELETE', 'OPTIONS', 'PUT', 'PATCH', 'HEAD');
 

@@ -31,13 +31,50 @@ describe('input hardening', () => {
 
   it('limits the prompt and drops replyUrl unless allowed', () => {
     const options = { maxPromptChars: 10, allowReplyUrl: false };
-    expect(checkCreateLimits({ prompt: 'short', replyUrl: 'https://x', replyRef: 'r' }, options)).toEqual({
+    expect(checkCreateLimits('imagine', { prompt: 'short', replyUrl: 'https://x', replyRef: 'r' }, options)).toEqual({
       prompt: 'short',
       replyRef: 'r',
     });
-    expect(checkCreateLimits({ prompt: 'short', replyUrl: 'https://x' }, { ...options, allowReplyUrl: true })).toHaveProperty('replyUrl');
-    expect(() => checkCreateLimits({ prompt: 'x'.repeat(11) }, options)).toThrow(/10 characters/);
-    expect(() => checkCreateLimits({ prompt: ['x'] }, options)).toThrow(/string/);
+    expect(checkCreateLimits('imagine', { prompt: 'short', replyUrl: 'https://x' }, { ...options, allowReplyUrl: true })).toHaveProperty(
+      'replyUrl',
+    );
+    expect(() => checkCreateLimits('imagine', { prompt: 'x'.repeat(11) }, options)).toThrow(/10 characters/);
+    expect(() => checkCreateLimits('imagine', { prompt: ['x'] }, options)).toThrow(/string/);
+  });
+
+  it('forwards only the documented fields of each verb: any other spelling of replyUrl, and unknown fields, are dropped', () => {
+    const options = { maxPromptChars: 100, allowReplyUrl: false };
+    const hostile = {
+      replyURL: 'https://evil',
+      reply_url: 'https://evil',
+      ReplyUrl: 'https://evil',
+      'replyUrl ': 'https://evil',
+      webhook: 'https://evil',
+      __proto__: { replyUrl: 'https://inherited' },
+      channel: 'c1',
+      replyRef: 'r1',
+    };
+    expect(checkCreateLimits('imagine', { prompt: 'p', ...hostile }, options)).toEqual({ prompt: 'p', channel: 'c1', replyRef: 'r1' });
+    expect(checkCreateLimits('button', { jobId: 'j1', button: 'U1', mask: 'm', prompt: 'p', imageUrl: 'x', ...hostile }, options)).toEqual({
+      jobId: 'j1',
+      button: 'U1',
+      mask: 'm',
+      prompt: 'p',
+      channel: 'c1',
+      replyRef: 'r1',
+    });
+    expect(checkCreateLimits('blend', { imageUrl_1: 'a', imageUrl_5: 'e', imageUrl_6: 'f', blendDimensions: 'Square' }, options)).toEqual({
+      imageUrl_1: 'a',
+      imageUrl_5: 'e',
+      blendDimensions: 'Square',
+    });
+    expect(checkCreateLimits('describe', { imageUrl: 'u', mask: 'm' }, options)).toEqual({ imageUrl: 'u' });
+    expect(checkCreateLimits('seed', { jobId: 'j1', button: 'U1' }, options)).toEqual({ jobId: 'j1' });
+    expect(checkCreateLimits('fast', { channel: 'c', prompt: 'p', extra: 1 }, options)).toEqual({ channel: 'c' });
+    expect(checkCreateLimits('imagine', { prompt: 'p', replyUrl: 'https://ok' }, { ...options, allowReplyUrl: true })).toEqual({
+      prompt: 'p',
+      replyUrl: 'https://ok',
+    });
   });
 
   it('parses token requests strictly', () => {

@@ -34,7 +34,7 @@ describe('start-up warnings', () => {
     const open = await startTestGateway({});
     try {
       const logs = open.logs.join('');
-      expect(logs).toMatch(/"level":40.*GATEWAY_API_KEYS is not set: the gateway is OPEN/);
+      expect(logs).toMatch(/"level":40.*GATEWAY_OPEN=true: the gateway is OPEN/);
       expect(logs).toMatch(/SUBSCRIBE_TOKEN_SECRET is not set/);
     } finally {
       await open.close();

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll } from 'vitest';
 import { badRequestScenarios } from '../scenarios/bad-requests.ts';
+import { openModeScenarios } from '../scenarios/open-mode.ts';
 import { startTestGateway, type TestGateway } from '../support/gateway.ts';
 
 let gw: TestGateway;
@@ -11,3 +12,4 @@ afterAll(async () => {
 });
 
 badRequestScenarios(() => gw.scenarioTarget());
+openModeScenarios(() => gw.scenarioTarget());

@@ -2,7 +2,10 @@ import type { AddressInfo } from 'node:net';
 import { type ServerType, serve } from '@hono/node-server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Simulator, createSimulator } from '../../src/simulator/simulator.ts';
+import { findDecoded } from '../support/decode.ts';
+import type { FakeUpstream } from '../support/fake-upstream.ts';
 import { startTestGateway, type TestGateway } from '../support/gateway.ts';
+import { type Captured, parsedFrames, runHostileScenario, startHostileUpstream } from '../support/hostile-upstream.ts';
 import { API_KEY, SECURED, TOKEN_SECRET, withKey } from '../support/security.ts';
 
 const CANARY = 'tok-LEAK-CANARY-1234';
@@ -13,13 +16,6 @@ const FORMS = [
   Buffer.from(`Bearer ${CANARY}`).toString('base64').replace(/=+$/, ''),
   encodeURIComponent(CANARY),
 ];
-
-interface Captured {
-  what: string;
-  status: number;
-  headers: string;
-  body: string;
-}
 
 /** Every scenario against one gateway; returns everything a client saw. */
 async function runEverything(gw: TestGateway, upstreamUrl: string): Promise<Captured[]> {
@@ -78,23 +74,32 @@ async function runEverything(gw: TestGateway, upstreamUrl: string): Promise<Capt
   return seen;
 }
 
-function expectNoCanary(gw: TestGateway, seen: Captured[]) {
+/** Every secret the gateway knows must be absent from `text`, raw and decoded (JSON, percent, base64, hex). */
+function expectNothingDecodes(text: string, what: string) {
+  for (const secret of [CANARY, API_KEY, TOKEN_SECRET]) {
+    const decoded = findDecoded(text, secret);
+    expect(decoded === undefined, `${what} decodes to a secret: ${decoded?.slice(0, 300)}`).toBe(true);
+  }
+}
+
+function expectNoCanary(gw: TestGateway, seen: Captured[], redactions = 10) {
   for (const captured of seen) {
     for (const form of FORMS) {
       expect(captured.headers, `${captured.what} headers`).not.toContain(form);
       expect(captured.body, `${captured.what} body`).not.toContain(form);
     }
+    expectNothingDecodes(captured.headers, `${captured.what} headers`);
+    // Each SSE frame, and the body as a whole.
+    for (const frame of captured.body.split('\n\n')) expectNothingDecodes(frame, `${captured.what} frame`);
+    expectNothingDecodes(captured.body, `${captured.what} body`);
   }
-  const logs = gw.logs.join('');
-  expect(logs.length).toBeGreaterThan(0);
-  for (const form of FORMS) expect(logs, 'log lines').not.toContain(form);
-  // Nor the gateway's own secrets.
-  for (const secret of [API_KEY, TOKEN_SECRET]) {
-    expect(logs).not.toContain(secret);
-    for (const captured of seen) expect(captured.body + captured.headers, captured.what).not.toContain(secret);
+  expect(gw.logs.join('').length).toBeGreaterThan(0);
+  for (const line of gw.logs) {
+    for (const form of FORMS) expect(line, 'log line').not.toContain(form);
+    expectNothingDecodes(line, 'log line');
   }
   // The upstream did echo the token and it was cut out (so the scenarios really exercised it).
-  expect(seen.filter((c) => c.body.includes('[redacted]')).length).toBeGreaterThan(10);
+  expect(seen.filter((c) => c.body.includes('[redacted]')).length).toBeGreaterThanOrEqual(redactions);
 }
 
 describe('the upstream token never leaves: in-process simulator with SIM_TOKEN', () => {
@@ -112,7 +117,7 @@ describe('the upstream token never leaves: in-process simulator with SIM_TOKEN',
     expectNoCanary(gw, seen);
   });
 
-  it('does not forward replyUrl (webhooks) unless ALLOW_REPLY_URL=true', async () => {
+  it('does not forward replyUrl (webhooks, under any spelling) or undocumented fields unless ALLOW_REPLY_URL=true', async () => {
     const created = await fetch(`${gw.url}/v3/midjourney/jobs/imagine`, {
       method: 'POST',
       headers: withKey({ 'Content-Type': 'application/json' }),
@@ -120,7 +125,11 @@ describe('the upstream token never leaves: in-process simulator with SIM_TOKEN',
         prompt: 'w --sim-steps 1 --sim-interval 5',
         stream: false,
         replyUrl: 'https://hook.example/cb',
+        replyURL: 'https://hook.example/cb',
+        reply_url: 'https://hook.example/cb',
+        webhookUrl: 'https://hook.example/cb',
         replyRef: 'r1',
+        channel: 'leak-test',
       }),
     });
     const { jobid } = (await created.json()) as { jobid: string };
@@ -128,7 +137,8 @@ describe('the upstream token never leaves: in-process simulator with SIM_TOKEN',
       headers: { Authorization: `Bearer ${CANARY}` },
     });
     const request = ((await upstream.json()) as { request: Record<string, unknown> }).request;
-    expect(request).not.toHaveProperty('replyUrl');
+    // Only the vendor's documented fields are forwarded: no other spelling of a webhook reaches it.
+    expect(Object.keys(request).sort()).toEqual(['channel', 'prompt', 'replyRef', 'stream']);
     expect(request.replyRef).toBe('r1');
   });
 });
@@ -192,5 +202,34 @@ describe('the upstream token never leaves: separate upstream with UPSTREAM_URL +
     } finally {
       await down.close();
     }
+  });
+});
+
+describe('a hostile upstream echoing every secret in every encoding (JSON escapes, base64, percent, hex)', () => {
+  let upstream: FakeUpstream;
+  let gw: TestGateway;
+  beforeAll(async () => {
+    upstream = await startHostileUpstream([CANARY, API_KEY, TOKEN_SECRET]);
+    gw = await startTestGateway({
+      ...SECURED,
+      UPSTREAM_URL: upstream.url,
+      UPSTREAM_TOKEN: CANARY,
+      POLL_INTERVAL_MS: '30',
+      LOG_LEVEL: 'trace',
+    });
+  });
+  afterAll(async () => {
+    await gw.close();
+    await upstream.close();
+  });
+
+  it('nothing decodable reaches subscribers, re-serialised replies or logs', async () => {
+    const seen = await runHostileScenario(gw.url);
+    expect(seen.find((c) => c.what === 'stream')?.body.match(/^id: /gm)?.length).toBe(4);
+    // A browser's JSON.parse of each frame restores no secret either.
+    const frames = parsedFrames(seen);
+    expect(frames.length).toBeGreaterThanOrEqual(8);
+    for (const frame of frames) expectNothingDecodes(frame, 'parsed frame');
+    expectNoCanary(gw, seen, 8);
   });
 });

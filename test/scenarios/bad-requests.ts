@@ -24,6 +24,10 @@ export function badRequestScenarios(t: () => ScenarioTarget): void {
       await expectJsonError(await post('/v3/midjourney/jobs/imagine', '[1,2]'), 400, 'bad_request');
       await expectJsonError(await post('/v3/midjourney/jobs/imagine', '{"prompt":"x","stream":"yes"}'), 400, 'bad_request');
     });
+    it('deeply nested body', async () => {
+      const deep = `{"prompt":"x","x":${'['.repeat(900)}${']'.repeat(900)}}`;
+      await expectJsonError(await post('/v3/midjourney/jobs/imagine', deep), 400, 'bad_request');
+    });
     it('oversize body', async () => {
       await expectJsonError(
         await post('/v3/midjourney/jobs/imagine', JSON.stringify({ prompt: 'x'.repeat(5000) })),

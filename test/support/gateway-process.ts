@@ -1,5 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { withDevDefaults } from '../../src/core/config.ts';
 import { freePort } from './free-port.ts';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -30,7 +31,8 @@ export async function startGatewayProcess(name: string, env: Record<string, stri
 async function spawnGateway(name: string, env: Record<string, string>, port: number): Promise<GatewayProcess> {
   const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', 'src/node/main.ts'], {
     cwd: ROOT,
-    env: { PATH: process.env.PATH ?? '', HOST: '127.0.0.1', PORT: String(port), INSTANCE_ID: name, ...env },
+    // Open mode and the simulator are asked for explicitly, as `npm start` does, unless env configures keys or an upstream.
+    env: withDevDefaults({ PATH: process.env.PATH ?? '', HOST: '127.0.0.1', PORT: String(port), INSTANCE_ID: name, ...env }),
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';

@@ -1,5 +1,5 @@
 import { Writable } from 'node:stream';
-import { loadConfig } from '../../src/core/config.ts';
+import { loadConfig, withDevDefaults } from '../../src/core/config.ts';
 import { type Gateway, startGateway } from '../../src/node/gateway.ts';
 import type { ScenarioTarget } from '../scenarios/target.ts';
 
@@ -18,9 +18,12 @@ export interface TestGateway extends Gateway {
   scenarioTarget(): ScenarioTarget;
 }
 
-/** A real gateway on 127.0.0.1:0 with the in-process simulator (unless UPSTREAM_URL is given). */
+/**
+ * A real gateway on 127.0.0.1:0. Like `npm start` (`--dev`), it asks for the open mode unless
+ * GATEWAY_API_KEYS is given and for the in-process simulator unless an upstream is.
+ */
 export async function startTestGateway(env: Record<string, string> = {}): Promise<TestGateway> {
-  const config = loadConfig({ PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'debug', SIM_MAX_JOBS: '1000', ...env });
+  const config = loadConfig(withDevDefaults({ PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'debug', SIM_MAX_JOBS: '1000', ...env }));
   const logs: string[] = [];
   const destination = new Writable({
     write(chunk: Buffer, _encoding, callback) {

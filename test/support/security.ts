@@ -42,3 +42,40 @@ export async function holdStream(url: string, headers: Record<string, string> = 
     },
   };
 }
+
+const unicodeEscaped = (text: string, upper: boolean) =>
+  [...text].map((c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')[upper ? 'toUpperCase' : 'toLowerCase']()}`).join('');
+const everyByte = (text: string, upper: boolean) =>
+  [...Buffer.from(text)].map((b) => `%${b.toString(16).padStart(2, '0')[upper ? 'toUpperCase' : 'toLowerCase']()}`).join('');
+const base64 = (text: string) => Buffer.from(text).toString('base64');
+
+/**
+ * JSON string literals (quotes included, to paste into JSON text) that a consumer decodes back to
+ * `secret`: JSON escapes (every character, a mix with raw ones, `\/`), and, as plain strings,
+ * percent-encoding, hex and base64 (alone, `Bearer`, Basic `user:`, URL-safe, any alignment).
+ */
+export function hostileJsonStrings(secret: string): string[] {
+  const half = [...secret].map((c, i) => (i % 2 ? unicodeEscaped(c, i % 4 === 1) : c.replace(/["\\]/g, '\\$&'))).join('');
+  const plain = [
+    secret,
+    `Bearer ${secret}`,
+    everyByte(secret, true),
+    everyByte(secret, false),
+    encodeURIComponent(secret),
+    Buffer.from(secret).toString('hex'),
+    Buffer.from(secret).toString('hex').toUpperCase(),
+    base64(secret),
+    base64(`Bearer ${secret}`),
+    `Basic ${base64(`user:${secret}`)}`,
+    base64(`ab:${secret}`).replace(/=+$/, ''),
+    Buffer.from(`{"token":"${secret}"}`).toString('base64url'),
+  ];
+  return [
+    `"${unicodeEscaped(secret, true)}"`,
+    `"${unicodeEscaped(secret, false)}"`,
+    `"${half}"`,
+    `"${JSON.stringify(secret).slice(1, -1).replace(/\//g, '\\/')}"`,
+    `"${base64(`xyz${secret}`).replace(/\//g, '\\/')}"`,
+    ...plain.map((s) => JSON.stringify(s)),
+  ];
+}

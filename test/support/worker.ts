@@ -1,6 +1,7 @@
 import type { AddressInfo } from 'node:net';
 import { type ServerType, serve } from '@hono/node-server';
 import { type WorkerDev, startWorkerDev } from '../../scripts/worker-dev.ts';
+import { withDevDefaults } from '../../src/core/config.ts';
 import { type Simulator, createSimulator } from '../../src/simulator/simulator.ts';
 import type { ScenarioTarget } from '../scenarios/target.ts';
 
@@ -34,12 +35,19 @@ export async function startTestSimulator(): Promise<TestSimulator> {
   };
 }
 
+/** Vars for a test Worker: open mode asked for explicitly (as `npm run dev:worker` does) unless API keys are given. */
+export function workerTestVars(vars: Record<string, string>): Record<string, string> {
+  // The same opt-in as `npm start --dev`; an upstream is always given, so it never asks for the simulator.
+  const asked = withDevDefaults({ LOG_LEVEL: 'warn', ...vars });
+  return Object.fromEntries(Object.entries(asked).filter((entry): entry is [string, string] => entry[1] !== undefined));
+}
+
 /** The Worker in a real `wrangler dev` (local workerd), against the simulator on a free local port. */
 export async function startTestWorker(vars: Record<string, string> = {}): Promise<TestWorker> {
   const simulator = await startTestSimulator();
   let dev: WorkerDev;
   try {
-    dev = await startWorkerDev({ vars: { UPSTREAM_URL: simulator.url, UPSTREAM_TOKEN: 'test-token', LOG_LEVEL: 'warn', ...vars } });
+    dev = await startWorkerDev({ vars: workerTestVars({ UPSTREAM_URL: simulator.url, UPSTREAM_TOKEN: 'test-token', ...vars }) });
   } catch (err) {
     await simulator.close();
     throw err;

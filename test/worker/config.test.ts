@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { ConfigError } from '../../src/core/config.ts';
 import { loadWorkerConfig } from '../../src/worker/config.ts';
 
-const env = (vars: Record<string, string>) => vars;
+/** Most cases are about other variables: the open mode is asked for, as `npm run dev:worker` does. */
+const env = (vars: Record<string, string>) => (vars.GATEWAY_API_KEYS ? vars : { GATEWAY_OPEN: 'true', ...vars });
 
 describe('Worker configuration', () => {
   it('reads the shared variables and MAX_STREAM_MS, defaulting to the vendor URL', () => {
@@ -24,5 +25,18 @@ describe('Worker configuration', () => {
 
   it('rejects a bad MAX_STREAM_MS', () => {
     expect(() => loadWorkerConfig(env({ UPSTREAM_TOKEN: 'token-1234', MAX_STREAM_MS: '5' }))).toThrow(/MAX_STREAM_MS/);
+  });
+
+  it('refuses to run without API keys unless GATEWAY_OPEN=true (a deploy without keys is not an open gateway)', () => {
+    expect(() => loadWorkerConfig({ UPSTREAM_TOKEN: 'token-1234' })).toThrow(/GATEWAY_API_KEYS: required/);
+    expect(loadWorkerConfig({ UPSTREAM_TOKEN: 'token-1234', GATEWAY_OPEN: 'true' }).GATEWAY_OPEN).toBe(true);
+  });
+
+  it.each(['production', 'Production', 'prod', ' production'])('never runs open with NODE_ENV=%j', (nodeEnv) => {
+    expect(() => loadWorkerConfig({ UPSTREAM_TOKEN: 'token-1234', GATEWAY_OPEN: 'true', NODE_ENV: nodeEnv })).toThrow(/GATEWAY_OPEN/);
+  });
+
+  it('has no simulator to fall back to', () => {
+    expect(() => loadWorkerConfig(env({ SIMULATOR: 'true' }))).toThrow(/SIMULATOR/);
   });
 });

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type WorkerDev, startWorkerDev } from '../../scripts/worker-dev.ts';
 import { createJobId, ids, readSse, streamUrl } from '../support/sse.ts';
-import { type TestSimulator, startTestSimulator } from '../support/worker.ts';
+import { type TestSimulator, startTestSimulator, workerTestVars } from '../support/worker.ts';
 
 // Eviction, the hard way: workerd is stopped mid-job and started again on the same storage.
 let simulator: TestSimulator;
@@ -23,7 +23,7 @@ afterAll(async () => {
 const start = () =>
   startWorkerDev({
     persistTo: state,
-    vars: { UPSTREAM_URL: simulator.url, UPSTREAM_TOKEN: 'test-token', LEASE_MS: '300', POLL_INTERVAL_MS: '30', LOG_LEVEL: 'warn' },
+    vars: workerTestVars({ UPSTREAM_URL: simulator.url, UPSTREAM_TOKEN: 'test-token', LEASE_MS: '300', POLL_INTERVAL_MS: '30' }),
   });
 
 describe('Worker: a job survives its Durable Objects being torn down', () => {

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll } from 'vitest';
 import { badRequestScenarios } from '../scenarios/bad-requests.ts';
+import { openModeScenarios } from '../scenarios/open-mode.ts';
 import { streamingScenarios } from '../scenarios/streaming.ts';
 import { upstreamScenarios } from '../scenarios/upstream.ts';
 import { type TestWorker, startTestWorker } from '../support/worker.ts';
@@ -16,3 +17,4 @@ afterAll(async () => {
 streamingScenarios(() => worker);
 upstreamScenarios(() => worker);
 badRequestScenarios(() => worker);
+openModeScenarios(() => worker);

@@ -1,0 +1,61 @@
+import type { MiddlewareHandler } from 'hono';
+import { RelayError } from '../core/errors.ts';
+
+/**
+ * With no API keys, any web page a developer visits could drive the gateway with the server's
+ * token: a cross-site `text/plain` POST needs no preflight, and DNS rebinding turns a hostile
+ * name into 127.0.0.1. In open mode this guard refuses what a browser sends for those.
+ */
+export interface OpenModeGuardOptions {
+  /** Origins allowed to call cross-origin (CORS_ORIGINS). */
+  allowedOrigins: readonly string[];
+  /** The address the server is bound to, when the runtime has one; loopback → the Host must be a loopback name. */
+  bindHost?: string | undefined;
+}
+
+/** Whether a bind address only accepts local connections. */
+export function isLoopbackAddress(host: string): boolean {
+  const h = host.toLowerCase().replace(/^\[|\]$/g, '');
+  return h === 'localhost' || h === '::1' || /^(::ffff:)?127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(h);
+}
+
+/** Whether a Host header names this machine's loopback (`localhost`, `*.localhost`, `127.x.x.x`, `[::1]`), port ignored. */
+export function isLoopbackHostHeader(header: string): boolean {
+  const value = header.trim().toLowerCase();
+  const hostname = value.startsWith('[') ? value.slice(0, value.indexOf(']') + 1) : value.replace(/:\d*$/, '');
+  return (
+    hostname === 'localhost' || hostname.endsWith('.localhost') || hostname === '[::1]' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(hostname)
+  );
+}
+
+function forbidden(message: string): RelayError {
+  return new RelayError('forbidden', `${message} (the gateway is open: GATEWAY_OPEN=true)`);
+}
+
+export function openModeGuard(options: OpenModeGuardOptions): MiddlewareHandler {
+  const allowed = new Set(options.allowedOrigins);
+  const checkHost = options.bindHost !== undefined && isLoopbackAddress(options.bindHost);
+  return async (c, next) => {
+    const host = c.req.header('Host');
+    if (checkHost && host !== undefined && !isLoopbackHostHeader(host)) {
+      throw forbidden('Host must be a loopback name (localhost, 127.0.0.1, [::1]) when bound to loopback');
+    }
+    const origin = c.req.header('Origin');
+    const allowedOrigin = origin !== undefined && allowed.has(origin);
+    const site = c.req.header('Sec-Fetch-Site');
+    if (!allowedOrigin && (site === 'cross-site' || site === 'same-site')) throw forbidden('cross-site request refused');
+    if (origin !== undefined && !allowedOrigin && origin !== new URL(c.req.url).origin) {
+      throw forbidden('request from another origin refused (list it in CORS_ORIGINS)');
+    }
+    // A form or a "simple" fetch cannot send application/json without a CORS preflight.
+    if (c.req.method === 'POST') {
+      const type = (c.req.header('Content-Type') ?? '').split(';')[0]?.trim().toLowerCase();
+      if (type !== 'application/json') {
+        throw new RelayError('bad_request', 'Content-Type must be application/json (the gateway is open: GATEWAY_OPEN=true)', {
+          status: 415,
+        });
+      }
+    }
+    await next();
+  };
+}
