@@ -18,6 +18,8 @@ export interface RelayOptions {
   leaseMs: number;
   pollIntervalMs: number;
   jobDeadlineMs: number;
+  /** An upstream stream silent this long is abandoned for polling. */
+  upstreamIdleMs?: number;
   /** How long an unused hub stays cached. */
   hubLingerMs?: number;
   /** How long a subscription to a job nobody has seen yet waits for its first event. */
@@ -72,6 +74,7 @@ export function createRelay(options: RelayOptions): Relay {
     leaseMs: options.leaseMs,
     pollIntervalMs: options.pollIntervalMs,
     jobDeadlineMs: options.jobDeadlineMs,
+    ...(options.upstreamIdleMs === undefined ? {} : { upstreamIdleMs: options.upstreamIdleMs }),
     onMalformed: (reason) => {
       stats.eventsMalformed++;
       logger.debug({ reason }, 'skipped a malformed upstream event');
@@ -184,6 +187,7 @@ function countingBus(bus: Bus, stats: RelayStats): Bus {
     subscribe: (jobId, listener) => bus.subscribe(jobId, listener),
     acquireLease: (jobId, owner, ttlMs) => bus.acquireLease(jobId, owner, ttlMs),
     renewLease: (jobId, owner, ttlMs) => bus.renewLease(jobId, owner, ttlMs),
+    claimLease: (jobId, owner, ttlMs) => bus.claimLease(jobId, owner, ttlMs),
     releaseLease: (jobId, owner) => bus.releaseLease(jobId, owner),
     ping: () => bus.ping(),
     close: () => bus.close(),

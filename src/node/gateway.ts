@@ -89,6 +89,7 @@ export async function startGateway(config: Config, overrides: GatewayOverrides =
     leaseMs: config.LEASE_MS,
     pollIntervalMs: config.POLL_INTERVAL_MS,
     jobDeadlineMs: config.JOB_DEADLINE_MS,
+    upstreamIdleMs: config.UPSTREAM_IDLE_MS,
   });
   const app = createApp({
     relay,
