@@ -38,7 +38,9 @@ export async function streamPhase(body: ReadableStream<Uint8Array>, options: Str
       try {
         while (queued.length > 0 && failure === undefined) await appendReliably(options, target, queued.splice(0));
       } catch (err) {
+        // The bus refused for good: reading on would only pile events up.
         failure = err;
+        stopRead.abort();
       } finally {
         flushing = null;
       }
