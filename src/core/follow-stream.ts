@@ -87,7 +87,10 @@ export async function streamPhase(body: ReadableStream<Uint8Array>, options: Str
   while (flushing) await flushing;
   if (!follow) {
     if (broke instanceof RelayError) throw broke;
-    throw new RelayError('upstream_error', broke ? 'upstream stream broke before naming the job' : 'upstream stream ended before naming the job');
+    throw new RelayError(
+      'upstream_error',
+      broke ? 'upstream stream broke before naming the job' : 'upstream stream ended before naming the job',
+    );
   }
   if (failure !== undefined) throw failure;
   if (broke !== undefined) {

@@ -48,13 +48,24 @@ export class Follow {
   private deadlineTimer: ReturnType<typeof setTimeout> | undefined;
   private readonly deadlineAt: number;
   private disposed = false;
+  /** A renewal is in flight (they pile up while the bus hangs): the next tick skips. */
+  private renewing = false;
 
   constructor(init: FollowInit) {
     this.init = init;
     this.jobId = init.jobId;
     this.phase = init.phase;
     this.deadlineAt = Date.now() + init.deadlineMs;
-    this.renewTimer = setInterval(() => void this.renew(), Math.max(50, Math.floor(init.leaseMs / 3)));
+    this.renewTimer = setInterval(
+      () => {
+        if (this.renewing) return;
+        this.renewing = true;
+        void this.renew().finally(() => {
+          this.renewing = false;
+        });
+      },
+      Math.max(50, Math.floor(init.leaseMs / 3)),
+    );
     this.armDeadline();
   }
 

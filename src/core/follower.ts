@@ -71,7 +71,11 @@ export function createFollowers(options: FollowerOptions): Followers {
     if (!follow.over && !follow.signal.aborted && !closed) await pollPhase(follow, pollOptions);
     if (follow.stopReason === 'deadline' && !follow.over) {
       logger.warn({ jobId: follow.jobId, lastSeq: follow.lastSeq }, 'job exceeded its deadline; ending it');
-      await appendReliably(deps, follow, synthesizeErrorEvent(follow.lastSeq + 1, 'relay gave up: job exceeded its deadline', new Date(now())));
+      await appendReliably(
+        deps,
+        follow,
+        synthesizeErrorEvent(follow.lastSeq + 1, 'relay gave up: job exceeded its deadline', new Date(now())),
+      );
     }
   }
 
@@ -109,9 +113,11 @@ export function createFollowers(options: FollowerOptions): Followers {
         })();
         // Before the job is named the create fails with the error; after, it is logged and the follow dropped.
         run.catch(reject);
-        void run.catch(() => undefined).finally(() => {
-          if (named) void finish(named, run);
-        });
+        void run
+          .catch(() => undefined)
+          .finally(() => {
+            if (named) void finish(named, run);
+          });
       });
     },
 

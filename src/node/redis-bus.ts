@@ -89,7 +89,13 @@ export function createRedisBus(options: RedisBusOptions): Bus & { channelCount()
     }
     if (inputs.length === 0) return [];
     const k = keys(jobId);
-    const args = [String(options.historyMaxEvents), String(options.historyTtlMs), activeTtlMs, k.channel, String(firstPrev(inputs[0] as AppendInput))];
+    const args = [
+      String(options.historyMaxEvents),
+      String(options.historyTtlMs),
+      activeTtlMs,
+      k.channel,
+      String(firstPrev(inputs[0] as AppendInput)),
+    ];
     for (const input of inputs) {
       args.push(String(input.seq), input.data, input.terminal ? '1' : '0', input.snapshot === undefined ? '0' : '1', input.snapshot ?? '');
     }

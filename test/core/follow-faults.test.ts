@@ -84,7 +84,12 @@ const progress = (jobId: string, seq: number) => ({
   seq,
   ts: 'x',
 });
-const completed = (jobId: string, seq: number) => ({ event: 'midjourney_completed', job: { jobid: jobId, status: 'completed' }, seq, ts: 'x' });
+const completed = (jobId: string, seq: number) => ({
+  event: 'midjourney_completed',
+  job: { jobid: jobId, status: 'completed' },
+  seq,
+  ts: 'x',
+});
 
 describe('only stored events change a follow', () => {
   it('keeps following after an out-of-order terminal event the bus refused, and stores the real terminal', async () => {
