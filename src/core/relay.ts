@@ -46,6 +46,11 @@ export interface Relay {
   snapshot(jobId: string): Promise<Record<string, unknown> | null>;
   /** Waits for the first job object of a job just created. */
   waitForSnapshot(jobId: string, timeoutMs: number): Promise<Record<string, unknown> | null>;
+  /**
+   * Shutdown, first step: refuses new subscriptions (503) and ends the open streams spread
+   * over `windowMs`, still following jobs meanwhile; logs start and end.
+   */
+  drain(windowMs: number): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -54,6 +59,7 @@ const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve,
 export function createRelay(options: RelayOptions): Relay {
   const { bus, upstream, logger } = options;
   const stats = options.stats ?? createStats();
+  let draining = false;
   const unknownJobWaitMs = options.unknownJobWaitMs ?? Math.max(2000, options.pollIntervalMs * 2);
   const hubs = createHubRegistry({
     bus,
@@ -121,6 +127,7 @@ export function createRelay(options: RelayOptions): Relay {
     },
 
     async subscribe(jobId, since) {
+      if (draining) throw new RelayError('unavailable', 'this instance is shutting down', { retryAfterS: 1 });
       const { hub, release } = hubs.acquire(jobId);
       try {
         await hub.ready();
@@ -157,7 +164,17 @@ export function createRelay(options: RelayOptions): Relay {
       }
     },
 
+    async drain(windowMs) {
+      draining = true;
+      const streams = hubs.subscriberCount();
+      const started = Date.now();
+      logger.info({ streams, windowMs }, 'drain started: closing streams spread over the window');
+      const ended = await hubs.drain(windowMs);
+      logger.info({ streams: ended, ms: Date.now() - started }, 'drain done');
+    },
+
     async close() {
+      draining = true;
       clearInterval(watchdog);
       await followers.close();
       await hubs.close();

@@ -130,8 +130,12 @@ export async function startGateway(config: Config, overrides: GatewayOverrides =
     simulatorUrl: simulator ? upstreamUrl : undefined,
     close() {
       closing ??= (async () => {
+        // No new connections; open streams end spread over DRAIN_MS while their jobs are still followed.
+        const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
+        await relay.drain(config.DRAIN_MS);
         await relay.close();
-        await closeServer(server);
+        if ('closeAllConnections' in server) server.closeAllConnections();
+        await stopped;
         await bus.close();
         simulator?.close();
         if (simServer) await closeServer(simServer);

@@ -2,6 +2,7 @@ import { type Config, ConfigError, configSecrets, loadConfig } from '../core/con
 import { createRedactor } from '../core/redact.ts';
 import { startGateway } from './gateway.ts';
 
+/** How long shutdown may take after the drain window before the process exits anyway. */
 const SHUTDOWN_GRACE_MS = 10_000;
 
 let config: Config;
@@ -33,8 +34,9 @@ try {
   process.exit(1);
 }
 const stop = () => {
-  // Leases are released first, so another instance takes over the jobs this one followed.
-  setTimeout(() => process.exit(1), SHUTDOWN_GRACE_MS).unref();
+  // Streams end spread over DRAIN_MS (clients reconnect elsewhere in a trickle), then leases are
+  // released so another instance takes over the jobs this one followed; the grace covers both.
+  setTimeout(() => process.exit(1), config.DRAIN_MS + SHUTDOWN_GRACE_MS).unref();
   gateway.close().then(
     () => process.exit(0),
     () => process.exit(1),
