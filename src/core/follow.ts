@@ -46,7 +46,7 @@ export class Follow {
   private readonly controller = new AbortController();
   private readonly renewTimer: ReturnType<typeof setInterval>;
   private deadlineTimer: ReturnType<typeof setTimeout> | undefined;
-  private readonly deadlineAt: number;
+  private deadlineAt: number;
   private disposed = false;
   /** A renewal is in flight (they pile up while the bus hangs): the next tick skips. */
   private renewing = false;
@@ -98,6 +98,18 @@ export class Follow {
   /** Adopts a stored job object as the latest known status (a takeover's starting point). */
   knowJob(job: Record<string, unknown>): void {
     this.lastKey = jobKeyOf(job);
+  }
+
+  /**
+   * Brings the deadline forward to `deadlineMs` after the job's own creation time (a job taken
+   * over does not get a fresh deadline); a time in the future or unparseable changes nothing.
+   */
+  startedAt(created: unknown, deadlineMs: number): void {
+    const at = typeof created === 'string' ? Date.parse(created) : Number.NaN;
+    if (!Number.isFinite(at) || at > Date.now() || at + deadlineMs >= this.deadlineAt) return;
+    this.deadlineAt = at + deadlineMs;
+    clearTimeout(this.deadlineTimer);
+    if (!this.disposed) this.armDeadline();
   }
 
   /** Clears the timers and gives the lease up; safe to call twice. */

@@ -131,7 +131,10 @@ export function createFollowers(options: FollowerOptions): Followers {
       if (state) {
         follow.lastSeq = state.lastSeq;
         const job = parseSnapshot(state.snapshot);
-        if (job) follow.knowJob(job);
+        if (job) {
+          follow.knowJob(job);
+          follow.startedAt(job.created, options.jobDeadlineMs);
+        }
         logger.info({ jobId, lastSeq: state.lastSeq }, 'taking over an unfollowed job; polling');
         void finish(follow, complete(follow));
         return 'following';
@@ -149,6 +152,7 @@ export function createFollowers(options: FollowerOptions): Followers {
         throw new RelayError('upstream_error', `upstream answered ${reply.status} for the job`);
       }
       const job = reply.body as Record<string, unknown>;
+      follow.startedAt(job.created, options.jobDeadlineMs);
       logger.info({ jobId }, 'following a job created elsewhere; polling');
       void finish(
         follow,

@@ -252,6 +252,23 @@ describe('an upstream stream that goes quiet', () => {
   });
 });
 
+describe('the job deadline on a takeover', () => {
+  it('counts from the job object\'s creation time, not from the takeover', async () => {
+    const bus = newBus();
+    const created = new Date(Date.now() - 3_600_000).toISOString();
+    const { upstream } = jobApi((jobid) => ({ jobid, status: 'progress', created, updated: String(Math.random()) }));
+    const f = followers(bus, upstream, { jobDeadlineMs: 30 * 60_000 });
+    const jobId = 'j1:old';
+    const snapshot = JSON.stringify({ event: 'midjourney_progress', job: { jobid: jobId, status: 'progress', created }, seq: 0 });
+    await bus.append(jobId, { seq: 0, data: snapshot, terminal: false, snapshot });
+    expect(await f.ensure(jobId)).toBe('following');
+    await until(async () => (await bus.state(jobId))?.terminalSeq != null);
+    const last = (await bus.history(jobId, -1)).at(-1);
+    expect(JSON.parse(last?.data ?? '{}')).toMatchObject({ event: 'error', error: 'relay gave up: job exceeded its deadline' });
+    await f.close();
+  });
+});
+
 describe('one follower at a time', () => {
   it('has the stream holder claim its lease back, and a poller that took it meanwhile stop', async () => {
     const bus = newBus();
