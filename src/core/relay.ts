@@ -1,5 +1,6 @@
 import type { AppendInput, Bus } from './bus.ts';
 import { RelayError } from './errors.ts';
+import { parseEvent } from './event.ts';
 import { createFollowers, type Followers } from './follower.ts';
 import type { JobHub } from './hub.ts';
 import { createHubRegistry, type HubRegistry } from './hubs.ts';
@@ -44,7 +45,10 @@ export interface Relay {
   subscribe(jobId: string, since: number): Promise<SubscribeOutcome>;
   /** The job object of the latest event that carried one, if the bus has it. */
   snapshot(jobId: string): Promise<Record<string, unknown> | null>;
-  /** Waits for the first job object of a job just created. */
+  /**
+   * Waits for the first job object of a job just created (status `created`, as the vendor
+   * answers `stream:false`), however far the job got meanwhile.
+   */
   waitForSnapshot(jobId: string, timeoutMs: number): Promise<Record<string, unknown> | null>;
   /**
    * Shutdown, first step: refuses new subscriptions (503) and ends the open streams spread
@@ -158,8 +162,12 @@ export function createRelay(options: RelayOptions): Relay {
     async waitForSnapshot(jobId, timeoutMs) {
       const deadline = Date.now() + timeoutMs;
       for (;;) {
-        const job = await snapshot(jobId);
-        if (job || Date.now() >= deadline) return job;
+        for (const stored of await bus.history(jobId, -1)) {
+          const event = parseEvent(stored.data);
+          if (typeof event !== 'string' && event.job) return event.job;
+        }
+        // Past the deadline (or with the first events trimmed away): the latest job object, if any.
+        if (Date.now() >= deadline) return snapshot(jobId);
         await sleep(20);
       }
     },

@@ -253,7 +253,7 @@ describe('an upstream stream that goes quiet', () => {
 });
 
 describe('the job deadline on a takeover', () => {
-  it('counts from the job object\'s creation time, not from the takeover', async () => {
+  it("counts from the job object's creation time, not from the takeover", async () => {
     const bus = newBus();
     const created = new Date(Date.now() - 3_600_000).toISOString();
     const { upstream } = jobApi((jobid) => ({ jobid, status: 'progress', created, updated: String(Math.random()) }));
