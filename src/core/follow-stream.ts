@@ -37,6 +37,8 @@ export async function streamPhase(body: ReadableStream<Uint8Array>, options: Str
     flushing ??= (async () => {
       try {
         while (queued.length > 0 && failure === undefined) await appendReliably(options, target, queued.splice(0));
+        // The terminal event is stored: the job is over, whether or not the upstream closes.
+        if (target.over) stopRead.abort();
       } catch (err) {
         // The bus refused for good: reading on would only pile events up.
         failure = err;

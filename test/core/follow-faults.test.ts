@@ -130,6 +130,23 @@ describe('only stored events change a follow', () => {
   });
 });
 
+describe('a stream that stays open after its terminal event', () => {
+  it('is closed once the terminal event is stored, and the follow ends', async () => {
+    const bus = newBus();
+    const { upstream, counter } = jobApi((jobid) => ({ jobid, status: 'completed' }));
+    const f = followers(bus, upstream);
+    const jobId = 'j1:open-after-end';
+    const up = controlledBody();
+    up.send(init(jobId));
+    expect(await f.followStream(up.body)).toBe(jobId);
+    up.send(completed(jobId, 1));
+    await until(() => up.state.cancelled && f.active().length === 0);
+    expect((await bus.state(jobId))?.terminalSeq).toBe(1);
+    expect(counter.polls).toBe(0);
+    await f.close();
+  });
+});
+
 describe('seqs the bus cannot store', () => {
   it('counts a seq above 2^52 as malformed instead of storing it', async () => {
     const bus = newBus();
