@@ -18,7 +18,7 @@ export interface FollowerOptions {
   pollIntervalMs: number;
   /** A job still not over after this long (whatever the phase) is ended with a synthesized `error` event. */
   jobDeadlineMs: number;
-  /** An upstream stream silent for this long is abandoned for polling (default 120 s). */
+  /** An upstream stream silent for this long is abandoned for polling (default 5 min). */
   upstreamIdleMs?: number;
   /** Clock for synthesized events' `ts`. */
   now?: () => number;
@@ -42,7 +42,7 @@ export interface Followers {
   close(): Promise<void>;
 }
 
-export const DEFAULT_UPSTREAM_IDLE_MS = 120_000;
+export const DEFAULT_UPSTREAM_IDLE_MS = 300_000;
 
 export function createFollowers(options: FollowerOptions): Followers {
   const { bus, upstream, logger } = options;
