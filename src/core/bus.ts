@@ -14,6 +14,18 @@ export interface AppendInput {
   data: string;
   terminal: boolean;
   snapshot?: string;
+  /**
+   * The seq this writer stored last for the job (-1: none). Used only when the bus holds
+   * nothing of the job (say Redis restarted empty mid-job): the event is stored with this
+   * `prev`, so readers announce the lost events as a gap instead of a silent hole.
+   */
+  prev?: number;
+}
+
+/** The `prev` a bus that holds nothing of a job gives its first event: the writer's hint, when it is below the seq. */
+export function firstPrev(input: AppendInput): number {
+  const hint = input.prev ?? -1;
+  return Number.isSafeInteger(hint) && hint >= -1 && hint < input.seq ? hint : -1;
 }
 
 /** What the bus knows of a job. */
@@ -47,6 +59,12 @@ export interface Bus {
   acquireLease(jobId: string, owner: string, ttlMs: number): Promise<boolean>;
   /** Extends our lease; false when it is no longer ours. */
   renewLease(jobId: string, owner: string, ttlMs: number): Promise<boolean>;
+  /**
+   * Takes the lease whoever holds it. Only the instance reading the job's upstream stream
+   * does this (there is one such stream per job): after an outage let the lease lapse, the
+   * stream's holder keeps the job and a poller that took the lease meanwhile steps back.
+   */
+  claimLease(jobId: string, owner: string, ttlMs: number): Promise<void>;
   /** Gives the lease up if it is ours. */
   releaseLease(jobId: string, owner: string): Promise<void>;
   /** Resolves when the bus is reachable. */

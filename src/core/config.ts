@@ -47,6 +47,10 @@ const schema = z.object({
   LEASE_MS: int(100, 3_600_000).default(10_000),
   POLL_INTERVAL_MS: int(10, 3_600_000).default(2_000),
   JOB_DEADLINE_MS: int(1000).default(30 * 60_000),
+  /** An upstream stream silent (not a byte) for this long is abandoned for polling. */
+  UPSTREAM_IDLE_MS: int(100, 3_600_000).default(300_000),
+  /** On shutdown, open SSE streams are closed spread over this window (not all at once). */
+  DRAIN_MS: int(0, 60_000).default(5_000),
   MAX_BODY_BYTES: int(1, 100 * 1024 * 1024).default(1024 * 1024),
   INSTANCE_ID: z
     .string()

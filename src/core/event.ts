@@ -13,6 +13,16 @@ export const TERMINAL_EVENTS: ReadonlySet<string> = new Set([
 /** Job statuses after which the upstream job is over. */
 export const TERMINAL_STATUSES: ReadonlySet<string> = new Set(['completed', 'failed', 'moderated', 'cancelled']);
 
+/**
+ * Largest seq accepted from the upstream: 2^52. Seqs the relay synthesizes (polling, deadline)
+ * continue after the last stored one, so this leaves 2^52 of headroom below
+ * Number.MAX_SAFE_INTEGER, the largest seq a bus stores. Above it an event counts as malformed.
+ */
+export const MAX_UPSTREAM_SEQ = 2 ** 52;
+
+/** Largest seq any bus stores (and any client may resume from). */
+export const MAX_SEQ = Number.MAX_SAFE_INTEGER;
+
 /** One upstream event as the relay stores and forwards it. */
 export interface JobEvent {
   seq: number;
@@ -45,6 +55,7 @@ export function parseEvent(data: string): JobEvent | string {
   const { event, seq } = parsed;
   if (typeof event !== 'string' || event === '') return 'missing event name';
   if (typeof seq !== 'number' || !Number.isSafeInteger(seq) || seq < 0) return 'missing or invalid seq';
+  if (seq > MAX_UPSTREAM_SEQ) return 'seq out of range';
   const job = isRecord(parsed.job) ? parsed.job : undefined;
   const jobId = typeof parsed.jobId === 'string' ? parsed.jobId : typeof job?.jobid === 'string' ? job.jobid : undefined;
   const result: JobEvent = { seq, type: event, data, terminal: TERMINAL_EVENTS.has(event) };

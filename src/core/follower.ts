@@ -1,10 +1,12 @@
-import type { Bus, StoredEvent } from './bus.ts';
+import type { Bus } from './bus.ts';
 import { RelayError } from './errors.ts';
-import { type JobEvent, TERMINAL_STATUSES, synthesizeErrorEvent, synthesizeEvent } from './event.ts';
-import { isValidJobId } from './job-id.ts';
+import { synthesizeErrorEvent, synthesizeEvent } from './event.ts';
+import { Follow, type FollowPhase } from './follow.ts';
+import { type AppendDeps, appendReliably } from './follow-append.ts';
+import { parseSnapshot, pollPhase } from './follow-poll.ts';
+import { streamPhase } from './follow-stream.ts';
 import type { Logger } from './logger.ts';
 import type { UpstreamClient, UpstreamReply } from './upstream.ts';
-import { readEvents } from './upstream-stream.ts';
 
 export interface FollowerOptions {
   bus: Bus;
@@ -14,8 +16,11 @@ export interface FollowerOptions {
   owner: string;
   leaseMs: number;
   pollIntervalMs: number;
-  /** A job still not over after this long is ended with a synthesized `error` event. */
+  /** A job still not over after this long (whatever the phase) is ended with a synthesized `error` event. */
   jobDeadlineMs: number;
+  /** An upstream stream silent for this long is abandoned for polling (default 5 min). */
+  upstreamIdleMs?: number;
+  /** Clock for synthesized events' `ts`. */
   now?: () => number;
   onMalformed?(reason: string): void;
   onUpstreamStream?(): void;
@@ -37,212 +42,82 @@ export interface Followers {
   close(): Promise<void>;
 }
 
-interface Follow {
-  jobId: string;
-  lastSeq: number;
-  lastKey: string;
-  over: boolean;
-  /** Another instance holds the lease now: stop polling, it follows the job. */
-  lost: boolean;
-  startedAt: number;
-  renewTimer: ReturnType<typeof setInterval> | undefined;
-}
-
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
-
-function jobKey(job: Record<string, unknown>): string {
-  const response = job.response as Record<string, unknown> | undefined;
-  return `${String(job.status)}|${String(response?.progress_percent)}|${String(job.updated)}`;
-}
+export const DEFAULT_UPSTREAM_IDLE_MS = 300_000;
 
 export function createFollowers(options: FollowerOptions): Followers {
   const { bus, upstream, logger } = options;
   const now = options.now ?? Date.now;
   const follows = new Map<string, Follow>();
   let closed = false;
+  const deps: AppendDeps = { bus, logger, closed: () => closed };
+  const pollOptions = { ...deps, upstream, owner: options.owner, leaseMs: options.leaseMs, pollIntervalMs: options.pollIntervalMs, now };
 
-  function begin(jobId: string): Follow {
-    const follow: Follow = { jobId, lastSeq: -1, lastKey: '', over: false, lost: false, startedAt: now(), renewTimer: undefined };
-    const { owner, leaseMs } = options;
-    follow.renewTimer = setInterval(
-      () => {
-        bus
-          .renewLease(jobId, owner, leaseMs)
-          // A lapsed lease nobody took is simply taken back.
-          .then(async (held) => held || (await bus.acquireLease(jobId, owner, leaseMs)))
-          .then((held) => {
-            if (held || follow.lost) return;
-            follow.lost = true;
-            logger.warn({ jobId }, 'another instance took over the job');
-          })
-          .catch((err: unknown) => {
-            logger.warn({ jobId, err: String(err) }, 'lease renewal failed');
-          });
-      },
-      Math.max(50, Math.floor(leaseMs / 3)),
-    );
+  function begin(jobId: string, phase: FollowPhase): Follow {
+    const follow = new Follow({
+      jobId,
+      bus,
+      logger,
+      owner: options.owner,
+      leaseMs: options.leaseMs,
+      deadlineMs: options.jobDeadlineMs,
+      phase,
+    });
     follows.set(jobId, follow);
     return follow;
   }
 
-  function end(follow: Follow): void {
-    follow.over = true;
-    clearInterval(follow.renewTimer);
-    follows.delete(follow.jobId);
-    bus.releaseLease(follow.jobId, options.owner).catch(() => undefined);
-  }
-
-  /** Appends events in order, as one batch when the bus can (a burst then reaches subscribers together). */
-  async function append(follow: Follow, events: JobEvent[]): Promise<void> {
-    const inputs = events.map((event) => ({
-      seq: event.seq,
-      data: event.data,
-      terminal: event.terminal,
-      ...(event.job ? { snapshot: event.data } : {}),
-    }));
-    let stored: (StoredEvent | null)[];
-    if (inputs.length > 1 && bus.appendMany) stored = await bus.appendMany(follow.jobId, inputs);
-    else {
-      stored = [];
-      for (const input of inputs) stored.push(await bus.append(follow.jobId, input));
-    }
-    events.forEach((event, i) => {
-      if (stored[i]) follow.lastSeq = event.seq;
-      if (event.job) follow.lastKey = jobKey(event.job);
-      if (event.terminal) follow.over = true;
-    });
-  }
-
-  /** Appends with retries (appends are idempotent by seq): an event the bus could not take is not given up on quickly. */
-  async function appendReliably(follow: Follow, events: JobEvent | JobEvent[]): Promise<void> {
-    const batch = Array.isArray(events) ? events : [events];
-    if (batch.length === 0) return;
-    for (let attempt = 0; ; attempt++) {
-      try {
-        await append(follow, batch);
-        return;
-      } catch (err) {
-        if (closed || attempt >= 20) throw err;
-        logger.warn({ jobId: follow.jobId, seq: batch[0]?.seq, err: String(err) }, 'bus append failed, retrying');
-        await sleep(Math.min(2000, 50 * 2 ** attempt));
-      }
+  /** After the stream (or from a takeover): polls until the job is over, and ends a job past its deadline. */
+  async function complete(follow: Follow): Promise<void> {
+    if (!follow.over && !follow.signal.aborted && !closed) await pollPhase(follow, pollOptions);
+    if (follow.stopReason === 'deadline' && !follow.over) {
+      logger.warn({ jobId: follow.jobId, lastSeq: follow.lastSeq }, 'job exceeded its deadline; ending it');
+      await appendReliably(
+        deps,
+        follow,
+        synthesizeErrorEvent(follow.lastSeq + 1, 'relay gave up: job exceeded its deadline', new Date(now())),
+      );
     }
   }
 
-  async function poll(follow: Follow): Promise<void> {
-    let failures = 0;
-    while (!follow.over && !closed && !follow.lost) {
-      if (now() - follow.startedAt > options.jobDeadlineMs) {
-        await appendReliably(follow, synthesizeErrorEvent(follow.lastSeq + 1, 'relay gave up: job exceeded its deadline', new Date(now())));
-        break;
-      }
-      let status = 0;
-      let body: unknown;
-      try {
-        ({ status, body } = await upstream.getJob(follow.jobId));
-      } catch (err) {
-        logger.warn({ jobId: follow.jobId, err: err instanceof Error ? err.message : String(err) }, 'poll failed');
-      }
-      if (status === 200 && typeof body === 'object' && body !== null) {
-        failures = 0;
-        const job = body as Record<string, unknown>;
-        if (jobKey(job) !== follow.lastKey) await appendReliably(follow, synthesizeEvent(follow.lastSeq + 1, job, new Date(now())));
-        if (TERMINAL_STATUSES.has(String(job.status))) break;
-      } else if (status === 404 || status === 410) {
-        await appendReliably(follow, synthesizeErrorEvent(follow.lastSeq + 1, 'job no longer exists upstream', new Date(now())));
-        break;
-      } else {
-        failures++;
-      }
-      await sleep(options.pollIntervalMs * Math.min(8, 2 ** Math.min(failures, 3)));
-    }
-  }
-
-  function finish(follow: Follow, work: Promise<void>): void {
-    work
+  /** Runs a follow's remaining work; however it ends, the follow is dropped and its lease given up. */
+  function finish(follow: Follow, work: Promise<void>): Promise<void> {
+    return work
       .catch((err: unknown) =>
         logger.error({ jobId: follow.jobId, err: err instanceof Error ? err.message : String(err) }, 'following a job failed'),
       )
-      .finally(() => end(follow));
+      .finally(() => {
+        follow.dispose();
+        if (follows.get(follow.jobId) === follow) follows.delete(follow.jobId);
+      });
   }
 
   return {
     followStream(body) {
       options.onUpstreamStream?.();
       return new Promise<string>((resolve, reject) => {
-        const early: JobEvent[] = [];
-        let follow: Follow | undefined;
-        // Events read while an append is in flight wait here and go to the bus as one batch.
-        const queued: JobEvent[] = [];
-        let flushing: Promise<void> | null = null;
-        let failure: unknown;
-        const flush = (target: Follow): Promise<void> => {
-          if (flushing) return flushing;
-          flushing = (async () => {
-            try {
-              while (queued.length > 0) await appendReliably(target, queued.splice(0));
-            } catch (err) {
-              failure = err;
-            }
-          })().then(() => {
-            flushing = null;
-            // An event queued in the moment between the loop's end and this callback.
-            if (queued.length > 0 && failure === undefined) void flush(target);
+        let named: Follow | undefined;
+        const run = (async () => {
+          const follow = await streamPhase(body, {
+            ...deps,
+            idleMs: options.upstreamIdleMs ?? DEFAULT_UPSTREAM_IDLE_MS,
+            onMalformed: options.onMalformed,
+            begin: (jobId) => {
+              named = begin(jobId, 'stream');
+              // The stream's holder follows the job, whoever held its lease.
+              bus.claimLease(jobId, options.owner, options.leaseMs).catch(() => undefined);
+              return named;
+            },
+            onNamed: (follow) => resolve(follow.jobId),
           });
-          return flushing;
-        };
-        const settle = async (): Promise<void> => {
-          while (flushing) await flushing;
-          if (failure !== undefined) throw failure;
-        };
-        const reader = readEvents(body, {
-          onEvent: async (event) => {
-            if (follow) {
-              if (failure !== undefined) throw failure;
-              if (follow.over) return;
-              queued.push(event);
-              const running = flush(follow);
-              // Bounded read-ahead: past this, reading waits for the bus.
-              if (queued.length >= 256) await running;
-              return;
-            }
-            early.push(event);
-            if (event.jobId === undefined) return;
-            // An upstream-chosen id becomes a bus key, a URL segment and a header: it must be safe.
-            if (!isValidJobId(event.jobId)) throw new RelayError('upstream_error', 'upstream named an invalid job id');
-            const jobId = event.jobId;
-            await bus.acquireLease(jobId, options.owner, options.leaseMs);
-            follow = begin(jobId);
-            await appendReliably(follow, early);
-            resolve(jobId);
-          },
-          onMalformed: options.onMalformed,
-        });
-        const done = reader.then(
-          async () => {
-            if (!follow) throw new RelayError('upstream_error', 'upstream stream ended before naming the job');
-            await settle();
-            if (!follow.over && !closed) {
-              logger.info({ jobId: follow.jobId, lastSeq: follow.lastSeq }, 'upstream stream ended early; polling');
-              await poll(follow);
-            }
-          },
-          async (err: unknown) => {
-            if (!follow) throw new RelayError('upstream_error', `upstream stream broke before naming the job`);
-            logger.warn({ jobId: follow.jobId, err: err instanceof Error ? err.message : String(err) }, 'upstream stream broke; polling');
-            await settle();
-            if (!follow.over && !closed) await poll(follow);
-          },
-        );
-        done.then(
-          () => {
-            if (follow) end(follow);
-          },
-          (err: unknown) => {
-            if (follow) end(follow);
-            reject(err);
-          },
-        );
+          await complete(follow);
+        })();
+        // Before the job is named the create fails with the error; after, it is logged and the follow dropped.
+        run.catch(reject);
+        void run
+          .catch(() => undefined)
+          .finally(() => {
+            if (named) void finish(named, run);
+          });
       });
     },
 
@@ -252,40 +127,38 @@ export function createFollowers(options: FollowerOptions): Followers {
       if (state?.terminalSeq !== null && state?.terminalSeq !== undefined) return 'over';
       if (!(await bus.acquireLease(jobId, options.owner, options.leaseMs))) return 'followed-elsewhere';
       if (follows.has(jobId)) return 'following';
-      const follow = begin(jobId);
+      const follow = begin(jobId, 'poll');
       if (state) {
         follow.lastSeq = state.lastSeq;
-        if (state.snapshot) {
-          try {
-            const job = (JSON.parse(state.snapshot) as { job?: Record<string, unknown> }).job;
-            if (job) follow.lastKey = jobKey(job);
-          } catch {
-            // A bad snapshot only costs one repeated status event.
-          }
+        const job = parseSnapshot(state.snapshot);
+        if (job) {
+          follow.knowJob(job);
+          follow.startedAt(job.created, options.jobDeadlineMs);
         }
         logger.info({ jobId, lastSeq: state.lastSeq }, 'taking over an unfollowed job; polling');
-        finish(follow, poll(follow));
+        void finish(follow, complete(follow));
         return 'following';
       }
       let reply: UpstreamReply;
       try {
         reply = await upstream.getJob(jobId);
       } catch (err) {
-        end(follow);
+        void finish(follow, Promise.resolve());
         throw err;
       }
       if (reply.status !== 200 || typeof reply.body !== 'object' || reply.body === null) {
-        end(follow);
+        void finish(follow, Promise.resolve());
         if (reply.status === 404 || reply.status === 410) return 'unknown';
         throw new RelayError('upstream_error', `upstream answered ${reply.status} for the job`);
       }
       const job = reply.body as Record<string, unknown>;
+      follow.startedAt(job.created, options.jobDeadlineMs);
       logger.info({ jobId }, 'following a job created elsewhere; polling');
-      finish(
+      void finish(
         follow,
         (async () => {
-          await appendReliably(follow, synthesizeEvent(0, job, new Date(now())));
-          if (!follow.over) await poll(follow);
+          await appendReliably(deps, follow, synthesizeEvent(0, job, new Date(now())));
+          await complete(follow);
         })(),
       );
       return 'following';
@@ -297,7 +170,11 @@ export function createFollowers(options: FollowerOptions): Followers {
 
     async close() {
       closed = true;
-      for (const follow of [...follows.values()]) end(follow);
+      for (const follow of [...follows.values()]) {
+        follow.stop('closed');
+        follow.dispose();
+        follows.delete(follow.jobId);
+      }
     },
   };
 }

@@ -223,6 +223,11 @@ export class JobHub {
     return { replayed, ended: false };
   }
 
+  /** Every local subscriber, live or waiting to catch up. */
+  sinks(): SubscriberSink[] {
+    return [...this.subscribers, ...this.ahead.keys()];
+  }
+
   /** Removes a subscriber (its disconnect path); safe to call twice. */
   detach(sink: SubscriberSink): void {
     this.subscribers.delete(sink);

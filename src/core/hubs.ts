@@ -1,5 +1,5 @@
 import type { Bus } from './bus.ts';
-import { type HubObserver, JobHub } from './hub.ts';
+import { type HubObserver, JobHub, type SubscriberSink } from './hub.ts';
 import { encodeComment } from './sse.ts';
 
 export interface HubRegistryOptions {
@@ -23,8 +23,17 @@ export interface HubRegistry {
   /** Hubs that have live subscribers now. */
   busy(): JobHub[];
   subscriberCount(): number;
+  /**
+   * Ends every open stream, spread evenly over `windowMs` (so clients come back in a trickle,
+   * not a storm); resolves with how many were ended once the last one is.
+   */
+  drain(windowMs: number): Promise<number>;
   close(): Promise<void>;
 }
+
+/** A drain ends streams in at most this many slices. */
+const DRAIN_SLICES = 100;
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 export function createHubRegistry(options: HubRegistryOptions): HubRegistry {
   const hubs = new Map<string, JobHub>();
@@ -81,6 +90,22 @@ export function createHubRegistry(options: HubRegistryOptions): HubRegistry {
       let n = 0;
       for (const hub of hubs.values()) n += hub.size;
       return n;
+    },
+
+    async drain(windowMs) {
+      const open: { hub: JobHub; sink: SubscriberSink }[] = [];
+      for (const hub of hubs.values()) for (const sink of hub.sinks()) open.push({ hub, sink });
+      const slices = windowMs > 0 ? Math.min(open.length, DRAIN_SLICES) : 1;
+      for (let slice = 0; slice < slices; slice++) {
+        if (slice > 0) await sleep(windowMs / slices);
+        const from = Math.floor((slice * open.length) / slices);
+        const to = Math.floor(((slice + 1) * open.length) / slices);
+        for (const { hub, sink } of open.slice(from, to)) {
+          hub.detach(sink);
+          sink.end();
+        }
+      }
+      return open.length;
     },
 
     async close() {

@@ -1,5 +1,5 @@
 import { createLeaseTable } from './memory-leases.ts';
-import type { AppendInput, Bus, BusListener, JobState, RetentionOptions, StoredEvent } from './bus.ts';
+import { type AppendInput, type Bus, type BusListener, type JobState, type RetentionOptions, type StoredEvent, firstPrev } from './bus.ts';
 
 interface MemoryJob {
   events: StoredEvent[];
@@ -52,7 +52,8 @@ export function createMemoryBus(options: MemoryBusOptions): Bus {
     }
     const job = entry(jobId);
     if (input.seq <= job.lastSeq || job.terminalSeq !== null) return null;
-    const stored: StoredEvent = { seq: input.seq, prev: job.lastSeq, data: input.data, terminal: input.terminal };
+    const prev = job.lastSeq < 0 && job.events.length === 0 ? firstPrev(input) : job.lastSeq;
+    const stored: StoredEvent = { seq: input.seq, prev, data: input.data, terminal: input.terminal };
     job.events.push(stored);
     if (job.events.length > options.historyMaxEvents) job.events.splice(0, job.events.length - options.historyMaxEvents);
     job.lastSeq = input.seq;
@@ -104,6 +105,7 @@ export function createMemoryBus(options: MemoryBusOptions): Bus {
 
     acquireLease: leases.acquireLease,
     renewLease: leases.renewLease,
+    claimLease: leases.claimLease,
     releaseLease: leases.releaseLease,
 
     async ping(): Promise<void> {},

@@ -1,7 +1,7 @@
 import type { Bus } from './bus.ts';
 
 /** The lease part of a Bus, kept in this process's memory (one process, or one Durable Object). */
-export type LeaseTable = Pick<Bus, 'acquireLease' | 'renewLease' | 'releaseLease'> & {
+export type LeaseTable = Pick<Bus, 'acquireLease' | 'renewLease' | 'claimLease' | 'releaseLease'> & {
   /** Drops expired leases. */
   sweep(): void;
   clear(): void;
@@ -31,6 +31,9 @@ export function createLeaseTable(now: () => number): LeaseTable {
       if (!lease || lease.owner !== owner) return false;
       lease.expiresAt = now() + ttlMs;
       return true;
+    },
+    async claimLease(jobId, owner, ttlMs) {
+      leases.set(jobId, { owner, expiresAt: now() + ttlMs });
     },
     async releaseLease(jobId, owner) {
       if (heldBy(jobId)?.owner === owner) leases.delete(jobId);

@@ -1,5 +1,6 @@
 import type { AppendInput, Bus } from './bus.ts';
 import { RelayError } from './errors.ts';
+import { parseEvent } from './event.ts';
 import { createFollowers, type Followers } from './follower.ts';
 import type { JobHub } from './hub.ts';
 import { createHubRegistry, type HubRegistry } from './hubs.ts';
@@ -18,6 +19,8 @@ export interface RelayOptions {
   leaseMs: number;
   pollIntervalMs: number;
   jobDeadlineMs: number;
+  /** An upstream stream silent this long is abandoned for polling. */
+  upstreamIdleMs?: number;
   /** How long an unused hub stays cached. */
   hubLingerMs?: number;
   /** How long a subscription to a job nobody has seen yet waits for its first event. */
@@ -42,8 +45,16 @@ export interface Relay {
   subscribe(jobId: string, since: number): Promise<SubscribeOutcome>;
   /** The job object of the latest event that carried one, if the bus has it. */
   snapshot(jobId: string): Promise<Record<string, unknown> | null>;
-  /** Waits for the first job object of a job just created. */
+  /**
+   * Waits for the first job object of a job just created (status `created`, as the vendor
+   * answers `stream:false`), however far the job got meanwhile.
+   */
   waitForSnapshot(jobId: string, timeoutMs: number): Promise<Record<string, unknown> | null>;
+  /**
+   * Shutdown, first step: refuses new subscriptions (503) and ends the open streams spread
+   * over `windowMs`, still following jobs meanwhile; logs start and end.
+   */
+  drain(windowMs: number): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -52,6 +63,7 @@ const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve,
 export function createRelay(options: RelayOptions): Relay {
   const { bus, upstream, logger } = options;
   const stats = options.stats ?? createStats();
+  let draining = false;
   const unknownJobWaitMs = options.unknownJobWaitMs ?? Math.max(2000, options.pollIntervalMs * 2);
   const hubs = createHubRegistry({
     bus,
@@ -72,6 +84,7 @@ export function createRelay(options: RelayOptions): Relay {
     leaseMs: options.leaseMs,
     pollIntervalMs: options.pollIntervalMs,
     jobDeadlineMs: options.jobDeadlineMs,
+    ...(options.upstreamIdleMs === undefined ? {} : { upstreamIdleMs: options.upstreamIdleMs }),
     onMalformed: (reason) => {
       stats.eventsMalformed++;
       logger.debug({ reason }, 'skipped a malformed upstream event');
@@ -118,6 +131,7 @@ export function createRelay(options: RelayOptions): Relay {
     },
 
     async subscribe(jobId, since) {
+      if (draining) throw new RelayError('unavailable', 'this instance is shutting down', { retryAfterS: 1 });
       const { hub, release } = hubs.acquire(jobId);
       try {
         await hub.ready();
@@ -148,13 +162,27 @@ export function createRelay(options: RelayOptions): Relay {
     async waitForSnapshot(jobId, timeoutMs) {
       const deadline = Date.now() + timeoutMs;
       for (;;) {
-        const job = await snapshot(jobId);
-        if (job || Date.now() >= deadline) return job;
+        for (const stored of await bus.history(jobId, -1)) {
+          const event = parseEvent(stored.data);
+          if (typeof event !== 'string' && event.job) return event.job;
+        }
+        // Past the deadline (or with the first events trimmed away): the latest job object, if any.
+        if (Date.now() >= deadline) return snapshot(jobId);
         await sleep(20);
       }
     },
 
+    async drain(windowMs) {
+      draining = true;
+      const streams = hubs.subscriberCount();
+      const started = Date.now();
+      logger.info({ streams, windowMs }, 'drain started: closing streams spread over the window');
+      const ended = await hubs.drain(windowMs);
+      logger.info({ streams: ended, ms: Date.now() - started }, 'drain done');
+    },
+
     async close() {
+      draining = true;
       clearInterval(watchdog);
       await followers.close();
       await hubs.close();
@@ -184,6 +212,7 @@ function countingBus(bus: Bus, stats: RelayStats): Bus {
     subscribe: (jobId, listener) => bus.subscribe(jobId, listener),
     acquireLease: (jobId, owner, ttlMs) => bus.acquireLease(jobId, owner, ttlMs),
     renewLease: (jobId, owner, ttlMs) => bus.renewLease(jobId, owner, ttlMs),
+    claimLease: (jobId, owner, ttlMs) => bus.claimLease(jobId, owner, ttlMs),
     releaseLease: (jobId, owner) => bus.releaseLease(jobId, owner),
     ping: () => bus.ping(),
     close: () => bus.close(),

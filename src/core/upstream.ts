@@ -73,6 +73,8 @@ export function createUpstreamClient(profile: UpstreamProfile, redact: (text: st
     try {
       body = text === '' ? {} : JSON.parse(text);
     } catch {
+      // A success that is not JSON (an HTML page from a proxy, say) is an upstream failure, not an answer.
+      if (response.status < 400) throw new RelayError('upstream_error', `upstream answered ${response.status} with a non-JSON body`);
       body = { error: `upstream answered ${response.status} with a non-JSON body` };
     }
     return { status: response.status, body };

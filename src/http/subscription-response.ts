@@ -1,6 +1,7 @@
 import type { SubscriberSink } from '../core/hub.ts';
 import { RelayError } from '../core/errors.ts';
 import type { SubscribeOutcome } from '../core/relay.ts';
+import { MAX_SEQ } from '../core/event.ts';
 import { SSE_HEADERS, encodeRetry } from '../core/sse.ts';
 import { createStreamSink } from './stream-sink.ts';
 
@@ -74,7 +75,8 @@ export function subscriptionResponse(
 export function resumePoint(lastEventId: string | undefined, since: string | undefined): number {
   const raw = lastEventId?.trim() || since?.trim();
   if (raw === undefined || raw === '') return -1;
-  if (!/^-?\d{1,15}$/.test(raw)) {
+  // Any seq a bus can store (MAX_SEQ, 16 digits) is a valid resume point.
+  if (!/^-?\d{1,16}$/.test(raw) || Number(raw) > MAX_SEQ) {
     throw new RelayError('bad_request', lastEventId ? 'Last-Event-ID must be an integer seq' : 'since must be an integer seq');
   }
   return Math.max(-1, Number(raw));

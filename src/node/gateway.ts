@@ -101,6 +101,7 @@ export async function startGateway(config: Config, overrides: GatewayOverrides =
     leaseMs: config.LEASE_MS,
     pollIntervalMs: config.POLL_INTERVAL_MS,
     jobDeadlineMs: config.JOB_DEADLINE_MS,
+    upstreamIdleMs: config.UPSTREAM_IDLE_MS,
   });
   const app = createApp({
     relay,
@@ -150,16 +151,16 @@ export async function startGateway(config: Config, overrides: GatewayOverrides =
     close() {
       closing ??= (async () => {
         const started = Date.now();
-        logger.info(
-          { streams: relay.hubs.subscriberCount(), following: relay.followers.active().length },
-          'draining: releasing leases, ending streams',
-        );
+        // No new connections; open streams end spread over DRAIN_MS while their jobs are still followed.
+        const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
+        await relay.drain(config.DRAIN_MS);
         await relay.close();
-        await closeServer(server);
+        if ('closeAllConnections' in server) server.closeAllConnections();
+        await stopped;
         await bus.close();
         simulator?.close();
         if (simServer) await closeServer(simServer);
-        logger.info({ ms: Date.now() - started }, 'drained');
+        logger.info({ ms: Date.now() - started }, 'stopped: streams drained, leases released, connections closed');
       })();
       return closing;
     },

@@ -2,6 +2,7 @@ import { type Config, ConfigError, configSecrets, loadConfig, withDevDefaults } 
 import { createRedactor } from '../core/redact.ts';
 import { startGateway } from './gateway.ts';
 
+/** How long shutdown may take after the drain window before the process exits anyway. */
 const SHUTDOWN_GRACE_MS = 10_000;
 
 let config: Config;
@@ -34,12 +35,14 @@ try {
   process.exit(1);
 }
 const stop = (signal: NodeJS.Signals) => {
-  gateway.logger.info({ signal, graceMs: SHUTDOWN_GRACE_MS }, 'shutting down');
-  // Leases are released first, so another instance takes over the jobs this one followed.
+  const graceMs = config.DRAIN_MS + SHUTDOWN_GRACE_MS;
+  gateway.logger.info({ signal, graceMs }, 'shutting down');
+  // Streams end spread over DRAIN_MS (clients reconnect elsewhere in a trickle), then leases are
+  // released so another instance takes over the jobs this one followed; the grace covers both.
   setTimeout(() => {
-    gateway.logger.error({ graceMs: SHUTDOWN_GRACE_MS }, 'shutdown grace exceeded; exiting anyway');
+    gateway.logger.error({ graceMs }, 'shutdown grace exceeded; exiting anyway');
     process.exit(1);
-  }, SHUTDOWN_GRACE_MS).unref();
+  }, graceMs).unref();
   gateway.close().then(
     () => process.exit(0),
     () => process.exit(1),

@@ -1,5 +1,5 @@
 import { Redis } from 'ioredis';
-import type { AppendInput, Bus, JobState, RetentionOptions, StoredEvent } from '../core/bus.ts';
+import { type AppendInput, type Bus, type JobState, type RetentionOptions, type StoredEvent, firstPrev } from '../core/bus.ts';
 import { RelayError } from '../core/errors.ts';
 import { type Logger, silentLogger } from '../core/logger.ts';
 import { createFanout } from './redis-fanout.ts';
@@ -89,7 +89,13 @@ export function createRedisBus(options: RedisBusOptions): Bus & { channelCount()
     }
     if (inputs.length === 0) return [];
     const k = keys(jobId);
-    const args = [String(options.historyMaxEvents), String(options.historyTtlMs), activeTtlMs, k.channel];
+    const args = [
+      String(options.historyMaxEvents),
+      String(options.historyTtlMs),
+      activeTtlMs,
+      k.channel,
+      String(firstPrev(inputs[0] as AppendInput)),
+    ];
     for (const input of inputs) {
       args.push(String(input.seq), input.data, input.terminal ? '1' : '0', input.snapshot === undefined ? '0' : '1', input.snapshot ?? '');
     }
@@ -139,6 +145,11 @@ export function createRedisBus(options: RedisBusOptions): Bus & { channelCount()
     async renewLease(jobId: string, owner: string, ttlMs: number): Promise<boolean> {
       const lease = keys(jobId).lease;
       return (await guard('renewLease', () => scripts.relayRenew(lease, owner, String(Math.ceil(ttlMs))))) === 1;
+    },
+
+    async claimLease(jobId: string, owner: string, ttlMs: number): Promise<void> {
+      const lease = keys(jobId).lease;
+      await guard('claimLease', () => client.set(lease, owner, 'PX', Math.ceil(ttlMs)));
     },
 
     async releaseLease(jobId: string, owner: string): Promise<void> {

@@ -33,8 +33,9 @@ return 0
 `;
 
 /**
- * Append (one event or a batch): KEYS events, meta. ARGV maxEvents, terminalTtlMs, activeTtlMs, channel, then
- * five per event: seq, data, terminal (0|1), hasSnapshot (0|1), snapshot. For each event, in order, in one
+ * Append (one event or a batch): KEYS events, meta. ARGV maxEvents, terminalTtlMs, activeTtlMs, channel,
+ * firstPrev (the prev of the first event when Redis holds nothing of the job: the writer's last stored seq, so
+ * a history lost to a restart shows as a gap), then five per event: seq, data, terminal (0|1), hasSnapshot (0|1), snapshot. For each event, in order, in one
  * atomic step: stored, published and given as the snapshot only when its seq is above the last
  * stored one and the job is not over (so two writers of one event store it once); returns one number per event: its
  * prev, or -2 when it was not stored.
@@ -44,13 +45,13 @@ local state = redis.call('HMGET', KEYS[2], 'lastSeq', 'terminalSeq')
 local over = state[2] and true or false
 local last = state[1]
 if not last then
-  last = '-1'
+  last = ARGV[5]
   redis.call('DEL', KEYS[1])
 end
 local results = {}
 local stored = false
 local ttl = ARGV[3]
-for i = 5, #ARGV, 5 do
+for i = 6, #ARGV, 5 do
   local seq = ARGV[i]
   if over or tonumber(seq) <= tonumber(last) then
     results[#results + 1] = -2

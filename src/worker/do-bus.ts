@@ -1,4 +1,12 @@
-import type { AppendInput, Bus, BusListener, JobState, RetentionOptions, StoredEvent } from '../core/bus.ts';
+import {
+  type AppendInput,
+  type Bus,
+  type BusListener,
+  type JobState,
+  type RetentionOptions,
+  type StoredEvent,
+  firstPrev,
+} from '../core/bus.ts';
 import { createLeaseTable } from '../core/memory-leases.ts';
 
 /** What the job's Durable Object knows of its job, for alarms. */
@@ -100,7 +108,12 @@ export function createDurableBus(storage: DurableObjectStorage, options: Durable
       if (job && (input.seq <= job.last_seq || job.terminal_seq !== null)) return null;
       tables(true);
       const t = now();
-      const stored: StoredEvent = { seq: input.seq, prev: job ? job.last_seq : -1, data: input.data, terminal: input.terminal };
+      const stored: StoredEvent = {
+        seq: input.seq,
+        prev: job ? job.last_seq : firstPrev(input),
+        data: input.data,
+        terminal: input.terminal,
+      };
       const record: JobRecord = {
         jobId,
         lastSeq: input.seq,
@@ -164,6 +177,7 @@ export function createDurableBus(storage: DurableObjectStorage, options: Durable
 
     acquireLease: leases.acquireLease,
     renewLease: leases.renewLease,
+    claimLease: leases.claimLease,
     releaseLease: leases.releaseLease,
 
     async ping(): Promise<void> {},

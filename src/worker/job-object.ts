@@ -1,6 +1,6 @@
 import { DurableObject } from 'cloudflare:workers';
 import type { StoredEvent } from '../core/bus.ts';
-import { parseEvent, synthesizeErrorEvent } from '../core/event.ts';
+import { synthesizeErrorEvent } from '../core/event.ts';
 import { type WorkerConfig, loadWorkerConfig } from './config.ts';
 import type { JobRecord } from './do-bus.ts';
 import type { Env } from './env.ts';
@@ -57,15 +57,7 @@ export class JobObject extends DurableObject<Env> {
    * `stream:false`), waiting up to `timeoutMs` for it.
    */
   async createdJob(jobId: string, timeoutMs: number): Promise<Record<string, unknown> | null> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      for (const stored of await this.job.bus.history(jobId, -1)) {
-        const event = parseEvent(stored.data);
-        if (typeof event !== 'string' && event.job) return event.job;
-      }
-      if (Date.now() >= deadline) return null;
-      await new Promise((resolve) => setTimeout(resolve, 20));
-    }
+    return this.job.relay.waitForSnapshot(jobId, timeoutMs);
   }
 
   /** Watchdog while the job runs (takeover by polling, deadline), cleanup and expiry after. */

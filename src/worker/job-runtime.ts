@@ -46,6 +46,7 @@ export function createJobRuntime(
     leaseMs: config.LEASE_MS,
     pollIntervalMs: config.POLL_INTERVAL_MS,
     jobDeadlineMs: config.JOB_DEADLINE_MS,
+    upstreamIdleMs: config.UPSTREAM_IDLE_MS,
   });
   const streamOptions = { retryMs: config.RETRY_MS, maxQueuedBytes: MAX_QUEUED_BYTES, maxReplay: config.MAX_REPLAY_EVENTS };
 

@@ -48,6 +48,19 @@ export function busContract(name: string, open: () => Promise<BusPair>): void {
       ]);
     });
 
+    it("gives the first event of a job it holds nothing of the writer's prev (a lost history reads as a gap)", async () => {
+      const job = newJob();
+      expect(await pair.a.append(job, { ...ev(6), prev: 5 })).toEqual({ ...ev(6), prev: 5 });
+      expect(await pair.a.append(job, { ...ev(7), prev: 2 })).toEqual({ ...ev(7), prev: 6 });
+      expect((await pair.b.history(job, -1)).map((e) => [e.seq, e.prev])).toEqual([
+        [6, 5],
+        [7, 6],
+      ]);
+      // A hint that is not below the seq means nothing.
+      const other = newJob();
+      expect(await pair.b.append(other, { ...ev(3), prev: 3 })).toEqual({ ...ev(3), prev: -1 });
+    });
+
     it('stores concurrent writers of the same events exactly once', async () => {
       const job = newJob();
       const writes = [];
@@ -159,6 +172,16 @@ export function busContract(name: string, open: () => Promise<BusPair>): void {
       await sleep(250);
       expect(await pair.a.renewLease(job, 'A', 100)).toBe(false);
       expect(await pair.a.acquireLease(job, 'A', 100)).toBe(true);
+    });
+
+    it('lets the stream holder claim a lease whoever holds it', async () => {
+      const job = newJob();
+      expect(await pair.b.acquireLease(job, 'B', 5000)).toBe(true);
+      await pair.a.claimLease(job, 'A', 5000);
+      expect(await pair.b.renewLease(job, 'B', 5000)).toBe(false);
+      expect(await pair.a.renewLease(job, 'A', 5000)).toBe(true);
+      await pair.a.releaseLease(job, 'A');
+      expect(await pair.b.acquireLease(job, 'B', 5000)).toBe(true);
     });
 
     it('lets exactly one of many racing instances take a lease', async () => {

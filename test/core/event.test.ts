@@ -24,6 +24,12 @@ describe('parseEvent', () => {
   ])('rejects %s', (data, reason) => {
     expect(parseEvent(data)).toBe(reason);
   });
+
+  it('bounds seq at 2^52, leaving headroom for the seqs the relay synthesizes', () => {
+    expect(parseEvent(`{"event":"x","seq":${2 ** 52}}`)).toMatchObject({ seq: 2 ** 52 });
+    expect(parseEvent(`{"event":"x","seq":${2 ** 52 + 1}}`)).toBe('seq out of range');
+    expect(parseEvent(`{"event":"x","seq":${Number.MAX_SAFE_INTEGER}}`)).toBe('seq out of range');
+  });
 });
 
 describe('synthesized events', () => {

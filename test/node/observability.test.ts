@@ -62,7 +62,8 @@ describe('operator logs', () => {
   it('logs the shutdown on SIGTERM and when it is drained', async () => {
     await gw.stop('SIGTERM');
     expect(lines().find((l) => l.msg === 'shutting down')).toMatchObject({ signal: 'SIGTERM' });
-    expect(lines().find((l) => String(l.msg).startsWith('draining'))).toMatchObject({ streams: expect.any(Number) });
-    expect(lines().find((l) => l.msg === 'drained')).toMatchObject({ ms: expect.any(Number) });
+    expect(lines().find((l) => String(l.msg).startsWith('drain started'))).toMatchObject({ streams: expect.any(Number) });
+    expect(lines().find((l) => l.msg === 'drain done')).toMatchObject({ ms: expect.any(Number) });
+    expect(lines().find((l) => String(l.msg).startsWith('stopped'))).toMatchObject({ ms: expect.any(Number) });
   });
 });

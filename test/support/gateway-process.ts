@@ -32,7 +32,7 @@ async function spawnGateway(name: string, env: Record<string, string>, port: num
   const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', 'src/node/main.ts'], {
     cwd: ROOT,
     // Open mode and the simulator are asked for explicitly, as `npm start` does, unless env configures keys or an upstream.
-    env: withDevDefaults({ PATH: process.env.PATH ?? '', HOST: '127.0.0.1', PORT: String(port), INSTANCE_ID: name, ...env }),
+    env: withDevDefaults({ PATH: process.env.PATH ?? '', HOST: '127.0.0.1', PORT: String(port), INSTANCE_ID: name, DRAIN_MS: '0', ...env }),
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';

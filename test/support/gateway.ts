@@ -23,7 +23,10 @@ export interface TestGateway extends Gateway {
  * GATEWAY_API_KEYS is given and for the in-process simulator unless an upstream is.
  */
 export async function startTestGateway(env: Record<string, string> = {}): Promise<TestGateway> {
-  const config = loadConfig(withDevDefaults({ PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'debug', SIM_MAX_JOBS: '1000', ...env }));
+  // No drain window unless a test asks for one: closing a test gateway with open streams stays quick.
+  const config = loadConfig(
+    withDevDefaults({ PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'debug', SIM_MAX_JOBS: '1000', DRAIN_MS: '0', ...env }),
+  );
   const logs: string[] = [];
   const destination = new Writable({
     write(chunk: Buffer, _encoding, callback) {

@@ -48,6 +48,7 @@ function remoteBus(url: string): Bus {
     state: (jobId) => call(jobId, 'state', [jobId]),
     acquireLease: (jobId, owner, ttlMs) => call(jobId, 'acquireLease', [jobId, owner, ttlMs]),
     renewLease: (jobId, owner, ttlMs) => call(jobId, 'renewLease', [jobId, owner, ttlMs]),
+    claimLease: (jobId, owner, ttlMs) => call(jobId, 'claimLease', [jobId, owner, ttlMs]),
     releaseLease: (jobId, owner) => call(jobId, 'releaseLease', [jobId, owner]),
     async subscribe(jobId, listener) {
       const controller = new AbortController();

@@ -1,0 +1,105 @@
+import { RelayError } from './errors.ts';
+import type { JobEvent } from './event.ts';
+import type { Follow } from './follow.ts';
+import { type AppendDeps, appendReliably } from './follow-append.ts';
+import { isValidJobId } from './job-id.ts';
+import { readEvents } from './upstream-stream.ts';
+
+export interface StreamPhaseOptions extends AppendDeps {
+  /** Longest the upstream stream may stay silent before it is abandoned for polling. */
+  idleMs: number;
+  onMalformed?(reason: string): void;
+  /** Starts following the job the stream named: this instance holds its lease from now on. */
+  begin(jobId: string): Follow;
+  /** The job is named and its first events are stored. */
+  onNamed(follow: Follow): void;
+}
+
+/** Past this many events waiting for the bus, reading waits for the append in flight. */
+const MAX_READ_AHEAD = 256;
+
+/**
+ * The stream phase: reads the job's upstream stream and appends what it carries, a burst
+ * (what arrived while an append was in flight) as one batch. Resolves with the follow once
+ * reading stopped (the stream ended, broke, went quiet, or the follow was stopped) and every
+ * append settled; the caller decides what comes next. Rejects when the stream never named
+ * its job, or when the bus refused an append for good.
+ */
+export async function streamPhase(body: ReadableStream<Uint8Array>, options: StreamPhaseOptions): Promise<Follow> {
+  const early: JobEvent[] = [];
+  let follow: Follow | undefined;
+  const queued: JobEvent[] = [];
+  let flushing: Promise<void> | null = null;
+  let failure: unknown;
+  const stopRead = new AbortController();
+
+  const flush = (target: Follow): Promise<void> => {
+    flushing ??= (async () => {
+      try {
+        while (queued.length > 0 && failure === undefined) await appendReliably(options, target, queued.splice(0));
+        // The terminal event is stored: the job is over, whether or not the upstream closes.
+        if (target.over) stopRead.abort();
+      } catch (err) {
+        // The bus refused for good: reading on would only pile events up.
+        failure = err;
+        stopRead.abort();
+      } finally {
+        flushing = null;
+      }
+    })();
+    return flushing ?? Promise.resolve();
+  };
+
+  const name = async (event: JobEvent) => {
+    early.push(event);
+    if (event.jobId === undefined) return;
+    // An upstream-chosen id becomes a bus key, a URL segment and a header: it must be safe.
+    if (!isValidJobId(event.jobId)) throw new RelayError('upstream_error', 'upstream named an invalid job id');
+    const named = options.begin(event.jobId);
+    follow = named;
+    named.signal.addEventListener('abort', () => stopRead.abort(), { once: true });
+    try {
+      await appendReliably(options, named, early.splice(0));
+    } catch (err) {
+      failure = err;
+      throw err;
+    }
+    options.onNamed(named);
+  };
+
+  let broke: unknown;
+  try {
+    await readEvents(body, {
+      idleMs: options.idleMs,
+      signal: stopRead.signal,
+      onMalformed: options.onMalformed,
+      onEvent: async (event) => {
+        if (!follow) return name(event);
+        if (failure !== undefined) throw failure;
+        // Only a stored terminal event ends the job; whatever follows it is not stored anyway.
+        if (follow.over) return;
+        queued.push(event);
+        const running = flush(follow);
+        if (queued.length >= MAX_READ_AHEAD) await running;
+      },
+    });
+  } catch (err) {
+    broke = err;
+  }
+  while (flushing) await flushing;
+  if (!follow) {
+    if (broke instanceof RelayError) throw broke;
+    throw new RelayError(
+      'upstream_error',
+      broke ? 'upstream stream broke before naming the job' : 'upstream stream ended before naming the job',
+    );
+  }
+  if (failure !== undefined) throw failure;
+  if (broke !== undefined) {
+    const reason = broke instanceof Error ? broke.message : String(broke);
+    options.logger.warn({ jobId: follow.jobId, lastSeq: follow.lastSeq, err: reason }, 'upstream stream broke; polling');
+  } else if (!follow.over && !follow.signal.aborted) {
+    options.logger.info({ jobId: follow.jobId, lastSeq: follow.lastSeq }, 'upstream stream ended early; polling');
+  }
+  return follow;
+}

@@ -1,0 +1,66 @@
+import { describe, expect, it } from 'vitest';
+import { startTestGateway } from '../support/gateway.ts';
+import { startGatewayProcess } from '../support/gateway-process.ts';
+import { createJobId, readSse, streamUrl } from '../support/sse.ts';
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function until(check: () => boolean, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await sleep(10);
+  }
+}
+
+describe('shutdown drain', () => {
+  it('ends open streams spread over DRAIN_MS instead of all at once, and logs the drain', async () => {
+    const gateway = await startTestGateway({ DRAIN_MS: '4000' });
+    const jobId = await createJobId(gateway.url, 'drain --sim-steps 99 --sim-interval 1000');
+    const streams = 10;
+    let ended = 0;
+    const reads = Array.from({ length: streams }, () =>
+      readSse(streamUrl(gateway.url, jobId), { timeoutMs: 60_000 }).finally(() => void ended++),
+    );
+    await until(() => gateway.relay.hubs.subscriberCount() === streams);
+
+    const closing = gateway.close();
+    await until(() => ended >= 1);
+    // Spread over 4 s, most streams are still open when the first has ended (all at once: none).
+    expect(gateway.relay.hubs.subscriberCount()).toBeGreaterThanOrEqual(streams / 2);
+    await closing;
+    const results = await Promise.all(reads);
+    for (const result of results) {
+      expect(result.status).toBe(200);
+      expect(result.retry).toBe(2000);
+    }
+    const logs = gateway.logs.map((line) => JSON.parse(line) as { msg: string; streams?: number; windowMs?: number });
+    expect(logs.find((l) => l.msg.startsWith('drain started'))).toMatchObject({ streams, windowMs: 4000 });
+    expect(logs.find((l) => l.msg === 'drain done')).toMatchObject({ streams });
+  }, 60_000);
+
+  it('ends everything at once with DRAIN_MS=0', async () => {
+    const gateway = await startTestGateway({ DRAIN_MS: '0' });
+    const jobId = await createJobId(gateway.url, 'drain now --sim-steps 99 --sim-interval 1000');
+    const read = readSse(streamUrl(gateway.url, jobId), { timeoutMs: 30_000 });
+    await until(() => gateway.relay.hubs.subscriberCount() === 1);
+    await gateway.close();
+    expect((await read).status).toBe(200);
+  });
+
+  it('drains on SIGTERM before the process exits', async () => {
+    const gateway = await startGatewayProcess('drain', { DRAIN_MS: '2000', LOG_LEVEL: 'info' });
+    const jobId = await createJobId(gateway.url, 'sigterm --sim-steps 99 --sim-interval 1000');
+    const reads = Array.from({ length: 4 }, () => readSse(streamUrl(gateway.url, jobId), { timeoutMs: 30_000 }));
+    for (const deadline = Date.now() + 30_000; ; ) {
+      if (Date.now() > deadline) throw new Error('streams did not open in time');
+      const metrics = await (await fetch(`${gateway.url}/metrics`)).text();
+      if (/^sse_relay_subscribers 4$/m.test(metrics)) break;
+      await sleep(20);
+    }
+    await gateway.stop('SIGTERM');
+    await Promise.all(reads);
+    expect(gateway.output()).toContain('drain started');
+    expect(gateway.output()).toContain('"msg":"drain done"');
+  }, 60_000);
+});
