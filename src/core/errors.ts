@@ -28,6 +28,8 @@ export interface RelayErrorOptions {
   /** Overrides the code's default status (used to pass an upstream 4xx through). */
   status?: number;
   retryAfterS?: number;
+  /** What went wrong underneath (a bus outage, a parse error): kept for logs, never shown to a client. */
+  cause?: unknown;
 }
 
 /** The one error type the relay throws on purpose; its message is safe to show a client. */
@@ -37,7 +39,7 @@ export class RelayError extends Error {
   readonly retryAfterS: number | undefined;
 
   constructor(code: ErrorCode, message: string, options: RelayErrorOptions = {}) {
-    super(message);
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'RelayError';
     this.code = code;
     this.status = options.status ?? STATUS[code];
