@@ -2,7 +2,7 @@
 import type { Config } from '../core/config.ts';
 import type { UpstreamProfile } from '../core/profile.ts';
 import type { AppProfile, AppRelay } from '../http/app.ts';
-import { midjourneyV3 } from './midjourney-v3.ts';
+import { MIDJOURNEY_VENDOR_URL, midjourneyV3 } from './midjourney-v3.ts';
 import { midjourneyApp } from './midjourney-v3-routes.ts';
 
 export interface ProfileEntry {
@@ -20,7 +20,8 @@ export const PROFILES: readonly ProfileEntry[] = [
     profile: midjourneyV3,
     app: midjourneyApp,
     simulatorPath: '/v3/midjourney',
+    // UPSTREAM_TOKEN alone means the vendor's own URL.
     endpoint: (config) =>
-      config.UPSTREAM_URL && config.UPSTREAM_TOKEN ? { baseUrl: config.UPSTREAM_URL, credential: config.UPSTREAM_TOKEN } : undefined,
+      config.UPSTREAM_TOKEN ? { baseUrl: config.UPSTREAM_URL ?? MIDJOURNEY_VENDOR_URL, credential: config.UPSTREAM_TOKEN } : undefined,
   },
 ];

@@ -7,6 +7,9 @@
 import { type JobEvent, isRecord, seqProblem } from '../core/event.ts';
 import type { PollOutcome, UpstreamProfile, UpstreamReply } from '../core/profile.ts';
 
+/** The vendor's API, used when a token is configured and no URL is. */
+export const MIDJOURNEY_VENDOR_URL = 'https://api.useapi.net/v3/midjourney';
+
 /** Event names after which the job is over. */
 const TERMINAL_EVENTS: ReadonlySet<string> = new Set([
   'midjourney_completed',

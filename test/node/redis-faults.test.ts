@@ -77,7 +77,8 @@ afterAll(async () => {
   await redis?.stop();
 });
 
-const lastSeq = async (jobId: string) => Number((await raw.hget(`sse-relay:{midjourney-v3:${jobId}}:meta`, 'lastSeq').catch(() => null)) ?? -1);
+const lastSeq = async (jobId: string) =>
+  Number((await raw.hget(`sse-relay:{midjourney-v3:${jobId}}:meta`, 'lastSeq').catch(() => null)) ?? -1);
 const terminalSeq = async (jobId: string) => raw.hget(`sse-relay:{midjourney-v3:${jobId}}:meta`, 'terminalSeq').catch(() => null);
 const polls = (instance: string, jobId: string) =>
   upstreamLog.filter((r) => r.instance === instance && r.method === 'GET' && r.path === `/v3/midjourney/jobs/${jobId}`).length;
