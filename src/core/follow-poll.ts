@@ -11,6 +11,8 @@ export interface PollPhaseOptions extends AppendDeps {
   leaseMs: number;
   pollIntervalMs: number;
   now(): number;
+  /** The terminal event as it is to be stored (see StreamPhaseOptions.settle). */
+  settle?(jobId: string, event: JobEvent): Promise<JobEvent>;
 }
 
 /** Sleeps, or less when the signal aborts. */
@@ -85,6 +87,7 @@ export async function pollPhase(follow: Follow, options: PollPhaseOptions): Prom
     } else {
       failures++;
     }
+    if (event?.terminal && options.settle) event = await options.settle(follow.jobId, event);
     if (event && (await appendReliably(options, follow, event)).refused > 0) {
       await resync(follow, options);
       last = false;

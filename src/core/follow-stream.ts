@@ -14,6 +14,8 @@ export interface StreamPhaseOptions extends AppendDeps {
   /** Largest event the parser buffers (default: readEvents'). */
   maxEventChars?: number;
   onMalformed?(reason: string): void;
+  /** The terminal event as it is to be stored (a profile that keeps the job's result with it fetches it here). */
+  settle?(jobId: string, event: JobEvent): Promise<JobEvent>;
   /** Starts following the job the stream named: this instance holds its lease from now on. */
   begin(jobId: string): Follow;
   /** The job is named and its first events are stored. */
@@ -95,7 +97,7 @@ export async function streamPhase(body: ReadableStream<Uint8Array>, options: Str
         if (failure !== undefined) throw failure;
         // Only a stored terminal event ends the job; whatever follows it is not stored anyway.
         if (follow.over) return;
-        queued.push(event);
+        queued.push(event.terminal && options.settle ? await options.settle(follow.jobId, event) : event);
         const running = flush(follow);
         if (queued.length >= MAX_READ_AHEAD) await running;
       },

@@ -1,11 +1,12 @@
 import type { Bus } from './bus.ts';
 import { RelayError } from './errors.ts';
+import type { JobEvent } from './event.ts';
 import { Follow, type FollowPhase } from './follow.ts';
 import { type AppendDeps, appendReliably } from './follow-append.ts';
 import { parseSnapshot, pollPhase } from './follow-poll.ts';
 import { streamPhase } from './follow-stream.ts';
 import type { Logger } from './logger.ts';
-import type { UpstreamProfile } from './profile.ts';
+import type { UpstreamProfile, UpstreamRequest } from './profile.ts';
 import type { UpstreamClient, UpstreamReply } from './upstream.ts';
 
 export interface FollowerOptions {
@@ -40,6 +41,11 @@ export interface Followers {
    * first events are on the bus, and keeps reading (then polling) until the job is over.
    */
   followStream(body: ReadableStream<Uint8Array>): Promise<string>;
+  /**
+   * Follows a job its create named (profile.startedJobId): opens its stream
+   * (profile.streamRequest), then resumes or polls as for any job. Returns the id at once.
+   */
+  followStarted(jobId: string): string;
   /** Makes sure some instance follows the job, taking the lease and polling if none does. */
   ensure(jobId: string): Promise<EnsureResult>;
   /** Job ids this instance follows now. */
@@ -58,6 +64,19 @@ export function createFollowers(options: FollowerOptions): Followers {
   const follows = new Map<string, Follow>();
   let closed = false;
   const deps: AppendDeps = { bus, logger, closed: () => closed };
+  /** A vendor whose result is fetched once at the end (profile.resultRequest) stores it with the terminal event. */
+  async function settle(jobId: string, event: JobEvent): Promise<JobEvent> {
+    if (!profile.resultRequest || !profile.withResult) return event;
+    try {
+      return profile.withResult(event, await upstream.send(profile.resultRequest(jobId)));
+    } catch (err) {
+      logger.warn(
+        { jobId, err: err instanceof Error ? err.message : String(err) },
+        'could not fetch the result; storing the terminal event without it',
+      );
+      return event;
+    }
+  }
   const pollOptions = {
     ...deps,
     profile,
@@ -66,6 +85,7 @@ export function createFollowers(options: FollowerOptions): Followers {
     leaseMs: options.leaseMs,
     pollIntervalMs: options.pollIntervalMs,
     now,
+    settle,
   };
 
   function begin(jobId: string, phase: FollowPhase): Follow {
@@ -90,6 +110,7 @@ export function createFollowers(options: FollowerOptions): Followers {
     idleMs: options.upstreamIdleMs ?? DEFAULT_UPSTREAM_IDLE_MS,
     ...(options.maxEventChars === undefined ? {} : { maxEventChars: options.maxEventChars }),
     onMalformed: options.onMalformed,
+    settle,
   };
   const unnamed = () => {
     throw new Error('a resumed stream belongs to a known job');
@@ -101,7 +122,10 @@ export function createFollowers(options: FollowerOptions): Followers {
    * a stream means "not possible" and the caller polls.
    */
   async function resume(follow: Follow): Promise<void> {
-    const request = profile.resumeRequest;
+    // A vendor without resume whose stream is reopened (fal's status stream) reopens it instead.
+    const request =
+      profile.resumeRequest ??
+      (profile.streamRequest ? (jobId: string) => (profile.streamRequest as (id: string) => UpstreamRequest)(jobId) : undefined);
     let stalled = 0;
     while (request && !follow.over && !follow.signal.aborted && !closed && stalled < MAX_STALLED_RESUMES) {
       const before = follow.lastSeq;
@@ -167,6 +191,15 @@ export function createFollowers(options: FollowerOptions): Followers {
             if (named) void finish(named, run);
           });
       });
+    },
+
+    followStarted(jobId) {
+      const existing = follows.get(jobId);
+      if (existing) return jobId;
+      const follow = begin(jobId, 'stream');
+      bus.claimLease(jobId, options.owner, options.leaseMs).catch(() => undefined);
+      void finish(follow, complete(follow));
+      return jobId;
     },
 
     async ensure(jobId) {

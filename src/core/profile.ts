@@ -69,7 +69,10 @@ export interface UpstreamProfile {
    * rejection. Left out by vendors whose create answers the stream (Midjourney, OpenAI).
    */
   startedJobId?(reply: UpstreamReply): string | undefined;
-  /** fal: the request that (re)opens a job's event stream (`GET …/status/stream?logs=1`). */
+  /**
+   * fal: the request that opens a job's event stream (`GET …/status/stream?logs=1`), after the
+   * create and again after a drop (events of a reopened stream get the next gateway seqs).
+   */
   streamRequest?(jobId: string): UpstreamRequest;
 
   /**
@@ -111,6 +114,8 @@ export interface UpstreamProfile {
    * the vendor dropped it. Left out by vendors whose terminal event carries the result.
    */
   resultRequest?(jobId: string): UpstreamRequest;
+  /** fal: the terminal event to store, given its result's answer (required with resultRequest). */
+  withResult?(terminal: JobEvent, result: UpstreamReply): JobEvent;
 
   /** Cancels a running job (Midjourney `DELETE /jobs/<id>`, OpenAI `POST …/cancel`, fal `PUT …/cancel`). */
   cancelRequest(jobId: string): UpstreamRequest;

@@ -1,5 +1,6 @@
 import type { AppendInput, Bus } from './bus.ts';
 import { RelayError } from './errors.ts';
+import { isValidJobId } from './job-id.ts';
 import { createFollowers, type Followers } from './follower.ts';
 import { parseSnapshot } from './follow-poll.ts';
 import type { JobHub } from './hub.ts';
@@ -37,7 +38,8 @@ export interface RelayOptions {
   stats?: RelayStats;
 }
 
-export type CreateOutcome = { kind: 'job'; jobId: string } | { kind: 'reply'; reply: UpstreamReply };
+/** A job started (with the vendor's own answer when its create answers JSON naming the job), or the vendor's refusal. */
+export type CreateOutcome = { kind: 'job'; jobId: string; reply?: UpstreamReply } | { kind: 'reply'; reply: UpstreamReply };
 
 export type SubscribeOutcome = { kind: 'finished' } | { kind: 'open'; hub: JobHub; release: () => void };
 
@@ -133,7 +135,15 @@ export function createRelay(options: RelayOptions): Relay {
 
     async create(kind, body) {
       const result = await upstream.open(profile.createRequest(kind, body));
-      if (result.kind === 'reply') return result;
+      if (result.kind === 'reply') {
+        // A vendor whose create answers JSON naming the job (its stream is opened separately).
+        const started = profile.startedJobId?.(result.reply);
+        if (started === undefined) return result;
+        const jobId = followers.followStarted(checkUpstreamJobId(started));
+        stats.jobsCreated++;
+        logger.info({ jobId, profile: profile.name, kind }, 'job created');
+        return { kind: 'job', jobId, reply: result.reply };
+      }
       const jobId = await followers.followStream(result.body);
       stats.jobsCreated++;
       logger.info({ jobId, profile: profile.name, kind }, 'job created');
@@ -198,6 +208,12 @@ export function createRelay(options: RelayOptions): Relay {
       await hubs.close();
     },
   };
+}
+
+/** A job id a create's answer named: it becomes a bus key, a URL segment and a header, so it must be safe. */
+function checkUpstreamJobId(jobId: string): string {
+  if (!isValidJobId(jobId)) throw new RelayError('upstream_error', 'upstream named an invalid job id');
+  return jobId;
 }
 
 /** The bus as the followers see it: every stored append is counted. */
