@@ -6,7 +6,7 @@ import { parseSnapshot } from './follow-poll.ts';
 import type { JobHub } from './hub.ts';
 import { createHubRegistry, type HubRegistry } from './hubs.ts';
 import type { Logger } from './logger.ts';
-import type { UpstreamProfile } from './profile.ts';
+import { PROFILE_NAME, type UpstreamProfile } from './profile.ts';
 import { scopedBus } from './scoped-bus.ts';
 import { createStats, type RelayStats } from './stats.ts';
 import type { UpstreamClient, UpstreamReply } from './upstream.ts';
@@ -74,6 +74,7 @@ const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve,
 
 export function createRelay(options: RelayOptions): Relay {
   const { upstream, logger, profile } = options;
+  if (!PROFILE_NAME.test(profile.name)) throw new TypeError(`profile name must match ${PROFILE_NAME}: ${JSON.stringify(profile.name)}`);
   // Every job of this profile, and only those, under `<profile>:` on the shared bus.
   const bus = scopedBus(options.bus, `${profile.name}:`);
   const stats = options.stats ?? createStats();
