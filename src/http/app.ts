@@ -50,6 +50,8 @@ export interface RouteKit {
   ): Promise<Response>;
   /** Throws unless the caller may read this profile's job. */
   requireJobAccess(c: Context, jobId: string): Promise<void>;
+  /** A subscribe route's whole answer for the job named by `rawJobId`: id check, access, resume point, HEAD, slot, stream. */
+  serveStream(c: Context, rawJobId: string | undefined, dropIn?: boolean): Promise<Response>;
   /** A subscribe token for this profile's jobs. */
   issueToken(jobIds: readonly string[], ttlS?: number): Promise<{ token: string; expiresAt: number }>;
 }
@@ -174,16 +176,21 @@ export function createApp(deps: AppDeps): Hono {
     return c.json({ token, expires_at: expiresAt, expires_in: ttlS ?? security.tokenTtlS, jobs, stream_urls }, 201);
   });
 
-  // One subscribe path for every profile's jobs, with the uniform frames (gap notices, 204 when finished).
-  app.get('/v1/jobs/:profile/:jobid/stream', async (c) => {
-    const entry = profiles.get(c.req.param('profile'));
-    if (!entry) throw new RelayError('not_found', `unknown profile; expected one of ${[...profiles.keys()].join(', ')}`);
-    const job = { profile: entry.relay.profile.name, jobId: checkJobId(c.req.param('jobid')) };
+  /** A subscribe route: the job id checked, access, the resume point, then the stream in a subscriber slot. */
+  async function serveStream(c: Context, profile: string, rawJobId: string | undefined, dropIn?: boolean): Promise<Response> {
+    const job = { profile, jobId: checkJobId(rawJobId) };
     await requireJobAccess(security, c, job);
     const since = resumePoint(c.req.header('Last-Event-ID'), c.req.query('since'));
     // Hono answers HEAD by running GET and dropping the body uncancelled: never open a subscriber for it.
     if (c.req.method === 'HEAD') return c.body(null, 200, SSE_HEADERS);
-    return withSlot(c, (release) => subscribe(c, job, since, release));
+    return withSlot(c, (release) => subscribe(c, job, since, release, undefined, dropIn));
+  }
+
+  // One subscribe path for every profile's jobs, with the uniform frames (gap notices, 204 when finished).
+  app.get('/v1/jobs/:profile/:jobid/stream', async (c) => {
+    const entry = profiles.get(c.req.param('profile'));
+    if (!entry) throw new RelayError('not_found', `unknown profile; expected one of ${[...profiles.keys()].join(', ')}`);
+    return serveStream(c, entry.relay.profile.name, c.req.param('jobid'));
   });
 
   for (const entry of deps.profiles) {
@@ -196,6 +203,7 @@ export function createApp(deps: AppDeps): Hono {
       withSlot,
       subscribe: (c, jobId, since, release, extra, dropIn) => subscribe(c, { profile: name, jobId }, since, release, extra, dropIn),
       requireJobAccess: (c, jobId) => requireJobAccess(security, c, { profile: name, jobId }),
+      serveStream: (c, rawJobId, dropIn) => serveStream(c, name, rawJobId, dropIn),
       issueToken: (jobIds, ttlS) =>
         security.tokens.issue(
           jobIds.map((jobId) => qualifiedJobId({ profile: name, jobId })),

@@ -4,8 +4,6 @@ import { RelayError } from '../core/errors.ts';
 import type { UpstreamReply, UpstreamRequest } from '../core/profile.ts';
 import type { AppProfile, AppRelay, RouteKit } from '../http/app.ts';
 import { requireApiKey } from '../http/auth.ts';
-import { resumePoint } from '../http/subscription-response.ts';
-import { SSE_HEADERS } from '../core/sse.ts';
 import { checkJobId } from '../http/validate.ts';
 import { midjourneyV3 } from './midjourney-v3.ts';
 import { checkCreateLimits, checkVerb, parseCreateBody } from './midjourney-v3-request.ts';
@@ -56,14 +54,7 @@ function mountMidjourneyRoutes(app: Hono, kit: RouteKit): void {
     return c.json({ ...job, subscribe_token: token, stream_url }, 201, headers);
   }
 
-  app.get(`${base}/jobs/:jobid/stream`, async (c) => {
-    const jobId = checkJobId(c.req.param('jobid'));
-    await kit.requireJobAccess(c, jobId);
-    const since = resumePoint(c.req.header('Last-Event-ID'), c.req.query('since'));
-    // Hono answers HEAD by running GET and dropping the body uncancelled: never open a subscriber for it.
-    if (c.req.method === 'HEAD') return c.body(null, 200, SSE_HEADERS);
-    return kit.withSlot(c, (release) => kit.subscribe(c, jobId, since, release));
-  });
+  app.get(`${base}/jobs/:jobid/stream`, (c) => kit.serveStream(c, c.req.param('jobid')));
 
   app.get(`${base}/jobs/:jobid`, async (c) => {
     const jobId = checkJobId(c.req.param('jobid'));
