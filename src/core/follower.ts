@@ -48,12 +48,21 @@ export interface Followers {
   followStarted(jobId: string): string;
   /** Makes sure some instance follows the job, taking the lease and polling if none does. */
   ensure(jobId: string): Promise<EnsureResult>;
+  /**
+   * Gives up on a job past its deadline, wherever it is followed from (a runtime's own timer,
+   * such as a Durable Object alarm after the object slept): stops its follow here and stores the
+   * profile's terminal event after the last stored seq, unless the job is already over.
+   */
+  endPastDeadline(jobId: string): Promise<void>;
   /** Job ids this instance follows now. */
   active(): string[];
   close(): Promise<void>;
 }
 
 export const DEFAULT_UPSTREAM_IDLE_MS = 300_000;
+
+/** What a job ended by the relay's deadline says, in its profile's terminal event. */
+const DEADLINE_REASON = 'relay gave up: job exceeded its deadline';
 
 /** Resumed streams in a row that bring nothing new before the follower polls instead. */
 const MAX_STALLED_RESUMES = 3;
@@ -145,11 +154,7 @@ export function createFollowers(options: FollowerOptions): Followers {
     if (!follow.over && !follow.signal.aborted && !closed) await pollPhase(follow, pollOptions);
     if (follow.stopReason === 'deadline' && !follow.over) {
       logger.warn({ jobId: follow.jobId, lastSeq: follow.lastSeq }, 'job exceeded its deadline; ending it');
-      await appendReliably(
-        deps,
-        follow,
-        profile.terminalEvent(follow.lastSeq + 1, 'relay gave up: job exceeded its deadline', new Date(now())),
-      );
+      await appendReliably(deps, follow, profile.terminalEvent(follow.lastSeq + 1, DEADLINE_REASON, new Date(now())));
     }
   }
 
@@ -244,6 +249,20 @@ export function createFollowers(options: FollowerOptions): Followers {
         })(),
       );
       return 'following';
+    },
+
+    async endPastDeadline(jobId) {
+      const follow = follows.get(jobId);
+      if (follow) {
+        follow.stop('closed');
+        follow.dispose();
+        follows.delete(jobId);
+      }
+      const state = await bus.state(jobId);
+      if (!state || state.terminalSeq !== null) return;
+      logger.warn({ jobId, lastSeq: state.lastSeq }, 'job exceeded its deadline; ending it');
+      const event = profile.terminalEvent(state.lastSeq + 1, DEADLINE_REASON, new Date(now()));
+      await bus.append(jobId, { seq: event.seq, data: event.data, terminal: true, prev: state.lastSeq });
     },
 
     active() {

@@ -80,9 +80,7 @@ export class JobObject extends DurableObject<Env> {
     }
     const deadline = record.createdAt + job.config.JOB_DEADLINE_MS;
     if (now >= deadline) {
-      await job.relay.followers.close();
-      const event = job.relay.profile.terminalEvent(record.lastSeq + 1, 'relay gave up: job exceeded its deadline', new Date(now));
-      await job.bus.append(record.jobId, { seq: event.seq, data: event.data, terminal: true });
+      await job.relay.followers.endPastDeadline(ref.jobId);
       return;
     }
     try {
