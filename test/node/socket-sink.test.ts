@@ -4,7 +4,7 @@ import { connect, type Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { SubscriberSink } from '../../src/core/hub.ts';
 import { SSE_HEADERS } from '../../src/core/sse.ts';
-import { openSocketSink } from '../../src/node/socket-sink-opener.ts';
+import { END_GRACE_MS, openSocketSink } from '../../src/node/socket-sink-opener.ts';
 
 const encoder = new TextEncoder();
 const servers: Server[] = [];
@@ -115,6 +115,44 @@ describe('socket sink (Node fast path)', () => {
     expect(closes()).toBe(0);
     sink.end();
     expect(closes()).toBe(1);
+  });
+
+  it('destroys the socket of a cut-off client that never reads, once the grace is over', async () => {
+    const { opened, client } = await sinkAndClient(64 * 1024);
+    client.pause();
+    const { sink, closes, res } = await opened;
+    const server = servers[0] as Server;
+    const frame = encoder.encode(`data: ${'x'.repeat(16 * 1024)}\n\n`);
+    let accepted = 0;
+    while (sink.write(frame)) {
+      if (++accepted > 10_000) throw new Error('never refused');
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    // The hub cuts it off: end() queues behind the backlog the client never takes.
+    sink.end();
+    expect(closes()).toBe(1);
+    expect(res.writableFinished).toBe(false);
+    const connections = () => new Promise<number>((resolve) => server.getConnections((_err, n) => resolve(n)));
+    const deadline = Date.now() + 15_000;
+    while ((await connections()) > 0) {
+      if (Date.now() > deadline) throw new Error('the cut-off socket was never destroyed');
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    expect(res.socket?.destroyed ?? true).toBe(true);
+  });
+
+  it('leaves a client that took everything alone after the end', async () => {
+    const { opened, received } = await sinkAndClient();
+    const { sink } = await opened;
+    sink.write(encoder.encode('data: last\n\n'));
+    sink.end();
+    await until(() => received().endsWith('0\r\n\r\n'));
+    const server = servers[0] as Server;
+    server.keepAliveTimeout = 600_000;
+    // Past the grace the keep-alive connection is still there (node:http's own timeout governs it).
+    await new Promise((resolve) => setTimeout(resolve, END_GRACE_MS + 500));
+    const n = await new Promise<number>((resolve) => server.getConnections((_err, count) => resolve(count)));
+    expect(n).toBe(1);
   });
 
   it('declines (falls back to the Web stream) without a Node response', () => {
