@@ -1,7 +1,7 @@
 /** One measured run of one case on one server. */
 export interface Row {
   case: string;
-  server: 'sse-relay' | 'nchan';
+  server: 'sse-relay' | 'nchan' | 'node-http';
   subscribers: number;
   events: number;
   deliveriesPerS: number;
