@@ -18,7 +18,7 @@ import { type Simulator, createSimulator } from '../simulator/simulator.ts';
 import { createNodeLogger } from './logger.ts';
 import { createMetrics } from './metrics.ts';
 import { createRedisBus } from './redis-bus.ts';
-import { openSocketSink } from './socket-sink-opener.ts';
+import { createSocketSinks } from './socket-sink-opener.ts';
 
 export interface Gateway {
   url: string;
@@ -90,6 +90,7 @@ export async function startGateway(config: Config, overrides: GatewayOverrides =
     pollIntervalMs: config.POLL_INTERVAL_MS,
     jobDeadlineMs: config.JOB_DEADLINE_MS,
   });
+  const sinks = createSocketSinks();
   const app = createApp({
     relay,
     logger,
@@ -97,7 +98,7 @@ export async function startGateway(config: Config, overrides: GatewayOverrides =
     retryMs: config.RETRY_MS,
     maxBodyBytes: config.MAX_BODY_BYTES,
     metrics: createMetrics(relay),
-    openSink: openSocketSink,
+    openSink: sinks.open,
     security: createSecurity(config, {
       logger,
       clientIp: (c: Context) => clientIpFrom(c.req.header('X-Forwarded-For'), getConnInfo(c).remote.address, config.TRUST_PROXY),
@@ -130,7 +131,9 @@ export async function startGateway(config: Config, overrides: GatewayOverrides =
     close() {
       closing ??= (async () => {
         await relay.close();
-        await closeServer(server);
+        const closed = closeServer(server);
+        sinks.destroyAll();
+        await closed;
         await bus.close();
         simulator?.close();
         if (simServer) await closeServer(simServer);
