@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { IpcPeer } from './ipc.ts';
 import type { Nchan } from './nchan.ts';
-import { type Managed, sampleProcess, startProcess, stopProcess, waitForHttp } from './procs.ts';
+import { type Managed, descendants, sampleProcess, startProcess, stopProcess, waitForHttp } from './procs.ts';
 import { freePort } from '../support/free-port.ts';
 import type { Row } from './report.ts';
 
@@ -20,6 +20,8 @@ export interface BenchContext {
   eventBytes: number;
   quick: boolean;
   cpuProfDir: string | undefined;
+  /** BENCH_STRACE=<dir>: `strace -c -f` on each server over the measured phases (slows it: for counts, not CPU). */
+  straceDir: string | undefined;
   /** BENCH_SUBSCRIBERS: one N for every fan-out case (for exploring). */
   subscribersOverride: number | undefined;
 }
@@ -61,6 +63,12 @@ function sample(target: Target): { cpuS: number; rssKB: number } {
     rssKB += one.rssKB;
   }
   return { cpuS, rssKB };
+}
+
+/** Attaches `strace -c -f` to the server's processes; its summary lands in `dir` when stopped. */
+function startStrace(dir: string, name: string, pids: number[]): Managed {
+  const args = ['-c', '-f', '-o', join(dir, `${name}.txt`), ...pids.flatMap((pid) => ['-p', String(pid)])];
+  return startProcess(`strace-${name}`, '/usr/bin/strace', args);
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -205,10 +213,18 @@ async function fanout(ctx: BenchContext, name: string, target: Target, subscribe
   );
   await sleep(1000);
   const idle = sample(target);
+  const strace = ctx.straceDir
+    ? startStrace(
+        ctx.straceDir,
+        `${name}-${target.server}`,
+        target.withChildren ? target.pids.flatMap((pid) => [pid, ...descendants(pid)]) : target.pids,
+      )
+    : undefined;
   const clientBefore = await ctx.client.call<{ cpuS: number }>({ cmd: 'stats' });
   const burst = burstEvents > 0 ? await phase(ctx, target, ids, FIRST_SEQ, burstEvents, 0) : undefined;
   const paced = await phase(ctx, target, ids, FIRST_SEQ + burstEvents, pacedEvents, intervalMs);
   const after = sample(target);
+  if (strace) await stopProcess(strace);
   await target.finish(ids, FIRST_SEQ + burstEvents + pacedEvents);
   const closed = await ctx.client.call<{ live: number }>({ cmd: 'waitClosed', timeoutMs: 10_000 }, 30_000);
   await ctx.client.call({ cmd: 'closeAll' });
