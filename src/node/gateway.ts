@@ -37,6 +37,8 @@ export interface GatewayOverrides {
   /** Where the gateway's own (redacting) logger writes; tests capture lines here. */
   logDestination?: pino.DestinationStream;
   bus?: Bus;
+  /** What to call `bus` in the start-up log line. */
+  busKind?: string;
 }
 
 function listen(fetch: (req: Request) => Response | Promise<Response>, port: number, hostname: string): Promise<ServerType> {
@@ -75,7 +77,7 @@ export async function startGateway(config: Config, overrides: GatewayOverrides =
 
   const retention = { historyMaxEvents: config.HISTORY_MAX_EVENTS, historyTtlMs: config.HISTORY_TTL_S * 1000 };
   // REDIS_URL may hold a password: it is never logged.
-  const busKind = overrides.bus ? 'custom' : config.REDIS_URL ? 'redis' : 'memory';
+  const busKind = overrides.bus ? (overrides.busKind ?? 'custom') : config.REDIS_URL ? 'redis' : 'memory';
   const bus =
     overrides.bus ?? (config.REDIS_URL ? createRedisBus({ url: config.REDIS_URL, ...retention, logger }) : createMemoryBus(retention));
   const upstream = createUpstreamClient({ baseUrl: upstreamUrl, token: token ?? '' }, redact);

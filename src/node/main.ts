@@ -1,6 +1,10 @@
+import cluster from 'node:cluster';
 import { type Config, ConfigError, configSecrets, loadConfig } from '../core/config.ts';
 import { createRedactor } from '../core/redact.ts';
+import { startCluster, workerCount } from './cluster.ts';
 import { startGateway } from './gateway.ts';
+import { channelOf, createIpcBus } from './ipc-bus.ts';
+import { createNodeLogger } from './logger.ts';
 
 const SHUTDOWN_GRACE_MS = 10_000;
 
@@ -22,20 +26,33 @@ process.on('uncaughtException', (err) => {
   console.error(JSON.stringify({ level: 50, msg: 'uncaught exception', err: redact(err.stack ?? err.message) }));
 });
 
-let gateway: Awaited<ReturnType<typeof startGateway>>;
-try {
-  gateway = await startGateway(config);
-} catch (err) {
+const failed = (err: unknown) => {
   // E.g. the port is taken: exit instead of lingering half-started (Redis and simulator handles keep the loop alive).
   console.error(
     JSON.stringify({ level: 60, msg: 'gateway failed to start', err: redact(err instanceof Error ? err.message : String(err)) }),
   );
   process.exit(1);
+};
+
+let stopping: () => Promise<void>;
+const workers = workerCount(config.WORKERS);
+try {
+  if (cluster.isPrimary && workers > 1) {
+    // The primary forks the gateways and holds what they share; it serves no request itself.
+    stopping = (await startCluster(config, workers, createNodeLogger({ level: config.LOG_LEVEL, redact }))).stop;
+  } else {
+    // A cluster worker without Redis uses the primary's memory bus, so every worker sees every job.
+    const bus = cluster.isWorker && !config.REDIS_URL ? createIpcBus(channelOf(process)) : undefined;
+    const gateway = await startGateway(config, bus ? { bus, busKind: 'memory (in the cluster primary, over IPC)' } : {});
+    stopping = () => gateway.close();
+  }
+} catch (err) {
+  failed(err);
 }
 const stop = () => {
   // Leases are released first, so another instance takes over the jobs this one followed.
   setTimeout(() => process.exit(1), SHUTDOWN_GRACE_MS).unref();
-  gateway.close().then(
+  stopping().then(
     () => process.exit(0),
     () => process.exit(1),
   );

@@ -35,7 +35,10 @@ interface Opened {
 }
 
 /** A server whose every request becomes a socket sink; resolves with the first one and a raw client. */
-async function sinkAndClient(maxQueuedBytes = 1 << 20, version = 'HTTP/1.1'): Promise<{ opened: Promise<Opened>; client: Socket; received: () => string }> {
+async function sinkAndClient(
+  maxQueuedBytes = 1 << 20,
+  version = 'HTTP/1.1',
+): Promise<{ opened: Promise<Opened>; client: Socket; received: () => string }> {
   let resolveOpened!: (opened: Opened) => void;
   const opened = new Promise<Opened>((resolve) => (resolveOpened = resolve));
   const server = createServer((req: IncomingMessage, res: ServerResponse) => {
