@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { IpcPeer } from './ipc.ts';
-import type { Nchan } from './nchan.ts';
+import { type Nchan, startNchan } from './nchan.ts';
 import { type Managed, descendants, sampleProcess, startProcess, stopProcess, waitForHttp } from './procs.ts';
 import { freePort } from '../support/free-port.ts';
 import type { Row } from './report.ts';
@@ -77,6 +77,8 @@ const FIRST_SEQ = 2;
 let channelSerial = 0;
 
 async function startGatewayTarget(ctx: BenchContext, env: Record<string, string> = {}, instances = 1): Promise<Target> {
+  // WORKERS > 1: the primary forks the gateways; CPU and RSS are summed over it and them.
+  const clustered = Number(env.WORKERS ?? 1) > 1;
   const procs: Managed[] = [];
   const ports: number[] = [];
   for (let i = 0; i < instances; i++) {
@@ -109,7 +111,7 @@ async function startGatewayTarget(ctx: BenchContext, env: Record<string, string>
   return {
     server: 'sse-relay',
     pids: procs.map((proc) => proc.pid),
-    withChildren: false,
+    withChildren: clustered,
     ports,
     async create(count) {
       const ids: string[] = [];
@@ -380,8 +382,30 @@ async function loneCase(ctx: BenchContext): Promise<Row[]> {
   return rows;
 }
 
+/** Saturation: 5,000 subscribers × 50 events/s on one job, on one gateway process and on two (WORKERS=2), against nchan with as many workers. */
+async function workersCase(ctx: BenchContext): Promise<Row[]> {
+  const n = ctx.subscribersOverride ?? (ctx.quick ? 2000 : 5000);
+  const load: Load = { burst: 0, paced: ctx.quick ? 50 : 100, intervalMs: 20 };
+  const rows: Row[] = [];
+  for (const workers of [1, 2]) {
+    const name = `sat-${n / 1000}k-x${workers}`;
+    const target = await startGatewayTarget(ctx, { WORKERS: String(workers) });
+    rows.push(await withTarget(target, (t) => fanout(ctx, name, t, n, 1, load)));
+    if (ctx.nchan) {
+      const nchan = await startNchan(workers);
+      try {
+        rows.push(await fanout(ctx, name, nchanTarget(ctx, nchan), n, 1, load));
+      } finally {
+        await nchan.stop();
+      }
+    }
+  }
+  return rows;
+}
+
 export const CASES: Record<string, (ctx: BenchContext) => Promise<Row[]>> = {
   lone: loneCase,
+  workers: workersCase,
   'fanout-1k': fanoutCase(1000, 500),
   'fanout-5k': fanoutCase(5000, 2000),
   'fanout-10k': fanoutCase(10_000, 3000),
