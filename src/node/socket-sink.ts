@@ -19,6 +19,9 @@ export interface SocketSinkOptions {
 /** Bytes a client may send on a stream's connection (pipelined requests, never answered) before it is cut. */
 const MAX_INBOUND_BYTES = 64 * 1024;
 const LAST_CHUNK = Buffer.from('0\r\n\r\n', 'latin1');
+const CRLF = Buffer.from('\r\n', 'latin1');
+/** Frames above this size (a replay) are framed as chunk head, frame and CRLF written together, not copied. */
+const COPY_MAX_BYTES = 16 * 1024;
 
 /** Sinks written to in this turn of the event loop, flushed together once it is over. */
 let held: SocketSink[] = [];
@@ -147,7 +150,17 @@ export class SocketSink implements SubscriberSink {
     if (this.closed || socket.destroyed) return false;
     const queued = this.waiting ? 0 : socket.writableLength;
     if (queued + this.heldBytes > this.options.maxQueuedBytes) return false;
-    const chunk = this.chunked ? httpChunk(bytes) : bytes;
+    if (this.chunked && bytes.byteLength > COPY_MAX_BYTES) {
+      this.hold(Buffer.from(`${bytes.byteLength.toString(16)}\r\n`, 'latin1'));
+      this.hold(bytes);
+      this.hold(CRLF);
+    } else {
+      this.hold(this.chunked ? httpChunk(bytes) : bytes);
+    }
+    return true;
+  }
+
+  private hold(chunk: Buffer | Uint8Array): void {
     this.heldBytes += chunk.byteLength;
     if (this.first === null) {
       this.first = chunk;
@@ -158,7 +171,6 @@ export class SocketSink implements SubscriberSink {
     } else {
       (this.more ??= []).push(chunk);
     }
-    return true;
   }
 
   /** Hands what this turn held to the socket (called once per turn for every sink written to). */
