@@ -5,6 +5,7 @@ import { type Nchan, startNchan } from './nchan.ts';
 import { type Managed, descendants, sampleProcess, startProcess, stopProcess, waitForHttp } from './procs.ts';
 import { freePort } from '../support/free-port.ts';
 import type { Row } from './report.ts';
+import { workerDoRows } from './worker-do.ts';
 
 export interface BenchContext {
   root: string;
@@ -406,6 +407,7 @@ async function workersCase(ctx: BenchContext): Promise<Row[]> {
 export const CASES: Record<string, (ctx: BenchContext) => Promise<Row[]>> = {
   lone: loneCase,
   workers: workersCase,
+  worker: (ctx) => workerDoRows(ctx.quick),
   'fanout-1k': fanoutCase(1000, 500),
   'fanout-5k': fanoutCase(5000, 2000),
   'fanout-10k': fanoutCase(10_000, 3000),

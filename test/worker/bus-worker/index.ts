@@ -9,7 +9,11 @@ interface Env {
   HISTORY_TTL_MS: string;
 }
 
-type Call = { jobId: string; method: 'append' | 'history' | 'state' | 'acquireLease' | 'renewLease' | 'releaseLease'; args: unknown[] };
+type Call = {
+  jobId: string;
+  method: 'append' | 'appendMany' | 'history' | 'state' | 'acquireLease' | 'renewLease' | 'releaseLease' | 'usage';
+  args: unknown[];
+};
 
 export class BusObject extends DurableObject<Env> {
   private readonly bus: DurableBus;
