@@ -50,6 +50,3 @@ export function createSocketSinks(): SocketSinks {
     },
   };
 }
-
-/** A process-wide instance, for callers that serve one server (tests). */
-export const openSocketSink: SinkOpener = createSocketSinks().open;

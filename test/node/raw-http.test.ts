@@ -100,3 +100,34 @@ describe('HTTP/1.1 pipelining', () => {
     await expectAllSlotsFree(jobid);
   });
 });
+
+describe('HTTP/1.0 and HEAD on the stream route', () => {
+  it('answers an HTTP/1.0 client with the plain event stream, closed after the terminal event, and frees its slot', async () => {
+    const response = await fetch(`${gw.url}/v3/midjourney/jobs/imagine`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ prompt: 'old client --sim-steps 3 --sim-interval 20', stream: false }),
+    });
+    const { jobid } = (await response.json()) as { jobid: string };
+    const { received, closed } = pipeline([`GET ${streamPath(jobid)} HTTP/1.0\r\nHost: relay.test\r\n\r\n`]);
+    await closed;
+    const [head, body = ''] = received().split('\r\n\r\n', 2);
+    expect(head).toMatch(/^HTTP\/1\.1 200 OK/);
+    expect(head?.toLowerCase()).not.toContain('transfer-encoding');
+    expect(body.startsWith('retry:')).toBe(true);
+    expect(body).toMatch(/"status":"completed"/);
+    await until(() => gw.relay.hubs.subscriberCount() === 0, 'no subscriber left');
+    await expectAllSlotsFree(jobid);
+  });
+
+  it('answers HEAD with the SSE head and no body, opening no subscriber', async () => {
+    const jobId = await longJob();
+    const { socket, received } = pipeline([`HEAD ${streamPath(jobId)} HTTP/1.1\r\nHost: relay.test\r\n\r\n`]);
+    await until(() => received().includes('\r\n\r\n'), 'the head');
+    expect(received()).toMatch(/^HTTP\/1\.1 200 OK/);
+    expect(received().toLowerCase()).toContain('content-type: text/event-stream');
+    expect(gw.relay.hubs.subscriberCount()).toBe(0);
+    socket.destroy();
+    await expectAllSlotsFree(jobId);
+  });
+});
