@@ -77,6 +77,12 @@ const schema = z.object({
   MAX_SUBSCRIBERS_PER_IP: int(0, 10_000_000).default(100),
   MAX_REPLAY_EVENTS: int(1, 1_000_000).default(1000),
   TRUST_PROXY: bool.default(false),
+  /** Gateway processes sharing the port (Node): a count, or `auto` for one per core. */
+  WORKERS: z
+    .string()
+    .regex(/^(auto|[1-9]\d{0,2})$/, 'must be auto or a count from 1 to 999')
+    .transform((v) => (v === 'auto' ? 'auto' : Number(v)))
+    .default(1),
 });
 
 /** Validated configuration; `UPSTREAM_URL` undefined means "run the simulator in-process" (SIMULATOR=true). */

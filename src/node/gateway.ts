@@ -19,7 +19,7 @@ import { type Simulator, createSimulator } from '../simulator/simulator.ts';
 import { createNodeLogger } from './logger.ts';
 import { createMetrics } from './metrics.ts';
 import { createRedisBus } from './redis-bus.ts';
-import { openSocketSink } from './socket-sink-opener.ts';
+import { createSocketSinks } from './socket-sink-opener.ts';
 
 export interface Gateway {
   url: string;
@@ -40,6 +40,8 @@ export interface GatewayOverrides {
   /** Where the gateway's own (redacting) logger writes; tests capture lines here. */
   logDestination?: pino.DestinationStream;
   bus?: Bus;
+  /** What to call `bus` in the start-up log line. */
+  busKind?: string;
 }
 
 function listen(fetch: (req: Request) => Response | Promise<Response>, port: number, hostname: string): Promise<ServerType> {
@@ -87,7 +89,7 @@ export async function startGateway(config: Config, overrides: GatewayOverrides =
 
   const retention = { historyMaxEvents: config.HISTORY_MAX_EVENTS, historyTtlMs: config.HISTORY_TTL_S * 1000 };
   // REDIS_URL may hold a password: it is never logged.
-  const busKind = overrides.bus ? 'custom' : config.REDIS_URL ? 'redis' : 'memory';
+  const busKind = overrides.bus ? (overrides.busKind ?? 'custom') : config.REDIS_URL ? 'redis' : 'memory';
   const bus =
     overrides.bus ?? (config.REDIS_URL ? createRedisBus({ url: config.REDIS_URL, ...retention, logger }) : createMemoryBus(retention));
   const upstream = createUpstreamClient({ baseUrl: upstreamUrl, token: token ?? '' }, redact);
@@ -103,6 +105,7 @@ export async function startGateway(config: Config, overrides: GatewayOverrides =
     jobDeadlineMs: config.JOB_DEADLINE_MS,
     upstreamIdleMs: config.UPSTREAM_IDLE_MS,
   });
+  const sinks = createSocketSinks();
   const app = createApp({
     relay,
     logger,
@@ -110,7 +113,7 @@ export async function startGateway(config: Config, overrides: GatewayOverrides =
     retryMs: config.RETRY_MS,
     maxBodyBytes: config.MAX_BODY_BYTES,
     metrics: createMetrics(relay),
-    openSink: openSocketSink,
+    openSink: sinks.open,
     security: createSecurity(config, {
       logger,
       bindHost: config.HOST,
@@ -155,7 +158,9 @@ export async function startGateway(config: Config, overrides: GatewayOverrides =
         const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
         await relay.drain(config.DRAIN_MS);
         await relay.close();
-        if ('closeAllConnections' in server) server.closeAllConnections();
+        const closed = closeServer(server);
+        sinks.destroyAll();
+        await closed;
         await stopped;
         await bus.close();
         simulator?.close();
