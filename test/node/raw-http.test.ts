@@ -43,7 +43,7 @@ function pipeline(requests: string[]): { socket: Socket; received: () => string;
   return { socket, received: () => text, closed };
 }
 
-const get = (path: string) => `GET ${path} HTTP/1.1\r\nHost: relay.test\r\n\r\n`;
+const get = (path: string) => `GET ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n`;
 const streamPath = (jobId: string) => `/v3/midjourney/jobs/${encodeURIComponent(jobId)}/stream`;
 
 /** All four slots are free: four streams open at once (MAX_SUBSCRIBERS=4), then close. */
@@ -109,7 +109,7 @@ describe('HTTP/1.0 and HEAD on the stream route', () => {
       body: JSON.stringify({ prompt: 'old client --sim-steps 3 --sim-interval 20', stream: false }),
     });
     const { jobid } = (await response.json()) as { jobid: string };
-    const { received, closed } = pipeline([`GET ${streamPath(jobid)} HTTP/1.0\r\nHost: relay.test\r\n\r\n`]);
+    const { received, closed } = pipeline([`GET ${streamPath(jobid)} HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n`]);
     await closed;
     const [head, body = ''] = received().split('\r\n\r\n', 2);
     expect(head).toMatch(/^HTTP\/1\.1 200 OK/);
@@ -122,7 +122,7 @@ describe('HTTP/1.0 and HEAD on the stream route', () => {
 
   it('answers HEAD with the SSE head and no body, opening no subscriber', async () => {
     const jobId = await longJob();
-    const { socket, received } = pipeline([`HEAD ${streamPath(jobId)} HTTP/1.1\r\nHost: relay.test\r\n\r\n`]);
+    const { socket, received } = pipeline([`HEAD ${streamPath(jobId)} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n`]);
     await until(() => received().includes('\r\n\r\n'), 'the head');
     expect(received()).toMatch(/^HTTP\/1\.1 200 OK/);
     expect(received().toLowerCase()).toContain('content-type: text/event-stream');

@@ -22,7 +22,7 @@ interface Cluster {
 
 /** `npm start` with WORKERS=2 on a free port; resolves once the primary says every worker listens. */
 async function startCluster(env: Record<string, string>): Promise<Cluster> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/node/main.ts'], {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/node/main.ts', '--dev'], {
     cwd: ROOT,
     env: { PATH: process.env.PATH ?? '', HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: 'info', WORKERS: '2', SIM_MAX_JOBS: '100', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
