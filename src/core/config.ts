@@ -70,6 +70,9 @@ const schema = z.object({
   MAX_SUBSCRIBERS_PER_IP: int(0, 10_000_000).default(100),
   MAX_REPLAY_EVENTS: int(1, 1_000_000).default(1000),
   TRUST_PROXY: bool.default(false),
+  CREATE_QUEUE_MAX: int(0, 1_000_000).default(0),
+  CREATE_QUEUE_POLL_MS: int(10, 3_600_000).default(1000),
+  CREATE_QUEUE_MAX_WAIT_MS: int(1000, 86_400_000).default(600_000),
 });
 
 /** Validated configuration; `upstreamUrl` undefined means "run the simulator in-process". */

@@ -8,6 +8,9 @@ import type { Bus } from '../core/bus.ts';
 import { type Config, configSecrets } from '../core/config.ts';
 import type { Logger } from '../core/logger.ts';
 import { createMemoryBus } from '../core/memory-bus.ts';
+import type { CreateQueue } from '../core/queue/create-queue.ts';
+import { createMemoryQueue } from '../core/queue/memory-queue.ts';
+import { createQueueRunner } from '../core/queue/queue-runner.ts';
 import { createRedactor } from '../core/redact.ts';
 import { type Relay, createRelay } from '../core/relay.ts';
 import { createUpstreamClient } from '../core/upstream.ts';
@@ -18,6 +21,7 @@ import { type Simulator, createSimulator } from '../simulator/simulator.ts';
 import { createNodeLogger } from './logger.ts';
 import { createMetrics } from './metrics.ts';
 import { createRedisBus } from './redis-bus.ts';
+import { createRedisQueue } from './redis-queue.ts';
 import { openSocketSink } from './socket-sink-opener.ts';
 
 export interface Gateway {
@@ -90,8 +94,28 @@ export async function startGateway(config: Config, overrides: GatewayOverrides =
     pollIntervalMs: config.POLL_INTERVAL_MS,
     jobDeadlineMs: config.JOB_DEADLINE_MS,
   });
+  // The opt-in create queue: one across the cluster on Redis, this process's own on the memory bus.
+  let queue: CreateQueue | undefined;
+  if (config.CREATE_QUEUE_MAX > 0) {
+    const max = config.CREATE_QUEUE_MAX;
+    queue = config.REDIS_URL && !overrides.bus ? createRedisQueue({ url: config.REDIS_URL, max }) : createMemoryQueue({ max });
+  }
   const app = createApp({
     relay,
+    ...(queue
+      ? {
+          queue: {
+            heartbeatMs: config.HEARTBEAT_MS,
+            runner: createQueueRunner({
+              queue,
+              entryTtlMs: config.LEASE_MS,
+              pollMs: config.CREATE_QUEUE_POLL_MS,
+              maxWaitMs: config.CREATE_QUEUE_MAX_WAIT_MS,
+              logger,
+            }),
+          },
+        }
+      : {}),
     logger,
     redact,
     retryMs: config.RETRY_MS,
@@ -110,6 +134,7 @@ export async function startGateway(config: Config, overrides: GatewayOverrides =
     // Nothing may stay open (Redis connections, the simulator) when the gateway cannot start.
     await relay.close();
     await bus.close();
+    await queue?.close();
     simulator?.close();
     if (simServer) await closeServer(simServer);
     throw err;
@@ -132,6 +157,7 @@ export async function startGateway(config: Config, overrides: GatewayOverrides =
         await relay.close();
         await closeServer(server);
         await bus.close();
+        await queue?.close();
         simulator?.close();
         if (simServer) await closeServer(simServer);
       })();

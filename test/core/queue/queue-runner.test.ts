@@ -31,6 +31,15 @@ function upstream(slots: number) {
   };
 }
 
+/** The error a promise rejects with (fails the test if it resolves). */
+const rejection = (promise: Promise<unknown>) =>
+  promise.then(
+    () => {
+      throw new Error('expected a rejection');
+    },
+    (err: RelayError) => err,
+  );
+
 async function until(check: () => boolean | Promise<boolean>): Promise<void> {
   const deadline = Date.now() + 10_000;
   while (!(await check())) {
@@ -86,9 +95,9 @@ describe('queue runner', () => {
     const up = upstream(0);
     const waiting = runnerOn(queue, 2000).run(up.turn('a'));
     await until(async () => (await queue.size()) === 1);
-    const full = await runnerOn(queue).run(up.turn('b')).catch((err: RelayError) => err);
+    const full = await rejection(runnerOn(queue).run(up.turn('b')));
     expect([full.code, full.status, full.retryAfterS]).toEqual(['queue_full', 503, 5]);
-    const timedOut = await waiting.catch((err: RelayError) => err);
+    const timedOut = await rejection(waiting);
     expect([timedOut.code, timedOut.status]).toEqual(['queue_timeout', 503]);
     expect(await queue.size()).toBe(0);
   });
