@@ -184,7 +184,7 @@ describe('the opt-in create queue', () => {
   it('an entry whose instance died expires after LEASE_MS, and the callers behind it move up', async () => {
     await occupy();
     // What a killed instance leaves: an entry at the head nobody refreshes (expiry LEASE_MS ahead).
-    const [seconds] = (await raw.time()) as [string, string];
+    const [seconds] = await raw.time();
     await raw.zadd(ORDER, 0, 'dead-instance-entry');
     await raw.zadd(EXPIRY, Number(seconds) * 1000 + 1000, 'dead-instance-entry');
     const result = await createJob(B.url, 'behind a dead one --sim-steps 0', {}, { headers: QUEUE, timeoutMs: 60_000 });
