@@ -10,12 +10,19 @@ export interface RedisServer {
   stop(): Promise<void>;
   /** Starts it again on the same port (after stop), empty. */
   start(): Promise<void>;
+  /** Freezes the server (SIGSTOP): connections stay open, nothing answers. */
+  pause(): void;
+  /** Lets a paused server go on (SIGCONT). */
+  resume(): void;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const running = new Set<ChildProcess>();
 process.once('exit', () => {
-  for (const child of running) child.kill('SIGKILL');
+  for (const child of running) {
+    child.kill('SIGCONT');
+    child.kill('SIGKILL');
+  }
 });
 
 /** Resolves true when something on the port answers PING with PONG. */
@@ -98,6 +105,12 @@ export async function startRedisServer(): Promise<RedisServer> {
       },
       async start() {
         child = await launch(port);
+      },
+      pause() {
+        child.kill('SIGSTOP');
+      },
+      resume() {
+        child.kill('SIGCONT');
       },
     };
   }
