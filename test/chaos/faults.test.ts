@@ -39,6 +39,10 @@ describe('chaos: faults around a well-behaved upstream', () => {
       runScenario({
         upstream: 'simulator',
         prompt: `drain ${JOB}`,
+        env: { LOG_LEVEL: 'info' },
+        async verify(ctx) {
+          if (!/drain/i.test(ctx.cluster.gateways[0]?.output() ?? '')) ctx.problem('the drained instance did not log its drain');
+        },
         async fault(ctx) {
           await ctx.eventsSeen(5);
           await ctx.cluster.stop(ctx.cluster.gateways[0]!, 'SIGTERM');
@@ -53,6 +57,9 @@ describe('chaos: faults around a well-behaved upstream', () => {
       runScenario({
         upstream: 'simulator',
         prompt: `redis restart ${JOB}`,
+        instances: 3,
+        coldInstance: true,
+        lateJoin: 'after-fault',
         async fault(ctx) {
           await ctx.eventsSeen(5);
           await ctx.cluster.redis.stop();
@@ -69,6 +76,11 @@ describe('chaos: faults around a well-behaved upstream', () => {
       runScenario({
         upstream: 'simulator',
         prompt: `redis pause ${JOB}`,
+        async verify(ctx) {
+          // The owner kept its upstream stream throughout: a second follower would poll on every interval.
+          const polls = ctx.upstreamPolls();
+          if (polls > 3) ctx.problem(`the upstream was polled ${polls} times for a job whose stream never broke (two followers)`);
+        },
         async fault(ctx) {
           await ctx.eventsSeen(5);
           ctx.cluster.redis.pause();

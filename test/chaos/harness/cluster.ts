@@ -70,7 +70,9 @@ export async function startCluster(options: {
 }
 
 /** The real simulator on its own port, as the shared upstream of a cluster. */
-export async function startSimulatorUpstream(token: string): Promise<{ url: string; simulator: Simulator; close(): Promise<void> }> {
+export async function startSimulatorUpstream(
+  token: string,
+): Promise<{ url: string; simulator: Simulator; polls(jobId: string): number; close(): Promise<void> }> {
   const simulator = createSimulator({ token, maxJobs: 1000 });
   const server = await new Promise<ServerType>((resolve) => {
     const s = serve({ fetch: simulator.fetch, port: 0, hostname: '127.0.0.1' }, () => resolve(s));
@@ -78,6 +80,7 @@ export async function startSimulatorUpstream(token: string): Promise<{ url: stri
   return {
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/v3/midjourney`,
     simulator,
+    polls: (jobId) => simulator.stats().polls[jobId] ?? 0,
     async close() {
       simulator.close();
       if ('closeAllConnections' in server) server.closeAllConnections();

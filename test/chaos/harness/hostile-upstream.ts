@@ -23,6 +23,8 @@ export interface HostileUpstream {
   url: string;
   /** Method and path of every request, in order. */
   requests: { method: string; path: string }[];
+  /** `GET /jobs/:id` requests for the job. */
+  polls(jobId: string): number;
   close(): Promise<void>;
 }
 
@@ -180,6 +182,7 @@ export async function startHostileUpstream(options: { token: string; intervalMs?
   return {
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/v3/midjourney`,
     requests,
+    polls: (jobId) => requests.filter((r) => r.method === 'GET' && r.path === `/v3/midjourney/jobs/${encodeURIComponent(jobId)}`).length,
     async close() {
       closed = true;
       for (const res of open) res.destroy();

@@ -18,6 +18,8 @@ export interface ScenarioContext {
   upstreamUrl: string;
   /** Resolves once some subscriber has received `n` events (or after a generous wait). */
   eventsSeen(n: number): Promise<void>;
+  /** `GET /jobs/:id` polls the upstream has answered for the job so far. */
+  upstreamPolls(): number;
   /** Adds a scenario-specific problem to the report. */
   problem(what: string): void;
 }
@@ -30,6 +32,10 @@ export interface Scenario {
   instances?: number;
   /** Subscribers to the job (at least 50), spread over the instances. */
   subscribers?: number;
+  /** When the late half joins: while the job runs (default, after its 3rd event), or once the fault is over. */
+  lateJoin?: 'during' | 'after-fault';
+  /** Early subscribers keep off the last instance, and late joiners connect there first: a cold instance (no hub, no cache). */
+  coldInstance?: boolean;
   /** Extra gateway environment. */
   env?: Record<string, string>;
   /** How subscriber `i` reads (slow, stalled, reconnecting); default: every 7th drops once after 2 events. */
@@ -77,6 +83,7 @@ export async function runScenario(scenario: Scenario): Promise<void> {
       jobId,
       token,
       upstreamUrl: upstream.url,
+      upstreamPolls: () => upstream.polls(jobId),
       async eventsSeen(n) {
         const deadline = Date.now() + SUBSCRIBER_DEADLINE_MS;
         while (!records.some((r) => r.events.length >= n) && Date.now() < deadline) await sleep(10);
@@ -85,15 +92,18 @@ export async function runScenario(scenario: Scenario): Promise<void> {
     };
     const live = cluster;
     const path = `/v3/midjourney/jobs/${encodeURIComponent(jobId)}/stream`;
+    const cold = scenario.coldInstance ? gateways.at(-1) : undefined;
     // A load balancer with health checks: each (re)connect goes to the next instance still up.
-    const urlFor = (i: number) => (attempt: number) => {
+    const urlFor = (i: number, late: boolean) => (attempt: number) => {
       const up = live.alive();
-      return `${up[(i + attempt) % up.length]?.url}${path}`;
+      if (late && attempt === 0 && cold && up.includes(cold)) return `${cold.url}${path}`;
+      const pool = !late && up.length > 1 ? up.filter((g) => g !== cold) : up;
+      return `${pool[(i + attempt) % pool.length]?.url}${path}`;
     };
-    const start = (i: number): Promise<SubscriberRecord> => {
+    const start = (i: number, late = false): Promise<SubscriberRecord> => {
       const record = newRecord(`subscriber ${i}`);
       records.push(record);
-      const common = { record, urlFor: urlFor(i), deadlineMs: SUBSCRIBER_DEADLINE_MS, stopped: () => done };
+      const common = { record, urlFor: urlFor(i, late), deadlineMs: SUBSCRIBER_DEADLINE_MS, stopped: () => done };
       const running =
         i % EVENTSOURCE_EVERY === 0
           ? runEventSourceSubscriber(common)
@@ -102,16 +112,16 @@ export async function runScenario(scenario: Scenario): Promise<void> {
     };
     const count = scenario.subscribers ?? 50;
     const early = Array.from({ length: Math.ceil(count / 2) }, (_, i) => start(i));
+    const fault = scenario.fault?.(ctx) ?? Promise.resolve();
     const late = (async () => {
-      await ctx.eventsSeen(3);
+      await (scenario.lateJoin === 'after-fault' ? fault : ctx.eventsSeen(3));
       const joined: Promise<SubscriberRecord>[] = [];
       for (let i = Math.ceil(count / 2); i < count; i++) {
-        joined.push(start(i));
+        joined.push(start(i, true));
         await sleep(40);
       }
       return Promise.all(joined);
     })();
-    const fault = scenario.fault?.(ctx) ?? Promise.resolve();
     await Promise.all(early);
     await late;
     await fault;
