@@ -37,6 +37,8 @@ export function createQueueRunner(options: QueueRunnerOptions): QueueRunner {
   const now = options.now ?? Date.now;
   // Callers waiting on this instance: woken when one of them leaves, so the next head need not wait a poll.
   const sleepers = new Set<() => void>();
+  // An outage is logged once, not once per waiting caller per poll.
+  let unreachable = false;
 
   function wakeAll(): void {
     for (const wake of [...sleepers]) wake();
@@ -68,13 +70,16 @@ export function createQueueRunner(options: QueueRunnerOptions): QueueRunner {
   async function refresh(id: string): Promise<number | null> {
     try {
       const position = await queue.refresh(id, options.entryTtlMs);
+      if (unreachable) logger.info({}, 'create queue reachable again');
+      unreachable = false;
       if (position !== null) return position;
       // The store lost the entry (it expired during an outage, or Redis restarted empty): back in at the tail.
       logger.warn({}, 'create queue entry was lost; joining again at the tail');
       return await join(id);
     } catch (err) {
       if (err instanceof RelayError && err.code === 'queue_full') throw err;
-      logger.warn({ err: err instanceof Error ? err.message : String(err) }, 'create queue unreachable; still waiting');
+      if (!unreachable) logger.warn({ err: err instanceof Error ? err.message : String(err) }, 'create queue unreachable; callers keep waiting');
+      unreachable = true;
       return null;
     }
   }

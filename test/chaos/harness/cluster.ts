@@ -69,11 +69,12 @@ export async function startCluster(options: {
   };
 }
 
-/** The real simulator on its own port, as the shared upstream of a cluster. */
+/** The real simulator on its own port, as the shared upstream of a cluster; `maxJobs` running per channel before 429. */
 export async function startSimulatorUpstream(
   token: string,
+  maxJobs = 1000,
 ): Promise<{ url: string; simulator: Simulator; polls(jobId: string): number; close(): Promise<void> }> {
-  const simulator = createSimulator({ token, maxJobs: 1000 });
+  const simulator = createSimulator({ token, maxJobs });
   const server = await new Promise<ServerType>((resolve) => {
     const s = serve({ fetch: simulator.fetch, port: 0, hostname: '127.0.0.1' }, () => resolve(s));
   });
