@@ -78,7 +78,8 @@ export function createQueueRunner(options: QueueRunnerOptions): QueueRunner {
       return await join(id);
     } catch (err) {
       if (err instanceof RelayError && err.code === 'queue_full') throw err;
-      if (!unreachable) logger.warn({ err: err instanceof Error ? err.message : String(err) }, 'create queue unreachable; callers keep waiting');
+      if (!unreachable)
+        logger.warn({ err: err instanceof Error ? err.message : String(err) }, 'create queue unreachable; callers keep waiting');
       unreachable = true;
       return null;
     }
