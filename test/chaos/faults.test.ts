@@ -39,7 +39,7 @@ describe('chaos: faults around a well-behaved upstream', () => {
       runScenario({
         upstream: 'simulator',
         prompt: `drain ${JOB}`,
-        env: { LOG_LEVEL: 'info' },
+        env: { LOG_LEVEL: 'info', DRAIN_MS: '1500' },
         async verify(ctx) {
           if (!/drain/i.test(ctx.cluster.gateways[0]?.output() ?? '')) ctx.problem('the drained instance did not log its drain');
         },

@@ -55,7 +55,7 @@ describe('chaos: a hostile upstream', () => {
       runScenario({
         upstream: 'hostile',
         prompt: 'chaos:quiet',
-        // The idle limit is the events fix's (its name is the one guess here); the deadline must hold in any phase.
+        // The idle limit (UPSTREAM_IDLE_MS, from the events fix) or else the deadline, which must hold in any phase.
         env: { UPSTREAM_IDLE_MS: '2000', JOB_DEADLINE_MS: '12000' },
       }),
     TIMEOUT,
