@@ -1,11 +1,13 @@
 import { type Context, Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
+import { requestId } from 'hono/request-id';
 import { MAX_TOKEN_JOBS } from '../core/auth/subscribe-token.ts';
 import { RelayError, errorBody } from '../core/errors.ts';
 import { SSE_HEADERS } from '../core/sse.ts';
 import type { Logger } from '../core/logger.ts';
 import type { CreateOutcome, Relay } from '../core/relay.ts';
 import { type UpstreamReply, upstreamErrorMessage } from '../core/upstream.ts';
+import { accessLog } from './access-log.ts';
 import { requireApiKey, requireJobAccess } from './auth.ts';
 import { type AppQueue, queueCreate, wantsQueue } from './queued-create.ts';
 import { queuedStream } from './queued-stream.ts';
@@ -61,6 +63,7 @@ export function createApp(deps: AppDeps): Hono {
     openSink: deps.openSink,
   };
   const app = new Hono();
+  app.use('*', requestId(), accessLog(logger, security.clientIp));
   app.use('*', security.cors.middleware);
 
   app.get('/healthz', (c) => c.json({ ok: true }));
@@ -111,7 +114,8 @@ export function createApp(deps: AppDeps): Hono {
     release: () => void,
     extra?: Record<string, string>,
   ): Promise<Response> {
-    const headers = { ...security.cors.headersFor(c.req.header('Origin')), ...extra };
+    // A stream's head goes out here, not through Hono: the request id goes with it.
+    const headers = { ...security.cors.headersFor(c.req.header('Origin')), 'X-Request-Id': c.get('requestId') as string, ...extra };
     return openSubscription(jobId, since, { headers, onClose: release, env: c.env });
   }
 
@@ -130,14 +134,6 @@ export function createApp(deps: AppDeps): Hono {
     return create(c, verb, body, undefined, queued);
   });
 
-  /** The error for an upstream refusal, its status passed on when it is a 4xx (or the vendor's 596). */
-  function refusal({ status, body }: UpstreamReply): RelayError {
-    const message = upstreamErrorMessage(body) ?? `upstream answered ${status}`;
-    return new RelayError('upstream_rejected', deps.redact(message), {
-      status: (status >= 400 && status < 500) || status === 596 ? status : 502,
-    });
-  }
-
   /** Starts the job; streams it when given a subscriber slot, else answers 201 with the job. */
   async function create(
     c: Context,
@@ -150,7 +146,7 @@ export function createApp(deps: AppDeps): Hono {
     if (outcome.kind === 'response') return outcome.response;
     if (outcome.kind === 'reply') {
       const { status, body: replyBody } = outcome.reply;
-      if (status >= 400) throw refusal(outcome.reply);
+      if (status >= 400) throw upstreamFailure(outcome.reply, deps.redact);
       return c.json(replyBody as object, status as 200);
     }
     const issued = security.tokens.issue([outcome.jobId]);
@@ -188,7 +184,7 @@ export function createApp(deps: AppDeps): Hono {
       headers: security.cors.headersFor(c.req.header('Origin')),
       env: c.env,
       subscribe: relay.subscribe,
-      refusal,
+      refusal: (reply) => upstreamFailure(reply, deps.redact),
       leave: () => left.abort(),
       onClose: release,
       async describe(jobId) {
@@ -221,18 +217,18 @@ export function createApp(deps: AppDeps): Hono {
     await requireJobAccess(security, c, jobId);
     const job = await relay.snapshot(jobId);
     if (job) return c.json(job);
-    return passThrough(await relay.upstream.getJob(jobId));
+    return passThrough(await relay.upstream.getJob(jobId), deps.redact);
   });
 
   app.get(`${base}/jobs`, async (c) => {
     await requireApiKey(security, c);
-    return passThrough(await relay.upstream.listJobs());
+    return passThrough(await relay.upstream.listJobs(), deps.redact);
   });
 
   app.delete(`${base}/jobs/:jobid`, async (c) => {
     await requireApiKey(security, c);
     const jobId = checkJobId(c.req.param('jobid'));
-    return passThrough(await relay.upstream.deleteJob(jobId));
+    return passThrough(await relay.upstream.deleteJob(jobId), deps.redact);
   });
 
   app.notFound((c) => c.json({ error: 'no such route', code: 'not_found' }, 404));
@@ -253,8 +249,21 @@ export function createApp(deps: AppDeps): Hono {
   return app;
 }
 
-/** An upstream reply forwarded as is (it was redacted when read). */
-function passThrough(reply: { status: number; body: unknown }): Response {
-  const status = reply.status >= 200 && reply.status < 600 ? reply.status : 502;
-  return Response.json(reply.body, { status });
+/** An upstream success forwarded as is (it was redacted when read); a failure as our error shape. */
+function passThrough(reply: UpstreamReply, redact: (text: string) => string): Response {
+  if (reply.status >= 400 || reply.status < 200) throw upstreamFailure(reply, redact);
+  return Response.json(reply.body, { status: reply.status });
+}
+
+/**
+ * An upstream error answer as the gateway's error, `code` included: 404 stays `not_found`, other
+ * 4xx (and the vendor's 596) keep their status as `upstream_rejected`, anything else is a 502.
+ */
+function upstreamFailure(reply: UpstreamReply, redact: (text: string) => string): RelayError {
+  const message = redact(upstreamErrorMessage(reply.body) ?? `upstream answered ${reply.status}`);
+  if (reply.status === 404) return new RelayError('not_found', message);
+  if ((reply.status >= 400 && reply.status < 500) || reply.status === 596) {
+    return new RelayError('upstream_rejected', message, { status: reply.status });
+  }
+  return new RelayError('upstream_error', message);
 }

@@ -26,6 +26,8 @@ import { openSocketSink } from './socket-sink-opener.ts';
 
 export interface Gateway {
   url: string;
+  /** This gateway's (redacting) logger, for the process around it. */
+  logger: Logger;
   port: number;
   relay: Relay;
   /** The HTTP app this gateway serves (tests drive it in-process with `app.request`). */
@@ -65,9 +67,15 @@ export async function startGateway(config: Config, overrides: GatewayOverrides =
   // The in-process simulator gets SIM_TOKEN, else a random token: the redactor knows both.
   const token = config.UPSTREAM_URL ? config.UPSTREAM_TOKEN : (config.SIM_TOKEN ?? `sim-${randomUUID()}`);
   const redact = createRedactor([...configSecrets(config), token]);
+  const instanceId = config.INSTANCE_ID ?? randomUUID();
   const logger =
     overrides.logger ??
-    createNodeLogger({ level: config.LOG_LEVEL, redact, ...(overrides.logDestination ? { destination: overrides.logDestination } : {}) });
+    createNodeLogger({
+      level: config.LOG_LEVEL,
+      redact,
+      instance: instanceId,
+      ...(overrides.logDestination ? { destination: overrides.logDestination } : {}),
+    });
 
   if (!upstreamUrl) {
     simulator = createSimulator({ maxJobs: config.SIM_MAX_JOBS, ...(config.SIM_TOKEN ? { token: config.SIM_TOKEN } : {}) });
@@ -87,7 +95,7 @@ export async function startGateway(config: Config, overrides: GatewayOverrides =
     bus,
     upstream,
     logger,
-    instanceId: config.INSTANCE_ID ?? randomUUID(),
+    instanceId,
     historyMaxEvents: config.HISTORY_MAX_EVENTS,
     heartbeatMs: config.HEARTBEAT_MS,
     leaseMs: config.LEASE_MS,
@@ -147,6 +155,7 @@ export async function startGateway(config: Config, overrides: GatewayOverrides =
   let closing: Promise<void> | undefined;
   return {
     url,
+    logger,
     port,
     relay,
     app,
@@ -154,12 +163,18 @@ export async function startGateway(config: Config, overrides: GatewayOverrides =
     simulatorUrl: simulator ? upstreamUrl : undefined,
     close() {
       closing ??= (async () => {
+        const started = Date.now();
+        logger.info(
+          { streams: relay.hubs.subscriberCount(), following: relay.followers.active().length },
+          'draining: releasing leases, ending streams',
+        );
         await relay.close();
         await closeServer(server);
         await bus.close();
         await queue?.close();
         simulator?.close();
         if (simServer) await closeServer(simServer);
+        logger.info({ ms: Date.now() - started }, 'drained');
       })();
       return closing;
     },

@@ -16,9 +16,14 @@ function scrub(fields: Record<string, unknown>, redact: (text: string) => string
 export function createNodeLogger(options: {
   level: string;
   redact: (text: string) => string;
+  /** Names this instance on every line, so two instances' logs can be told apart. */
+  instance: string;
   destination?: pino.DestinationStream;
 }): Logger {
-  const base = pino({ level: options.level, base: { service: 'sse-relay' } }, options.destination ?? pino.destination(1));
+  const base = pino(
+    { level: options.level, base: { service: 'sse-relay', instance: options.instance, pid: process.pid } },
+    options.destination ?? pino.destination(1),
+  );
   const { redact } = options;
   return {
     debug: (fields, message) => base.debug(scrub(fields, redact), redact(message)),

@@ -32,9 +32,13 @@ try {
   );
   process.exit(1);
 }
-const stop = () => {
+const stop = (signal: NodeJS.Signals) => {
+  gateway.logger.info({ signal, graceMs: SHUTDOWN_GRACE_MS }, 'shutting down');
   // Leases are released first, so another instance takes over the jobs this one followed.
-  setTimeout(() => process.exit(1), SHUTDOWN_GRACE_MS).unref();
+  setTimeout(() => {
+    gateway.logger.error({ graceMs: SHUTDOWN_GRACE_MS }, 'shutdown grace exceeded; exiting anyway');
+    process.exit(1);
+  }, SHUTDOWN_GRACE_MS).unref();
   gateway.close().then(
     () => process.exit(0),
     () => process.exit(1),

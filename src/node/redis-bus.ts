@@ -41,7 +41,7 @@ function watch(redis: Redis, role: string, logger: Logger): void {
 
 /**
  * The cluster bus: history, snapshot and leases in Redis, live events over Redis pub/sub
- * on one subscriber connection per instance. See docs/redis.md for keys and sizing.
+ * on one subscriber connection per instance. Keys and sizing: README, "What goes into Redis".
  */
 export function createRedisBus(options: RedisBusOptions): Bus & { channelCount(): number } {
   const prefix = options.keyPrefix ?? 'sse-relay';

@@ -10,15 +10,28 @@ const JUNK_CYCLE = 5;
  * event itself, which may carry an unknown extra field, use CRLF, or arrive split across two chunks.
  */
 export function garbageFrames(event: SimEvent, index: number, at: number): Array<string | Uint8Array> {
-  const valid = index % 2 === 0 ? { ...event, sim_unknown: { note: 'consumers must ignore unknown fields' } } : event;
-  const frame = dataFrame(JSON.stringify(valid), index % 2 === 1 ? '\r\n' : '\n');
-  const frames: Array<string | Uint8Array> = [junk(index, at)];
-  if (index % 3 === 2) frames.push(...splitInTwo(frame));
-  else frames.push(frame);
+  return garbageFramesFor(event, index, JSON.stringify({ event: 'midjourney_progress', ts: formatTs(at) }));
+}
+
+/**
+ * The same mix for any vendor's payload; `lookalike` is JSON that looks like the vendor's but lacks what makes it
+ * valid, and `frame` writes the valid event as the vendor frames it (default: one `data:` line).
+ */
+export function garbageFramesFor(
+  payload: object,
+  index: number,
+  lookalike: string,
+  frame: (json: string, eol: string) => string = dataFrame,
+): Array<string | Uint8Array> {
+  const valid = index % 2 === 0 ? { ...payload, sim_unknown: { note: 'consumers must ignore unknown fields' } } : payload;
+  const framed = frame(JSON.stringify(valid), index % 2 === 1 ? '\r\n' : '\n');
+  const frames: Array<string | Uint8Array> = [junk(index, lookalike)];
+  if (index % 3 === 2) frames.push(...splitInTwo(framed));
+  else frames.push(framed);
   return frames;
 }
 
-function junk(index: number, at: number): string {
+function junk(index: number, lookalike: string): string {
   switch (index % JUNK_CYCLE) {
     case 0:
       return ': simulator comment, not an event\n\n';
@@ -27,7 +40,7 @@ function junk(index: number, at: number): string {
     case 2:
       return 'event: foo\ndata: {"note":"an event type the vendor does not send"}\n\n';
     case 3:
-      return dataFrame(JSON.stringify({ event: 'midjourney_progress', ts: formatTs(at) }));
+      return dataFrame(lookalike);
     default:
       return 'retry: 1000\n: another comment\r\n\r\n';
   }

@@ -11,11 +11,16 @@ export function errorResponse(status: number, error: string): Response {
   });
 }
 
+/** The token of an `Authorization: Bearer <token>` header, or undefined when there is none or it is empty. */
+export function bearerToken(header: string | undefined): string | undefined {
+  const match = /^Bearer\s+(\S.*)$/i.exec(header ?? '');
+  return match?.[1]?.trim() || undefined;
+}
+
 /** Bearer check: 401 when the header is missing or empty, or differs from `token` when one is configured. */
 export function bearerAuth(token?: string): MiddlewareHandler<SimEnv> {
   return async (c, next) => {
-    const match = /^Bearer\s+(\S.*)$/i.exec(c.req.header('authorization') ?? '');
-    const sent = match?.[1]?.trim();
+    const sent = bearerToken(c.req.header('authorization'));
     if (!sent || (token !== undefined && sent !== token)) return errorResponse(401, 'Unauthorized');
     c.set('token', sent);
     await next();

@@ -1,5 +1,6 @@
 // Runs the simulator alone on Node: SIM_PORT (8090), SIM_HOST (127.0.0.1), SIM_TOKEN, and optionally
-// SIM_MAX_JOBS, SIM_INTERVAL_MS, SIM_STEPS to change the defaults.
+// SIM_MAX_JOBS, SIM_INTERVAL_MS, SIM_STEPS to change the defaults and SIM_PUBLIC_URL for image URLs
+// (README, Configuration).
 import { serve } from '@hono/node-server';
 import { createSimulator } from './simulator.ts';
 
@@ -18,10 +19,12 @@ const simulator = createSimulator({
   maxJobs: readInt('SIM_MAX_JOBS'),
   defaultIntervalMs: readInt('SIM_INTERVAL_MS'),
   defaultSteps: readInt('SIM_STEPS'),
+  publicOrigin: process.env.SIM_PUBLIC_URL ? new URL(process.env.SIM_PUBLIC_URL).origin : undefined,
 });
 
 const server = serve({ fetch: simulator.fetch, port, hostname }, (info) => {
-  console.log(`upstream simulator listening on http://${hostname}:${info.port}/v3/midjourney`);
+  const origin = `http://${hostname}:${info.port}`;
+  console.log(`upstream simulator listening on ${origin}/v3/midjourney (fal queue: ${origin}/fal/queue, OpenAI: ${origin}/openai/v1)`);
 });
 
 const shutdown = () => {

@@ -7,9 +7,11 @@ import type { StatsRecorder } from './stats.ts';
 export interface SimRoutesOptions {
   stats: StatsRecorder;
   runningCount: () => number;
+  /** Other vendors' stats, cleared by `POST /_sim/reset` too. */
+  resets?: ReadonlyArray<() => void>;
 }
 
-/** `/_sim/*`: stats, reset, and the generated images that `imageUx` and `attachments` URLs point at. */
+/** `/_sim/*`: stats, reset (of every vendor), and the generated images that `imageUx` and `attachments` URLs point at. */
 export function createSimRoutes(options: SimRoutesOptions): Hono {
   const app = new Hono();
 
@@ -17,6 +19,7 @@ export function createSimRoutes(options: SimRoutesOptions): Hono {
 
   app.post('/reset', (c) => {
     options.stats.reset();
+    for (const reset of options.resets ?? []) reset();
     return c.json(options.stats.snapshot(options.runningCount()));
   });
 

@@ -1,6 +1,11 @@
 import { Hono } from 'hono';
+import { createFalSimulator } from './fal/fal-simulator.ts';
+import type { FalSimulatorOptions } from './fal/fal-simulator.ts';
+import type { FalStats } from './fal/stats.ts';
 import { errorResponse } from './http.ts';
 import { createJobService } from './job-service.ts';
+import { createOpenAISimulator } from './openai/index.ts';
+import type { OpenAIStats } from './openai/index.ts';
 import { createSimRoutes } from './sim-routes.ts';
 import { createStatsRecorder } from './stats.ts';
 import type { SimStats } from './stats.ts';
@@ -18,6 +23,10 @@ export interface SimulatorOptions {
   defaultIntervalMs?: number;
   /** Progress events per image job (default 4). */
   defaultSteps?: number;
+  /** Origin put into image URLs (default: the request's own), for a simulator behind another name. */
+  publicOrigin?: string;
+  /** fal.ai queue settings (keep-alive, retention, queue ticks); `token`, `maxJobs` (per simulator), steps and interval apply too. */
+  fal?: FalSimulatorOptions;
 }
 
 /** A running simulator: mount `app`/`fetch` on any runtime. */
@@ -25,11 +34,15 @@ export interface Simulator {
   app: Hono;
   fetch: (request: Request) => Promise<Response>;
   stats(): SimStats;
+  /** What `GET /_sim/fal/stats` returns. */
+  falStats(): FalStats;
+  /** What `GET /_sim/openai/stats` returns. */
+  openaiStats(): OpenAIStats;
   /** Clears every timer and ends every open stream. */
   close(): void;
 }
 
-/** Builds a stand-in for the useapi.net Midjourney v3 job API on Hono and Web APIs only. */
+/** Builds stand-ins for the useapi.net Midjourney v3 job API, fal.ai's queue and OpenAI's Responses API on Hono and Web APIs only. */
 export function createSimulator(options: SimulatorOptions = {}): Simulator {
   const basePath = (options.basePath ?? '/v3/midjourney').replace(/\/+$/, '');
   const now = () => Date.now();
@@ -42,13 +55,30 @@ export function createSimulator(options: SimulatorOptions = {}): Simulator {
     stats,
     now,
   });
-  const simRoutes = createSimRoutes({ stats, runningCount: service.runningCount });
+  const fal = createFalSimulator({
+    ...options.fal,
+    key: options.token,
+    publicOrigin: options.publicOrigin,
+    maxRunning: options.maxJobs ?? 3,
+    defaultSteps: options.defaultSteps ?? 4,
+    defaultIntervalMs: options.defaultIntervalMs ?? 500,
+    now,
+  });
+  const openai = createOpenAISimulator({
+    token: options.token,
+    maxJobs: options.maxJobs ?? 3,
+    defaultIntervalMs: options.defaultIntervalMs ?? 500,
+    now,
+  });
+  const simRoutes = createSimRoutes({ stats, runningCount: service.runningCount, resets: [fal.resetStats, openai.resetStats] });
 
   const app = new Hono();
   // Registered before the vendor routes so the vendor's auth middleware never runs for them.
   app.route('/_sim', simRoutes);
   if (basePath !== '') app.route(`${basePath}/_sim`, simRoutes);
-  app.route(basePath || '/', createVendorRoutes({ service, stats, token: options.token, now }));
+  app.route('/', fal.app); // before the Midjourney routes, whose auth would claim every path with basePath ''
+  app.route('/', openai.app);
+  app.route(basePath || '/', createVendorRoutes({ service, stats, token: options.token, publicOrigin: options.publicOrigin, now }));
   app.notFound(() => errorResponse(404, 'Not found'));
   app.onError(() => errorResponse(500, 'Internal server error'));
 
@@ -56,6 +86,12 @@ export function createSimulator(options: SimulatorOptions = {}): Simulator {
     app,
     fetch: async (request) => app.fetch(request),
     stats: () => stats.snapshot(service.runningCount()),
-    close: service.close,
+    falStats: fal.stats,
+    openaiStats: openai.stats,
+    close: () => {
+      service.close();
+      fal.close();
+      openai.close();
+    },
   };
 }

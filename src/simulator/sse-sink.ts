@@ -17,8 +17,8 @@ export function dataFrame(json: string, eol = '\n'): string {
   return `data: ${json}${eol}${eol}`;
 }
 
-/** Creates a sink whose `closed` turns true when the consumer cancels, so the writer can stop quietly. */
-export function createSseSink(): SseSink {
+/** Creates a sink whose `closed` turns true when the consumer cancels, so the writer can stop quietly; `onCancel` runs then. */
+export function createSseSink(onCancel?: () => void): SseSink {
   const encoder = new TextEncoder();
   let controller: ReadableStreamDefaultController<Uint8Array> | undefined;
   let closed = false;
@@ -28,6 +28,7 @@ export function createSseSink(): SseSink {
     },
     cancel() {
       closed = true;
+      onCancel?.();
     },
   });
   return {

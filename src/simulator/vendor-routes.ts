@@ -14,6 +14,8 @@ export interface VendorRoutesOptions {
   service: JobService;
   stats: StatsRecorder;
   token?: string;
+  /** Origin for image URLs instead of the request's. */
+  publicOrigin?: string | undefined;
   now: () => number;
 }
 
@@ -43,7 +45,7 @@ export function createVendorRoutes(options: VendorRoutesOptions): Hono<SimEnv> {
     if (scenario.status !== undefined) {
       return errorResponse(scenario.status, rejectionMessage(scenario.status, scenario.echoToken ? token : undefined));
     }
-    const origin = new URL(c.req.url).origin;
+    const origin = options.publicOrigin ?? new URL(c.req.url).origin;
     const created = service.create({ verb, body: parsed.body, scenario, token, origin });
     if (!created.ok) return errorResponse(429, created.error);
     if (created.body) return new Response(created.body, { status: 200, headers: SSE_HEADERS });

@@ -81,11 +81,14 @@ async function main(): Promise<void> {
   try {
     for (const name of selected) {
       const started = Date.now();
-      for (const row of await CASES[name]!(ctx)) {
+      const caseRows = await CASES[name]!(ctx);
+      for (const row of caseRows) {
         rows.push(row);
         console.log(JSON.stringify(row));
       }
-      console.error(`bench: ${name} done in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+      // Named as measured (BENCH_QUICK and BENCH_SUBSCRIBERS change the size, so the key may not say it).
+      const measured = [...new Set(caseRows.map((row) => `${row.case} (${row.subscribers} subscribers)`))].join(', ');
+      console.error(`bench: ${measured || name} done in ${((Date.now() - started) / 1000).toFixed(1)} s`);
     }
   } finally {
     await nchan?.stop();

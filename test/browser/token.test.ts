@@ -10,7 +10,7 @@ const CHROMIUM = '/usr/bin/chromium';
 const hasChromium = existsSync(CHROMIUM);
 if (!hasChromium) console.warn(`test/browser skipped: ${CHROMIUM} is missing (.ci/run installs the chromium package)`);
 
-/** The browser side, as in docs/security.md: the page gets a token from its backend and streams cross-origin. */
+/** The browser side, as in the README (Security, A browser app): the page gets a token from its backend and streams cross-origin. */
 const PAGE = (gateway: string) => `<!doctype html><meta charset="utf-8"><title>sse-relay browser test</title>
 <script>
 const GATEWAY = ${JSON.stringify(gateway)};

@@ -60,6 +60,7 @@ export function upstreamScenarios(t: () => ScenarioTarget): void {
         body: JSON.stringify({ prompt: 'x --sim-status 500' }),
       });
       expect(server.status).toBe(502);
+      expect(((await server.json()) as { code: string }).code).toBe('upstream_error');
     });
 
     it('follows a job created directly on the upstream by polling, for its subscribers', async () => {

@@ -1,13 +1,14 @@
 import { inflateSync } from 'node:zlib';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { authHeaders, getJob, jobOf, postJob, readStream, startSimulator, streamReader, waitForStatus } from './helpers.ts';
 import type { RunningSimulator } from './helpers.ts';
 
+// A simulator per test: jobs an earlier test left running (channels, counters) must not be seen.
 let s: RunningSimulator;
-beforeAll(async () => {
+beforeEach(async () => {
   s = await startSimulator();
 });
-afterAll(() => s.close());
+afterEach(() => s.close());
 
 type Job = { jobid: string; status: string; request: Record<string, unknown>; response?: Record<string, unknown> };
 
@@ -91,7 +92,8 @@ describe('capacity and cancel', () => {
     jobs.push(await slow('cap'));
 
     for (const job of [...jobs.slice(1), other]) expect((await cancel(job.jobid)).status).toBe(200);
-    expect((await overview()).running).toBe(0);
+    const after = await overview();
+    expect([after.channels.cap?.running ?? 0, after.channels.elsewhere?.running ?? 0]).toEqual([0, 0]);
   });
 
   it('DELETE ends the stream without a terminal event and 400s once the job is over', async () => {

@@ -1,6 +1,6 @@
 import type { AddressInfo } from 'node:net';
 import { type ServerType, serve } from '@hono/node-server';
-import { type WorkerDev, startWorkerDev } from '../../src/node/worker-dev.ts';
+import { type WorkerDev, startWorkerDev } from '../../scripts/worker-dev.ts';
 import { type Simulator, createSimulator } from '../../src/simulator/simulator.ts';
 import type { ScenarioTarget } from '../scenarios/target.ts';
 

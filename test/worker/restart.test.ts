@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type WorkerDev, startWorkerDev } from '../../src/node/worker-dev.ts';
+import { type WorkerDev, startWorkerDev } from '../../scripts/worker-dev.ts';
 import { createJobId, ids, readSse, streamUrl } from '../support/sse.ts';
 import { type TestSimulator, startTestSimulator } from '../support/worker.ts';
 

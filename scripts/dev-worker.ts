@@ -1,20 +1,24 @@
 // `npm run dev:worker`: the Worker in local workerd (wrangler dev) against the simulator.
-// PORT (8787) for the Worker, SIM_PORT (8090) for the simulator; Durable Object state in .wrangler/state.
+// PORT (8787) for the Worker, SIM_PORT (8090) for the simulator, Durable Object state in
+// DEV_STATE_DIR (default .wrangler/state).
+import { randomUUID } from 'node:crypto';
 import { serve } from '@hono/node-server';
-import { createSimulator } from '../simulator/simulator.ts';
+import { createSimulator } from '../src/simulator/simulator.ts';
 import { startWorkerDev } from './worker-dev.ts';
 
 const port = Number(process.env.PORT || 8787);
 const simPort = Number(process.env.SIM_PORT || 8090);
-const simulator = createSimulator({ token: 'dev', maxJobs: 100 });
+// One token for both sides: the simulator accepts only it, the Worker sends it (and redacts it).
+const token = `dev-${randomUUID()}`;
+const simulator = createSimulator({ token, maxJobs: 100 });
 const simServer = serve({ fetch: simulator.fetch, port: simPort, hostname: '127.0.0.1' });
 const upstream = `http://127.0.0.1:${simPort}/v3/midjourney`;
 console.log(`upstream simulator on ${upstream}`);
 
 const worker = await startWorkerDev({
   port,
-  persistTo: '.wrangler/state',
-  vars: { UPSTREAM_URL: upstream, UPSTREAM_TOKEN: 'dev-token', LOG_LEVEL: process.env.LOG_LEVEL || 'info' },
+  persistTo: process.env.DEV_STATE_DIR || '.wrangler/state',
+  vars: { UPSTREAM_URL: upstream, UPSTREAM_TOKEN: token, LOG_LEVEL: process.env.LOG_LEVEL || 'info' },
   onOutput: (text) => process.stdout.write(text),
 });
 console.log(

@@ -28,7 +28,7 @@ export interface WorkerDevOptions {
   startTimeoutMs?: number;
 }
 
-const root = join(dirname(fileURLToPath(import.meta.url)), '../..');
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const wranglerBin = createRequire(import.meta.url).resolve('wrangler/bin/wrangler.js');
 
 /** `count` distinct free local ports (all held open while choosing, so none repeats). */

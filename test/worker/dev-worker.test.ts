@@ -1,0 +1,60 @@
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { freePort } from '../support/free-port.ts';
+
+const root = join(import.meta.dirname, '../..');
+let child: ChildProcess | undefined;
+const state = mkdtempSync(join(tmpdir(), 'sse-relay-dev-worker-'));
+
+afterAll(async () => {
+  if (child?.pid !== undefined && child.exitCode === null) {
+    const gone = new Promise((resolve) => child?.once('exit', resolve));
+    process.kill(-child.pid, 'SIGTERM');
+    await gone;
+  }
+  rmSync(state, { recursive: true, force: true });
+});
+
+/** Runs `npm run dev:worker` and resolves with the example command it prints once it is ready. */
+async function startDevWorker(): Promise<string> {
+  const env = {
+    ...process.env,
+    PORT: String(await freePort()),
+    SIM_PORT: String(await freePort()),
+    DEV_STATE_DIR: state,
+    LOG_LEVEL: 'warn',
+  };
+  child = spawn('npm', ['run', '--silent', 'dev:worker'], { cwd: root, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  return new Promise((resolve, reject) => {
+    const onData = (chunk: Buffer) => {
+      output += chunk.toString('utf8');
+      const example = /\(try: (curl .*)\)\s*$/m.exec(output);
+      if (example?.[1]) resolve(example[1]);
+    };
+    child?.stdout?.on('data', onData);
+    child?.stderr?.on('data', onData);
+    child?.once('exit', (code) => reject(new Error(`dev:worker exited (${code}) before it was ready:\n${output.slice(-3000)}`)));
+  });
+}
+
+describe('npm run dev:worker', () => {
+  it('creates and streams a job with the curl command it prints', async () => {
+    const example = await startDevWorker();
+    const stdout = await new Promise<string>((resolve, reject) => {
+      execFile('bash', ['-c', `${example} --max-time 60 -sS`], { timeout: 70_000 }, (err, out, errOut) =>
+        err ? reject(new Error(`${err.message}\n${errOut}`)) : resolve(out),
+      );
+    });
+    const events = stdout
+      .split('\n')
+      .filter((line) => line.startsWith('data: '))
+      .map((line) => JSON.parse(line.slice(6)) as { event: string; seq: number });
+    expect(events[0]?.event).toBe('initialized');
+    expect(events.at(-1)?.event).toBe('midjourney_completed');
+    expect(stdout).not.toContain('Unauthorized');
+  }, 120_000);
+});
