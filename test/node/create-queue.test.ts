@@ -206,6 +206,34 @@ describe('the opt-in create queue', () => {
 });
 
 describe('the create queue on the memory bus', () => {
+  it('a queued stream that waits past CREATE_QUEUE_MAX_WAIT_MS ends with a queue_error frame', async () => {
+    const gw = await startTestGateway({
+      SIM_MAX_JOBS: '1',
+      CREATE_QUEUE_MAX: '5',
+      CREATE_QUEUE_POLL_MS: '50',
+      CREATE_QUEUE_MAX_WAIT_MS: '1000',
+    });
+    try {
+      await createJobId(gw.url, 'blocker --sim-steps 20 --sim-interval 1000');
+      const result = await createJob(gw.url, 'never starts', {}, { headers: QUEUE, timeoutMs: 60_000 });
+      expect(result.status).toBe(200);
+      expect(result.events[0]?.event).toBe('queued');
+      const last = result.events.at(-1);
+      expect(last?.event).toBe('queue_error');
+      expect(JSON.parse(last?.data ?? '{}')).toMatchObject({ code: 'queue_timeout', status: 503 });
+      expect(result.events.some((e) => e.event === 'submitted')).toBe(false);
+      const late = await fetch(`${gw.url}/v3/midjourney/jobs/imagine`, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json', ...QUEUE },
+        body: JSON.stringify({ prompt: 'waits too', stream: false }),
+      });
+      expect(late.status).toBe(503);
+      expect(await late.json()).toMatchObject({ code: 'queue_timeout' });
+    } finally {
+      await gw.close();
+    }
+  });
+
   it('queues in-process on one gateway', async () => {
     const gw = await startTestGateway({ SIM_MAX_JOBS: '1', CREATE_QUEUE_MAX: '5', CREATE_QUEUE_POLL_MS: '50' });
     try {
