@@ -83,6 +83,9 @@ const schema = z.object({
     .regex(/^(auto|[1-9]\d{0,2})$/, 'must be auto or a count from 1 to 999')
     .transform((v) => (v === 'auto' ? 'auto' : Number(v)))
     .default(1),
+  CREATE_QUEUE_MAX: int(0, 1_000_000).default(0),
+  CREATE_QUEUE_POLL_MS: int(10, 3_600_000).default(1000),
+  CREATE_QUEUE_MAX_WAIT_MS: int(1000, 86_400_000).default(600_000),
 });
 
 /** Validated configuration; `UPSTREAM_URL` undefined means "run the simulator in-process" (SIMULATOR=true). */

@@ -9,6 +9,8 @@ export type ErrorCode =
   | 'unavailable'
   | 'upstream_rejected'
   | 'upstream_error'
+  | 'queue_full'
+  | 'queue_timeout'
   | 'internal';
 
 const STATUS: Record<ErrorCode, number> = {
@@ -21,6 +23,8 @@ const STATUS: Record<ErrorCode, number> = {
   unavailable: 503,
   upstream_rejected: 502,
   upstream_error: 502,
+  queue_full: 503,
+  queue_timeout: 503,
   internal: 500,
 };
 
@@ -28,6 +32,8 @@ export interface RelayErrorOptions {
   /** Overrides the code's default status (used to pass an upstream 4xx through). */
   status?: number;
   retryAfterS?: number;
+  /** What went wrong underneath (kept for logs; never shown to a client). */
+  cause?: unknown;
 }
 
 /** The one error type the relay throws on purpose; its message is safe to show a client. */
@@ -37,7 +43,7 @@ export class RelayError extends Error {
   readonly retryAfterS: number | undefined;
 
   constructor(code: ErrorCode, message: string, options: RelayErrorOptions = {}) {
-    super(message);
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'RelayError';
     this.code = code;
     this.status = options.status ?? STATUS[code];

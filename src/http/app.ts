@@ -5,10 +5,12 @@ import { MAX_TOKEN_JOBS } from '../core/auth/subscribe-token.ts';
 import { RelayError, errorBody } from '../core/errors.ts';
 import { SSE_HEADERS } from '../core/sse.ts';
 import type { Logger } from '../core/logger.ts';
-import type { Relay } from '../core/relay.ts';
+import type { CreateOutcome, Relay } from '../core/relay.ts';
 import { type UpstreamReply, upstreamErrorMessage } from '../core/upstream.ts';
 import { accessLog } from './access-log.ts';
 import { requireApiKey, requireJobAccess } from './auth.ts';
+import { type AppQueue, queueCreate, wantsQueue } from './queued-create.ts';
+import { queuedStream } from './queued-stream.ts';
 import type { Security } from './security.ts';
 import { type SinkOpener, resumePoint, subscriptionResponse } from './subscription-response.ts';
 import { checkCreateLimits, checkJobId, checkVerb, parseCreateBody, parseTokenRequest } from './validate.ts';
@@ -46,6 +48,8 @@ export interface AppDeps {
   metrics?: { contentType: string; render(): Promise<string> };
   /** API keys, subscribe tokens, CORS and limits (see createSecurity). */
   security: Security;
+  /** The opt-in create queue (`X-Queue: true`); without it upstream 429s are passed on. Needs `relay.subscribe`. */
+  queue?: AppQueue;
 }
 
 /** The gateway's HTTP API, runtime-neutral: Node and Workers both serve `app.fetch`. */
@@ -125,14 +129,22 @@ export function createApp(deps: AppDeps): Hono {
     security.createRate.take(keyId ?? `ip:${security.clientIp(c)}`);
     const parsed = parseCreateBody(await c.req.text());
     const body = checkCreateLimits(verb, parsed.body, security);
+    const queued = deps.queue !== undefined && wantsQueue(c.req.header('X-Queue'));
     // A streaming create takes its subscriber slot first: a full instance starts no job.
-    if (parsed.stream) return withSlot(c, (release) => create(c, verb, body, release));
-    return create(c, verb, body, undefined);
+    if (parsed.stream) return withSlot(c, (release) => create(c, verb, body, release, queued));
+    return create(c, verb, body, undefined, queued);
   });
 
   /** Starts the job; streams it when given a subscriber slot, else answers 201 with the job. */
-  async function create(c: Context, verb: string, body: Record<string, unknown>, release: (() => void) | undefined): Promise<Response> {
-    const outcome = await relay.create(verb, body);
+  async function create(
+    c: Context,
+    verb: string,
+    body: Record<string, unknown>,
+    release: (() => void) | undefined,
+    queued = false,
+  ): Promise<Response> {
+    const outcome = queued ? await createInQueue(c, verb, body, release) : await relay.create(verb, body);
+    if (outcome.kind === 'response') return outcome.response;
     if (outcome.kind === 'reply') {
       const { status, body: replyBody } = outcome.reply;
       if (status >= 400) throw upstreamFailure(outcome.reply, deps.redact);
@@ -147,6 +159,41 @@ export function createApp(deps: AppDeps): Hono {
     const { token } = await issued;
     const headers = { 'X-Job-Id': outcome.jobId, 'X-Subscribe-Token': token };
     return c.json({ ...job, subscribe_token: token, stream_url: streamPath(outcome.jobId, token) }, 201, headers);
+  }
+
+  /**
+   * A create that waits for upstream capacity. It answers as an ordinary create when the job
+   * starts at once; a streaming one that must wait becomes the queued SSE stream; a
+   * non-streaming one holds the request until the job starts.
+   */
+  async function createInQueue(
+    c: Context,
+    verb: string,
+    body: Record<string, unknown>,
+    release: (() => void) | undefined,
+  ): Promise<CreateOutcome | { kind: 'response'; response: Response }> {
+    const queue = deps.queue as AppQueue;
+    const left = new AbortController();
+    c.req.raw.signal.addEventListener('abort', () => left.abort(), { once: true });
+    const queued = queueCreate(queue.runner, () => relay.create(verb, body), left.signal);
+    const first = await Promise.race([queued.outcome, queued.waiting.then(() => 'waiting' as const)]);
+    if (first !== 'waiting') return first;
+    if (!release || !relay.subscribe) return queued.outcome;
+    const response = queuedStream(queued, {
+      ...streamOptions,
+      heartbeatMs: queue.heartbeatMs,
+      headers: security.cors.headersFor(c.req.header('Origin')),
+      env: c.env,
+      subscribe: relay.subscribe,
+      refusal: (reply) => upstreamFailure(reply, deps.redact),
+      leave: () => left.abort(),
+      onClose: release,
+      async describe(jobId) {
+        const { token } = await security.tokens.issue([jobId]);
+        return { jobid: jobId, subscribe_token: token, stream_url: streamPath(jobId, token) };
+      },
+    });
+    return { kind: 'response', response };
   }
 
   app.post('/v1/tokens', limitBody, async (c) => {

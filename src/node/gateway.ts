@@ -8,6 +8,9 @@ import type { Bus } from '../core/bus.ts';
 import { type Config, ConfigError, configSecrets } from '../core/config.ts';
 import type { Logger } from '../core/logger.ts';
 import { createMemoryBus } from '../core/memory-bus.ts';
+import type { CreateQueue } from '../core/queue/create-queue.ts';
+import { createMemoryQueue } from '../core/queue/memory-queue.ts';
+import { createQueueRunner } from '../core/queue/queue-runner.ts';
 import { createRedactor } from '../core/redact.ts';
 import { type Relay, createRelay } from '../core/relay.ts';
 import { createUpstreamClient } from '../core/upstream.ts';
@@ -19,6 +22,7 @@ import { type Simulator, createSimulator } from '../simulator/simulator.ts';
 import { createNodeLogger } from './logger.ts';
 import { createMetrics } from './metrics.ts';
 import { createRedisBus } from './redis-bus.ts';
+import { createRedisQueue } from './redis-queue.ts';
 import { createSocketSinks } from './socket-sink-opener.ts';
 
 export interface Gateway {
@@ -106,8 +110,28 @@ export async function startGateway(config: Config, overrides: GatewayOverrides =
     upstreamIdleMs: config.UPSTREAM_IDLE_MS,
   });
   const sinks = createSocketSinks();
+  // The opt-in create queue: one across the cluster on Redis, this process's own on the memory bus.
+  let queue: CreateQueue | undefined;
+  if (config.CREATE_QUEUE_MAX > 0) {
+    const max = config.CREATE_QUEUE_MAX;
+    queue = config.REDIS_URL && !overrides.bus ? createRedisQueue({ url: config.REDIS_URL, max }) : createMemoryQueue({ max });
+  }
   const app = createApp({
     relay,
+    ...(queue
+      ? {
+          queue: {
+            heartbeatMs: config.HEARTBEAT_MS,
+            runner: createQueueRunner({
+              queue,
+              entryTtlMs: config.LEASE_MS,
+              pollMs: config.CREATE_QUEUE_POLL_MS,
+              maxWaitMs: config.CREATE_QUEUE_MAX_WAIT_MS,
+              logger,
+            }),
+          },
+        }
+      : {}),
     logger,
     redact,
     retryMs: config.RETRY_MS,
@@ -127,6 +151,7 @@ export async function startGateway(config: Config, overrides: GatewayOverrides =
     // Nothing may stay open (Redis connections, the simulator) when the gateway cannot start.
     await relay.close();
     await bus.close();
+    await queue?.close();
     simulator?.close();
     if (simServer) await closeServer(simServer);
     throw err;
@@ -163,6 +188,7 @@ export async function startGateway(config: Config, overrides: GatewayOverrides =
         await closed;
         await stopped;
         await bus.close();
+        await queue?.close();
         simulator?.close();
         if (simServer) await closeServer(simServer);
         logger.info({ ms: Date.now() - started }, 'stopped: streams drained, leases released, connections closed');
