@@ -74,6 +74,15 @@ const schema = z.object({
   MAX_SUBSCRIBERS_PER_IP: int(0, 10_000_000).default(100),
   MAX_REPLAY_EVENTS: int(1, 1_000_000).default(1000),
   TRUST_PROXY: bool.default(false),
+  /** Gateway processes sharing the port (Node): a count, or `auto` for one per core. */
+  WORKERS: z
+    .string()
+    .regex(/^(auto|[1-9]\d{0,2})$/, 'must be auto or a count from 1 to 999')
+    .transform((v) => (v === 'auto' ? 'auto' : Number(v)))
+    .default(1),
+  CREATE_QUEUE_MAX: int(0, 1_000_000).default(0),
+  CREATE_QUEUE_POLL_MS: int(10, 3_600_000).default(1000),
+  CREATE_QUEUE_MAX_WAIT_MS: int(1000, 86_400_000).default(600_000),
 });
 
 /** Validated configuration; `UPSTREAM_URL` undefined with a token means the profile's own vendor URL (see src/profiles). */

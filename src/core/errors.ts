@@ -9,6 +9,8 @@ export type ErrorCode =
   | 'unavailable'
   | 'upstream_rejected'
   | 'upstream_error'
+  | 'queue_full'
+  | 'queue_timeout'
   | 'internal';
 
 const STATUS: Record<ErrorCode, number> = {
@@ -21,6 +23,8 @@ const STATUS: Record<ErrorCode, number> = {
   unavailable: 503,
   upstream_rejected: 502,
   upstream_error: 502,
+  queue_full: 503,
+  queue_timeout: 503,
   internal: 500,
 };
 

@@ -5,10 +5,12 @@ import { type JobRef, qualifiedJobId } from '../core/auth/job-ref.ts';
 import { MAX_TOKEN_JOBS } from '../core/auth/subscribe-token.ts';
 import { RelayError, errorBody } from '../core/errors.ts';
 import type { Logger } from '../core/logger.ts';
-import type { Relay } from '../core/relay.ts';
+import type { CreateOutcome, Relay } from '../core/relay.ts';
 import { SSE_HEADERS } from '../core/sse.ts';
 import { accessLog } from './access-log.ts';
 import { requireApiKey, requireJobAccess } from './auth.ts';
+import { type AppQueue, queueCreate } from './queued-create.ts';
+import { queuedStream } from './queued-stream.ts';
 import type { Security } from './security.ts';
 import { type SinkOpener, resumePoint, subscriptionResponse } from './subscription-response.ts';
 import { checkJobId, parseTokenRequest } from './validate.ts';
@@ -54,6 +56,26 @@ export interface RouteKit {
   serveStream(c: Context, rawJobId: string | undefined, dropIn?: boolean): Promise<Response>;
   /** A subscribe token for this profile's jobs. */
   issueToken(jobIds: readonly string[], ttlS?: number): Promise<{ token: string; expiresAt: number }>;
+  /**
+   * The opt-in create queue (`X-Queue: true`), when configured and this runtime has local hubs:
+   * runs `create` when the upstream has room. It answers as an ordinary create when the job
+   * starts at once; a streaming one (given `release`) that must wait becomes the queued SSE
+   * stream; a non-streaming one holds the request until the job starts.
+   */
+  createInQueue?(
+    c: Context,
+    create: () => Promise<CreateOutcome>,
+    release: (() => void) | undefined,
+    options: QueueCreateOptions,
+  ): Promise<CreateOutcome | { kind: 'response'; response: Response }>;
+}
+
+/** What the queued stream says in the vendor's terms. */
+export interface QueueCreateOptions {
+  /** The `submitted` frame's contents for the started job: id, subscribe token, stream URL. */
+  describe(jobId: string): Promise<Record<string, string>>;
+  /** Turns an upstream refusal into the error the caller sees (redacted). */
+  refusal(reply: { status: number; body: unknown }): RelayError;
 }
 
 /** One profile as the app serves it: its relay, its drop-in routes, and where its jobs' streams are. */
@@ -88,6 +110,8 @@ export interface AppDeps {
   metrics?: { contentType: string; render(): Promise<string> };
   /** API keys, subscribe tokens, CORS and limits (see createSecurity). */
   security: Security;
+  /** The opt-in create queue (`X-Queue: true`); without it upstream 429s are passed on. Needs `relay.subscribe`. */
+  queue?: AppQueue;
 }
 
 /** The uniform subscribe path of any profile's job. */
@@ -193,8 +217,38 @@ export function createApp(deps: AppDeps): Hono {
     return serveStream(c, entry.relay.profile.name, c.req.param('jobid'));
   });
 
+  /** A create waiting in the queue (see RouteKit.createInQueue). */
+  async function createInQueue(
+    c: Context,
+    relay: AppRelay,
+    create: () => Promise<CreateOutcome>,
+    release: (() => void) | undefined,
+    options: QueueCreateOptions,
+  ): Promise<CreateOutcome | { kind: 'response'; response: Response }> {
+    const queue = deps.queue as AppQueue;
+    const left = new AbortController();
+    c.req.raw.signal.addEventListener('abort', () => left.abort(), { once: true });
+    const queued = queueCreate(queue.runner, create, left.signal);
+    const first = await Promise.race([queued.outcome, queued.waiting.then(() => 'waiting' as const)]);
+    if (first !== 'waiting') return first;
+    if (!release || !relay.subscribe) return queued.outcome;
+    const response = queuedStream(queued, {
+      ...streamOptions,
+      heartbeatMs: queue.heartbeatMs,
+      headers: security.cors.headersFor(c.req.header('Origin')),
+      env: c.env,
+      subscribe: relay.subscribe,
+      refusal: options.refusal,
+      leave: () => left.abort(),
+      onClose: release,
+      describe: options.describe,
+    });
+    return { kind: 'response', response };
+  }
+
   for (const entry of deps.profiles) {
     const name = entry.relay.profile.name;
+    const relay = entry.relay;
     entry.routes?.(app, {
       relay: entry.relay,
       security,
@@ -209,6 +263,16 @@ export function createApp(deps: AppDeps): Hono {
           jobIds.map((jobId) => qualifiedJobId({ profile: name, jobId })),
           ttlS,
         ),
+      ...(deps.queue && relay.subscribe
+        ? {
+            createInQueue: (
+              c: Context,
+              create: () => Promise<CreateOutcome>,
+              release: (() => void) | undefined,
+              options: QueueCreateOptions,
+            ) => createInQueue(c, relay, create, release, options),
+          }
+        : {}),
     });
   }
 

@@ -8,6 +8,9 @@ import type { Bus } from '../core/bus.ts';
 import { type Config, ConfigError, configSecrets } from '../core/config.ts';
 import type { Logger } from '../core/logger.ts';
 import { createMemoryBus } from '../core/memory-bus.ts';
+import type { CreateQueue } from '../core/queue/create-queue.ts';
+import { createMemoryQueue } from '../core/queue/memory-queue.ts';
+import { createQueueRunner } from '../core/queue/queue-runner.ts';
 import { createRedactor } from '../core/redact.ts';
 import { type Relay, createRelay } from '../core/relay.ts';
 import { createUpstreamClient } from '../core/upstream.ts';
@@ -20,7 +23,8 @@ import { type Simulator, createSimulator } from '../simulator/simulator.ts';
 import { createNodeLogger } from './logger.ts';
 import { createMetrics } from './metrics.ts';
 import { createRedisBus } from './redis-bus.ts';
-import { openSocketSink } from './socket-sink-opener.ts';
+import { createRedisQueue } from './redis-queue.ts';
+import { createSocketSinks } from './socket-sink-opener.ts';
 
 export interface Gateway {
   url: string;
@@ -44,6 +48,8 @@ export interface GatewayOverrides {
   /** Where the gateway's own (redacting) logger writes; tests capture lines here. */
   logDestination?: pino.DestinationStream;
   bus?: Bus;
+  /** What to call `bus` in the start-up log line. */
+  busKind?: string;
 }
 
 function listen(fetch: (req: Request) => Response | Promise<Response>, port: number, hostname: string): Promise<ServerType> {
@@ -95,7 +101,7 @@ export async function startGateway(config: Config, overrides: GatewayOverrides =
 
   const retention = { historyMaxEvents: config.HISTORY_MAX_EVENTS, historyTtlMs: config.HISTORY_TTL_S * 1000 };
   // REDIS_URL may hold a password: it is never logged.
-  const busKind = overrides.bus ? 'custom' : config.REDIS_URL ? 'redis' : 'memory';
+  const busKind = overrides.bus ? (overrides.busKind ?? 'custom') : config.REDIS_URL ? 'redis' : 'memory';
   const bus =
     overrides.bus ?? (config.REDIS_URL ? createRedisBus({ url: config.REDIS_URL, ...retention, logger }) : createMemoryBus(retention));
   const relayOf = ({ entry, endpoint }: (typeof served)[number]) =>
@@ -115,15 +121,36 @@ export async function startGateway(config: Config, overrides: GatewayOverrides =
     });
   const relays = new Map(served.map((each) => [each.entry.profile.name, relayOf(each)]));
   const relay = relays.values().next().value as Relay;
+  const sinks = createSocketSinks();
+  // The opt-in create queue: one across the cluster on Redis, this process's own on the memory bus.
+  let queue: CreateQueue | undefined;
+  if (config.CREATE_QUEUE_MAX > 0) {
+    const max = config.CREATE_QUEUE_MAX;
+    queue = config.REDIS_URL && !overrides.bus ? createRedisQueue({ url: config.REDIS_URL, max }) : createMemoryQueue({ max });
+  }
   const app = createApp({
     profiles: served.map(({ entry }) => entry.app(relays.get(entry.profile.name) as Relay)),
     bus,
+    ...(queue
+      ? {
+          queue: {
+            heartbeatMs: config.HEARTBEAT_MS,
+            runner: createQueueRunner({
+              queue,
+              entryTtlMs: config.LEASE_MS,
+              pollMs: config.CREATE_QUEUE_POLL_MS,
+              maxWaitMs: config.CREATE_QUEUE_MAX_WAIT_MS,
+              logger,
+            }),
+          },
+        }
+      : {}),
     logger,
     redact,
     retryMs: config.RETRY_MS,
     maxBodyBytes: config.MAX_BODY_BYTES,
     metrics: createMetrics([...relays.values()]),
-    openSink: openSocketSink,
+    openSink: sinks.open,
     security: createSecurity(config, {
       logger,
       profiles: [...relays.keys()],
@@ -138,6 +165,7 @@ export async function startGateway(config: Config, overrides: GatewayOverrides =
     // Nothing may stay open (Redis connections, the simulator) when the gateway cannot start.
     for (const each of relays.values()) await each.close();
     await bus.close();
+    await queue?.close();
     simulator?.close();
     if (simServer) await closeServer(simServer);
     throw err;
@@ -170,9 +198,12 @@ export async function startGateway(config: Config, overrides: GatewayOverrides =
         const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
         await Promise.all([...relays.values()].map((each) => each.drain(config.DRAIN_MS)));
         for (const each of relays.values()) await each.close();
-        if ('closeAllConnections' in server) server.closeAllConnections();
+        const closed = closeServer(server);
+        sinks.destroyAll();
+        await closed;
         await stopped;
         await bus.close();
+        await queue?.close();
         simulator?.close();
         if (simServer) await closeServer(simServer);
         logger.info({ ms: Date.now() - started }, 'stopped: streams drained, leases released, connections closed');

@@ -1,6 +1,11 @@
+import cluster from 'node:cluster';
 import { type Config, ConfigError, configSecrets, loadConfig, withDevDefaults } from '../core/config.ts';
+import type { Logger } from '../core/logger.ts';
 import { createRedactor } from '../core/redact.ts';
+import { startCluster, workerCount } from './cluster.ts';
 import { startGateway } from './gateway.ts';
+import { channelOf, createIpcBus } from './ipc-bus.ts';
+import { createNodeLogger } from './logger.ts';
 
 /** How long shutdown may take after the drain window before the process exits anyway. */
 const SHUTDOWN_GRACE_MS = 10_000;
@@ -24,26 +29,42 @@ process.on('uncaughtException', (err) => {
   console.error(JSON.stringify({ level: 50, msg: 'uncaught exception', err: redact(err.stack ?? err.message) }));
 });
 
-let gateway: Awaited<ReturnType<typeof startGateway>>;
-try {
-  gateway = await startGateway(config);
-} catch (err) {
+const failed = (err: unknown) => {
   // E.g. the port is taken: exit instead of lingering half-started (Redis and simulator handles keep the loop alive).
   console.error(
     JSON.stringify({ level: 60, msg: 'gateway failed to start', err: redact(err instanceof Error ? err.message : String(err)) }),
   );
   process.exit(1);
+};
+
+let stopping: () => Promise<void>;
+let processLogger: Logger;
+const workers = workerCount(config.WORKERS);
+try {
+  if (cluster.isPrimary && workers > 1) {
+    // The primary forks the gateways and holds what they share; it serves no request itself.
+    processLogger = createNodeLogger({ level: config.LOG_LEVEL, redact, instance: `${config.INSTANCE_ID ?? 'sse-relay'}-primary` });
+    stopping = (await startCluster(config, workers, processLogger)).stop;
+  } else {
+    // A cluster worker without Redis uses the primary's memory bus, so every worker sees every job.
+    const bus = cluster.isWorker && !config.REDIS_URL ? createIpcBus(channelOf(process)) : undefined;
+    const gateway = await startGateway(config, bus ? { bus, busKind: 'memory (in the cluster primary, over IPC)' } : {});
+    processLogger = gateway.logger;
+    stopping = () => gateway.close();
+  }
+} catch (err) {
+  failed(err);
 }
 const stop = (signal: NodeJS.Signals) => {
   const graceMs = config.DRAIN_MS + SHUTDOWN_GRACE_MS;
-  gateway.logger.info({ signal, graceMs }, 'shutting down');
+  processLogger.info({ signal, graceMs }, 'shutting down');
   // Streams end spread over DRAIN_MS (clients reconnect elsewhere in a trickle), then leases are
   // released so another instance takes over the jobs this one followed; the grace covers both.
   setTimeout(() => {
-    gateway.logger.error({ graceMs }, 'shutdown grace exceeded; exiting anyway');
+    processLogger.error({ graceMs }, 'shutdown grace exceeded; exiting anyway');
     process.exit(1);
   }, graceMs).unref();
-  gateway.close().then(
+  stopping().then(
     () => process.exit(0),
     () => process.exit(1),
   );

@@ -1,16 +1,27 @@
-import type { ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { SubscriberSink } from '../core/hub.ts';
+import { canDetachFromHttp, detachFromHttp } from './detach-socket.ts';
 
 export interface SocketSinkOptions {
+  /** Status 200 and these headers are sent when the response gets its socket. */
+  headers: Record<string, string>;
   /** A subscriber with more than this many bytes not yet taken by the kernel is dropped. */
   maxQueuedBytes: number;
+  /** How long an ended stream may take to hand its last bytes over before its socket is destroyed. */
+  endGraceMs: number;
+  /** Called with the socket once node:http has let go of it (the caller tracks it for shutdown). */
+  onDetached?(socket: Socket): void;
   /** The disconnect path: runs once, on end, on client disconnect, or when dropped. */
   onClose(): void;
 }
 
-const SINK = Symbol('sse-relay.sink');
-type SinkHolder = ServerResponse & { [SINK]?: SocketSink };
+/** Bytes a client may send on a stream's connection (pipelined requests, never answered) before it is cut. */
+const MAX_INBOUND_BYTES = 64 * 1024;
+const LAST_CHUNK = Buffer.from('0\r\n\r\n', 'latin1');
+const CRLF = Buffer.from('\r\n', 'latin1');
+/** Frames above this size (a replay) are framed as chunk head, frame and CRLF written together, not copied. */
+const COPY_MAX_BYTES = 16 * 1024;
 
 /** Sinks written to in this turn of the event loop, flushed together once it is over. */
 let held: SocketSink[] = [];
@@ -37,56 +48,135 @@ function httpChunk(frame: Uint8Array): Buffer {
   return chunk;
 }
 
-function onResponseClose(this: SinkHolder): void {
-  this[SINK]?.close();
+/** What a detached stream does with bytes the client still sends: nothing, up to a bound (request head included). */
+function onInbound(this: Socket): void {
+  if (this.bytesRead > MAX_INBOUND_BYTES) this.destroy();
 }
 
+function onInboundEnd(this: Socket): void {
+  // A client that half-closes a stream is gone.
+  this.destroy();
+}
+
+function ignore(): void {}
+
 /**
- * One subscriber written straight to its Node socket, after the response head went out through
- * the ServerResponse: no Web stream, no promise and no closure per write. Writes made in one
- * turn of the event loop are held and leave together at `setImmediate`: a lone frame as one
- * plain write, several as one `writev` of the shared buffers.
+ * One subscriber written straight to its Node socket. The head goes out through node:http's
+ * ServerResponse (`Connection: close`), then the connection is taken from node:http (see
+ * detachFromHttp) and the sink writes the chunked body and its end itself: no Web stream, no
+ * promise and no closure per write, and no node:http objects kept per idle subscriber. Writes
+ * made in one turn of the event loop are held and leave together at `setImmediate`: a lone
+ * frame as one plain write, several as one `writev` of the shared buffers.
+ *
+ * A pipelined request waits for the responses before it: its writes are held (within the
+ * same cap) until node:http hands it the socket, which never happens behind a stream (it
+ * closes the connection). Whatever state it is in, the connection closing runs the disconnect path.
  */
 export class SocketSink implements SubscriberSink {
-  private readonly res: ServerResponse;
+  /** node:http's response and request, dropped once it has let go of the connection. */
+  private res: ServerResponse | null;
+  private req: IncomingMessage | null;
   private readonly socket: Socket;
-  private readonly chunked: boolean;
   private readonly options: SocketSinkOptions;
+  private chunked = false;
+  /** True once node:http has let go: the sink ends the body and the connection itself. */
+  private detached = false;
+  /** True until node:http gives this response the socket (it is queued behind earlier ones). */
+  private waiting: boolean;
   /** The first chunk held this turn, and any more after it. */
   private first: Buffer | Uint8Array | null = null;
   private more: Array<Buffer | Uint8Array> | null = null;
   private heldBytes = 0;
   private closed = false;
+  private graceTimer: ReturnType<typeof setTimeout> | undefined;
+  private readonly onSocketClose = (): void => {
+    if (this.graceTimer !== undefined) clearTimeout(this.graceTimer);
+    this.close();
+  };
 
-  constructor(res: ServerResponse, socket: Socket, options: SocketSinkOptions) {
+  /** `socket` is the connection the request came on (the response may not have it yet). */
+  constructor(res: ServerResponse, req: IncomingMessage | null, socket: Socket, options: SocketSinkOptions) {
     this.res = res;
+    this.req = req;
     this.socket = socket;
-    this.chunked = res.chunkedEncoding;
     this.options = options;
-    (res as SinkHolder)[SINK] = this;
-    res.once('close', onResponseClose);
+    this.waiting = res.socket === null;
+    socket.once('close', this.onSocketClose);
+    // Gone already: the disconnect path runs once the hub has attached the sink.
+    if (socket.destroyed) queueMicrotask(this.onSocketClose);
+    else if (this.waiting) res.once('socket', () => this.start());
+    else this.start();
+  }
+
+  /** Sends the head once the response owns the socket, then whatever was held meanwhile. */
+  private start(): void {
+    this.waiting = false;
+    const socket = this.socket;
+    if (socket.destroyed) return;
+    const res = this.res as ServerResponse;
+    const detach = canDetachFromHttp(socket, res);
+    res.writeHead(200, detach ? { ...this.options.headers, Connection: 'close' } : this.options.headers);
+    res.flushHeaders();
+    this.chunked = res.chunkedEncoding;
+    if (detach) {
+      this.detached = true;
+      // Not while node:http's parser may still be running on this socket (the request can be routed synchronously).
+      setImmediate(() => this.detach());
+    }
+    if (this.chunked && this.first !== null) {
+      this.first = httpChunk(this.first);
+      if (this.more) this.more = this.more.map((bytes) => httpChunk(bytes));
+    }
+    this.flush();
+    if (this.closed) this.finish();
+  }
+
+  private detach(): void {
+    const socket = this.socket;
+    const res = this.res;
+    if (socket.destroyed || !res) return;
+    detachFromHttp(socket, res, this.req);
+    this.res = null;
+    this.req = null;
+    socket.on('data', onInbound);
+    socket.on('end', onInboundEnd);
+    socket.on('error', ignore);
+    socket.resume();
+    this.options.onDetached?.(socket);
   }
 
   write(bytes: Uint8Array): boolean {
     const socket = this.socket;
     if (this.closed || socket.destroyed) return false;
-    if (socket.writableLength + this.heldBytes > this.options.maxQueuedBytes) return false;
-    const chunk = this.chunked ? httpChunk(bytes) : bytes;
+    const queued = this.waiting ? 0 : socket.writableLength;
+    if (queued + this.heldBytes > this.options.maxQueuedBytes) return false;
+    if (this.chunked && bytes.byteLength > COPY_MAX_BYTES) {
+      this.hold(Buffer.from(`${bytes.byteLength.toString(16)}\r\n`, 'latin1'));
+      this.hold(bytes);
+      this.hold(CRLF);
+    } else {
+      this.hold(this.chunked ? httpChunk(bytes) : bytes);
+    }
+    return true;
+  }
+
+  private hold(chunk: Buffer | Uint8Array): void {
     this.heldBytes += chunk.byteLength;
     if (this.first === null) {
       this.first = chunk;
-      if (held.length === 0) setImmediate(flushHeld);
-      held.push(this);
+      if (!this.waiting) {
+        if (held.length === 0) setImmediate(flushHeld);
+        held.push(this);
+      }
     } else {
       (this.more ??= []).push(chunk);
     }
-    return true;
   }
 
   /** Hands what this turn held to the socket (called once per turn for every sink written to). */
   flush(): void {
     const first = this.first;
-    if (first === null) return;
+    if (first === null || this.waiting) return;
     const more = this.more;
     this.first = null;
     this.more = null;
@@ -105,17 +195,39 @@ export class SocketSink implements SubscriberSink {
 
   end(): void {
     if (this.closed) return;
-    this.flush();
-    if (!this.res.writableEnded) this.res.end();
     this.close();
+    // A queued response ends when its turn comes: node:http sends its head then.
+    if (!this.waiting) this.finish();
+  }
+
+  /** Ends the response; a client that does not take its last bytes within the grace loses the socket. */
+  private finish(): void {
+    this.flush();
+    const socket = this.socket;
+    if (socket.destroyed) return;
+    const res = this.detached ? null : this.res;
+    if (!res) {
+      if (this.chunked) socket.end(LAST_CHUNK);
+      else socket.end();
+    } else {
+      if (!res.writableEnded) res.end();
+      if (res.writableFinished) return;
+    }
+    this.graceTimer = setTimeout(() => {
+      // Detached: the client had its end and should have closed; else it never took the last bytes.
+      if (!res?.writableFinished) socket.destroy();
+    }, this.options.endGraceMs);
+    this.graceTimer.unref();
   }
 
   /** The disconnect path: safe to run twice. */
-  close(): void {
+  private close(): void {
     if (this.closed) return;
     this.closed = true;
-    this.res.off('close', onResponseClose);
-    (this.res as SinkHolder)[SINK] = undefined;
+    if (this.socket.destroyed) {
+      this.socket.off('close', this.onSocketClose);
+      if (this.graceTimer !== undefined) clearTimeout(this.graceTimer);
+    }
     this.options.onClose();
   }
 }

@@ -4,6 +4,7 @@ import { RelayError } from '../core/errors.ts';
 import type { UpstreamReply, UpstreamRequest } from '../core/profile.ts';
 import type { AppProfile, AppRelay, RouteKit } from '../http/app.ts';
 import { requireApiKey } from '../http/auth.ts';
+import { wantsQueue } from '../http/queued-create.ts';
 import { checkJobId } from '../http/validate.ts';
 import { midjourneyV3 } from './midjourney-v3.ts';
 import { checkCreateLimits, checkVerb, parseCreateBody } from './midjourney-v3-request.ts';
@@ -29,14 +30,32 @@ function mountMidjourneyRoutes(app: Hono, kit: RouteKit): void {
     security.createRate.take(keyId ?? `ip:${security.clientIp(c)}`);
     const parsed = parseCreateBody(await c.req.text());
     const body = checkCreateLimits(verb, parsed.body, security);
+    const queued = kit.createInQueue !== undefined && wantsQueue(c.req.header('X-Queue'));
     // A streaming create takes its subscriber slot first: a full instance starts no job.
-    if (parsed.stream) return kit.withSlot(c, (release) => create(c, verb, body, release));
-    return create(c, verb, body, undefined);
+    if (parsed.stream) return kit.withSlot(c, (release) => create(c, verb, body, release, queued));
+    return create(c, verb, body, undefined, queued);
   });
 
-  /** Starts the job; streams it when given a subscriber slot, else answers 201 with the job. */
-  async function create(c: Context, verb: string, body: Record<string, unknown>, release: (() => void) | undefined): Promise<Response> {
-    const outcome = await relay.create(verb, body);
+  /** Starts the job (through the create queue when asked); streams it when given a subscriber slot, else answers 201 with the job. */
+  async function create(
+    c: Context,
+    verb: string,
+    body: Record<string, unknown>,
+    release: (() => void) | undefined,
+    queued = false,
+  ): Promise<Response> {
+    const start = () => relay.create(verb, body);
+    const outcome =
+      queued && kit.createInQueue
+        ? await kit.createInQueue(c, start, release, {
+            refusal: (reply) => upstreamFailure(reply, kit.redact),
+            async describe(jobId) {
+              const { token } = await kit.issueToken([jobId]);
+              return { jobid: jobId, subscribe_token: token, stream_url: `${streamPath(jobId)}?token=${encodeURIComponent(token)}` };
+            },
+          })
+        : await start();
+    if (outcome.kind === 'response') return outcome.response;
     if (outcome.kind === 'reply') {
       const { status, body: replyBody } = outcome.reply;
       if (status >= 400) throw upstreamFailure(outcome.reply, kit.redact);

@@ -24,9 +24,17 @@ export interface DurableBusOptions extends RetentionOptions {
   onAppend?(event: StoredEvent, record: JobRecord): void;
 }
 
+/** Storage work done by this bus since the object woke up (SQL statements and the rows they read and wrote, as billed). */
+export interface StorageUsage {
+  statements: number;
+  rowsRead: number;
+  rowsWritten: number;
+}
+
 /** The bus of one job's Durable Object, plus what alarms need. */
 export interface DurableBus extends Bus {
   record(): JobRecord | null;
+  usage(): StorageUsage;
 }
 
 interface JobRow extends Record<string, SqlStorageValue> {
@@ -68,8 +76,21 @@ CREATE TABLE IF NOT EXISTS events (
  * at a time between awaits, so append is atomic and leases are plain memory.
  */
 export function createDurableBus(storage: DurableObjectStorage, options: DurableBusOptions): DurableBus {
-  const sql = storage.sql;
   const now = options.now ?? Date.now;
+  const used: StorageUsage = { statements: 0, rowsRead: 0, rowsWritten: 0 };
+  /** Every statement goes through here, so its cost is counted (cursors count as they are read: read them here). */
+  const sql = {
+    exec<T extends Record<string, SqlStorageValue>>(query: string, ...bindings: SqlStorageValue[]): T[] {
+      const cursor = storage.sql.exec<T>(query, ...bindings);
+      const rows = cursor.toArray();
+      used.statements++;
+      used.rowsRead += cursor.rowsRead;
+      used.rowsWritten += cursor.rowsWritten;
+      return rows;
+    },
+  };
+  /** Events stored, counted once per wake-up and then kept, so trimming need not scan the history. */
+  let eventCount: number | undefined;
   const listeners = new Map<string, Set<BusListener>>();
   const leases = createLeaseTable(now);
   let hasTables = false;
@@ -80,7 +101,7 @@ export function createDurableBus(storage: DurableObjectStorage, options: Durable
    */
   function tables(create: boolean): boolean {
     if (hasTables) return true;
-    hasTables = sql.exec("SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'job'").toArray().length > 0;
+    hasTables = sql.exec("SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'job'").length > 0;
     if (!hasTables && create) {
       sql.exec(SCHEMA);
       hasTables = true;
@@ -90,7 +111,7 @@ export function createDurableBus(storage: DurableObjectStorage, options: Durable
 
   function readJob(): JobRow | undefined {
     if (!tables(false)) return undefined;
-    return sql.exec<JobRow>('SELECT job_id, last_seq, terminal_seq, snapshot, created_at, terminal_at FROM job WHERE id = 1').toArray()[0];
+    return sql.exec<JobRow>('SELECT job_id, last_seq, terminal_seq, snapshot, created_at, terminal_at FROM job WHERE id = 1')[0];
   }
 
   /** The stored job, unless it is another job or its history has expired. */
@@ -101,63 +122,101 @@ export function createDurableBus(storage: DurableObjectStorage, options: Durable
     return found;
   }
 
-  return {
-    async append(jobId: string, input: AppendInput): Promise<StoredEvent | null> {
-      const job = row(null);
-      if (job && job.job_id !== jobId) throw new Error(`this object holds job ${job.job_id}, not ${jobId}`);
-      if (job && (input.seq <= job.last_seq || job.terminal_seq !== null)) return null;
-      tables(true);
-      const t = now();
-      const stored: StoredEvent = {
-        seq: input.seq,
-        prev: job ? job.last_seq : firstPrev(input),
-        data: input.data,
-        terminal: input.terminal,
-      };
-      const record: JobRecord = {
-        jobId,
-        lastSeq: input.seq,
-        terminalSeq: input.terminal ? input.seq : null,
-        createdAt: job ? job.created_at : t,
-        terminalAt: input.terminal ? t : null,
-      };
-      storage.transactionSync(() => {
+  function countEvents(): number {
+    eventCount ??= Number(sql.exec<{ n: number }>('SELECT COUNT(*) AS n FROM events')[0]?.n ?? 0);
+    return eventCount;
+  }
+
+  /**
+   * Stores a burst as one transaction: its events, one write of the job row and one trim
+   * (each event by the rules of append). Listeners and onAppend run after it committed.
+   */
+  function appendBatch(jobId: string, inputs: AppendInput[]): (StoredEvent | null)[] {
+    const job = row(null);
+    if (job && job.job_id !== jobId) throw new Error(`this object holds job ${job.job_id}, not ${jobId}`);
+    let lastSeq = job ? job.last_seq : -1;
+    let terminalSeq = job ? job.terminal_seq : null;
+    let snapshot: string | undefined;
+    const t = now();
+    const results: (StoredEvent | null)[] = [];
+    const stored: StoredEvent[] = [];
+    for (const input of inputs) {
+      if ((job || stored.length > 0) && (input.seq <= lastSeq || terminalSeq !== null)) {
+        results.push(null);
+        continue;
+      }
+      // The first event of a job this object holds nothing of takes the writer's hint (lost history shows as a gap).
+      const prev = !job && stored.length === 0 ? firstPrev(input) : lastSeq;
+      const event: StoredEvent = { seq: input.seq, prev, data: input.data, terminal: input.terminal };
+      results.push(event);
+      stored.push(event);
+      lastSeq = input.seq;
+      if (input.terminal) terminalSeq = input.seq;
+      if (input.snapshot !== undefined) snapshot = input.snapshot;
+    }
+    if (stored.length === 0) return results;
+    tables(true);
+    const record: JobRecord = {
+      jobId,
+      lastSeq,
+      terminalSeq,
+      createdAt: job ? job.created_at : t,
+      terminalAt: terminalSeq !== null ? t : null,
+    };
+    const before = countEvents();
+    const excess = before + stored.length - options.historyMaxEvents;
+    storage.transactionSync(() => {
+      for (const event of stored) {
         sql.exec(
           'INSERT INTO events (seq, prev, data, terminal) VALUES (?, ?, ?, ?)',
-          stored.seq,
-          stored.prev,
-          stored.data,
-          stored.terminal ? 1 : 0,
+          event.seq,
+          event.prev,
+          event.data,
+          event.terminal ? 1 : 0,
         );
-        sql.exec(
-          `INSERT INTO job (id, job_id, last_seq, terminal_seq, snapshot, created_at, terminal_at) VALUES (1, ?, ?, ?, ?, ?, ?)
-           ON CONFLICT (id) DO UPDATE SET last_seq = excluded.last_seq, terminal_seq = excluded.terminal_seq,
-             snapshot = COALESCE(excluded.snapshot, job.snapshot), terminal_at = excluded.terminal_at`,
-          jobId,
-          record.lastSeq,
-          record.terminalSeq,
-          input.snapshot ?? null,
-          record.createdAt,
-          record.terminalAt,
-        );
-        sql.exec('DELETE FROM events WHERE seq <= (SELECT seq FROM events ORDER BY seq DESC LIMIT 1 OFFSET ?)', options.historyMaxEvents);
-      });
+      }
+      sql.exec(
+        `INSERT INTO job (id, job_id, last_seq, terminal_seq, snapshot, created_at, terminal_at) VALUES (1, ?, ?, ?, ?, ?, ?)
+         ON CONFLICT (id) DO UPDATE SET last_seq = excluded.last_seq, terminal_seq = excluded.terminal_seq,
+           snapshot = COALESCE(excluded.snapshot, job.snapshot), terminal_at = excluded.terminal_at`,
+        jobId,
+        record.lastSeq,
+        record.terminalSeq,
+        snapshot ?? null,
+        record.createdAt,
+        record.terminalAt,
+      );
+      // The oldest rows past the cap, found through the primary key: no scan of the history.
+      if (excess > 0) sql.exec('DELETE FROM events WHERE seq IN (SELECT seq FROM events ORDER BY seq LIMIT ?)', excess);
+    });
+    eventCount = before + stored.length - Math.max(0, excess);
+    for (const event of stored) {
       for (const listener of [...(listeners.get(jobId) ?? [])]) {
         try {
-          listener(stored);
+          listener(event);
         } catch {
           // A failing listener must not stop delivery to the others.
         }
       }
-      options.onAppend?.(stored, record);
-      return stored;
+      const terminal = event.terminal ? { terminalSeq: event.seq, terminalAt: record.terminalAt } : { terminalSeq: null, terminalAt: null };
+      options.onAppend?.(event, { ...record, lastSeq: event.seq, ...terminal });
+    }
+    return results;
+  }
+
+  return {
+    async append(jobId: string, input: AppendInput): Promise<StoredEvent | null> {
+      return appendBatch(jobId, [input])[0] ?? null;
+    },
+
+    async appendMany(jobId: string, inputs: AppendInput[]): Promise<(StoredEvent | null)[]> {
+      return appendBatch(jobId, inputs);
     },
 
     async history(jobId: string, afterSeq: number): Promise<StoredEvent[]> {
       if (!row(jobId)) return [];
       return sql
         .exec<EventRow>('SELECT seq, prev, data, terminal FROM events WHERE seq > ? ORDER BY seq', afterSeq)
-        .toArray()
         .map((e) => ({ seq: e.seq, prev: e.prev, data: e.data, terminal: e.terminal === 1 }));
     },
 
@@ -186,6 +245,8 @@ export function createDurableBus(storage: DurableObjectStorage, options: Durable
       listeners.clear();
       leases.clear();
     },
+
+    usage: () => ({ ...used }),
 
     record() {
       const job = readJob();

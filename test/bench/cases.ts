@@ -1,10 +1,11 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { IpcPeer } from './ipc.ts';
-import type { Nchan } from './nchan.ts';
-import { type Managed, sampleProcess, startProcess, stopProcess, waitForHttp } from './procs.ts';
+import { type Nchan, startNchan } from './nchan.ts';
+import { type Managed, descendants, sampleProcess, startProcess, stopProcess, waitForHttp } from './procs.ts';
 import { freePort } from '../support/free-port.ts';
 import type { Row } from './report.ts';
+import { workerDoRows } from './worker-do.ts';
 
 export interface BenchContext {
   root: string;
@@ -20,6 +21,8 @@ export interface BenchContext {
   eventBytes: number;
   quick: boolean;
   cpuProfDir: string | undefined;
+  /** BENCH_STRACE=<dir>: `strace -c -f` on each server over the measured phases (slows it: for counts, not CPU). */
+  straceDir: string | undefined;
   /** BENCH_SUBSCRIBERS: one N for every fan-out case (for exploring). */
   subscribersOverride: number | undefined;
 }
@@ -63,12 +66,20 @@ function sample(target: Target): { cpuS: number; rssKB: number } {
   return { cpuS, rssKB };
 }
 
+/** Attaches `strace -c -f` to the server's processes; its summary lands in `dir` when stopped. */
+function startStrace(dir: string, name: string, pids: number[]): Managed {
+  const args = ['-c', '-f', '-o', join(dir, `${name}.txt`), ...pids.flatMap((pid) => ['-p', String(pid)])];
+  return startProcess(`strace-${name}`, '/usr/bin/strace', args);
+}
+
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 /** Seqs 0 and 1 are the job's first two events (sent on creation); phases start at 2. */
 const FIRST_SEQ = 2;
 let channelSerial = 0;
 
 async function startGatewayTarget(ctx: BenchContext, env: Record<string, string> = {}, instances = 1): Promise<Target> {
+  // WORKERS > 1: the primary forks the gateways; CPU and RSS are summed over it and them.
+  const clustered = Number(env.WORKERS ?? 1) > 1;
   const procs: Managed[] = [];
   const ports: number[] = [];
   for (let i = 0; i < instances; i++) {
@@ -101,7 +112,7 @@ async function startGatewayTarget(ctx: BenchContext, env: Record<string, string>
   return {
     server: 'sse-relay',
     pids: procs.map((proc) => proc.pid),
-    withChildren: false,
+    withChildren: clustered,
     ports,
     async create(count) {
       const ids: string[] = [];
@@ -129,9 +140,9 @@ async function startGatewayTarget(ctx: BenchContext, env: Record<string, string>
   };
 }
 
-function nchanTarget(ctx: BenchContext, nchan: Nchan, subPath = 'sub'): Target {
+function nchanTarget(ctx: BenchContext, nchan: Nchan, subPath = 'sub', server: Row['server'] = 'nchan'): Target {
   return {
-    server: 'nchan',
+    server,
     pids: [nchan.pid],
     withChildren: true,
     ports: [nchan.port],
@@ -152,6 +163,18 @@ function nchanTarget(ctx: BenchContext, nchan: Nchan, subPath = 'sub'): Target {
   };
 }
 
+/** The minimal node:http writer (test/bench/reference.ts), fed over HTTP like nchan. */
+async function startReference(ctx: BenchContext): Promise<Target> {
+  const port = await freePort();
+  const proc = startProcess('reference', process.execPath, ['--import', 'tsx', 'test/bench/reference.ts'], {
+    cwd: ctx.root,
+    env: { PORT: String(port) },
+  });
+  await waitForHttp(`http://127.0.0.1:${port}/healthz`, 30_000, proc);
+  const like = { port, pid: proc.pid, pubUrl: `http://127.0.0.1:${port}/pub/`, stop: () => stopProcess(proc) };
+  return { ...nchanTarget(ctx, like, 'sub', 'node-http'), withChildren: false, stop: () => stopProcess(proc) };
+}
+
 async function streamsServed(ctx: BenchContext): Promise<number> {
   return (await ctx.publisher.call<{ streamsServed: number }>({ cmd: 'stats' })).streamsServed;
 }
@@ -165,8 +188,20 @@ async function phase(ctx: BenchContext, target: Target, ids: string[], firstSeq:
   return { ...stats, deliveriesPerS: seconds > 0 ? stats.delivered / seconds : 0 };
 }
 
+/** What one fan-out run sends: `burst` events back to back, then `paced` ones every `intervalMs`. */
+interface Load {
+  burst: number;
+  paced: number;
+  intervalMs: number;
+}
+
 /** N subscribers spread over `jobs` jobs: idle memory, a burst of events, then paced events. */
-async function fanout(ctx: BenchContext, name: string, target: Target, subscribers: number, jobs: number): Promise<Row> {
+async function fanout(ctx: BenchContext, name: string, target: Target, subscribers: number, jobs: number, load?: Load): Promise<Row> {
+  const {
+    burst: burstEvents,
+    paced: pacedEvents,
+    intervalMs,
+  } = load ?? { burst: ctx.events, paced: ctx.paced, intervalMs: ctx.pacedIntervalMs };
   const servedBefore = await streamsServed(ctx);
   const { ids, paths } = await target.create(jobs);
   // Warm-up: the first thousands of requests grow the server's heap (young generation, pools)
@@ -181,11 +216,19 @@ async function fanout(ctx: BenchContext, name: string, target: Target, subscribe
   );
   await sleep(1000);
   const idle = sample(target);
+  const strace = ctx.straceDir
+    ? startStrace(
+        ctx.straceDir,
+        `${name}-${target.server}`,
+        target.withChildren ? target.pids.flatMap((pid) => [pid, ...descendants(pid)]) : target.pids,
+      )
+    : undefined;
   const clientBefore = await ctx.client.call<{ cpuS: number }>({ cmd: 'stats' });
-  const burst = await phase(ctx, target, ids, FIRST_SEQ, ctx.events, 0);
-  const paced = await phase(ctx, target, ids, FIRST_SEQ + ctx.events, ctx.paced, ctx.pacedIntervalMs);
+  const burst = burstEvents > 0 ? await phase(ctx, target, ids, FIRST_SEQ, burstEvents, 0) : undefined;
+  const paced = await phase(ctx, target, ids, FIRST_SEQ + burstEvents, pacedEvents, intervalMs);
   const after = sample(target);
-  await target.finish(ids, FIRST_SEQ + ctx.events + ctx.paced);
+  if (strace) await stopProcess(strace);
+  await target.finish(ids, FIRST_SEQ + burstEvents + pacedEvents);
   const closed = await ctx.client.call<{ live: number }>({ cmd: 'waitClosed', timeoutMs: 10_000 }, 30_000);
   await ctx.client.call({ cmd: 'closeAll' });
   const served = (await streamsServed(ctx)) - servedBefore;
@@ -193,17 +236,17 @@ async function fanout(ctx: BenchContext, name: string, target: Target, subscribe
     case: name,
     server: target.server,
     subscribers: opened.connected,
-    events: ctx.events,
-    deliveriesPerS: burst.deliveriesPerS,
+    events: burstEvents + pacedEvents,
+    deliveriesPerS: burst?.deliveriesPerS ?? paced.deliveriesPerS,
     p50Ms: paced.p50,
     p99Ms: paced.p99,
     maxMs: paced.max,
-    burstP99Ms: burst.p99,
+    burstP99Ms: burst?.p99 ?? NaN,
     cpuS: after.cpuS - idle.cpuS,
-    cpuUsPerDelivery: ((after.cpuS - idle.cpuS) * 1e6) / Math.max(1, burst.delivered + paced.delivered),
+    cpuUsPerDelivery: ((after.cpuS - idle.cpuS) * 1e6) / Math.max(1, (burst?.delivered ?? 0) + paced.delivered),
     rssMB: after.rssKB / 1024,
     rssPerIdleKB: (idle.rssKB - baseline.rssKB) / Math.max(1, opened.connected),
-    lost: burst.missing + paced.missing + (subscribers - opened.connected),
+    lost: (burst?.missing ?? 0) + paced.missing + (subscribers - opened.connected),
     upstreamConns: target.server === 'sse-relay' ? served / jobs : null,
     failedConnects: opened.failed,
     clientCpuS: paced.cpuS - clientBefore.cpuS,
@@ -329,7 +372,42 @@ async function mixedCase(ctx: BenchContext): Promise<Row[]> {
   return rows;
 }
 
+/** Lone events: each event alone in its turn, so one write per subscriber per event (2,000 × 150 at 50/s). */
+async function loneCase(ctx: BenchContext): Promise<Row[]> {
+  const n = ctx.subscribersOverride ?? (ctx.quick ? 1000 : 2000);
+  const load: Load = { burst: 0, paced: ctx.quick ? 50 : 150, intervalMs: 20 };
+  const name = `lone-${n >= 1000 ? `${n / 1000}k` : n}`;
+  const rows = [await withTarget(await startGatewayTarget(ctx), (t) => fanout(ctx, name, t, n, 1, load))];
+  if (ctx.nchan) rows.push(await fanout(ctx, name, nchanTarget(ctx, ctx.nchan), n, 1, load));
+  rows.push(await withTarget(await startReference(ctx), (t) => fanout(ctx, name, t, n, 1, load)));
+  return rows;
+}
+
+/** Saturation: 5,000 subscribers × 50 events/s on one job, on one gateway process and on two (WORKERS=2), against nchan with as many workers. */
+async function workersCase(ctx: BenchContext): Promise<Row[]> {
+  const n = ctx.subscribersOverride ?? (ctx.quick ? 2000 : 5000);
+  const load: Load = { burst: 0, paced: ctx.quick ? 50 : 100, intervalMs: 20 };
+  const rows: Row[] = [];
+  for (const workers of [1, 2]) {
+    const name = `sat-${n / 1000}k-x${workers}`;
+    const target = await startGatewayTarget(ctx, { WORKERS: String(workers) });
+    rows.push(await withTarget(target, (t) => fanout(ctx, name, t, n, 1, load)));
+    if (ctx.nchan) {
+      const nchan = await startNchan(workers);
+      try {
+        rows.push(await fanout(ctx, name, nchanTarget(ctx, nchan), n, 1, load));
+      } finally {
+        await nchan.stop();
+      }
+    }
+  }
+  return rows;
+}
+
 export const CASES: Record<string, (ctx: BenchContext) => Promise<Row[]>> = {
+  lone: loneCase,
+  workers: workersCase,
+  worker: (ctx) => workerDoRows(ctx.quick),
   'fanout-1k': fanoutCase(1000, 500),
   'fanout-5k': fanoutCase(5000, 2000),
   'fanout-10k': fanoutCase(10_000, 3000),

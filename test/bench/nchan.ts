@@ -23,14 +23,14 @@ export function nchanMissing(): string | undefined {
   return undefined;
 }
 
-export async function startNchan(): Promise<Nchan> {
+/** nginx + nchan with `workers` worker processes (1: like one Node process). */
+export async function startNchan(workers = 1): Promise<Nchan> {
   const dir = mkdtempSync(join(tmpdir(), 'sse-relay-bench-nchan-'));
   const port = await freePort();
-  // One worker, like the one Node process it is compared with; client and server share the cores.
   writeFileSync(
     join(dir, 'nginx.conf'),
     `load_module ${NCHAN_MODULE};
-worker_processes 1;
+worker_processes ${workers};
 worker_rlimit_nofile 20000;
 pid ${dir}/nginx.pid;
 error_log ${dir}/error.log warn;

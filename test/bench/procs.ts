@@ -97,7 +97,7 @@ export function sampleProcess(pid: number, withChildren = false): ProcSample {
   return { cpuS, rssKB };
 }
 
-function descendants(pid: number): number[] {
+export function descendants(pid: number): number[] {
   const children = new Map<number, number[]>();
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;

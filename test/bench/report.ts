@@ -1,7 +1,7 @@
 /** One measured run of one case on one server. */
 export interface Row {
   case: string;
-  server: 'sse-relay' | 'nchan';
+  server: 'sse-relay' | 'nchan' | 'node-http';
   subscribers: number;
   events: number;
   deliveriesPerS: number;
@@ -27,7 +27,7 @@ export interface Row {
 const fmt = (value: number, digits = 0) =>
   Number.isFinite(value) ? value.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits }) : '–';
 
-/** The results as a markdown table, then ours ÷ nchan ratios for every case both ran. */
+/** The results as a markdown table, then ours ÷ nchan and ÷ the node:http reference for every case they ran. */
 export function markdown(rows: Row[]): string {
   const lines = [
     '| case | server | subscribers | events | deliveries/s | p50 ms | p99 ms | max ms | burst p99 ms | CPU s | CPU µs / delivery | RSS MB | KB / idle sub | lost | upstream conns |',
@@ -42,22 +42,22 @@ export function markdown(rows: Row[]): string {
       `| ${r.case} | ${r.server} | ${fmt(r.subscribers)} | ${fmt(r.events)} | ${fmt(r.deliveriesPerS)} | ${fmt(r.p50Ms, 1)} | ${fmt(r.p99Ms, 1)} | ${fmt(r.maxMs, 1)} | ${fmt(r.burstP99Ms, 0)} | ${fmt(r.cpuS, 2)} | ${fmt(r.cpuUsPerDelivery, 2)} | ${fmt(r.rssMB, 0)} | ${fmt(r.rssPerIdleKB, 1)} | ${r.lost} | ${r.upstreamConns ?? '–'} |`,
     );
   }
-  const pairs = rows
-    .filter((r) => r.server === 'sse-relay' && r.subscribers > 0)
-    .flatMap((ours) => {
-      const peer = rows.find((r) => r.server === 'nchan' && r.case === ours.case && r.subscribers > 0);
-      return peer ? [[ours, peer] as const] : [];
-    });
-  if (pairs.length > 0) {
+  const peerOf = (ours: Row, server: Row['server']) => rows.find((r) => r.server === server && r.case === ours.case && r.subscribers > 0);
+  const compared = rows.filter((r) => r.server === 'sse-relay' && r.subscribers > 0 && (peerOf(r, 'nchan') || peerOf(r, 'node-http')));
+  if (compared.length > 0) {
     lines.push(
       '',
-      '| case | deliveries/s ÷ nchan | p99 ÷ nchan | burst p99 ÷ nchan | CPU / delivery ÷ nchan | KB/idle sub ÷ nchan |',
-      '|---|--:|--:|--:|--:|--:|',
+      'Ratios, sse-relay ÷ peer in the same run (below 1 is better, except deliveries/s):',
+      '',
+      '| case | deliveries/s ÷ nchan | p99 ÷ nchan | burst p99 ÷ nchan | CPU / delivery ÷ nchan | KB/idle sub ÷ nchan | CPU / delivery ÷ node:http | KB/idle sub ÷ node:http |',
+      '|---|--:|--:|--:|--:|--:|--:|--:|',
     );
-    for (const [ours, peer] of pairs) {
-      const ratio = (a: number, b: number) => (b > 0 ? fmt(a / b, 2) : '–');
+    const ratio = (a: number, b: number | undefined) => (b !== undefined && b > 0 ? fmt(a / b, 2) : '–');
+    for (const ours of compared) {
+      const nchan = peerOf(ours, 'nchan');
+      const ref = peerOf(ours, 'node-http');
       lines.push(
-        `| ${ours.case} | ${ratio(ours.deliveriesPerS, peer.deliveriesPerS)} | ${ratio(ours.p99Ms, peer.p99Ms)} | ${ratio(ours.burstP99Ms, peer.burstP99Ms)} | ${ratio(ours.cpuUsPerDelivery, peer.cpuUsPerDelivery)} | ${ratio(ours.rssPerIdleKB, peer.rssPerIdleKB)} |`,
+        `| ${ours.case} | ${ratio(ours.deliveriesPerS, nchan?.deliveriesPerS)} | ${ratio(ours.p99Ms, nchan?.p99Ms)} | ${ratio(ours.burstP99Ms, nchan?.burstP99Ms)} | ${ratio(ours.cpuUsPerDelivery, nchan?.cpuUsPerDelivery)} | ${ratio(ours.rssPerIdleKB, nchan?.rssPerIdleKB)} | ${ratio(ours.cpuUsPerDelivery, ref?.cpuUsPerDelivery)} | ${ratio(ours.rssPerIdleKB, ref?.rssPerIdleKB)} |`,
       );
     }
   }

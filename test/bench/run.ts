@@ -2,7 +2,8 @@
 // BENCH_CASES=fanout-1k,fanout-5k,fanout-10k,redis,replay,mixed (default all); BENCH_QUICK=1 for a
 // short run; BENCH_NCHAN=0 to skip the peer; BENCH_EVENTS, BENCH_PACED, BENCH_PACED_INTERVAL_MS,
 // BENCH_EVENT_BYTES, BENCH_SUBSCRIBERS, BENCH_CLIENTS (client processes, 2), BENCH_TIMEOUT_S,
-// BENCH_CPU_PROF=<dir> to profile the gateway (BENCH_CLIENT_PROF the clients).
+// BENCH_CPU_PROF=<dir> to profile the gateway (BENCH_CLIENT_PROF the clients), BENCH_STRACE=<dir> for
+// `strace -c -f` syscall counts of every server over the measured phases.
 import { fileURLToPath } from 'node:url';
 import { type BenchContext, CASES } from './cases.ts';
 import { clientPool } from './client-pool.ts';
@@ -72,6 +73,7 @@ async function main(): Promise<void> {
     eventBytes: int('BENCH_EVENT_BYTES', 600),
     quick,
     cpuProfDir: env.BENCH_CPU_PROF || undefined,
+    straceDir: env.BENCH_STRACE || undefined,
     subscribersOverride: env.BENCH_SUBSCRIBERS ? int('BENCH_SUBSCRIBERS', 0) : undefined,
   };
   console.error(

@@ -4,14 +4,17 @@ import { connect, type Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { SubscriberSink } from '../../src/core/hub.ts';
 import { SSE_HEADERS } from '../../src/core/sse.ts';
-import { openSocketSink } from '../../src/node/socket-sink-opener.ts';
+import { createSocketSinks } from '../../src/node/socket-sink-opener.ts';
 
 const encoder = new TextEncoder();
 const servers: Server[] = [];
 const sockets: Socket[] = [];
+const sinks = createSocketSinks();
+const openSocketSink = sinks.open;
 
 afterEach(async () => {
   for (const socket of sockets.splice(0)) socket.destroy();
+  sinks.destroyAll();
   await Promise.all(
     servers.splice(0).map(
       (server) =>
@@ -27,17 +30,26 @@ interface Opened {
   sink: SubscriberSink;
   closes: () => number;
   res: ServerResponse;
+  /** The server's side of the connection. */
+  socket: Socket;
 }
 
 /** A server whose every request becomes a socket sink; resolves with the first one and a raw client. */
-async function sinkAndClient(maxQueuedBytes = 1 << 20): Promise<{ opened: Promise<Opened>; client: Socket; received: () => string }> {
+async function sinkAndClient(
+  maxQueuedBytes = 1 << 20,
+  version = 'HTTP/1.1',
+): Promise<{ opened: Promise<Opened>; client: Socket; received: () => string }> {
   let resolveOpened!: (opened: Opened) => void;
   const opened = new Promise<Opened>((resolve) => (resolveOpened = resolve));
-  const server = createServer((_req: IncomingMessage, res: ServerResponse) => {
+  const server = createServer((req: IncomingMessage, res: ServerResponse) => {
     let closes = 0;
-    const result = openSocketSink({ headers: { ...SSE_HEADERS }, maxQueuedBytes, onClose: () => void closes++ }, { outgoing: res });
+    const socket = req.socket;
+    const result = openSocketSink(
+      { headers: { ...SSE_HEADERS }, maxQueuedBytes, onClose: () => void closes++ },
+      { incoming: req, outgoing: res },
+    );
     if (!result) throw new Error('no sink for a Node response');
-    resolveOpened({ sink: result.sink, closes: () => closes, res });
+    resolveOpened({ sink: result.sink, closes: () => closes, res, socket });
   });
   servers.push(server);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -45,7 +57,8 @@ async function sinkAndClient(maxQueuedBytes = 1 << 20): Promise<{ opened: Promis
   sockets.push(client);
   let text = '';
   client.on('data', (chunk: Buffer) => void (text += chunk.toString('latin1')));
-  client.write('GET /stream HTTP/1.1\r\nHost: test\r\n\r\n');
+  client.on('error', () => undefined);
+  client.write(`GET /stream ${version}\r\nHost: test\r\n\r\n`);
   return { opened, client, received: () => text };
 }
 
@@ -71,6 +84,7 @@ describe('socket sink (Node fast path)', () => {
     expect(head).toMatch(/^HTTP\/1\.1 200 OK/);
     expect(head.toLowerCase()).toContain('content-type: text/event-stream');
     expect(head.toLowerCase()).toContain('transfer-encoding: chunked');
+    expect(head.toLowerCase()).toContain('connection: close');
     const chunk = `${frame.byteLength.toString(16)}\r\n${Buffer.from(frame).toString('latin1')}\r\n`;
     expect(received().slice(head.length + 4)).toBe(`d\r\nretry: 2000\n\n\r\n${chunk}${chunk}0\r\n\r\n`);
     expect(body.length).toBeGreaterThan(0);
@@ -115,6 +129,62 @@ describe('socket sink (Node fast path)', () => {
     expect(closes()).toBe(0);
     sink.end();
     expect(closes()).toBe(1);
+  });
+
+  it('destroys the socket of a cut-off client that never reads, once the grace is over', async () => {
+    const { opened, client } = await sinkAndClient(64 * 1024);
+    client.pause();
+    const { sink, closes, socket } = await opened;
+    const server = servers[0] as Server;
+    const frame = encoder.encode(`data: ${'x'.repeat(16 * 1024)}\n\n`);
+    let accepted = 0;
+    while (sink.write(frame)) {
+      if (++accepted > 10_000) throw new Error('never refused');
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    // The hub cuts it off: end() queues behind the backlog the client never takes.
+    sink.end();
+    expect(closes()).toBe(1);
+    expect(socket.writableLength).toBeGreaterThan(0);
+    const connections = () => new Promise<number>((resolve) => server.getConnections((_err, n) => resolve(n)));
+    const deadline = Date.now() + 15_000;
+    while ((await connections()) > 0) {
+      if (Date.now() > deadline) throw new Error('the cut-off socket was never destroyed');
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    expect(socket.destroyed).toBe(true);
+  });
+
+  it('closes the connection after the last chunk, once node:http has let go of it', async () => {
+    const { opened, client, received } = await sinkAndClient();
+    const { sink, res } = await opened;
+    // node:http no longer holds the connection: its response and parser are free.
+    await until(() => res.socket === null);
+    const ended = new Promise<void>((resolve) => client.once('end', () => resolve()));
+    sink.write(encoder.encode('data: last\n\n'));
+    sink.end();
+    await ended;
+    expect(received().endsWith('data: last\n\n\r\n0\r\n\r\n')).toBe(true);
+  });
+
+  it('answers an HTTP/1.0 client with a plain body, ended by closing the connection', async () => {
+    const { opened, client, received } = await sinkAndClient(1 << 20, 'HTTP/1.0');
+    const { sink } = await opened;
+    const ended = new Promise<void>((resolve) => client.once('end', () => resolve()));
+    sink.write(encoder.encode('data: one\n\n'));
+    sink.end();
+    await ended;
+    const [head, body] = received().split('\r\n\r\n', 2) as [string, string];
+    expect(head).toMatch(/^HTTP\/1\.1 200 OK/);
+    expect(head.toLowerCase()).not.toContain('transfer-encoding');
+    expect(body).toBe('data: one\n\n');
+  });
+
+  it('drops a client that keeps sending on a stream connection', async () => {
+    const { opened, client } = await sinkAndClient();
+    const { closes } = await opened;
+    client.write(Buffer.alloc(256 * 1024, 0x41));
+    await until(() => closes() === 1);
   });
 
   it('declines (falls back to the Web stream) without a Node response', () => {

@@ -65,11 +65,12 @@ export function ids(events: EventSourceMessage[]): number[] {
 
 /** POSTs a job; returns the parsed SSE result of the drop-in streaming response. */
 export function createJob(base: string, prompt: string, extra: Record<string, unknown> = {}, options: ReadSseOptions = {}) {
+  // Content-Type stays whatever other headers the caller adds.
   return readSse(`${base}/v3/midjourney/jobs/imagine`, {
+    ...options,
     method: 'POST',
     headers: { 'Content-Type': 'application/json', ...options.headers },
     body: JSON.stringify({ prompt, ...extra }),
-    ...options,
   });
 }
 

@@ -11,7 +11,7 @@ interface Env {
 
 type Call = {
   jobId: string;
-  method: 'append' | 'history' | 'state' | 'acquireLease' | 'renewLease' | 'claimLease' | 'releaseLease';
+  method: 'append' | 'appendMany' | 'history' | 'state' | 'acquireLease' | 'renewLease' | 'claimLease' | 'releaseLease' | 'usage';
   args: unknown[];
 };
 

@@ -1,0 +1,105 @@
+import cluster, { type Worker } from 'node:cluster';
+import { randomBytes, randomUUID } from 'node:crypto';
+import type { AddressInfo } from 'node:net';
+import { availableParallelism } from 'node:os';
+import { type ServerType, serve } from '@hono/node-server';
+import type { Bus } from '../core/bus.ts';
+import type { Config } from '../core/config.ts';
+import type { Logger } from '../core/logger.ts';
+import { createMemoryBus } from '../core/memory-bus.ts';
+import { createSimulator } from '../simulator/simulator.ts';
+import { PROFILES } from '../profiles/index.ts';
+import { channelOf, serveBus } from './ipc-bus.ts';
+
+/** How many gateway processes `WORKERS` asks for: `auto` is one per core. */
+export function workerCount(workers: Config['WORKERS']): number {
+  return workers === 'auto' ? availableParallelism() : workers;
+}
+
+/** A worker that dies sooner than this after its start is not restarted at once (no crash loop). */
+const RESTART_BACKOFF_MS = 1_000;
+
+/**
+ * The cluster primary: forks `count` gateway workers sharing one port (node:cluster) and gives
+ * them what must be one for all: the embedded bus (when there is no Redis) served over IPC, the
+ * simulator (when there is no upstream), the subscribe-token secret and distinct instance ids.
+ * Serves no HTTP itself. Resolves with a stop function once every worker listens.
+ */
+export async function startCluster(config: Config, count: number, logger: Logger): Promise<{ url: string; stop(): Promise<void> }> {
+  const env: Record<string, string> = {};
+  let bus: Bus | undefined;
+  let simulator: ReturnType<typeof createSimulator> | undefined;
+  let simServer: ServerType | undefined;
+  if (!config.REDIS_URL) bus = createMemoryBus({ historyMaxEvents: config.HISTORY_MAX_EVENTS, historyTtlMs: config.HISTORY_TTL_S * 1000 });
+  if (!config.UPSTREAM_URL && !config.UPSTREAM_TOKEN) {
+    // One simulator for every worker, so a job started on one can be followed by any other.
+    const token = config.SIM_TOKEN ?? `sim-${randomUUID()}`;
+    if (token.length < 8) throw new Error('SIM_TOKEN must be at least 8 characters when WORKERS > 1');
+    simulator = createSimulator({ maxJobs: config.SIM_MAX_JOBS, token });
+    const sim = simulator;
+    simServer = await new Promise<ServerType>((resolve) => {
+      const server = serve({ fetch: sim.fetch, port: 0, hostname: '127.0.0.1' }, () => resolve(server));
+    });
+    // The default profile's upstream variables point at the simulator's paths for it.
+    env.UPSTREAM_URL = `http://127.0.0.1:${(simServer.address() as AddressInfo).port}${PROFILES[0]?.simulatorPath ?? ''}`;
+    env.UPSTREAM_TOKEN = token;
+    logger.info({ upstream: env.UPSTREAM_URL }, 'no UPSTREAM_URL: serving jobs from the built-in simulator');
+  }
+  // A token issued by one worker must be accepted by every other.
+  if (!config.SUBSCRIBE_TOKEN_SECRET) env.SUBSCRIBE_TOKEN_SECRET = randomBytes(32).toString('base64url');
+
+  const workers = new Set<Worker>();
+  const unserve = new Map<Worker, () => Promise<void>>();
+  let stopping = false;
+  let slot = 0;
+
+  function fork(index: number): Worker {
+    const instance = `${(config.INSTANCE_ID ?? randomUUID()).slice(0, 56)}-w${index}`;
+    const worker = cluster.fork({ ...env, INSTANCE_ID: instance });
+    workers.add(worker);
+    if (bus) unserve.set(worker, serveBus(bus, channelOf(worker)));
+    const startedAt = Date.now();
+    worker.once('exit', (code, signal) => {
+      workers.delete(worker);
+      void unserve.get(worker)?.();
+      unserve.delete(worker);
+      if (stopping) return;
+      logger.error({ worker: index, code, signal }, 'gateway worker exited; starting another');
+      const wait = Date.now() - startedAt < RESTART_BACKOFF_MS ? RESTART_BACKOFF_MS : 0;
+      setTimeout(() => {
+        if (!stopping) fork(index);
+      }, wait);
+    });
+    return worker;
+  }
+
+  const listening = Array.from({ length: count }, () => {
+    const worker = fork(slot++);
+    return new Promise<{ port: number }>((resolve, reject) => {
+      worker.once('listening', (address) => resolve({ port: address.port }));
+      worker.once('exit', (code) => reject(new Error(`a gateway worker failed to start (exit ${code})`)));
+    });
+  });
+
+  async function stop(): Promise<void> {
+    stopping = true;
+    const exits = [...workers].map((worker) => new Promise<void>((resolve) => worker.once('exit', () => resolve())));
+    for (const worker of workers) worker.process.kill('SIGTERM');
+    await Promise.all(exits);
+    await bus?.close();
+    simulator?.close();
+    if (simServer) await new Promise<void>((resolve) => simServer.close(() => resolve()));
+  }
+
+  let address: { port: number };
+  try {
+    [address] = (await Promise.all(listening)) as [{ port: number }];
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+  const host = config.HOST === '0.0.0.0' || config.HOST === '::' ? '127.0.0.1' : config.HOST;
+  const url = `http://${host.includes(':') ? `[${host}]` : host}:${address.port}`;
+  logger.info({ url, workers: count, bus: bus ? 'memory (in the primary, over IPC)' : 'redis' }, 'sse-relay cluster listening');
+  return { url, stop };
+}

@@ -1,0 +1,105 @@
+import { Redis } from 'ioredis';
+import { RelayError } from '../core/errors.ts';
+import type { CreateQueue, CreateQueueOptions } from '../core/queue/create-queue.ts';
+
+export interface RedisQueueOptions extends CreateQueueOptions {
+  url: string;
+  /** First part of every key (the bus's prefix). */
+  keyPrefix?: string;
+  commandTimeoutMs?: number;
+}
+
+// Every script reads the clock of Redis (one clock for all instances) and prunes expired entries first.
+const PRELUDE = `
+if redis.replicate_commands then redis.replicate_commands() end
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local dead = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', now)
+for _, id in ipairs(dead) do
+  redis.call('ZREM', KEYS[2], id)
+  redis.call('ZREM', KEYS[1], id)
+end
+`;
+
+/** Join: KEYS order, expiry, ticket. ARGV id, ttlMs, max. Position, or -1 when full. */
+const JOIN = `${PRELUDE}
+local rank = redis.call('ZRANK', KEYS[1], ARGV[1])
+if not rank then
+  if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[3]) then return -1 end
+  redis.call('ZADD', KEYS[1], redis.call('INCR', KEYS[3]), ARGV[1])
+  rank = redis.call('ZRANK', KEYS[1], ARGV[1])
+end
+redis.call('ZADD', KEYS[2], now + tonumber(ARGV[2]), ARGV[1])
+return rank
+`;
+
+/** Refresh: KEYS order, expiry. ARGV id, ttlMs. Position, or -1 when the entry is gone. */
+const REFRESH = `${PRELUDE}
+local rank = redis.call('ZRANK', KEYS[1], ARGV[1])
+if not rank then return -1 end
+redis.call('ZADD', KEYS[2], now + tonumber(ARGV[2]), ARGV[1])
+return rank
+`;
+
+/** Size: KEYS order, expiry. Live entries. */
+const SIZE = `${PRELUDE}
+return redis.call('ZCARD', KEYS[1])
+`;
+
+interface QueueScripts {
+  queueJoin(order: string, expiry: string, ticket: string, id: string, ttlMs: string, max: string): Promise<number>;
+  queueRefresh(order: string, expiry: string, id: string, ttlMs: string): Promise<number>;
+  queueSize(order: string, expiry: string): Promise<number>;
+}
+
+/**
+ * The create queue shared by every instance: a sorted set of entry ids by arrival ticket and
+ * one of their expiry times, under one hash tag (one Cluster slot), changed only by Lua scripts.
+ * Its own connection, opened only when the queue is enabled.
+ */
+export function createRedisQueue(options: RedisQueueOptions): CreateQueue {
+  const prefix = options.keyPrefix ?? 'sse-relay';
+  const client = new Redis(options.url, {
+    connectionName: `${prefix}:queue`,
+    commandTimeout: options.commandTimeoutMs ?? 2000,
+    connectTimeout: 2000,
+    maxRetriesPerRequest: 1,
+    retryStrategy: (attempt) => Math.min(50 * 2 ** Math.min(attempt, 5), 1000),
+  });
+  // Outages are reported by the callers' errors; an unhandled 'error' event must not crash the process.
+  client.on('error', () => undefined);
+  client.defineCommand('queueJoin', { numberOfKeys: 3, lua: JOIN });
+  client.defineCommand('queueRefresh', { numberOfKeys: 2, lua: REFRESH });
+  client.defineCommand('queueSize', { numberOfKeys: 2, lua: SIZE });
+  const scripts = client as unknown as QueueScripts;
+  const order = `${prefix}:{queue}:order`;
+  const expiry = `${prefix}:{queue}:expiry`;
+  const ticket = `${prefix}:{queue}:ticket`;
+
+  async function guard<T>(work: () => Promise<T>): Promise<T> {
+    try {
+      return await work();
+    } catch (err) {
+      throw new RelayError('unavailable', 'create queue unavailable', { retryAfterS: 1, cause: err });
+    }
+  }
+
+  return {
+    async join(id, ttlMs) {
+      const rank = await guard(() => scripts.queueJoin(order, expiry, ticket, id, String(Math.ceil(ttlMs)), String(options.max)));
+      return rank < 0 ? null : rank;
+    },
+    async refresh(id, ttlMs) {
+      const rank = await guard(() => scripts.queueRefresh(order, expiry, id, String(Math.ceil(ttlMs))));
+      return rank < 0 ? null : rank;
+    },
+    async leave(id) {
+      await guard(() => client.multi().zrem(order, id).zrem(expiry, id).exec());
+    },
+    size: () => guard(() => scripts.queueSize(order, expiry)),
+    async close() {
+      await client.quit().catch(() => undefined);
+      client.disconnect();
+    },
+  };
+}

@@ -1,0 +1,21 @@
+import { afterAll, beforeAll } from 'vitest';
+import { createRedisQueue } from '../../src/node/redis-queue.ts';
+import { CONTRACT_MAX, queueContract } from '../core/queue/queue-contract.ts';
+import { type RedisServer, startRedisServer } from '../support/redis-server.ts';
+
+let redis: RedisServer;
+let run = 0;
+beforeAll(async () => {
+  redis = await startRedisServer();
+});
+afterAll(async () => {
+  await redis?.stop();
+});
+
+// Two connections (two instances) on one Redis; each test gets its own key prefix.
+queueContract('redis', async () => {
+  const keyPrefix = `contract-${run++}`;
+  const a = createRedisQueue({ url: redis.url, keyPrefix, max: CONTRACT_MAX });
+  const b = createRedisQueue({ url: redis.url, keyPrefix, max: CONTRACT_MAX });
+  return { a, b, close: async () => void (await Promise.all([a.close(), b.close()])) };
+});

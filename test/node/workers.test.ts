@@ -1,0 +1,116 @@
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { afterAll, describe, expect, it } from 'vitest';
+import { type RedisServer, startRedisServer } from '../support/redis-server.ts';
+import { readSse } from '../support/sse.ts';
+
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+const children: ChildProcess[] = [];
+let redis: RedisServer | undefined;
+
+afterAll(async () => {
+  for (const child of children) if (child.exitCode === null) child.kill('SIGKILL');
+  await redis?.stop();
+});
+
+interface Cluster {
+  url: string;
+  simulatorUrl: string;
+  child: ChildProcess;
+  output: () => string;
+}
+
+/** `npm start` with WORKERS=2 on a free port; resolves once the primary says every worker listens. */
+async function startCluster(env: Record<string, string>): Promise<Cluster> {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/node/main.ts', '--dev'], {
+    cwd: ROOT,
+    env: { PATH: process.env.PATH ?? '', HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: 'info', WORKERS: '2', SIM_MAX_JOBS: '100', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  children.push(child);
+  let output = '';
+  child.stdout?.on('data', (chunk: Buffer) => void (output += chunk.toString()));
+  child.stderr?.on('data', (chunk: Buffer) => void (output += chunk.toString()));
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    const lines = output.split('\n').flatMap((line) => {
+      try {
+        return [JSON.parse(line) as { msg?: string; url?: string; upstream?: string }];
+      } catch {
+        return [];
+      }
+    });
+    const ready = lines.find((l) => l.msg === 'sse-relay cluster listening');
+    const sim = lines.find((l) => l.upstream);
+    if (ready?.url && sim?.upstream) return { url: ready.url, simulatorUrl: sim.upstream, child, output: () => output };
+    if (child.exitCode !== null || Date.now() > deadline) throw new Error(`cluster did not start:\n${output}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+/** Pids of the processes holding established connections on the port (the workers serving them). */
+function servingPids(port: string): Set<string> {
+  const out = execFileSync('ss', ['-tnpH', 'state', 'established', `( sport = :${port} )`], { encoding: 'utf8' });
+  return new Set([...out.matchAll(/pid=(\d+)/g)].map((m) => m[1] as string));
+}
+
+async function fanOut(cluster: Cluster): Promise<void> {
+  const created = await fetch(`${cluster.url}/v3/midjourney/jobs/imagine`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify({ prompt: 'two workers --sim-steps 12 --sim-interval 150', stream: false }),
+  });
+  expect(created.status).toBe(201);
+  const { jobid, stream_url } = (await created.json()) as { jobid: string; stream_url: string };
+  const subscribers = 12;
+  const streams = Array.from({ length: subscribers }, () => readSse(`${cluster.url}${stream_url}`, { timeoutMs: 45_000 }));
+  // While they stream, both workers hold some of them (the primary hands connections out in turn).
+  const port = new URL(cluster.url).port;
+  const deadline = Date.now() + 20_000;
+  let pids = servingPids(port);
+  while (pids.size < 2 && Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    pids = servingPids(port);
+  }
+  expect(pids.size).toBe(2);
+  const results = await Promise.all(streams);
+  for (const result of results) {
+    expect(result.status).toBe(200);
+    const seqs = result.events.filter((e) => e.id !== undefined).map((e) => Number(e.id));
+    expect(seqs.length).toBeGreaterThan(12);
+    expect(seqs).toEqual([...seqs].sort((a, b) => a - b));
+    expect(new Set(seqs).size).toBe(seqs.length);
+    expect(result.events.at(-1)?.data).toMatch(/"status":"completed"/);
+  }
+  // Every subscriber saw the same events, whichever worker served it.
+  const first = results[0]?.events.map((e) => e.id);
+  for (const result of results) expect(result.events.map((e) => e.id)).toEqual(first);
+  // One upstream stream for the job, and nobody polled it.
+  const stats = (await (await fetch(`${cluster.simulatorUrl}/_sim/stats`)).json()) as {
+    streamsServed: number;
+    polls: Record<string, number>;
+  };
+  expect(stats.streamsServed).toBe(1);
+  expect(stats.polls[jobid] ?? 0).toBe(0);
+}
+
+async function stopCluster(cluster: Cluster): Promise<void> {
+  cluster.child.kill('SIGTERM');
+  const code = await new Promise<number | null>((resolve) => cluster.child.once('exit', (c) => resolve(c)));
+  expect(code, cluster.output()).toBe(0);
+}
+
+describe('WORKERS=2: two gateway processes on one port', () => {
+  it('embedded bus across processes: every subscriber gets every event, one upstream stream per job', async () => {
+    const cluster = await startCluster({});
+    await fanOut(cluster);
+    await stopCluster(cluster);
+  }, 90_000);
+
+  it('on Redis: the same', async () => {
+    redis = await startRedisServer();
+    const cluster = await startCluster({ REDIS_URL: redis.url });
+    await fanOut(cluster);
+    await stopCluster(cluster);
+  }, 90_000);
+});
