@@ -1,8 +1,5 @@
 import { z } from 'zod';
 
-/** The vendor's API, used when a token is configured and no URL is. */
-export const VENDOR_URL = 'https://api.useapi.net/v3/midjourney';
-
 const int = (min: number, max = Number.MAX_SAFE_INTEGER) => z.coerce.number().int().min(min).max(max);
 const bool = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1');
 const bytes = (text: string) => new TextEncoder().encode(text).byteLength;
@@ -88,8 +85,8 @@ const schema = z.object({
   CREATE_QUEUE_MAX_WAIT_MS: int(1000, 86_400_000).default(600_000),
 });
 
-/** Validated configuration; `UPSTREAM_URL` undefined means "run the simulator in-process" (SIMULATOR=true). */
-export type Config = Omit<z.infer<typeof schema>, 'UPSTREAM_URL' | 'HOST'> & { UPSTREAM_URL: string | undefined; HOST: string };
+/** Validated configuration; `UPSTREAM_URL` undefined with a token means the profile's own vendor URL (see src/profiles). */
+export type Config = Omit<z.infer<typeof schema>, 'HOST'> & { HOST: string };
 
 /** A configuration problem, naming every variable at fault. */
 export class ConfigError extends Error {
@@ -166,10 +163,9 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
   const config = result.data;
   const problems = modeProblems(config);
   if (problems.length > 0) throw new ConfigError(`invalid configuration: ${problems.join('; ')}`);
-  const upstreamUrl = config.UPSTREAM_URL ?? (config.UPSTREAM_TOKEN ? VENDOR_URL : undefined);
   // Open mode listens on loopback only unless told otherwise (a Dockerfile sets HOST=0.0.0.0).
   const host = config.HOST ?? (config.GATEWAY_OPEN ? '127.0.0.1' : '0.0.0.0');
-  return { ...config, UPSTREAM_URL: upstreamUrl, HOST: host };
+  return { ...config, HOST: host };
 }
 
 /** Every configured secret, for the redactor: none of these may appear in a response or log line. */

@@ -32,7 +32,7 @@ export interface RelayErrorOptions {
   /** Overrides the code's default status (used to pass an upstream 4xx through). */
   status?: number;
   retryAfterS?: number;
-  /** What went wrong underneath (kept for logs; never shown to a client). */
+  /** What went wrong underneath (a bus outage, a parse error): kept for logs, never shown to a client. */
   cause?: unknown;
 }
 

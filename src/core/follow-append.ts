@@ -56,14 +56,19 @@ async function appendOnce(bus: Bus, follow: Follow, events: JobEvent[]): Promise
  * Appends with retries (appends are idempotent by seq): an event the bus could not take now is
  * not given up on quickly, and one it can never take is not retried at all.
  */
-export async function appendReliably(deps: AppendDeps, follow: Follow, events: JobEvent | JobEvent[]): Promise<AppendOutcome> {
+export async function appendReliably(
+  deps: AppendDeps,
+  follow: Follow,
+  events: JobEvent | JobEvent[],
+  maxAttempts = MAX_ATTEMPTS,
+): Promise<AppendOutcome> {
   const batch = Array.isArray(events) ? events : [events];
   if (batch.length === 0) return { refused: 0 };
   for (let attempt = 1; ; attempt++) {
     try {
       return await appendOnce(deps.bus, follow, batch);
     } catch (err) {
-      if (isPermanent(err) || deps.closed() || attempt >= MAX_ATTEMPTS) throw err;
+      if (isPermanent(err) || deps.closed() || attempt >= maxAttempts) throw err;
       deps.logger.warn({ jobId: follow.jobId, seq: batch[0]?.seq, err: String(err) }, 'bus append failed, retrying');
       await sleep(Math.min(2000, 50 * 2 ** attempt));
     }

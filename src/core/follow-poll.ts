@@ -1,14 +1,18 @@
-import { TERMINAL_STATUSES, type JobEvent, synthesizeErrorEvent, synthesizeEvent } from './event.ts';
+import type { JobEvent } from './event.ts';
 import type { Follow } from './follow.ts';
 import { type AppendDeps, appendReliably } from './follow-append.ts';
+import type { PollOutcome, UpstreamProfile } from './profile.ts';
 import type { UpstreamClient } from './upstream.ts';
 
 export interface PollPhaseOptions extends AppendDeps {
+  profile: UpstreamProfile;
   upstream: UpstreamClient;
   owner: string;
   leaseMs: number;
   pollIntervalMs: number;
   now(): number;
+  /** The terminal event as it is to be stored (see StreamPhaseOptions.settle). */
+  settle?(jobId: string, event: JobEvent): Promise<JobEvent>;
 }
 
 /** Sleeps, or less when the signal aborts. */
@@ -36,7 +40,7 @@ async function resync(follow: Follow, options: PollPhaseOptions): Promise<void> 
     if (state) {
       follow.lastSeq = Math.max(follow.lastSeq, state.lastSeq);
       if (state.terminalSeq !== null) follow.over = true;
-      const job = parseSnapshot(state.snapshot);
+      const job = parseSnapshot(options.profile, state.snapshot);
       if (job) follow.knowJob(job);
     }
     if (!follow.over && !(await bus.renewLease(follow.jobId, owner, leaseMs))) {
@@ -48,16 +52,11 @@ async function resync(follow: Follow, options: PollPhaseOptions): Promise<void> 
   }
 }
 
-/** The job object inside a stored snapshot event, if it holds one. */
-export function parseSnapshot(snapshot: string | null): Record<string, unknown> | undefined {
+/** The job object inside a stored snapshot event, as the profile reads it (a bad one only costs one repeated status event). */
+export function parseSnapshot(profile: UpstreamProfile, snapshot: string | null): Record<string, unknown> | undefined {
   if (!snapshot) return undefined;
-  try {
-    const job = (JSON.parse(snapshot) as { job?: unknown }).job;
-    return typeof job === 'object' && job !== null ? (job as Record<string, unknown>) : undefined;
-  } catch {
-    // A bad snapshot only costs one repeated status event.
-    return undefined;
-  }
+  const event = profile.toEvent({ data: snapshot }, 0);
+  return typeof event === 'string' ? undefined : event.job;
 }
 
 /**
@@ -69,26 +68,26 @@ export async function pollPhase(follow: Follow, options: PollPhaseOptions): Prom
   follow.phase = 'poll';
   let failures = 0;
   while (!follow.over && !follow.signal.aborted && !options.closed()) {
-    let status = 0;
-    let body: unknown;
+    const { profile } = options;
+    let outcome: PollOutcome = { kind: 'retry' };
     try {
-      ({ status, body } = await options.upstream.getJob(follow.jobId));
+      outcome = profile.pollOutcome(await options.upstream.send(profile.pollRequest(follow.jobId)));
     } catch (err) {
       options.logger.warn({ jobId: follow.jobId, err: err instanceof Error ? err.message : String(err) }, 'poll failed');
     }
     let event: JobEvent | undefined;
     let last = false;
-    if (status === 200 && typeof body === 'object' && body !== null) {
+    if (outcome.kind === 'status') {
       failures = 0;
-      const job = body as Record<string, unknown>;
-      if (!follow.isUnchanged(job)) event = synthesizeEvent(follow.lastSeq + 1, job, new Date(options.now()));
-      last = TERMINAL_STATUSES.has(String(job.status));
-    } else if (status === 404 || status === 410) {
-      event = synthesizeErrorEvent(follow.lastSeq + 1, 'job no longer exists upstream', new Date(options.now()));
+      if (!follow.isUnchanged(outcome.job)) event = profile.statusEvent(follow.lastSeq + 1, outcome.job, new Date(options.now()));
+      last = outcome.terminal;
+    } else if (outcome.kind === 'gone') {
+      event = profile.terminalEvent(follow.lastSeq + 1, 'job no longer exists upstream', new Date(options.now()));
       last = true;
     } else {
       failures++;
     }
+    if (event?.terminal && options.settle) event = await options.settle(follow.jobId, event);
     if (event && (await appendReliably(options, follow, event)).refused > 0) {
       await resync(follow, options);
       last = false;

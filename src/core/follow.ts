@@ -16,15 +16,12 @@ export interface FollowInit {
   /** Ms from now after which the job is given up on (whatever the phase). */
   deadlineMs: number;
   phase: FollowPhase;
+  /** The profile's status key of a job object: polling appends only what changed. */
+  statusKey(job: Record<string, unknown>): string;
 }
 
 /** setTimeout's largest delay; longer deadlines re-arm. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
-
-function jobKeyOf(job: Record<string, unknown>): string {
-  const response = job.response as Record<string, unknown> | undefined;
-  return `${String(job.status)}|${String(response?.progress_percent)}|${String(job.updated)}`;
-}
 
 /**
  * One job this instance follows: what the bus stored of it, and the one owner of its timers
@@ -86,27 +83,26 @@ export class Follow {
   /** Records what the bus stored: only stored events change the follow's state. */
   stored(event: { seq: number; terminal: boolean; job?: Record<string, unknown> }): void {
     this.lastSeq = Math.max(this.lastSeq, event.seq);
-    if (event.job) this.lastKey = jobKeyOf(event.job);
+    if (event.job) this.lastKey = this.init.statusKey(event.job);
     if (event.terminal) this.over = true;
   }
 
   /** True when polling this job object would add nothing new. */
   isUnchanged(job: Record<string, unknown>): boolean {
-    return jobKeyOf(job) === this.lastKey;
+    return this.init.statusKey(job) === this.lastKey;
   }
 
   /** Adopts a stored job object as the latest known status (a takeover's starting point). */
   knowJob(job: Record<string, unknown>): void {
-    this.lastKey = jobKeyOf(job);
+    this.lastKey = this.init.statusKey(job);
   }
 
   /**
-   * Brings the deadline forward to `deadlineMs` after the job's own creation time (a job taken
-   * over does not get a fresh deadline); a time in the future or unparseable changes nothing.
+   * Brings the deadline forward to `deadlineMs` after the job's own creation time (ms since the
+   * epoch; a job taken over does not get a fresh deadline); a time in the future or unknown changes nothing.
    */
-  startedAt(created: unknown, deadlineMs: number): void {
-    const at = typeof created === 'string' ? Date.parse(created) : Number.NaN;
-    if (!Number.isFinite(at) || at > Date.now() || at + deadlineMs >= this.deadlineAt) return;
+  startedAt(at: number | undefined, deadlineMs: number): void {
+    if (at === undefined || !Number.isFinite(at) || at > Date.now() || at + deadlineMs >= this.deadlineAt) return;
     this.deadlineAt = at + deadlineMs;
     clearTimeout(this.deadlineTimer);
     if (!this.disposed) this.armDeadline();

@@ -1,16 +1,20 @@
 import type { Bus } from './bus.ts';
 import { RelayError } from './errors.ts';
-import { synthesizeErrorEvent, synthesizeEvent } from './event.ts';
+import type { JobEvent } from './event.ts';
 import { Follow, type FollowPhase } from './follow.ts';
 import { type AppendDeps, appendReliably } from './follow-append.ts';
 import { parseSnapshot, pollPhase } from './follow-poll.ts';
 import { streamPhase } from './follow-stream.ts';
 import type { Logger } from './logger.ts';
+import type { UpstreamProfile, UpstreamRequest } from './profile.ts';
 import type { UpstreamClient, UpstreamReply } from './upstream.ts';
 
 export interface FollowerOptions {
   bus: Bus;
+  profile: UpstreamProfile;
   upstream: UpstreamClient;
+  /** Cuts every secret out of upstream events before they are parsed. */
+  redact(text: string): string;
   logger: Logger;
   /** This instance's lease owner id. */
   owner: string;
@@ -20,6 +24,8 @@ export interface FollowerOptions {
   jobDeadlineMs: number;
   /** An upstream stream silent for this long is abandoned for polling (default 5 min). */
   upstreamIdleMs?: number;
+  /** Largest upstream event buffered (default: readEvents'). */
+  maxEventChars?: number;
   /** Clock for synthesized events' `ts`. */
   now?: () => number;
   onMalformed?(reason: string): void;
@@ -35,8 +41,19 @@ export interface Followers {
    * first events are on the bus, and keeps reading (then polling) until the job is over.
    */
   followStream(body: ReadableStream<Uint8Array>): Promise<string>;
+  /**
+   * Follows a job its create named (profile.startedJobId): opens its stream
+   * (profile.streamRequest), then resumes or polls as for any job. Returns the id at once.
+   */
+  followStarted(jobId: string): string;
   /** Makes sure some instance follows the job, taking the lease and polling if none does. */
   ensure(jobId: string): Promise<EnsureResult>;
+  /**
+   * Gives up on a job past its deadline, wherever it is followed from (a runtime's own timer,
+   * such as a Durable Object alarm after the object slept): stops its follow here and stores the
+   * profile's terminal event after the last stored seq, unless the job is already over.
+   */
+  endPastDeadline(jobId: string): Promise<void>;
   /** Job ids this instance follows now. */
   active(): string[];
   close(): Promise<void>;
@@ -44,13 +61,41 @@ export interface Followers {
 
 export const DEFAULT_UPSTREAM_IDLE_MS = 300_000;
 
+/** What a job ended by the relay's deadline says, in its profile's terminal event. */
+const DEADLINE_REASON = 'relay gave up: job exceeded its deadline';
+
+/** Resumed streams in a row that bring nothing new before the follower polls instead. */
+const MAX_STALLED_RESUMES = 3;
+
 export function createFollowers(options: FollowerOptions): Followers {
-  const { bus, upstream, logger } = options;
+  const { bus, upstream, logger, profile } = options;
   const now = options.now ?? Date.now;
   const follows = new Map<string, Follow>();
   let closed = false;
   const deps: AppendDeps = { bus, logger, closed: () => closed };
-  const pollOptions = { ...deps, upstream, owner: options.owner, leaseMs: options.leaseMs, pollIntervalMs: options.pollIntervalMs, now };
+  /** A vendor whose result is fetched once at the end (profile.resultRequest) stores it with the terminal event. */
+  async function settle(jobId: string, event: JobEvent): Promise<JobEvent> {
+    if (!profile.resultRequest || !profile.withResult) return event;
+    try {
+      return profile.withResult(event, await upstream.send(profile.resultRequest(jobId)));
+    } catch (err) {
+      logger.warn(
+        { jobId, err: err instanceof Error ? err.message : String(err) },
+        'could not fetch the result; storing the terminal event without it',
+      );
+      return event;
+    }
+  }
+  const pollOptions = {
+    ...deps,
+    profile,
+    upstream,
+    owner: options.owner,
+    leaseMs: options.leaseMs,
+    pollIntervalMs: options.pollIntervalMs,
+    now,
+    settle,
+  };
 
   function begin(jobId: string, phase: FollowPhase): Follow {
     const follow = new Follow({
@@ -61,21 +106,55 @@ export function createFollowers(options: FollowerOptions): Followers {
       leaseMs: options.leaseMs,
       deadlineMs: options.jobDeadlineMs,
       phase,
+      statusKey: (job) => profile.statusKey(job),
     });
     follows.set(jobId, follow);
     return follow;
   }
 
-  /** After the stream (or from a takeover): polls until the job is over, and ends a job past its deadline. */
+  const readOptions = {
+    ...deps,
+    profile,
+    redact: options.redact,
+    idleMs: options.upstreamIdleMs ?? DEFAULT_UPSTREAM_IDLE_MS,
+    ...(options.maxEventChars === undefined ? {} : { maxEventChars: options.maxEventChars }),
+    onMalformed: options.onMalformed,
+    settle,
+  };
+  const unnamed = () => {
+    throw new Error('a resumed stream belongs to a known job');
+  };
+
+  /**
+   * The resume phase, where the vendor allows one (profile.resumeRequest): reopens the stream
+   * after the last stored seq and reads on, while resuming makes progress; any answer that is not
+   * a stream means "not possible" and the caller polls.
+   */
+  async function resume(follow: Follow): Promise<void> {
+    // A vendor without resume whose stream is reopened (fal's status stream) reopens it instead.
+    const request =
+      profile.resumeRequest ??
+      (profile.streamRequest ? (jobId: string) => (profile.streamRequest as (id: string) => UpstreamRequest)(jobId) : undefined);
+    let stalled = 0;
+    while (request && !follow.over && !follow.signal.aborted && !closed && stalled < MAX_STALLED_RESUMES) {
+      const before = follow.lastSeq;
+      const opened = await upstream.open(request(follow.jobId, follow.lastSeq)).catch(() => undefined);
+      if (opened?.kind !== 'stream') return;
+      options.onUpstreamStream?.();
+      follow.phase = 'stream';
+      logger.info({ jobId: follow.jobId, lastSeq: before }, 'resuming the upstream stream');
+      await streamPhase(opened.body, { ...readOptions, begin: unnamed, onNamed: () => undefined }, follow);
+      stalled = follow.lastSeq > before ? 0 : stalled + 1;
+    }
+  }
+
+  /** After the stream (or from a takeover): resumes or polls until the job is over, and ends a job past its deadline. */
   async function complete(follow: Follow): Promise<void> {
+    await resume(follow);
     if (!follow.over && !follow.signal.aborted && !closed) await pollPhase(follow, pollOptions);
     if (follow.stopReason === 'deadline' && !follow.over) {
       logger.warn({ jobId: follow.jobId, lastSeq: follow.lastSeq }, 'job exceeded its deadline; ending it');
-      await appendReliably(
-        deps,
-        follow,
-        synthesizeErrorEvent(follow.lastSeq + 1, 'relay gave up: job exceeded its deadline', new Date(now())),
-      );
+      await appendReliably(deps, follow, profile.terminalEvent(follow.lastSeq + 1, DEADLINE_REASON, new Date(now())));
     }
   }
 
@@ -98,9 +177,7 @@ export function createFollowers(options: FollowerOptions): Followers {
         let named: Follow | undefined;
         const run = (async () => {
           const follow = await streamPhase(body, {
-            ...deps,
-            idleMs: options.upstreamIdleMs ?? DEFAULT_UPSTREAM_IDLE_MS,
-            onMalformed: options.onMalformed,
+            ...readOptions,
             begin: (jobId) => {
               named = begin(jobId, 'stream');
               // The stream's holder follows the job, whoever held its lease.
@@ -121,6 +198,15 @@ export function createFollowers(options: FollowerOptions): Followers {
       });
     },
 
+    followStarted(jobId) {
+      const existing = follows.get(jobId);
+      if (existing) return jobId;
+      const follow = begin(jobId, 'stream');
+      bus.claimLease(jobId, options.owner, options.leaseMs).catch(() => undefined);
+      void finish(follow, complete(follow));
+      return jobId;
+    },
+
     async ensure(jobId) {
       if (follows.has(jobId)) return 'following';
       const state = await bus.state(jobId);
@@ -130,10 +216,10 @@ export function createFollowers(options: FollowerOptions): Followers {
       const follow = begin(jobId, 'poll');
       if (state) {
         follow.lastSeq = state.lastSeq;
-        const job = parseSnapshot(state.snapshot);
+        const job = parseSnapshot(profile, state.snapshot);
         if (job) {
           follow.knowJob(job);
-          follow.startedAt(job.created, options.jobDeadlineMs);
+          follow.startedAt(profile.createdAt(job), options.jobDeadlineMs);
         }
         logger.info({ jobId, lastSeq: state.lastSeq }, 'taking over an unfollowed job; polling');
         void finish(follow, complete(follow));
@@ -141,27 +227,42 @@ export function createFollowers(options: FollowerOptions): Followers {
       }
       let reply: UpstreamReply;
       try {
-        reply = await upstream.getJob(jobId);
+        reply = await upstream.send(profile.pollRequest(jobId));
       } catch (err) {
         void finish(follow, Promise.resolve());
         throw err;
       }
-      if (reply.status !== 200 || typeof reply.body !== 'object' || reply.body === null) {
+      const outcome = profile.pollOutcome(reply);
+      if (outcome.kind !== 'status') {
         void finish(follow, Promise.resolve());
-        if (reply.status === 404 || reply.status === 410) return 'unknown';
+        if (outcome.kind === 'gone') return 'unknown';
         throw new RelayError('upstream_error', `upstream answered ${reply.status} for the job`);
       }
-      const job = reply.body as Record<string, unknown>;
-      follow.startedAt(job.created, options.jobDeadlineMs);
+      const { job } = outcome;
+      follow.startedAt(profile.createdAt(job), options.jobDeadlineMs);
       logger.info({ jobId }, 'following a job created elsewhere; polling');
       void finish(
         follow,
         (async () => {
-          await appendReliably(deps, follow, synthesizeEvent(0, job, new Date(now())));
+          await appendReliably(deps, follow, profile.statusEvent(0, job, new Date(now())));
           await complete(follow);
         })(),
       );
       return 'following';
+    },
+
+    async endPastDeadline(jobId) {
+      const follow = follows.get(jobId);
+      if (follow) {
+        follow.stop('closed');
+        follow.dispose();
+        follows.delete(jobId);
+      }
+      const state = await bus.state(jobId);
+      if (!state || state.terminalSeq !== null) return;
+      logger.warn({ jobId, lastSeq: state.lastSeq }, 'job exceeded its deadline; ending it');
+      const event = profile.terminalEvent(state.lastSeq + 1, DEADLINE_REASON, new Date(now()));
+      await bus.append(jobId, { seq: event.seq, data: event.data, terminal: true, prev: state.lastSeq });
     },
 
     active() {

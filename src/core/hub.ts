@@ -1,4 +1,5 @@
 import type { Bus, StoredEvent, Unsubscribe } from './bus.ts';
+import type { FrameStyle } from './profile.ts';
 import { encodeEvent, encodeUnnumberedEvent } from './sse.ts';
 
 /** Where a hub writes one subscriber's bytes; implemented per runtime (Web stream, Node socket). */
@@ -23,10 +24,23 @@ export interface AttachResult {
   ended: boolean;
 }
 
+/** The frames of one FrameStyle: the encoded cache and the subscribers who read this style. */
+interface View {
+  readonly style: FrameStyle;
+  readonly frames: Uint8Array[];
+  readonly subscribers: Set<SubscriberSink>;
+  /** Subscribers that resumed past what this hub has seen: they join once it catches up. */
+  readonly ahead: Map<SubscriberSink, number>;
+}
+
+/** The uniform path's style: no `event:` names, gap frames, 204 when finished. */
+export const DEFAULT_FRAME_STYLE: FrameStyle = Object.freeze({});
+
 /**
  * One job's events on this instance: a cache of encoded frames fed from the bus, and the
  * local subscribers. Replay and live hand-off happen synchronously, so no event is missed
- * or repeated however events and joins interleave.
+ * or repeated however events and joins interleave. Frames are encoded once per event for
+ * each frame style the hub was built with (the default one, plus a profile's drop-in style).
  */
 export class JobHub {
   readonly jobId: string;
@@ -34,7 +48,7 @@ export class JobHub {
   private readonly maxEvents: number;
   private readonly observer: HubObserver;
   private readonly seqs: number[] = [];
-  private readonly frames: Uint8Array[] = [];
+  private readonly views: View[];
   private firstPrev = -1;
   private pending: StoredEvent[] = [];
   private syncing = true;
@@ -45,17 +59,20 @@ export class JobHub {
   lastSeq = -1;
   /** Seq of the terminal event once it has been seen. */
   terminalSeq: number | null = null;
-  readonly subscribers = new Set<SubscriberSink>();
-  /** Subscribers that resumed past what this hub has seen: they join once it catches up. */
-  private readonly ahead = new Map<SubscriberSink, number>();
   /** Holders keeping this hub alive: subscribers and requests on their way to attach. */
   refs = 0;
 
-  constructor(jobId: string, bus: Bus, maxEvents: number, observer: HubObserver = {}) {
+  constructor(jobId: string, bus: Bus, maxEvents: number, observer: HubObserver = {}, styles: readonly FrameStyle[] = []) {
     this.jobId = jobId;
     this.bus = bus;
     this.maxEvents = maxEvents;
     this.observer = observer;
+    this.views = [DEFAULT_FRAME_STYLE, ...styles.filter((style) => style !== DEFAULT_FRAME_STYLE)].map((style) => ({
+      style,
+      frames: [],
+      subscribers: new Set(),
+      ahead: new Map(),
+    }));
   }
 
   /** Subscribes to the bus and loads the history once; resolves when the cache is complete. */
@@ -80,17 +97,21 @@ export class JobHub {
   /** Writes a heartbeat to every subscriber, including those waiting to catch up. */
   heartbeat(frame: Uint8Array): void {
     this.broadcast(frame);
-    for (const sink of this.ahead.keys()) {
-      if (!sink.write(frame)) {
-        this.ahead.delete(sink);
-        sink.end();
+    for (const view of this.views) {
+      for (const sink of view.ahead.keys()) {
+        if (!sink.write(frame)) {
+          view.ahead.delete(sink);
+          sink.end();
+        }
       }
     }
   }
 
   /** Local subscribers, live or waiting to catch up. */
   get size(): number {
-    return this.subscribers.size + this.ahead.size;
+    let n = 0;
+    for (const view of this.views) n += view.subscribers.size + view.ahead.size;
+    return n;
   }
 
   /**
@@ -134,48 +155,47 @@ export class JobHub {
         return;
       }
       this.observer.onGap?.(this.jobId, this.lastSeq + 1, event.prev);
-      this.broadcast(gapFrame(this.lastSeq + 1, event.prev));
+      const gap = gapFrame(this.lastSeq + 1, event.prev);
+      for (const view of this.views) if (!view.style.noGapFrames) this.broadcastTo(view, gap);
     }
     this.ingest(event);
   }
 
   private ingest(event: StoredEvent): void {
     if (event.seq <= this.lastSeq || this.terminalSeq !== null) return;
-    const frame = encodeEvent(event.seq, event.data);
     if (this.seqs.length === 0) this.firstPrev = event.prev;
     this.seqs.push(event.seq);
-    this.frames.push(frame);
-    if (this.seqs.length > this.maxEvents) {
-      const drop = this.seqs.length - this.maxEvents;
+    const drop = this.seqs.length - this.maxEvents;
+    if (drop > 0) {
       this.firstPrev = this.seqs[drop - 1] ?? this.firstPrev;
       this.seqs.splice(0, drop);
-      this.frames.splice(0, drop);
     }
     this.lastSeq = event.seq;
-    if (this.ahead.size > 0) this.admitCaughtUp(event.seq);
-    this.broadcast(frame);
+    for (const view of this.views) {
+      const frame = encodeEvent(event.seq, event.data, view.style.eventName?.(event.data));
+      view.frames.push(frame);
+      if (drop > 0) view.frames.splice(0, drop);
+      if (view.ahead.size > 0) admitCaughtUp(view, event.seq);
+      this.broadcastTo(view, frame);
+    }
     if (event.terminal) {
       this.terminalSeq = event.seq;
-      for (const sink of this.subscribers) sink.end();
-      this.subscribers.clear();
-      for (const sink of this.ahead.keys()) sink.end();
-      this.ahead.clear();
-    }
-  }
-
-  /** Moves subscribers whose resume point is below `seq` into the live set. */
-  private admitCaughtUp(seq: number): void {
-    for (const [sink, since] of this.ahead) {
-      if (since < seq) {
-        this.ahead.delete(sink);
-        this.subscribers.add(sink);
+      for (const view of this.views) {
+        for (const sink of view.subscribers) sink.end();
+        view.subscribers.clear();
+        for (const sink of view.ahead.keys()) sink.end();
+        view.ahead.clear();
       }
     }
   }
 
-  /** Writes the same bytes to every subscriber; a failing one is dropped, the rest go on. */
+  /** Writes the same bytes to every live subscriber (every style); a failing one is dropped, the rest go on. */
   broadcast(bytes: Uint8Array): void {
-    for (const sink of this.subscribers) {
+    for (const view of this.views) this.broadcastTo(view, bytes);
+  }
+
+  private broadcastTo(view: View, bytes: Uint8Array): void {
+    for (const sink of view.subscribers) {
       let ok = false;
       try {
         ok = sink.write(bytes);
@@ -183,7 +203,7 @@ export class JobHub {
         ok = false;
       }
       if (!ok) {
-        this.subscribers.delete(sink);
+        view.subscribers.delete(sink);
         this.observer.onDropped?.(this.jobId);
         sink.end();
       }
@@ -198,18 +218,21 @@ export class JobHub {
   /**
    * Replays cached events with seq > since (after a `gap` frame if some were trimmed, or if
    * more than `maxReplay` are due, of which only the newest `maxReplay` are sent), then adds
-   * the sink to the live set, or ends it when the job is over. Call after ready().
+   * the sink to the live set, or ends it when the job is over. Call after ready(). `style` is
+   * one the hub was built with (default: the uniform path's).
    */
-  attach(sink: SubscriberSink, since: number, maxReplay = Number.POSITIVE_INFINITY): AttachResult {
+  attach(sink: SubscriberSink, since: number, maxReplay = Number.POSITIVE_INFINITY, style = DEFAULT_FRAME_STYLE): AttachResult {
+    const view = this.views.find((candidate) => candidate.style === style);
+    if (!view) throw new Error('JobHub.attach: a frame style this hub was not built with');
     const start = Math.max(firstAfter(this.seqs, since), this.seqs.length - maxReplay);
     const chunks: Uint8Array[] = [];
     const oldestPrev = start === 0 ? this.firstPrev : (this.seqs[start - 1] ?? -1);
     if (start < this.seqs.length && oldestPrev > since) {
       this.observer.onGap?.(this.jobId, since + 1, oldestPrev);
-      chunks.push(gapFrame(since + 1, oldestPrev));
+      if (!style.noGapFrames) chunks.push(gapFrame(since + 1, oldestPrev));
     }
-    for (let i = start; i < this.frames.length; i++) chunks.push(this.frames[i] as Uint8Array);
-    const replayed = this.frames.length - start;
+    for (let i = start; i < view.frames.length; i++) chunks.push(view.frames[i] as Uint8Array);
+    const replayed = view.frames.length - start;
     if (chunks.length > 0 && !sink.write(concat(chunks))) {
       sink.end();
       return { replayed, ended: true };
@@ -218,30 +241,44 @@ export class JobHub {
       sink.end();
       return { replayed, ended: true };
     }
-    if (since > this.lastSeq) this.ahead.set(sink, since);
-    else this.subscribers.add(sink);
+    if (since > this.lastSeq) view.ahead.set(sink, since);
+    else view.subscribers.add(sink);
     return { replayed, ended: false };
   }
 
   /** Every local subscriber, live or waiting to catch up. */
   sinks(): SubscriberSink[] {
-    return [...this.subscribers, ...this.ahead.keys()];
+    return this.views.flatMap((view) => [...view.subscribers, ...view.ahead.keys()]);
   }
 
   /** Removes a subscriber (its disconnect path); safe to call twice. */
   detach(sink: SubscriberSink): void {
-    this.subscribers.delete(sink);
-    this.ahead.delete(sink);
+    for (const view of this.views) {
+      view.subscribers.delete(sink);
+      view.ahead.delete(sink);
+    }
   }
 
   /** Stops listening to the bus and ends every subscriber. */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    for (const sink of [...this.subscribers, ...this.ahead.keys()]) sink.end();
-    this.subscribers.clear();
-    this.ahead.clear();
+    for (const sink of this.sinks()) sink.end();
+    for (const view of this.views) {
+      view.subscribers.clear();
+      view.ahead.clear();
+    }
     if (this.unsubscribe) await this.unsubscribe();
+  }
+}
+
+/** Moves a view's subscribers whose resume point is below `seq` into its live set. */
+function admitCaughtUp(view: View, seq: number): void {
+  for (const [sink, since] of view.ahead) {
+    if (since < seq) {
+      view.ahead.delete(sink);
+      view.subscribers.add(sink);
+    }
   }
 }
 

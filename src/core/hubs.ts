@@ -1,5 +1,6 @@
 import type { Bus } from './bus.ts';
 import { type HubObserver, JobHub, type SubscriberSink } from './hub.ts';
+import type { FrameStyle } from './profile.ts';
 import { encodeComment } from './sse.ts';
 
 export interface HubRegistryOptions {
@@ -9,6 +10,8 @@ export interface HubRegistryOptions {
   lingerMs: number;
   heartbeatMs: number;
   observer?: HubObserver;
+  /** Frame styles besides the uniform one that subscribers may ask for (a profile's drop-in style). */
+  styles?: readonly FrameStyle[];
 }
 
 /** A hub held open for one caller; `release` is safe to call twice. */
@@ -54,7 +57,7 @@ export function createHubRegistry(options: HubRegistryOptions): HubRegistry {
     acquire(jobId) {
       let hub = hubs.get(jobId);
       if (!hub) {
-        hub = new JobHub(jobId, options.bus, options.historyMaxEvents, options.observer);
+        hub = new JobHub(jobId, options.bus, options.historyMaxEvents, options.observer, options.styles);
         hubs.set(jobId, hub);
       }
       const timer = timers.get(jobId);

@@ -1,16 +1,24 @@
 import type { AppendInput, Bus } from './bus.ts';
 import { RelayError } from './errors.ts';
-import { parseEvent } from './event.ts';
+import { isValidJobId } from './job-id.ts';
 import { createFollowers, type Followers } from './follower.ts';
+import { parseSnapshot } from './follow-poll.ts';
 import type { JobHub } from './hub.ts';
 import { createHubRegistry, type HubRegistry } from './hubs.ts';
 import type { Logger } from './logger.ts';
+import { PROFILE_NAME, type UpstreamProfile } from './profile.ts';
+import { scopedBus } from './scoped-bus.ts';
 import { createStats, type RelayStats } from './stats.ts';
 import type { UpstreamClient, UpstreamReply } from './upstream.ts';
 
 export interface RelayOptions {
+  /** The shared bus; this relay's jobs live on it as `<profile>:<jobid>`. */
   bus: Bus;
+  /** The vendor this relay serves. */
+  profile: UpstreamProfile;
   upstream: UpstreamClient;
+  /** Cuts every configured secret out of upstream events before they are parsed. */
+  redact(text: string): string;
   logger: Logger;
   /** This instance's id, used as lease owner. */
   instanceId: string;
@@ -25,22 +33,26 @@ export interface RelayOptions {
   hubLingerMs?: number;
   /** How long a subscription to a job nobody has seen yet waits for its first event. */
   unknownJobWaitMs?: number;
+  /** Largest upstream event buffered; a bigger one is counted malformed (default 4 Mi characters). */
+  maxEventChars?: number;
   stats?: RelayStats;
 }
 
-export type CreateOutcome = { kind: 'job'; jobId: string } | { kind: 'reply'; reply: UpstreamReply };
+/** A job started (with the vendor's own answer when its create answers JSON naming the job), or the vendor's refusal. */
+export type CreateOutcome = { kind: 'job'; jobId: string; reply?: UpstreamReply } | { kind: 'reply'; reply: UpstreamReply };
 
 export type SubscribeOutcome = { kind: 'finished' } | { kind: 'open'; hub: JobHub; release: () => void };
 
-/** The relay on one instance: creates and follows jobs, serves their events to subscribers. */
+/** The relay of one profile on one instance: creates and follows its jobs, serves their events to subscribers. */
 export interface Relay {
+  readonly profile: UpstreamProfile;
   readonly stats: RelayStats;
   readonly hubs: HubRegistry;
   readonly followers: Followers;
   readonly upstream: UpstreamClient;
   readonly bus: Bus;
-  /** Starts a job upstream (always streaming) and follows it to its end, whoever listens. */
-  create(verb: string, body: Record<string, unknown>): Promise<CreateOutcome>;
+  /** Starts a job of `kind` upstream (the profile's create) and follows it to its end, whoever listens. */
+  create(kind: string, body: Record<string, unknown>): Promise<CreateOutcome>;
   /** Opens a job's events for a subscriber that has seen up to `since`. */
   subscribe(jobId: string, since: number): Promise<SubscribeOutcome>;
   /** The job object of the latest event that carried one, if the bus has it. */
@@ -61,7 +73,10 @@ export interface Relay {
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 export function createRelay(options: RelayOptions): Relay {
-  const { bus, upstream, logger } = options;
+  const { upstream, logger, profile } = options;
+  if (!PROFILE_NAME.test(profile.name)) throw new TypeError(`profile name must match ${PROFILE_NAME}: ${JSON.stringify(profile.name)}`);
+  // Every job of this profile, and only those, under `<profile>:` on the shared bus.
+  const bus = scopedBus(options.bus, `${profile.name}:`);
   const stats = options.stats ?? createStats();
   let draining = false;
   const unknownJobWaitMs = options.unknownJobWaitMs ?? Math.max(2000, options.pollIntervalMs * 2);
@@ -70,6 +85,7 @@ export function createRelay(options: RelayOptions): Relay {
     historyMaxEvents: options.historyMaxEvents,
     heartbeatMs: options.heartbeatMs,
     lingerMs: options.hubLingerMs ?? 30_000,
+    ...(profile.dropInFrames ? { styles: [profile.dropInFrames] } : {}),
     observer: {
       onDuplicate: () => void stats.eventsDuplicate++,
       onGap: () => void stats.gaps++,
@@ -78,7 +94,10 @@ export function createRelay(options: RelayOptions): Relay {
   });
   const followers = createFollowers({
     bus: countingBus(bus, stats),
+    profile,
     upstream,
+    redact: options.redact,
+    ...(options.maxEventChars === undefined ? {} : { maxEventChars: options.maxEventChars }),
     logger,
     owner: options.instanceId,
     leaseMs: options.leaseMs,
@@ -104,29 +123,31 @@ export function createRelay(options: RelayOptions): Relay {
 
   async function snapshot(jobId: string): Promise<Record<string, unknown> | null> {
     const state = await bus.state(jobId);
-    if (!state?.snapshot) return null;
-    try {
-      const job = (JSON.parse(state.snapshot) as { job?: unknown }).job;
-      return typeof job === 'object' && job !== null ? (job as Record<string, unknown>) : null;
-    } catch {
-      logger.warn({ jobId }, 'stored snapshot is not JSON');
-      return null;
-    }
+    return parseSnapshot(profile, state?.snapshot ?? null) ?? null;
   }
 
   return {
+    profile,
     stats,
     hubs,
     followers,
     upstream,
     bus,
 
-    async create(verb, body) {
-      const result = await upstream.createJob(verb, body);
-      if (result.kind === 'reply') return result;
+    async create(kind, body) {
+      const result = await upstream.open(profile.createRequest(kind, body));
+      if (result.kind === 'reply') {
+        // A vendor whose create answers JSON naming the job (its stream is opened separately).
+        const started = profile.startedJobId?.(result.reply);
+        if (started === undefined) return result;
+        const jobId = followers.followStarted(checkUpstreamJobId(started));
+        stats.jobsCreated++;
+        logger.info({ jobId, profile: profile.name, kind }, 'job created');
+        return { kind: 'job', jobId, reply: result.reply };
+      }
       const jobId = await followers.followStream(result.body);
       stats.jobsCreated++;
-      logger.info({ jobId, verb }, 'job created');
+      logger.info({ jobId, profile: profile.name, kind }, 'job created');
       return { kind: 'job', jobId };
     },
 
@@ -163,8 +184,8 @@ export function createRelay(options: RelayOptions): Relay {
       const deadline = Date.now() + timeoutMs;
       for (;;) {
         for (const stored of await bus.history(jobId, -1)) {
-          const event = parseEvent(stored.data);
-          if (typeof event !== 'string' && event.job) return event.job;
+          const job = parseSnapshot(profile, stored.data);
+          if (job) return job;
         }
         // Past the deadline (or with the first events trimmed away): the latest job object, if any.
         if (Date.now() >= deadline) return snapshot(jobId);
@@ -188,6 +209,12 @@ export function createRelay(options: RelayOptions): Relay {
       await hubs.close();
     },
   };
+}
+
+/** A job id a create's answer named: it becomes a bus key, a URL segment and a header, so it must be safe. */
+function checkUpstreamJobId(jobId: string): string {
+  if (!isValidJobId(jobId)) throw new RelayError('upstream_error', 'upstream named an invalid job id');
+  return jobId;
 }
 
 /** The bus as the followers see it: every stored append is counted. */

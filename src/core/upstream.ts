@@ -1,61 +1,55 @@
 import { RelayError } from './errors.ts';
 import { MAX_JSON_DEPTH, jsonTooDeep } from './json-depth.ts';
-import { redactStream } from './redact-stream.ts';
+import type { UpstreamProfile, UpstreamReply, UpstreamRequest } from './profile.ts';
 
-/** Where the vendor API lives and how to reach it; kept a profile since the vendor may go away. */
-export interface UpstreamProfile {
+export type { UpstreamReply, UpstreamRequest } from './profile.ts';
+
+/** Where one vendor's API lives and the credential for it. */
+export interface UpstreamEndpoint {
   baseUrl: string;
-  token: string;
-  /** Paths relative to baseUrl; `{verb}` and `{jobid}` are replaced (jobid URL-encoded). */
-  paths?: { create?: string; job?: string; jobs?: string };
+  credential: string;
   fetch?: typeof fetch;
   /** Per-request timeout for non-streaming calls, ms. */
   timeoutMs?: number;
 }
 
-/** A non-streaming upstream answer, already parsed and redacted. */
-export interface UpstreamReply {
-  status: number;
-  body: unknown;
-}
+/** A streaming answer's raw body (read it with readEvents, which redacts), or the non-streaming reply. */
+export type StreamResult = { kind: 'stream'; body: ReadableStream<Uint8Array> } | { kind: 'reply'; reply: UpstreamReply };
 
-export type CreateResult = { kind: 'stream'; body: ReadableStream<Uint8Array> } | { kind: 'reply'; reply: UpstreamReply };
-
+/** The vendor API client: sends a profile's requests with the credential, never lets it out in what it returns. */
 export interface UpstreamClient {
-  /** POSTs a job with `stream:true`; a stream when the upstream streams, else its reply. */
-  createJob(verb: string, body: Record<string, unknown>): Promise<CreateResult>;
-  getJob(jobId: string): Promise<UpstreamReply>;
-  listJobs(): Promise<UpstreamReply>;
-  deleteJob(jobId: string): Promise<UpstreamReply>;
+  /** A call answered with JSON (redacted, parsed). */
+  send(request: UpstreamRequest): Promise<UpstreamReply>;
+  /** A call that may answer with SSE: the body when it does, else the reply. */
+  open(request: UpstreamRequest): Promise<StreamResult>;
 }
 
-const DEFAULT_PATHS = { create: '/jobs/{verb}', job: '/jobs/{jobid}', jobs: '/jobs' };
+/** Builds the client for one profile at one endpoint. */
+export function createUpstreamClient(
+  profile: Pick<UpstreamProfile, 'authorization'>,
+  endpoint: UpstreamEndpoint,
+  redact: (text: string) => string,
+): UpstreamClient {
+  const base = endpoint.baseUrl.replace(/\/+$/, '');
+  const doFetch = endpoint.fetch ?? ((input, init) => fetch(input, init));
+  const timeoutMs = endpoint.timeoutMs ?? 15000;
 
-/** The vendor API client: injects the token, never lets it out in what it returns. */
-export function createUpstreamClient(profile: UpstreamProfile, redact: (text: string) => string): UpstreamClient {
-  const base = profile.baseUrl.replace(/\/+$/, '');
-  const paths = { ...DEFAULT_PATHS, ...profile.paths };
-  const doFetch = profile.fetch ?? ((input, init) => fetch(input, init));
-  const timeoutMs = profile.timeoutMs ?? 15000;
-
-  function url(template: string, params: Record<string, string>): string {
-    return base + template.replace(/\{(\w+)\}/g, (_, key: string) => encodeURIComponent(params[key] ?? ''));
-  }
-
-  async function send(method: string, target: string, body?: unknown, stream = false): Promise<Response> {
+  async function call(request: UpstreamRequest): Promise<Response> {
     const headers: Record<string, string> = {
-      Authorization: `Bearer ${profile.token}`,
-      Accept: stream ? 'text/event-stream' : 'application/json',
+      ...profile.authorization(endpoint.credential),
+      Accept: request.stream ? 'text/event-stream' : 'application/json',
     };
-    if (body !== undefined) headers['Content-Type'] = 'application/json';
-    const init: RequestInit = { method, headers };
-    if (body !== undefined) init.body = JSON.stringify(body);
-    if (!stream) init.signal = AbortSignal.timeout(timeoutMs);
+    const init: RequestInit = { method: request.method, headers };
+    if (request.body !== undefined) {
+      headers['Content-Type'] = 'application/json';
+      init.body = JSON.stringify(request.body);
+    }
+    if (!request.stream) init.signal = AbortSignal.timeout(timeoutMs);
     try {
-      return await doFetch(target, init);
+      return await doFetch(base + request.path, init);
     } catch (err) {
       const reason = err instanceof Error ? err.message : String(err);
-      throw new RelayError('upstream_error', `upstream unreachable: ${redact(reason)}`);
+      throw new RelayError('upstream_error', `upstream unreachable: ${redact(reason)}`, { cause: err });
     }
   }
 
@@ -63,8 +57,8 @@ export function createUpstreamClient(profile: UpstreamProfile, redact: (text: st
     let text: string;
     try {
       text = redact(await response.text());
-    } catch {
-      throw new RelayError('upstream_error', 'upstream response was cut off');
+    } catch (err) {
+      throw new RelayError('upstream_error', 'upstream response was cut off', { cause: err });
     }
     // Re-serialising it (the reply is passed on as JSON) would overflow the stack.
     if (jsonTooDeep(text))
@@ -81,32 +75,15 @@ export function createUpstreamClient(profile: UpstreamProfile, redact: (text: st
   }
 
   return {
-    async createJob(verb, body) {
-      const response = await send('POST', url(paths.create, { verb }), { ...body, stream: true }, true);
+    async send(request) {
+      return reply(await call(request));
+    },
+    async open(request) {
+      const response = await call({ ...request, stream: true });
       const type = response.headers.get('content-type') ?? '';
-      if (response.ok && type.includes('text/event-stream') && response.body) {
-        // The upstream may echo a secret inside events, in any encoding: it is cut out before anything parses them.
-        return { kind: 'stream', body: redactStream(response.body, redact) };
-      }
+      // The raw body: readEvents redacts every event before anything parses it.
+      if (response.ok && type.includes('text/event-stream') && response.body) return { kind: 'stream', body: response.body };
       return { kind: 'reply', reply: await reply(response) };
     },
-    async getJob(jobId) {
-      return reply(await send('GET', url(paths.job, { jobid: jobId })));
-    },
-    async listJobs() {
-      return reply(await send('GET', url(paths.jobs, {})));
-    },
-    async deleteJob(jobId) {
-      return reply(await send('DELETE', url(paths.job, { jobid: jobId })));
-    },
   };
-}
-
-/** The vendor's `{"error": "..."}` message from a reply body, if it has one. */
-export function upstreamErrorMessage(body: unknown): string | undefined {
-  if (typeof body === 'object' && body !== null && 'error' in body) {
-    const error = (body as { error: unknown }).error;
-    if (typeof error === 'string') return error;
-  }
-  return undefined;
 }

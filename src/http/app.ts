@@ -1,33 +1,97 @@
 import { type Context, Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { requestId } from 'hono/request-id';
+import { type JobRef, qualifiedJobId } from '../core/auth/job-ref.ts';
 import { MAX_TOKEN_JOBS } from '../core/auth/subscribe-token.ts';
 import { RelayError, errorBody } from '../core/errors.ts';
-import { SSE_HEADERS } from '../core/sse.ts';
 import type { Logger } from '../core/logger.ts';
 import type { CreateOutcome, Relay } from '../core/relay.ts';
-import { type UpstreamReply, upstreamErrorMessage } from '../core/upstream.ts';
+import { SSE_HEADERS } from '../core/sse.ts';
 import { accessLog } from './access-log.ts';
 import { requireApiKey, requireJobAccess } from './auth.ts';
-import { type AppQueue, queueCreate, wantsQueue } from './queued-create.ts';
+import { type AppQueue, queueCreate } from './queued-create.ts';
 import { queuedStream } from './queued-stream.ts';
 import type { Security } from './security.ts';
 import { type SinkOpener, resumePoint, subscriptionResponse } from './subscription-response.ts';
-import { checkCreateLimits, checkJobId, checkVerb, parseCreateBody, parseTokenRequest } from './validate.ts';
+import { checkJobId, parseTokenRequest } from './validate.ts';
 
-/** What the app uses of the relay: all of it on Node; on Workers a front backed by Durable Objects. */
-export type AppRelay = Pick<Relay, 'create' | 'snapshot' | 'waitForSnapshot' | 'upstream'> &
-  Partial<Pick<Relay, 'subscribe'>> & { bus: Pick<Relay['bus'], 'ping'> };
+/** What the app uses of one profile's relay: all of it on Node; on Workers a front backed by Durable Objects. */
+export type AppRelay = Pick<Relay, 'profile' | 'create' | 'snapshot' | 'waitForSnapshot' | 'upstream'> & Partial<Pick<Relay, 'subscribe'>>;
 
-/** Where a subscription's SSE Response comes from, given the resume point and extra headers. */
+/** Where a subscription's SSE Response comes from, given the job, the resume point and extra headers. */
 export type OpenSubscription = (
-  jobId: string,
+  job: JobRef,
   since: number,
-  options: { headers: Record<string, string>; onClose: () => void /** The runtime's request context (Hono's `c.env`). */; env?: unknown },
+  options: {
+    headers: Record<string, string>;
+    onClose: () => void;
+    /** The runtime's request context (Hono's `c.env`). */
+    env?: unknown;
+    /** Frames in the profile's drop-in style (profile.dropInFrames) instead of the uniform path's. */
+    dropIn?: boolean;
+  },
 ) => Promise<Response>;
 
-export interface AppDeps {
+/** What a profile's drop-in routes get from the app: its relay, and the shared access, limits and subscription steps. */
+export interface RouteKit {
   relay: AppRelay;
+  security: Security;
+  redact: (text: string) => string;
+  /** Body size limit middleware (413 past MAX_BODY_BYTES). */
+  limitBody: ReturnType<typeof bodyLimit>;
+  /** Runs `open` holding a subscriber slot, which the SSE response frees when the client is gone, whichever way. */
+  withSlot(c: Context, open: (release: () => void) => Promise<Response>): Promise<Response>;
+  /** Opens this profile's job for the caller (after access was checked), holding `release`'s slot. */
+  subscribe(
+    c: Context,
+    jobId: string,
+    since: number,
+    release: () => void,
+    extra?: Record<string, string>,
+    dropIn?: boolean,
+  ): Promise<Response>;
+  /** Throws unless the caller may read this profile's job. */
+  requireJobAccess(c: Context, jobId: string): Promise<void>;
+  /** A subscribe route's whole answer for the job named by `rawJobId`: id check, access, resume point, HEAD, slot, stream. */
+  serveStream(c: Context, rawJobId: string | undefined, dropIn?: boolean): Promise<Response>;
+  /** A subscribe token for this profile's jobs. */
+  issueToken(jobIds: readonly string[], ttlS?: number): Promise<{ token: string; expiresAt: number }>;
+  /**
+   * The opt-in create queue (`X-Queue: true`), when configured and this runtime has local hubs:
+   * runs `create` when the upstream has room. It answers as an ordinary create when the job
+   * starts at once; a streaming one (given `release`) that must wait becomes the queued SSE
+   * stream; a non-streaming one holds the request until the job starts.
+   */
+  createInQueue?(
+    c: Context,
+    create: () => Promise<CreateOutcome>,
+    release: (() => void) | undefined,
+    options: QueueCreateOptions,
+  ): Promise<CreateOutcome | { kind: 'response'; response: Response }>;
+}
+
+/** What the queued stream says in the vendor's terms. */
+export interface QueueCreateOptions {
+  /** The `submitted` frame's contents for the started job: id, subscribe token, stream URL. */
+  describe(jobId: string): Promise<Record<string, string>>;
+  /** Turns an upstream refusal into the error the caller sees (redacted). */
+  refusal(reply: { status: number; body: unknown }): RelayError;
+}
+
+/** One profile as the app serves it: its relay, its drop-in routes, and where its jobs' streams are. */
+export interface AppProfile {
+  relay: AppRelay;
+  /** Mounts the vendor's own paths (e.g. `/v3/midjourney/...`). */
+  routes?(app: Hono, kit: RouteKit): void;
+  /** The stream URL handed out with tokens (default: the uniform `/v1/jobs/<profile>/<id>/stream`). */
+  streamPath?(jobId: string): string;
+}
+
+export interface AppDeps {
+  /** Every profile served; the first is the one bare job ids in `/v1/tokens` bodies and tokens belong to. */
+  profiles: readonly AppProfile[];
+  /** Readiness: the shared bus. */
+  bus: { ping(): Promise<void> };
   /**
    * Serves subscriptions; default: this process's hubs (`relay.subscribe`). The Worker passes
    * one that asks the job's Durable Object, where its hub lives.
@@ -40,8 +104,6 @@ export interface AppDeps {
   maxBodyBytes: number;
   /** Max bytes queued for one slow subscriber before it is dropped. */
   maxQueuedBytes?: number;
-  /** Where the vendor API paths are mounted. */
-  basePath?: string;
   /** The runtime's fast subscriber sink (Node: straight to the socket); default: a Web stream body. */
   openSink?: SinkOpener;
   /** Prometheus exposition for `GET /metrics`, when the runtime has it. */
@@ -52,10 +114,13 @@ export interface AppDeps {
   queue?: AppQueue;
 }
 
+/** The uniform subscribe path of any profile's job. */
+export const uniformStreamPath = (job: JobRef) => `/v1/jobs/${job.profile}/${encodeURIComponent(job.jobId)}/stream`;
+
 /** The gateway's HTTP API, runtime-neutral: Node and Workers both serve `app.fetch`. */
 export function createApp(deps: AppDeps): Hono {
-  const { relay, logger, security } = deps;
-  const base = deps.basePath ?? '/v3/midjourney';
+  const { logger, security } = deps;
+  const profiles = new Map(deps.profiles.map((entry) => [entry.relay.profile.name, entry]));
   const streamOptions = {
     retryMs: deps.retryMs,
     maxQueuedBytes: deps.maxQueuedBytes ?? 8 << 20,
@@ -70,7 +135,7 @@ export function createApp(deps: AppDeps): Hono {
   app.get('/healthz', (c) => c.json({ ok: true }));
   app.get('/readyz', async (c) => {
     try {
-      await relay.bus.ping();
+      await deps.bus.ping();
       return c.json({ ok: true, bus: 'reachable' });
     } catch {
       return c.json({ ok: false, bus: 'unreachable' }, 503);
@@ -89,7 +154,6 @@ export function createApp(deps: AppDeps): Hono {
     },
   });
 
-  /** Runs `open` holding a subscriber slot, which the SSE response frees when the client is gone, whichever way. */
   async function withSlot(c: Context, open: (release: () => void) => Promise<Response>): Promise<Response> {
     const release = security.subscribers.acquire(security.clientIp(c));
     try {
@@ -102,80 +166,69 @@ export function createApp(deps: AppDeps): Hono {
 
   const openSubscription: OpenSubscription =
     deps.openSubscription ??
-    (async (jobId, since, { headers, onClose, env }) => {
-      if (!relay.subscribe) throw new Error('openSubscription is required when the relay has no local hubs');
-      const outcome = await relay.subscribe(jobId, since);
-      return subscriptionResponse(outcome, since, { ...streamOptions, onClose, headers }, env);
+    (async (job, since, { headers, onClose, env, dropIn }) => {
+      const relay = profiles.get(job.profile)?.relay;
+      if (!relay?.subscribe) throw new Error('openSubscription is required when the relay has no local hubs');
+      const outcome = await relay.subscribe(job.jobId, since);
+      const style = dropIn ? relay.profile.dropInFrames : undefined;
+      return subscriptionResponse(outcome, since, { ...streamOptions, onClose, headers, ...(style ? { style } : {}) }, env);
     });
 
-  async function subscribe(
+  function subscribe(
     c: Context,
-    jobId: string,
+    job: JobRef,
     since: number,
     release: () => void,
     extra?: Record<string, string>,
+    dropIn?: boolean,
   ): Promise<Response> {
     // A stream's head goes out here, not through Hono: the request id goes with it.
     const headers = { ...security.cors.headersFor(c.req.header('Origin')), 'X-Request-Id': c.get('requestId') as string, ...extra };
-    return openSubscription(jobId, since, { headers, onClose: release, env: c.env });
+    return openSubscription(job, since, { headers, onClose: release, env: c.env, ...(dropIn ? { dropIn } : {}) });
   }
 
-  const streamPath = (jobId: string, token: string) =>
-    `${base}/jobs/${encodeURIComponent(jobId)}/stream?token=${encodeURIComponent(token)}`;
+  const streamPathOf = (job: JobRef) => {
+    const path = profiles.get(job.profile)?.streamPath?.(job.jobId) ?? uniformStreamPath(job);
+    return (token: string) => `${path}?token=${encodeURIComponent(token)}`;
+  };
 
-  app.post(`${base}/jobs/:verb`, limitBody, async (c) => {
-    const keyId = await requireApiKey(security, c);
-    const verb = checkVerb(c.req.param('verb'));
-    security.createRate.take(keyId ?? `ip:${security.clientIp(c)}`);
-    const parsed = parseCreateBody(await c.req.text());
-    const body = checkCreateLimits(verb, parsed.body, security);
-    const queued = deps.queue !== undefined && wantsQueue(c.req.header('X-Queue'));
-    // A streaming create takes its subscriber slot first: a full instance starts no job.
-    if (parsed.stream) return withSlot(c, (release) => create(c, verb, body, release, queued));
-    return create(c, verb, body, undefined, queued);
+  app.post('/v1/tokens', limitBody, async (c) => {
+    await requireApiKey(security, c);
+    const { jobs, refs, ttlS } = parseTokenRequest(await c.req.text(), MAX_TOKEN_JOBS, security.profiles);
+    const { token, expiresAt } = await security.tokens.issue(refs.map(qualifiedJobId), ttlS);
+    const stream_urls = Object.fromEntries(jobs.map((entry, i) => [entry, streamPathOf(refs[i] as JobRef)(token)]));
+    return c.json({ token, expires_at: expiresAt, expires_in: ttlS ?? security.tokenTtlS, jobs, stream_urls }, 201);
   });
 
-  /** Starts the job; streams it when given a subscriber slot, else answers 201 with the job. */
-  async function create(
-    c: Context,
-    verb: string,
-    body: Record<string, unknown>,
-    release: (() => void) | undefined,
-    queued = false,
-  ): Promise<Response> {
-    const outcome = queued ? await createInQueue(c, verb, body, release) : await relay.create(verb, body);
-    if (outcome.kind === 'response') return outcome.response;
-    if (outcome.kind === 'reply') {
-      const { status, body: replyBody } = outcome.reply;
-      if (status >= 400) throw upstreamFailure(outcome.reply, deps.redact);
-      return c.json(replyBody as object, status as 200);
-    }
-    const issued = security.tokens.issue([outcome.jobId]);
-    if (release) {
-      const { token } = await issued;
-      return subscribe(c, outcome.jobId, -1, release, { 'X-Job-Id': outcome.jobId, 'X-Subscribe-Token': token });
-    }
-    const job = (await relay.waitForSnapshot(outcome.jobId, 10_000)) ?? { jobid: outcome.jobId, verb, status: 'created' };
-    const { token } = await issued;
-    const headers = { 'X-Job-Id': outcome.jobId, 'X-Subscribe-Token': token };
-    return c.json({ ...job, subscribe_token: token, stream_url: streamPath(outcome.jobId, token) }, 201, headers);
+  /** A subscribe route: the job id checked, access, the resume point, then the stream in a subscriber slot. */
+  async function serveStream(c: Context, profile: string, rawJobId: string | undefined, dropIn?: boolean): Promise<Response> {
+    const job = { profile, jobId: checkJobId(rawJobId) };
+    await requireJobAccess(security, c, job);
+    const since = resumePoint(c.req.header('Last-Event-ID'), c.req.query('since'));
+    // Hono answers HEAD by running GET and dropping the body uncancelled: never open a subscriber for it.
+    if (c.req.method === 'HEAD') return c.body(null, 200, SSE_HEADERS);
+    return withSlot(c, (release) => subscribe(c, job, since, release, undefined, dropIn));
   }
 
-  /**
-   * A create that waits for upstream capacity. It answers as an ordinary create when the job
-   * starts at once; a streaming one that must wait becomes the queued SSE stream; a
-   * non-streaming one holds the request until the job starts.
-   */
+  // One subscribe path for every profile's jobs, with the uniform frames (gap notices, 204 when finished).
+  app.get('/v1/jobs/:profile/:jobid/stream', async (c) => {
+    const entry = profiles.get(c.req.param('profile'));
+    if (!entry) throw new RelayError('not_found', `unknown profile; expected one of ${[...profiles.keys()].join(', ')}`);
+    return serveStream(c, entry.relay.profile.name, c.req.param('jobid'));
+  });
+
+  /** A create waiting in the queue (see RouteKit.createInQueue). */
   async function createInQueue(
     c: Context,
-    verb: string,
-    body: Record<string, unknown>,
+    relay: AppRelay,
+    create: () => Promise<CreateOutcome>,
     release: (() => void) | undefined,
+    options: QueueCreateOptions,
   ): Promise<CreateOutcome | { kind: 'response'; response: Response }> {
     const queue = deps.queue as AppQueue;
     const left = new AbortController();
     c.req.raw.signal.addEventListener('abort', () => left.abort(), { once: true });
-    const queued = queueCreate(queue.runner, () => relay.create(verb, body), left.signal);
+    const queued = queueCreate(queue.runner, create, left.signal);
     const first = await Promise.race([queued.outcome, queued.waiting.then(() => 'waiting' as const)]);
     if (first !== 'waiting') return first;
     if (!release || !relay.subscribe) return queued.outcome;
@@ -185,52 +238,43 @@ export function createApp(deps: AppDeps): Hono {
       headers: security.cors.headersFor(c.req.header('Origin')),
       env: c.env,
       subscribe: relay.subscribe,
-      refusal: (reply) => upstreamFailure(reply, deps.redact),
+      refusal: options.refusal,
       leave: () => left.abort(),
       onClose: release,
-      async describe(jobId) {
-        const { token } = await security.tokens.issue([jobId]);
-        return { jobid: jobId, subscribe_token: token, stream_url: streamPath(jobId, token) };
-      },
+      describe: options.describe,
     });
     return { kind: 'response', response };
   }
 
-  app.post('/v1/tokens', limitBody, async (c) => {
-    await requireApiKey(security, c);
-    const { jobs, ttlS } = parseTokenRequest(await c.req.text(), MAX_TOKEN_JOBS);
-    const { token, expiresAt } = await security.tokens.issue(jobs, ttlS);
-    const stream_urls = Object.fromEntries(jobs.map((jobId) => [jobId, streamPath(jobId, token)]));
-    return c.json({ token, expires_at: expiresAt, expires_in: ttlS ?? security.tokenTtlS, jobs, stream_urls }, 201);
-  });
-
-  app.get(`${base}/jobs/:jobid/stream`, async (c) => {
-    const jobId = checkJobId(c.req.param('jobid'));
-    await requireJobAccess(security, c, jobId);
-    const since = resumePoint(c.req.header('Last-Event-ID'), c.req.query('since'));
-    // Hono answers HEAD by running GET and dropping the body uncancelled: never open a subscriber for it.
-    if (c.req.method === 'HEAD') return c.body(null, 200, SSE_HEADERS);
-    return withSlot(c, (release) => subscribe(c, jobId, since, release));
-  });
-
-  app.get(`${base}/jobs/:jobid`, async (c) => {
-    const jobId = checkJobId(c.req.param('jobid'));
-    await requireJobAccess(security, c, jobId);
-    const job = await relay.snapshot(jobId);
-    if (job) return c.json(job);
-    return passThrough(await relay.upstream.getJob(jobId), deps.redact);
-  });
-
-  app.get(`${base}/jobs`, async (c) => {
-    await requireApiKey(security, c);
-    return passThrough(await relay.upstream.listJobs(), deps.redact);
-  });
-
-  app.delete(`${base}/jobs/:jobid`, async (c) => {
-    await requireApiKey(security, c);
-    const jobId = checkJobId(c.req.param('jobid'));
-    return passThrough(await relay.upstream.deleteJob(jobId), deps.redact);
-  });
+  for (const entry of deps.profiles) {
+    const name = entry.relay.profile.name;
+    const relay = entry.relay;
+    entry.routes?.(app, {
+      relay: entry.relay,
+      security,
+      redact: deps.redact,
+      limitBody,
+      withSlot,
+      subscribe: (c, jobId, since, release, extra, dropIn) => subscribe(c, { profile: name, jobId }, since, release, extra, dropIn),
+      requireJobAccess: (c, jobId) => requireJobAccess(security, c, { profile: name, jobId }),
+      serveStream: (c, rawJobId, dropIn) => serveStream(c, name, rawJobId, dropIn),
+      issueToken: (jobIds, ttlS) =>
+        security.tokens.issue(
+          jobIds.map((jobId) => qualifiedJobId({ profile: name, jobId })),
+          ttlS,
+        ),
+      ...(deps.queue && relay.subscribe
+        ? {
+            createInQueue: (
+              c: Context,
+              create: () => Promise<CreateOutcome>,
+              release: (() => void) | undefined,
+              options: QueueCreateOptions,
+            ) => createInQueue(c, relay, create, release, options),
+          }
+        : {}),
+    });
+  }
 
   app.notFound((c) => c.json({ error: 'no such route', code: 'not_found' }, 404));
 
@@ -248,23 +292,4 @@ export function createApp(deps: AppDeps): Hono {
   });
 
   return app;
-}
-
-/** An upstream success forwarded as is (it was redacted when read); a failure as our error shape. */
-function passThrough(reply: UpstreamReply, redact: (text: string) => string): Response {
-  if (reply.status >= 400 || reply.status < 200) throw upstreamFailure(reply, redact);
-  return Response.json(reply.body, { status: reply.status });
-}
-
-/**
- * An upstream error answer as the gateway's error, `code` included: 404 stays `not_found`, other
- * 4xx (and the vendor's 596) keep their status as `upstream_rejected`, anything else is a 502.
- */
-function upstreamFailure(reply: UpstreamReply, redact: (text: string) => string): RelayError {
-  const message = redact(upstreamErrorMessage(reply.body) ?? `upstream answered ${reply.status}`);
-  if (reply.status === 404) return new RelayError('not_found', message);
-  if ((reply.status >= 400 && reply.status < 500) || reply.status === 596) {
-    return new RelayError('upstream_rejected', message, { status: reply.status });
-  }
-  return new RelayError('upstream_error', message);
 }

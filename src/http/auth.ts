@@ -1,5 +1,6 @@
 import type { Context } from 'hono';
 import { getCookie } from 'hono/cookie';
+import { type JobRef, parseJobRef, qualifiedJobId } from '../core/auth/job-ref.ts';
 import { RelayError } from '../core/errors.ts';
 import type { Security } from './security.ts';
 
@@ -26,14 +27,18 @@ export async function requireApiKey(security: Security, c: Context): Promise<str
 
 /**
  * Allows reading one job: a subscribe token naming it (from `?token=`, `Authorization: Bearer`
- * or the cookie, first found wins) or an API key. Open deployments skip the check.
+ * or the cookie, first found wins) or an API key. Open deployments skip the check. A token
+ * names `<profile>:<jobid>`; a bare id in it is a job of the first profile.
  */
-export async function requireJobAccess(security: Security, c: Context, jobId: string): Promise<void> {
+export async function requireJobAccess(security: Security, c: Context, job: JobRef): Promise<void> {
   if (!security.tokensRequired) return;
   const header = bearer(c);
   const token = c.req.query('token') || header || getCookie(c, TOKEN_COOKIE);
   if (!token) throw new RelayError('unauthorized', 'a subscribe token is required: ?token=, Authorization: Bearer or cookie');
   if (token === header && (await security.apiKeys.verify(token)) !== null) return;
   const jobs = await security.tokens.verify(token);
-  if (!jobs.includes(jobId)) throw new RelayError('forbidden', 'subscribe token does not cover this job');
+  const wanted = qualifiedJobId(job);
+  const [fallback = ''] = security.profiles;
+  if (!jobs.some((entry) => qualifiedJobId(parseJobRef(entry, security.profiles, fallback)) === wanted))
+    throw new RelayError('forbidden', 'subscribe token does not cover this job');
 }

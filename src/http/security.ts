@@ -40,6 +40,8 @@ export interface Security {
   guard: MiddlewareHandler;
   /** The caller's address, for per-IP limits ('unknown' when the runtime cannot tell). */
   clientIp(c: Context): string;
+  /** Names of the profiles served; the first is the one a bare job id in a token belongs to. */
+  profiles: readonly string[];
 }
 
 export interface SecurityDeps {
@@ -49,6 +51,8 @@ export interface SecurityDeps {
   /** The address the server listens on (Node's HOST); in open mode a loopback bind checks the Host header. */
   bindHost?: string;
   now?: () => number;
+  /** Names of the profiles served, the default one (bare job ids in tokens) first. */
+  profiles: readonly string[];
 }
 
 /** Builds the security layer from validated config; warns loudly about open or ephemeral settings. */
@@ -92,6 +96,7 @@ export function createSecurity(config: SecurityConfig, deps: SecurityDeps): Secu
           await next();
         }
       : openModeGuard({ allowedOrigins: config.CORS_ORIGINS, bindHost: deps.bindHost }),
+    profiles: deps.profiles,
     clientIp(c) {
       try {
         return deps.clientIp?.(c) ?? 'unknown';

@@ -1,4 +1,5 @@
 import type { SubscriberSink } from '../core/hub.ts';
+import type { FrameStyle } from '../core/profile.ts';
 import { RelayError } from '../core/errors.ts';
 import type { SubscribeOutcome } from '../core/relay.ts';
 import { MAX_SEQ } from '../core/event.ts';
@@ -37,6 +38,8 @@ export interface SubscriptionResponseOptions {
   onClose?: () => void;
   /** The runtime's fast sink; default: the Web stream. */
   openSink?: SinkOpener;
+  /** How frames look (a profile's drop-in style); default: the uniform path's. */
+  style?: FrameStyle;
 }
 
 /**
@@ -51,6 +54,8 @@ export function subscriptionResponse(
 ): Response {
   if (outcome.kind === 'finished') {
     options.onClose?.();
+    // Some clients throw on 204 (OpenAI's SDK): their style asks for an empty, closed stream instead.
+    if (options.style?.emptyWhenFinished) return new Response('', { status: 200, headers: { ...SSE_HEADERS, ...options.headers } });
     return new Response(null, { status: 204, headers: options.headers });
   }
   const { hub, release } = outcome;
@@ -67,7 +72,7 @@ export function subscriptionResponse(
   const opened = options.openSink?.(init, env) ?? openStreamSink(init);
   sink = opened.sink;
   sink.write(encodeRetry(options.retryMs));
-  hub.attach(sink, since, options.maxReplay);
+  hub.attach(sink, since, options.maxReplay, options.style);
   return opened.response;
 }
 

@@ -8,6 +8,7 @@ import type { Config } from '../core/config.ts';
 import type { Logger } from '../core/logger.ts';
 import { createMemoryBus } from '../core/memory-bus.ts';
 import { createSimulator } from '../simulator/simulator.ts';
+import { PROFILES } from '../profiles/index.ts';
 import { channelOf, serveBus } from './ipc-bus.ts';
 
 /** How many gateway processes `WORKERS` asks for: `auto` is one per core. */
@@ -30,7 +31,7 @@ export async function startCluster(config: Config, count: number, logger: Logger
   let simulator: ReturnType<typeof createSimulator> | undefined;
   let simServer: ServerType | undefined;
   if (!config.REDIS_URL) bus = createMemoryBus({ historyMaxEvents: config.HISTORY_MAX_EVENTS, historyTtlMs: config.HISTORY_TTL_S * 1000 });
-  if (!config.UPSTREAM_URL) {
+  if (!config.UPSTREAM_URL && !config.UPSTREAM_TOKEN) {
     // One simulator for every worker, so a job started on one can be followed by any other.
     const token = config.SIM_TOKEN ?? `sim-${randomUUID()}`;
     if (token.length < 8) throw new Error('SIM_TOKEN must be at least 8 characters when WORKERS > 1');
@@ -39,7 +40,8 @@ export async function startCluster(config: Config, count: number, logger: Logger
     simServer = await new Promise<ServerType>((resolve) => {
       const server = serve({ fetch: sim.fetch, port: 0, hostname: '127.0.0.1' }, () => resolve(server));
     });
-    env.UPSTREAM_URL = `http://127.0.0.1:${(simServer.address() as AddressInfo).port}/v3/midjourney`;
+    // The default profile's upstream variables point at the simulator's paths for it.
+    env.UPSTREAM_URL = `http://127.0.0.1:${(simServer.address() as AddressInfo).port}${PROFILES[0]?.simulatorPath ?? ''}`;
     env.UPSTREAM_TOKEN = token;
     logger.info({ upstream: env.UPSTREAM_URL }, 'no UPSTREAM_URL: serving jobs from the built-in simulator');
   }

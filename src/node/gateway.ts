@@ -15,6 +15,7 @@ import { createRedactor } from '../core/redact.ts';
 import { type Relay, createRelay } from '../core/relay.ts';
 import { createUpstreamClient } from '../core/upstream.ts';
 import { createApp } from '../http/app.ts';
+import { PROFILES } from '../profiles/index.ts';
 import { clientIpFrom } from '../http/client-ip.ts';
 import { isLoopbackAddress } from '../http/open-mode.ts';
 import { createSecurity } from '../http/security.ts';
@@ -30,7 +31,10 @@ export interface Gateway {
   /** This gateway's (redacting) logger, for the process around it. */
   logger: Logger;
   port: number;
+  /** The relay of the default profile (midjourney-v3). */
   relay: Relay;
+  /** Every profile's relay, by profile name. */
+  relays: ReadonlyMap<string, Relay>;
   /** The HTTP app this gateway serves (tests drive it in-process with `app.request`). */
   app: Hono;
   /** The in-process simulator, when SIMULATOR=true. */
@@ -66,7 +70,7 @@ function closeServer(server: ServerType): Promise<void> {
 export async function startGateway(config: Config, overrides: GatewayOverrides = {}): Promise<Gateway> {
   let simulator: Simulator | undefined;
   let simServer: ServerType | undefined;
-  let upstreamUrl = config.UPSTREAM_URL;
+  let simulatorOrigin: string | undefined;
   // The in-process simulator gets SIM_TOKEN, else a random token: the redactor knows both.
   const token = config.SIMULATOR ? (config.SIM_TOKEN ?? `sim-${randomUUID()}`) : config.UPSTREAM_TOKEN;
   const redact = createRedactor([...configSecrets(config), token]);
@@ -84,31 +88,39 @@ export async function startGateway(config: Config, overrides: GatewayOverrides =
     simulator = createSimulator({ maxJobs: config.SIM_MAX_JOBS, ...(config.SIM_TOKEN ? { token: config.SIM_TOKEN } : {}) });
     simServer = await listen(simulator.fetch, 0, '127.0.0.1');
     const { port } = simServer.address() as AddressInfo;
-    upstreamUrl = `http://127.0.0.1:${port}/v3/midjourney`;
-    logger.warn({ upstream: upstreamUrl }, 'SIMULATOR=true: serving jobs from the built-in simulator, not a real upstream');
+    simulatorOrigin = `http://127.0.0.1:${port}`;
+    logger.warn({ upstream: simulatorOrigin }, 'SIMULATOR=true: serving jobs from the built-in simulator, not a real upstream');
   }
 
-  if (upstreamUrl === undefined)
-    throw new ConfigError('invalid configuration: UPSTREAM_URL: no upstream configured and SIMULATOR is not true');
+  // Every configured profile (with SIMULATOR=true: every profile, against the simulator's paths for it).
+  const served = PROFILES.flatMap((entry) => {
+    const endpoint = simulatorOrigin ? { baseUrl: simulatorOrigin + entry.simulatorPath, credential: token ?? '' } : entry.endpoint(config);
+    return endpoint ? [{ entry, endpoint }] : [];
+  });
+  if (served.length === 0) throw new ConfigError('invalid configuration: UPSTREAM_URL: no upstream configured and SIMULATOR is not true');
 
   const retention = { historyMaxEvents: config.HISTORY_MAX_EVENTS, historyTtlMs: config.HISTORY_TTL_S * 1000 };
   // REDIS_URL may hold a password: it is never logged.
   const busKind = overrides.bus ? (overrides.busKind ?? 'custom') : config.REDIS_URL ? 'redis' : 'memory';
   const bus =
     overrides.bus ?? (config.REDIS_URL ? createRedisBus({ url: config.REDIS_URL, ...retention, logger }) : createMemoryBus(retention));
-  const upstream = createUpstreamClient({ baseUrl: upstreamUrl, token: token ?? '' }, redact);
-  const relay = createRelay({
-    bus,
-    upstream,
-    logger,
-    instanceId,
-    historyMaxEvents: config.HISTORY_MAX_EVENTS,
-    heartbeatMs: config.HEARTBEAT_MS,
-    leaseMs: config.LEASE_MS,
-    pollIntervalMs: config.POLL_INTERVAL_MS,
-    jobDeadlineMs: config.JOB_DEADLINE_MS,
-    upstreamIdleMs: config.UPSTREAM_IDLE_MS,
-  });
+  const relayOf = ({ entry, endpoint }: (typeof served)[number]) =>
+    createRelay({
+      bus,
+      profile: entry.profile,
+      upstream: createUpstreamClient(entry.profile, endpoint, redact),
+      redact,
+      logger,
+      instanceId,
+      historyMaxEvents: config.HISTORY_MAX_EVENTS,
+      heartbeatMs: config.HEARTBEAT_MS,
+      leaseMs: config.LEASE_MS,
+      pollIntervalMs: config.POLL_INTERVAL_MS,
+      jobDeadlineMs: config.JOB_DEADLINE_MS,
+      upstreamIdleMs: config.UPSTREAM_IDLE_MS,
+    });
+  const relays = new Map(served.map((each) => [each.entry.profile.name, relayOf(each)]));
+  const relay = relays.values().next().value as Relay;
   const sinks = createSocketSinks();
   // The opt-in create queue: one across the cluster on Redis, this process's own on the memory bus.
   let queue: CreateQueue | undefined;
@@ -117,7 +129,8 @@ export async function startGateway(config: Config, overrides: GatewayOverrides =
     queue = config.REDIS_URL && !overrides.bus ? createRedisQueue({ url: config.REDIS_URL, max }) : createMemoryQueue({ max });
   }
   const app = createApp({
-    relay,
+    profiles: served.map(({ entry }) => entry.app(relays.get(entry.profile.name) as Relay)),
+    bus,
     ...(queue
       ? {
           queue: {
@@ -136,10 +149,11 @@ export async function startGateway(config: Config, overrides: GatewayOverrides =
     redact,
     retryMs: config.RETRY_MS,
     maxBodyBytes: config.MAX_BODY_BYTES,
-    metrics: createMetrics(relay),
+    metrics: createMetrics([...relays.values()]),
     openSink: sinks.open,
     security: createSecurity(config, {
       logger,
+      profiles: [...relays.keys()],
       bindHost: config.HOST,
       clientIp: (c: Context) => clientIpFrom(c.req.header('X-Forwarded-For'), getConnInfo(c).remote.address, config.TRUST_PROXY),
     }),
@@ -149,7 +163,7 @@ export async function startGateway(config: Config, overrides: GatewayOverrides =
     server = await listen(app.fetch, config.PORT, config.HOST);
   } catch (err) {
     // Nothing may stay open (Redis connections, the simulator) when the gateway cannot start.
-    await relay.close();
+    for (const each of relays.values()) await each.close();
     await bus.close();
     await queue?.close();
     simulator?.close();
@@ -173,16 +187,17 @@ export async function startGateway(config: Config, overrides: GatewayOverrides =
     logger,
     port,
     relay,
+    relays,
     app,
     simulator,
-    simulatorUrl: simulator ? upstreamUrl : undefined,
+    simulatorUrl: simulatorOrigin ? simulatorOrigin + (PROFILES[0]?.simulatorPath ?? '') : undefined,
     close() {
       closing ??= (async () => {
         const started = Date.now();
         // No new connections; open streams end spread over DRAIN_MS while their jobs are still followed.
         const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
-        await relay.drain(config.DRAIN_MS);
-        await relay.close();
+        await Promise.all([...relays.values()].map((each) => each.drain(config.DRAIN_MS)));
+        for (const each of relays.values()) await each.close();
         const closed = closeServer(server);
         sinks.destroyAll();
         await closed;

@@ -14,35 +14,39 @@ const COUNTERS: Record<keyof RelayStats, string> = {
 
 const snake = (name: string) => name.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
 
-/** Prometheus metrics of one instance, read from the relay when scraped. */
-export function createMetrics(relay: Relay): { contentType: string; render(): Promise<string> } {
+/** Prometheus metrics of one instance, read from every profile's relay when scraped, labelled `profile`. */
+export function createMetrics(relays: readonly Relay[]): { contentType: string; render(): Promise<string> } {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'sse_relay_' });
+  const labelNames = ['profile'] as const;
   for (const [key, help] of Object.entries(COUNTERS) as [keyof RelayStats, string][]) {
     new Counter({
       name: `sse_relay_${snake(key)}_total`,
       help,
+      labelNames,
       registers: [registry],
       collect() {
         this.reset();
-        this.inc(relay.stats[key]);
+        for (const relay of relays) this.inc({ profile: relay.profile.name }, relay.stats[key]);
       },
     });
   }
   new Gauge({
     name: 'sse_relay_subscribers',
     help: 'SSE subscribers connected to this instance',
+    labelNames,
     registers: [registry],
     collect() {
-      this.set(relay.hubs.subscriberCount());
+      for (const relay of relays) this.set({ profile: relay.profile.name }, relay.hubs.subscriberCount());
     },
   });
   new Gauge({
     name: 'sse_relay_jobs_followed',
     help: 'Jobs whose upstream this instance follows now',
+    labelNames,
     registers: [registry],
     collect() {
-      this.set(relay.followers.active().length);
+      for (const relay of relays) this.set({ profile: relay.profile.name }, relay.followers.active().length);
     },
   });
   return { contentType: registry.contentType, render: () => registry.metrics() };

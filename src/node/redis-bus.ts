@@ -73,7 +73,7 @@ export function createRedisBus(options: RedisBusOptions): Bus & { channelCount()
       if (err instanceof RelayError || err instanceof TypeError) throw err;
       const connected = client.status === 'ready' && subscriber.status === 'ready';
       if (connected) logger.warn({ operation, err: err instanceof Error ? err.message : String(err) }, 'redis command failed');
-      throw new RelayError('unavailable', 'event bus unavailable', { retryAfterS: 1 });
+      throw new RelayError('unavailable', 'event bus unavailable', { retryAfterS: 1, cause: err });
     }
   }
 

@@ -1,15 +1,19 @@
 import type { Hono } from 'hono';
+import { type JobRef, qualifiedJobId } from '../core/auth/job-ref.ts';
 import { RelayError } from '../core/errors.ts';
 import { configSecrets } from '../core/config.ts';
 import { createRedactor } from '../core/redact.ts';
 import { encodeComment, encodeRetry } from '../core/sse.ts';
 import { createUpstreamClient } from '../core/upstream.ts';
-import { type AppRelay, type OpenSubscription, createApp } from '../http/app.ts';
+import type { UpstreamProfile } from '../core/profile.ts';
+import { type AppProfile, type AppRelay, type OpenSubscription, createApp } from '../http/app.ts';
 import { createSecurity } from '../http/security.ts';
+import { PROFILES } from '../profiles/index.ts';
 import { loadWorkerConfig } from './config.ts';
 import type { Env } from './env.ts';
 import type { StartResult } from './job-starter.ts';
 import { createConsoleLogger } from './logger.ts';
+import { workerEndpoint } from './profiles.ts';
 import { expiringSlots } from './slots.ts';
 import { capStream } from './stream-cap.ts';
 
@@ -25,33 +29,35 @@ export function createWorkerApp(env: Env): Hono {
   const config = loadWorkerConfig(env);
   const redact = createRedactor(configSecrets(config));
   const logger = createConsoleLogger(config.LOG_LEVEL, redact);
-  const jobObject = (jobId: string) => env.JOBS.get(env.JOBS.idFromName(jobId));
+  const jobObject = (job: JobRef) => env.JOBS.get(env.JOBS.idFromName(qualifiedJobId(job)));
+  const profiles = PROFILES.map((entry) => entry.profile.name);
   // Cloudflare sets CF-Connecting-IP itself; a client cannot forge it.
-  const shared = createSecurity(config, { logger, clientIp: (c) => c.req.header('CF-Connecting-IP') });
+  const shared = createSecurity(config, { logger, profiles, clientIp: (c) => c.req.header('CF-Connecting-IP') });
   const security = { ...shared, subscribers: expiringSlots(shared.subscribers, config.MAX_STREAM_MS + SLOT_GRACE_MS) };
 
-  const relay: AppRelay = {
-    upstream: createUpstreamClient({ baseUrl: config.UPSTREAM_URL, token: config.UPSTREAM_TOKEN }, redact),
-    // Durable Objects are the bus here: nothing separate to be unreachable.
-    bus: { ping: async () => {} },
-    async create(verb, body) {
+  /** One profile's relay front: creates go through a JobStarter, everything else to the job's object. */
+  const front = (profile: UpstreamProfile): AppRelay => ({
+    profile,
+    upstream: createUpstreamClient(profile, workerEndpoint(profile, config), redact),
+    async create(kind, body) {
       const starter = env.JOB_STARTERS.get(env.JOB_STARTERS.newUniqueId());
       // The RPC result type drops `unknown` (the reply's JSON body); it arrives structured-cloned.
-      const started = (await starter.start(verb, body)) as StartResult;
-      if (started.kind === 'failed') throw new RelayError('upstream_error', started.message);
-      if (started.kind === 'job') logger.info({ jobId: started.jobId, verb }, 'job created');
+      const started = (await starter.start(profile.name, kind, body)) as StartResult;
+      if (started.kind === 'failed') throw new RelayError(started.code, started.message);
+      if (started.kind === 'job') logger.info({ jobId: started.jobId, profile: profile.name, kind }, 'job created');
       return started;
     },
-    snapshot: (jobId) => jobObject(jobId).snapshot(jobId),
-    waitForSnapshot: (jobId, timeoutMs) => jobObject(jobId).createdJob(jobId, timeoutMs),
-  };
+    snapshot: (jobId) => jobObject({ profile: profile.name, jobId }).snapshot(profile.name, jobId),
+    waitForSnapshot: (jobId, timeoutMs) => jobObject({ profile: profile.name, jobId }).createdJob(profile.name, jobId, timeoutMs),
+  });
+  const apps: AppProfile[] = PROFILES.map((entry) => entry.app(front(entry.profile)));
 
   const tail = [encodeComment('stream time limit reached, reconnect to resume'), encodeRetry(config.RETRY_MS)];
-  const openSubscription: OpenSubscription = async (jobId, since, { headers, onClose }) => {
-    const url = `https://job.internal/subscribe?job=${encodeURIComponent(jobId)}&since=${since}`;
+  const openSubscription: OpenSubscription = async (job, since, { headers, onClose, dropIn }) => {
+    const query = new URLSearchParams({ profile: job.profile, job: job.jobId, since: String(since), ...(dropIn ? { dropin: '1' } : {}) });
     let response: Response;
     try {
-      response = await jobObject(jobId).fetch(url);
+      response = await jobObject(job).fetch(`https://job.internal/subscribe?${query}`);
     } catch (err) {
       onClose();
       throw err;
@@ -65,5 +71,15 @@ export function createWorkerApp(env: Env): Hono {
     return new Response(capStream(response.body, config.MAX_STREAM_MS, tail, onClose), { status: 200, headers: merged });
   };
 
-  return createApp({ relay, openSubscription, logger, redact, security, retryMs: config.RETRY_MS, maxBodyBytes: config.MAX_BODY_BYTES });
+  return createApp({
+    profiles: apps,
+    // Durable Objects are the bus here: nothing separate to be unreachable.
+    bus: { ping: async () => {} },
+    openSubscription,
+    logger,
+    redact,
+    security,
+    retryMs: config.RETRY_MS,
+    maxBodyBytes: config.MAX_BODY_BYTES,
+  });
 }

@@ -3,7 +3,6 @@ import { type Config, ConfigError, loadConfig } from '../core/config.ts';
 
 /** The shared configuration plus what only the Worker needs. */
 export type WorkerConfig = Config & {
-  UPSTREAM_URL: string;
   UPSTREAM_TOKEN: string;
   /** A subscriber stream is ended (with `retry:`) after this long; the client resumes. */
   MAX_STREAM_MS: number;
@@ -27,7 +26,7 @@ export function loadWorkerConfig(env: object): WorkerConfig {
   }
   // The same mode rule as Node: without GATEWAY_API_KEYS the Worker refuses to serve unless GATEWAY_OPEN=true.
   const config = loadConfig(vars);
-  if (!config.UPSTREAM_URL || !config.UPSTREAM_TOKEN) {
+  if (!config.UPSTREAM_TOKEN) {
     throw new ConfigError('invalid configuration: UPSTREAM_TOKEN: required (wrangler secret put UPSTREAM_TOKEN)');
   }
   if (config.GATEWAY_API_KEYS.length > 0 && !config.SUBSCRIBE_TOKEN_SECRET) {
@@ -38,5 +37,5 @@ export function loadWorkerConfig(env: object): WorkerConfig {
   }
   const max = maxStreamMs.safeParse(vars.MAX_STREAM_MS === '' ? undefined : vars.MAX_STREAM_MS);
   if (!max.success) throw new ConfigError('invalid configuration: MAX_STREAM_MS: expected an integer from 1000 to 86400000');
-  return { ...config, UPSTREAM_URL: config.UPSTREAM_URL, UPSTREAM_TOKEN: config.UPSTREAM_TOKEN, MAX_STREAM_MS: max.data };
+  return { ...config, UPSTREAM_TOKEN: config.UPSTREAM_TOKEN, MAX_STREAM_MS: max.data };
 }

@@ -261,3 +261,10 @@ export function createDurableBus(storage: DurableObjectStorage, options: Durable
     },
   };
 }
+
+/** The key of the job an object's storage holds (`<profile>:<jobid>`), without building its bus; null when none. */
+export function storedJobKey(storage: DurableObjectStorage): string | null {
+  const sql = storage.sql;
+  if (sql.exec("SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'job'").toArray().length === 0) return null;
+  return sql.exec<{ job_id: string }>('SELECT job_id FROM job WHERE id = 1').toArray()[0]?.job_id ?? null;
+}

@@ -1,16 +1,16 @@
 import { DurableObject } from 'cloudflare:workers';
 import type { StoredEvent } from '../core/bus.ts';
-import { synthesizeErrorEvent } from '../core/event.ts';
 import { type WorkerConfig, loadWorkerConfig } from './config.ts';
-import type { JobRecord } from './do-bus.ts';
+import { type JobRecord, storedJobKey } from './do-bus.ts';
 import type { Env } from './env.ts';
 import { type JobRuntime, createJobRuntime } from './job-runtime.ts';
+import { storedJobRef, workerProfile } from './profiles.ts';
 
 /** After the terminal event, how long the in-memory relay stays before an idle object drops it. */
 const IDLE_AFTER_TERMINAL_MS = 60_000;
 
 /**
- * One job (`idFromName(jobid)`): its events and snapshot in SQLite storage, its subscribers,
+ * One job (`idFromName(<profile>:<jobid>)`): its events and snapshot in SQLite storage, its subscribers,
  * the follower of its upstream stream, and alarms for polling takeover, deadline and expiry.
  * The in-memory part is rebuilt from storage whenever the object wakes up.
  */
@@ -23,46 +23,52 @@ export class JobObject extends DurableObject<Env> {
     return this.loadedConfig;
   }
 
-  private get job(): JobRuntime {
-    this.runtime ??= createJobRuntime(this.ctx, this.config, (event, record) => this.scheduleAfter(event, record));
+  /** The job's runtime, for its profile (one object holds one job, so one profile). */
+  private job(profileName: string): JobRuntime {
+    this.runtime ??= createJobRuntime(this.ctx, this.config, workerProfile(profileName).profile, (event, record) =>
+      this.scheduleAfter(event, record),
+    );
     return this.runtime;
   }
 
   /**
-   * `GET /subscribe?job=&since=`: the job's SSE stream (the front Worker checked access and
-   * the resume point; only it can reach this object).
+   * `GET /subscribe?profile=&job=&since=[&dropin=1]`: the job's SSE stream (the front Worker
+   * checked access and the resume point; only it can reach this object).
    */
   override async fetch(request: Request): Promise<Response> {
     const url = new URL(request.url);
     const jobId = url.searchParams.get('job');
-    if (url.pathname !== '/subscribe' || !jobId) return Response.json({ error: 'no such route', code: 'not_found' }, { status: 404 });
-    return this.job.subscribe(jobId, Number(url.searchParams.get('since') ?? -1));
+    const profile = url.searchParams.get('profile');
+    if (url.pathname !== '/subscribe' || !jobId || !profile)
+      return Response.json({ error: 'no such route', code: 'not_found' }, { status: 404 });
+    return this.job(profile).subscribe(jobId, Number(url.searchParams.get('since') ?? -1), url.searchParams.get('dropin') === '1');
   }
 
   /** The job object of the latest event that carried one, or null when this object has none. */
-  async snapshot(jobId: string): Promise<Record<string, unknown> | null> {
-    return this.job.relay.snapshot(jobId);
+  async snapshot(profile: string, jobId: string): Promise<Record<string, unknown> | null> {
+    return this.job(profile).relay.snapshot(jobId);
   }
 
   /**
    * Follows the upstream stream of a job just created (the caller keeps the connection and
    * pumps it here); resolves with the job id once its first events are stored.
    */
-  async adopt(body: ReadableStream<Uint8Array>): Promise<string> {
-    return this.job.relay.followers.followStream(body);
+  async adopt(profile: string, body: ReadableStream<Uint8Array>): Promise<string> {
+    return this.job(profile).relay.followers.followStream(body);
   }
 
-  /**
-   * The job object of the first event that carried one (status `created`, as the vendor answers
-   * `stream:false`), waiting up to `timeoutMs` for it.
-   */
-  async createdJob(jobId: string, timeoutMs: number): Promise<Record<string, unknown> | null> {
-    return this.job.relay.waitForSnapshot(jobId, timeoutMs);
+  /** The relay's waitForSnapshot (the first job object, as the vendor answers `stream:false`), up to `timeoutMs`. */
+  async createdJob(profile: string, jobId: string, timeoutMs: number): Promise<Record<string, unknown> | null> {
+    return this.job(profile).relay.waitForSnapshot(jobId, timeoutMs);
   }
 
   /** Watchdog while the job runs (takeover by polling, deadline), cleanup and expiry after. */
   override async alarm(): Promise<void> {
-    const job = this.job;
+    // The object stores its job as `<profile>:<jobid>` (the relay's scoped bus): that names its runtime.
+    const key = this.runtime?.bus.record()?.jobId ?? storedJobKey(this.ctx.storage);
+    if (key === null || key === undefined) return;
+    const ref = storedJobRef(key);
+    const job = this.job(ref.profile);
     const record = job.bus.record();
     if (!record) return;
     const now = Date.now();
@@ -74,15 +80,13 @@ export class JobObject extends DurableObject<Env> {
     }
     const deadline = record.createdAt + job.config.JOB_DEADLINE_MS;
     if (now >= deadline) {
-      await job.relay.followers.close();
-      const event = synthesizeErrorEvent(record.lastSeq + 1, 'relay gave up: job exceeded its deadline', new Date(now));
-      await job.bus.append(record.jobId, { seq: event.seq, data: event.data, terminal: true });
+      await job.relay.followers.endPastDeadline(ref.jobId);
       return;
     }
     try {
-      await job.relay.followers.ensure(record.jobId);
+      await job.relay.followers.ensure(ref.jobId);
     } catch (err) {
-      job.logger.warn({ jobId: record.jobId, err: err instanceof Error ? err.message : String(err) }, 'follow check failed');
+      job.logger.warn({ jobId: ref.jobId, err: err instanceof Error ? err.message : String(err) }, 'follow check failed');
     }
     await this.ctx.storage.setAlarm(Math.min(now + job.config.LEASE_MS, deadline));
   }

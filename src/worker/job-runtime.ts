@@ -4,11 +4,13 @@ import { configSecrets } from '../core/config.ts';
 import { createRedactor } from '../core/redact.ts';
 import { type Relay, createRelay } from '../core/relay.ts';
 import { RelayError, errorBody } from '../core/errors.ts';
+import type { UpstreamProfile } from '../core/profile.ts';
 import { createUpstreamClient } from '../core/upstream.ts';
 import { subscriptionResponse } from '../http/subscription-response.ts';
 import type { WorkerConfig } from './config.ts';
 import { type DurableBus, type JobRecord, createDurableBus } from './do-bus.ts';
 import { createConsoleLogger } from './logger.ts';
+import { workerEndpoint } from './profiles.ts';
 
 /** The core relay assembled inside one job's Durable Object, on that object's storage. */
 export interface JobRuntime {
@@ -17,16 +19,18 @@ export interface JobRuntime {
   bus: DurableBus;
   relay: Relay;
   /** The job's SSE from `since` on (or 204 when the client has it all), as on Node; errors as JSON. */
-  subscribe(jobId: string, since: number): Promise<Response>;
+  subscribe(jobId: string, since: number, dropIn: boolean): Promise<Response>;
   close(): Promise<void>;
 }
 
 /** A slow subscriber is dropped past this backlog; it reconnects and resumes. */
 const MAX_QUEUED_BYTES = 1 << 20;
 
+/** One job's relay, for the job's profile, on the object's storage (jobs stored as `<profile>:<jobid>`). */
 export function createJobRuntime(
   ctx: DurableObjectState,
   config: WorkerConfig,
+  profile: UpstreamProfile,
   onAppend: (event: StoredEvent, record: JobRecord) => void,
 ): JobRuntime {
   const redact = createRedactor(configSecrets(config));
@@ -38,7 +42,9 @@ export function createJobRuntime(
   });
   const relay = createRelay({
     bus,
-    upstream: createUpstreamClient({ baseUrl: config.UPSTREAM_URL, token: config.UPSTREAM_TOKEN }, redact),
+    profile,
+    upstream: createUpstreamClient(profile, workerEndpoint(profile, config), redact),
+    redact,
     logger,
     instanceId: ctx.id.toString(),
     historyMaxEvents: config.HISTORY_MAX_EVENTS,
@@ -55,10 +61,11 @@ export function createJobRuntime(
     logger,
     bus,
     relay,
-    async subscribe(jobId, since) {
+    async subscribe(jobId, since, dropIn) {
       try {
         const onClose = () => logger.debug({ jobId, subscribers: relay.hubs.subscriberCount() }, 'subscriber left');
-        return subscriptionResponse(await relay.subscribe(jobId, since), since, { ...streamOptions, onClose });
+        const style = dropIn ? profile.dropInFrames : undefined;
+        return subscriptionResponse(await relay.subscribe(jobId, since), since, { ...streamOptions, onClose, ...(style ? { style } : {}) });
       } catch (err) {
         if (err instanceof RelayError) return Response.json(errorBody(err), { status: err.status });
         logger.error({ jobId, err: redact(err instanceof Error ? (err.stack ?? err.message) : String(err)) }, 'subscription failed');

@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, isProduction, loadConfig as load, VENDOR_URL, withDevDefaults } from '../../src/core/config.ts';
+import { ConfigError, isProduction, loadConfig as load, withDevDefaults } from '../../src/core/config.ts';
+import { PROFILES } from '../../src/profiles/index.ts';
+import { MIDJOURNEY_VENDOR_URL } from '../../src/profiles/midjourney-v3.ts';
 
 const KEYS = { GATEWAY_API_KEYS: 'key-test-0123456789abcdef' };
 /** Most cases are about other variables: they run as `--dev` would (open, simulator). */
@@ -17,7 +19,7 @@ describe('loadConfig', () => {
   });
 
   it('uses the vendor URL when only a token is set', () => {
-    expect(loadConfig({ UPSTREAM_TOKEN: 'tok-12345' }).UPSTREAM_URL).toBe(VENDOR_URL);
+    expect(PROFILES[0]?.endpoint(loadConfig({ UPSTREAM_TOKEN: 'tok-12345' }))?.baseUrl).toBe(MIDJOURNEY_VENDOR_URL);
   });
 
   it('ignores empty values and unrelated variables', () => {

@@ -5,6 +5,7 @@ import { type FollowerOptions, createFollowers } from '../../src/core/follower.t
 import { silentLogger } from '../../src/core/logger.ts';
 import { createMemoryBus } from '../../src/core/memory-bus.ts';
 import type { UpstreamClient } from '../../src/core/upstream.ts';
+import { jobApiClient, midjourneyFollow } from '../support/job-api.ts';
 
 // A hostile upstream at the stream level: bodies this test writes line by line, and a job
 // API whose answers the test chooses.
@@ -47,18 +48,10 @@ function controlledBody() {
 /** A job API: getJob answers with `job()` and counts the polls. */
 function jobApi(job: (jobid: string) => Record<string, unknown>) {
   const counter = { polls: 0 };
-  const unused = async () => {
-    throw new Error('not used');
-  };
-  const upstream: UpstreamClient = {
-    createJob: unused,
-    listJobs: unused,
-    deleteJob: unused,
-    getJob: async (jobid) => {
-      counter.polls++;
-      return { status: 200, body: job(jobid) };
-    },
-  };
+  const upstream: UpstreamClient = jobApiClient(async (jobid) => {
+    counter.polls++;
+    return { status: 200, body: job(jobid) };
+  });
   return { upstream, counter };
 }
 
@@ -66,6 +59,7 @@ const newBus = () => createMemoryBus({ historyMaxEvents: 1000, historyTtlMs: 60_
 
 function followers(bus: Bus, upstream: UpstreamClient, extra: Partial<FollowerOptions> = {}) {
   return createFollowers({
+    ...midjourneyFollow,
     bus,
     upstream,
     logger: silentLogger,

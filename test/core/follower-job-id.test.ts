@@ -4,16 +4,17 @@ import { createFollowers } from '../../src/core/follower.ts';
 import { silentLogger } from '../../src/core/logger.ts';
 import { createMemoryBus } from '../../src/core/memory-bus.ts';
 import type { UpstreamClient } from '../../src/core/upstream.ts';
+import { jobApiClient, midjourneyFollow } from '../support/job-api.ts';
 
-const unused = async () => {
+const upstream: UpstreamClient = jobApiClient(async () => {
   throw new Error('not expected');
-};
-const upstream: UpstreamClient = { createJob: unused, getJob: unused, listJobs: unused, deleteJob: unused };
+});
 
 describe('a job id named by the upstream', () => {
   it('is refused before it becomes a bus key when it is unsafe', async () => {
     const bus = createMemoryBus({ historyMaxEvents: 100, historyTtlMs: 60_000 });
     const followers = createFollowers({
+      ...midjourneyFollow,
       bus,
       upstream,
       logger: silentLogger,

@@ -3,6 +3,7 @@ import { createFollowers } from '../../src/core/follower.ts';
 import { silentLogger } from '../../src/core/logger.ts';
 import { createMemoryBus } from '../../src/core/memory-bus.ts';
 import type { UpstreamClient } from '../../src/core/upstream.ts';
+import { jobApiClient, midjourneyFollow } from '../support/job-api.ts';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -17,21 +18,13 @@ async function until(check: () => boolean, timeoutMs = 3000): Promise<void> {
 /** An upstream whose job is always running, a little further on each poll. */
 function runningUpstream() {
   const counter = { polls: 0 };
-  const unused = async () => {
-    throw new Error('not used');
-  };
-  const upstream: UpstreamClient = {
-    createJob: unused,
-    listJobs: unused,
-    deleteJob: unused,
-    getJob: async (jobid) => {
-      counter.polls++;
-      return {
-        status: 200,
-        body: { jobid, status: 'progress', updated: String(counter.polls), response: { progress_percent: counter.polls } },
-      };
-    },
-  };
+  const upstream: UpstreamClient = jobApiClient(async (jobid) => {
+    counter.polls++;
+    return {
+      status: 200,
+      body: { jobid, status: 'progress', updated: String(counter.polls), response: { progress_percent: counter.polls } },
+    };
+  });
   return { upstream, counter };
 }
 
@@ -40,7 +33,7 @@ describe('followers', () => {
     const bus = createMemoryBus({ historyMaxEvents: 100, historyTtlMs: 60_000 });
     const { upstream, counter } = runningUpstream();
     const options = { bus, upstream, logger: silentLogger, leaseMs: 150, pollIntervalMs: 10, jobDeadlineMs: 60_000 };
-    const followers = createFollowers({ ...options, owner: 'A' });
+    const followers = createFollowers({ ...midjourneyFollow, ...options, owner: 'A' });
     expect(await followers.ensure('j')).toBe('following');
     await until(() => counter.polls >= 3);
 
@@ -59,6 +52,7 @@ describe('followers', () => {
     const bus = createMemoryBus({ historyMaxEvents: 100, historyTtlMs: 60_000 });
     const { upstream, counter } = runningUpstream();
     const followers = createFollowers({
+      ...midjourneyFollow,
       bus,
       upstream,
       logger: silentLogger,
@@ -98,6 +92,7 @@ describe('followers reading a stream', () => {
     };
     const { upstream } = runningUpstream();
     const followers = createFollowers({
+      ...midjourneyFollow,
       bus: slow,
       upstream,
       logger: silentLogger,

@@ -140,7 +140,7 @@ describe('JobHub', () => {
     await bus.append('j', ev(5, true));
     expect(sub.ids()).toEqual([0, 5]);
     expect(sub.ended()).toBe(true);
-    expect(hub.subscribers.size).toBe(0);
+    expect(hub.size).toBe(0);
     expect(hub.isFinishedFor(5)).toBe(true);
     expect(hub.isFinishedFor(4)).toBe(false);
     const late = recordingSink();
@@ -182,7 +182,7 @@ describe('JobHub', () => {
     expect(good.ids()).toEqual([0, 1, 2]);
     expect(slow.ids()).toEqual([0]);
     expect(slow.ended()).toBe(true);
-    expect(hub.subscribers.size).toBe(1);
+    expect(hub.size).toBe(1);
   });
 
   it('retries getting ready after the bus failed, without subscribing twice', async () => {

@@ -26,3 +26,23 @@ describe.each(['src/core', 'src/http', 'src/worker'])('%s is runtime-neutral', (
     expect(offenders).toEqual([]);
   });
 });
+
+/** Vendor names in code (comments stripped: the profile interface's doc comments say which vendor needs a member). */
+const VENDOR = /midjourney|openai|useapi|\bfal\b|\bfal[-_.]/i;
+const VENDOR_CAMEL = /\bFal[A-Z]|[a-z]Fal[A-Z]/;
+
+function codeOf(source: string): string {
+  return source.replace(/\/\*[\s\S]*?\*\//g, '').replace(/(^|[^:'"`])\/\/.*$/gm, '$1');
+}
+
+// Vendors live in src/profiles (one file per profile) and src/simulator; the relay, hub, bus,
+// security, HTTP layer and runtimes work through the profile interface only.
+describe.each(['src/core', 'src/http', 'src/node', 'src/worker'])('%s names no vendor', (dir) => {
+  it('has no vendor name in its code', () => {
+    const offenders = files(dir).flatMap((file) => {
+      const lines = codeOf(readFileSync(file, 'utf8')).split('\n');
+      return lines.filter((line) => VENDOR.test(line) || VENDOR_CAMEL.test(line)).map((line) => `${file}: ${line.trim()}`);
+    });
+    expect(offenders).toEqual([]);
+  });
+});

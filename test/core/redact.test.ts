@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { redactStream } from '../../src/core/redact-stream.ts';
+import { readEvents } from '../../src/core/upstream-stream.ts';
 import { REDACTED, createRedactor } from '../../src/core/redact.ts';
 import { findDecoded } from '../support/decode.ts';
 
@@ -133,18 +133,31 @@ describe('createRedactor: what a consumer would decode, not only the bytes', () 
   });
 });
 
-async function pipe(chunks: string[]): Promise<string> {
+/** Reads SSE text through the ingestion pipeline (redaction included) and writes back what each event's data became. */
+async function pipe(chunks: string[], signal?: AbortSignal, onData?: (data: string) => void): Promise<string> {
   const encoder = new TextEncoder();
   const source = new ReadableStream<Uint8Array>({
     start(controller) {
       for (const chunk of chunks) controller.enqueue(encoder.encode(chunk));
-      controller.close();
+      if (!signal) controller.close();
     },
   });
-  return new Response(redactStream(source, redact)).text();
+  let out = '';
+  await readEvents(source, {
+    redact,
+    nextSeq: () => 0,
+    toEvent: (message) => ({ seq: 0, type: 'x', data: message.data, terminal: false }),
+    onEvent(event) {
+      onData?.(event.data);
+      for (const line of event.data.split('\n')) out += `data: ${line}\n`;
+      out += '\n';
+    },
+    ...(signal ? { signal } : {}),
+  });
+  return out;
 }
 
-describe('redactStream', () => {
+describe('the ingestion pipeline redacts each event', () => {
   const text = `data: {"event":"error","error":"Authorization: Bearer ${SECRET}","seq":3}\n\ndata: {"seq":4,"x":"é ${unicodeEscaped(SECRET)}"}\n\n`;
   const expected = `data: {"event":"error","error":"Authorization: Bearer ${REDACTED}","seq":3}\n\ndata: {"seq":4,"x":"é ${REDACTED}"}\n\n`;
 
@@ -157,14 +170,17 @@ describe('redactStream', () => {
     }
   });
 
-  it('passes clean events through byte for byte, keeps comments, never holds a finished frame', async () => {
+  it('passes clean events through byte for byte, skips comments, never holds a finished event', async () => {
     const plain = 'data: {"seq":1,"t":"tok tok-L \\u0074"}\n\n: keep-alive\n';
-    expect(await pipe([plain])).toBe(plain);
-    const reader = redactStream(
-      new ReadableStream({ start: (c) => c.enqueue(new TextEncoder().encode('data: {}\n\n')) }),
-      redact,
-    ).getReader();
-    expect(new TextDecoder().decode((await reader.read()).value)).toBe('data: {}\n\n');
+    expect(await pipe([plain])).toBe('data: {"seq":1,"t":"tok tok-L \\u0074"}\n\n');
+    // The stream stays open: the event is handed on as soon as it is complete.
+    const stop = new AbortController();
+    const seen: string[] = [];
+    await pipe(['data: {}\n\n'], stop.signal, (data) => {
+      seen.push(data);
+      stop.abort();
+    });
+    expect(seen).toEqual(['{}']);
   });
 
   it('redacts an unterminated last event and multi-line data', async () => {

@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import type { JobEvent } from '../../src/core/event.ts';
-import { readEvents } from '../../src/core/upstream-stream.ts';
+import { type ReadEventsOptions, readEvents } from '../../src/core/upstream-stream.ts';
+import { RelayError } from '../../src/core/errors.ts';
+import { midjourneyV3 } from '../../src/profiles/midjourney-v3.ts';
 
 function streamOf(chunks: Uint8Array[]): ReadableStream<Uint8Array> {
   return new ReadableStream({
@@ -18,10 +20,17 @@ function split(bytes: Uint8Array, size: number): Uint8Array[] {
   return out;
 }
 
-async function read(chunks: Uint8Array[]) {
+async function read(chunks: Uint8Array[], extra: Partial<ReadEventsOptions> = {}) {
   const events: JobEvent[] = [];
   const malformed: string[] = [];
-  await readEvents(streamOf(chunks), { onEvent: (e) => void events.push(e), onMalformed: (r) => void malformed.push(r) });
+  await readEvents(streamOf(chunks), {
+    redact: (text) => text,
+    toEvent: midjourneyV3.toEvent,
+    nextSeq: () => 0,
+    onEvent: (e) => void events.push(e),
+    onMalformed: (r) => void malformed.push(r),
+    ...extra,
+  });
   return { events, malformed };
 }
 
@@ -61,5 +70,59 @@ describe('readEvents', () => {
   it('takes a last event that lacks its blank line at end of stream', async () => {
     const { events } = await read([enc.encode(`data: ${e0}\n`)]);
     expect(events.map((e) => e.seq)).toEqual([0]);
+  });
+
+  it('drops an event larger than the buffer limit, counts it malformed, and ends the read (never buffers it whole)', async () => {
+    const big = `data: {"event":"x","seq":1,"pad":"${'a'.repeat(5000)}"}\n\n`;
+    const events: JobEvent[] = [];
+    const malformed: string[] = [];
+    // An endless oversized event, split in small chunks: reading stops once the limit is passed.
+    let pulled = 0;
+    const endless = new ReadableStream<Uint8Array>({
+      pull(controller) {
+        pulled++;
+        controller.enqueue(enc.encode(pulled === 1 ? `data: ${e0}\n\ndata: {"pad":"` : 'a'.repeat(100)));
+      },
+    });
+    const reading = readEvents(endless, {
+      redact: (text) => text,
+      toEvent: midjourneyV3.toEvent,
+      nextSeq: () => 0,
+      maxEventChars: 1000,
+      onEvent: (e) => void events.push(e),
+      onMalformed: (r) => void malformed.push(r),
+    });
+    await expect(reading).rejects.toBeInstanceOf(RelayError);
+    expect(events.map((e) => e.seq)).toEqual([0]);
+    expect(malformed).toEqual(['event larger than 1000 characters']);
+    expect(pulled).toBeLessThan(100);
+    // Below the limit the same event passes.
+    const { events: fine } = await read([enc.encode(big)], { maxEventChars: 10_000 });
+    expect(fine.map((e) => e.seq)).toEqual([1]);
+  });
+
+  it('treats bytes without a complete event (a comment) as life, and a silent stream as idle', async () => {
+    let sent = 0;
+    const chatty = new ReadableStream<Uint8Array>({
+      async pull(controller) {
+        await new Promise((r) => setTimeout(r, 20));
+        sent++;
+        controller.enqueue(enc.encode(sent < 15 ? ': ping\n' : `data: ${e0}\n\n`));
+        if (sent >= 15) controller.close();
+      },
+    });
+    const seen: JobEvent[] = [];
+    await readEvents(chatty, {
+      redact: (t) => t,
+      toEvent: midjourneyV3.toEvent,
+      nextSeq: () => 0,
+      idleMs: 150,
+      onEvent: (e) => void seen.push(e),
+    });
+    expect(seen.map((e) => e.seq)).toEqual([0]);
+    const silent = new ReadableStream<Uint8Array>({ start: (c) => c.enqueue(enc.encode(': hello\n')) });
+    await expect(
+      readEvents(silent, { redact: (t) => t, toEvent: midjourneyV3.toEvent, nextSeq: () => 0, idleMs: 50, onEvent: () => undefined }),
+    ).rejects.toThrow(/silent for 50 ms/);
   });
 });

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { checkCreateLimits, checkJobId, checkVerb, parseTokenRequest } from '../../src/http/validate.ts';
+import { checkJobId, parseTokenRequest } from '../../src/http/validate.ts';
+import { checkCreateLimits, checkVerb } from '../../src/profiles/midjourney-v3-request.ts';
 
 describe('input hardening', () => {
   it('accepts vendor job ids and rejects anything that could escape a URL, a Redis key, a header or an SSE field', () => {
@@ -78,7 +79,7 @@ describe('input hardening', () => {
   });
 
   it('parses token requests strictly', () => {
-    expect(parseTokenRequest('{"jobs":["a","a","b"],"ttl_s":60}', 100)).toEqual({ jobs: ['a', 'b'], ttlS: 60 });
+    expect(parseTokenRequest('{"jobs":["a","a","b"],"ttl_s":60}', 100, ['midjourney-v3'])).toMatchObject({ jobs: ['a', 'b'], ttlS: 60 });
     for (const bad of [
       '',
       '[]',

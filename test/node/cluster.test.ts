@@ -86,7 +86,7 @@ const subscribe = (gateway: GatewayProcess, jobId: string, headers: Record<strin
 
 /** Every event Redis holds for the job, as (seq, data) pairs. */
 async function storedEvents(jobId: string): Promise<{ id: number; data: string }[]> {
-  const entries = (await raw.xrange(`sse-relay:{${jobId}}:events`, '-', '+')) as [string, string[]][];
+  const entries = (await raw.xrange(`sse-relay:{midjourney-v3:${jobId}}:events`, '-', '+')) as [string, string[]][];
   return entries.map(([id, fields]) => ({ id: Number(id.split('-')[0]), data: fields[fields.indexOf('d') + 1] as string }));
 }
 

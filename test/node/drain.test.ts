@@ -55,7 +55,7 @@ describe('shutdown drain', () => {
     for (const deadline = Date.now() + 30_000; ; ) {
       if (Date.now() > deadline) throw new Error('streams did not open in time');
       const metrics = await (await fetch(`${gateway.url}/metrics`)).text();
-      if (/^sse_relay_subscribers 4$/m.test(metrics)) break;
+      if (/^sse_relay_subscribers\{profile="midjourney-v3"\} 4$/m.test(metrics)) break;
       await sleep(20);
     }
     await gateway.stop('SIGTERM');

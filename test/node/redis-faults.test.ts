@@ -77,8 +77,9 @@ afterAll(async () => {
   await redis?.stop();
 });
 
-const lastSeq = async (jobId: string) => Number((await raw.hget(`sse-relay:{${jobId}}:meta`, 'lastSeq').catch(() => null)) ?? -1);
-const terminalSeq = async (jobId: string) => raw.hget(`sse-relay:{${jobId}}:meta`, 'terminalSeq').catch(() => null);
+const lastSeq = async (jobId: string) =>
+  Number((await raw.hget(`sse-relay:{midjourney-v3:${jobId}}:meta`, 'lastSeq').catch(() => null)) ?? -1);
+const terminalSeq = async (jobId: string) => raw.hget(`sse-relay:{midjourney-v3:${jobId}}:meta`, 'terminalSeq').catch(() => null);
 const polls = (instance: string, jobId: string) =>
   upstreamLog.filter((r) => r.instance === instance && r.method === 'GET' && r.path === `/v3/midjourney/jobs/${jobId}`).length;
 
@@ -99,7 +100,7 @@ function expectNoSilentHole(events: EventSourceMessage[], full: { id: number }[]
 
 /** Every event Redis holds for the job. */
 async function storedEvents(jobId: string): Promise<{ id: number; data: string }[]> {
-  const entries = (await raw.xrange(`sse-relay:{${jobId}}:events`, '-', '+')) as [string, string[]][];
+  const entries = (await raw.xrange(`sse-relay:{midjourney-v3:${jobId}}:events`, '-', '+')) as [string, string[]][];
   return entries.map(([id, fields]) => ({ id: Number(id.split('-')[0]), data: fields[fields.indexOf('d') + 1] as string }));
 }
 

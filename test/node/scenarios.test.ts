@@ -1,4 +1,6 @@
 import { afterAll, beforeAll } from 'vitest';
+import { SCENARIO_PROFILES } from '../scenarios/profiles.ts';
+import { uniformScenarios } from '../scenarios/uniform.ts';
 import { upstreamScenarios } from '../scenarios/upstream.ts';
 import { startTestGateway, type TestGateway } from '../support/gateway.ts';
 
@@ -11,3 +13,4 @@ afterAll(async () => {
 });
 
 upstreamScenarios(() => gw.scenarioTarget());
+for (const profile of SCENARIO_PROFILES) uniformScenarios(() => gw.scenarioTarget(), profile);

@@ -20,7 +20,7 @@ describe('metrics', () => {
     expect(response.status).toBe(200);
     expect(response.headers.get('content-type')).toMatch(/text\/plain/);
     const text = await response.text();
-    const value = (name: string) => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1]);
+    const value = (name: string) => Number(new RegExp(`^${name}\\{profile="midjourney-v3"\\} (\\S+)$`, 'm').exec(text)?.[1]);
     expect(value('sse_relay_jobs_created_total')).toBeGreaterThan(0);
     expect(value('sse_relay_upstream_streams_total')).toBeGreaterThan(0);
     expect(value('sse_relay_events_appended_total')).toBeGreaterThan(4);

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from '../../src/core/config.ts';
+import { PROFILES } from '../../src/profiles/index.ts';
 import { loadWorkerConfig } from '../../src/worker/config.ts';
 
 /** Most cases are about other variables: the open mode is asked for, as `npm run dev:worker` does. */
@@ -8,7 +9,7 @@ const env = (vars: Record<string, string>) => (vars.GATEWAY_API_KEYS ? vars : { 
 describe('Worker configuration', () => {
   it('reads the shared variables and MAX_STREAM_MS, defaulting to the vendor URL', () => {
     const config = loadWorkerConfig(env({ UPSTREAM_TOKEN: 'token-1234', MAX_STREAM_MS: '60000' }));
-    expect(config.UPSTREAM_URL).toBe('https://api.useapi.net/v3/midjourney');
+    expect(PROFILES[0]?.endpoint(config)?.baseUrl).toBe('https://api.useapi.net/v3/midjourney');
     expect(config.MAX_STREAM_MS).toBe(60_000);
     expect(config.HEARTBEAT_MS).toBe(15_000);
   });

@@ -1,7 +1,9 @@
 import { afterAll, beforeAll } from 'vitest';
 import { badRequestScenarios } from '../scenarios/bad-requests.ts';
 import { openModeScenarios } from '../scenarios/open-mode.ts';
+import { SCENARIO_PROFILES } from '../scenarios/profiles.ts';
 import { streamingScenarios } from '../scenarios/streaming.ts';
+import { uniformScenarios } from '../scenarios/uniform.ts';
 import { upstreamScenarios } from '../scenarios/upstream.ts';
 import { type TestWorker, startTestWorker } from '../support/worker.ts';
 
@@ -18,3 +20,4 @@ streamingScenarios(() => worker);
 upstreamScenarios(() => worker);
 badRequestScenarios(() => worker);
 openModeScenarios(() => worker);
+for (const profile of SCENARIO_PROFILES) uniformScenarios(() => worker, profile);

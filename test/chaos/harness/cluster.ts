@@ -92,6 +92,6 @@ export async function startSimulatorUpstream(
 
 /** Every event Redis holds for a job (empty when Redis lost it). */
 export async function storedEvents(raw: Redis, jobId: string): Promise<{ seq: number; data: string }[]> {
-  const entries = (await raw.xrange(`sse-relay:{${jobId}}:events`, '-', '+').catch(() => [])) as [string, string[]][];
+  const entries = (await raw.xrange(`sse-relay:{midjourney-v3:${jobId}}:events`, '-', '+').catch(() => [])) as [string, string[]][];
   return entries.map(([id, fields]) => ({ seq: Number(id.split('-')[0]), data: fields[fields.indexOf('d') + 1] as string }));
 }

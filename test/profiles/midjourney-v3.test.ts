@@ -1,5 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { parseEvent, synthesizeErrorEvent, synthesizeEvent, vendorTimestamp } from '../../src/core/event.ts';
+import { midjourneyV3, parseMidjourneyEvent as parseEvent, vendorTimestamp } from '../../src/profiles/midjourney-v3.ts';
+
+const synthesizeEvent = midjourneyV3.statusEvent;
+const synthesizeErrorEvent = midjourneyV3.terminalEvent;
 
 describe('parseEvent', () => {
   it('keeps the upstream JSON byte for byte and reads seq, name, job id', () => {

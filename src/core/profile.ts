@@ -1,0 +1,130 @@
+/**
+ * An upstream profile: everything the relay needs to know about one vendor's job API, and
+ * nothing else. The core, the hub, the bus and the runtimes work through this interface only;
+ * each vendor is one file in `src/profiles/`. Members marked optional exist for vendors that
+ * need them (the comment says which); a profile leaves out what its vendor does not do.
+ */
+import type { JobEvent } from './event.ts';
+
+/** One call to the vendor, relative to the profile's base URL; the client adds the credential. */
+export interface UpstreamRequest {
+  method: 'GET' | 'POST' | 'PUT' | 'DELETE';
+  /** Path and query, already URL-encoded, starting with `/`. */
+  path: string;
+  /** A JSON body. */
+  body?: unknown;
+  /** The answer is expected to be SSE (no timeout, `Accept: text/event-stream`). */
+  stream?: boolean;
+}
+
+/** A non-streaming upstream answer, already parsed and redacted. */
+export interface UpstreamReply {
+  status: number;
+  body: unknown;
+}
+
+/** One SSE message as the vendor framed it, already redacted. */
+export interface VendorMessage {
+  data: string;
+  /** The `event:` field (OpenAI names every event; Midjourney and fal send none). */
+  event?: string;
+}
+
+/** What a status poll found. */
+export type PollOutcome =
+  /** The vendor's job object now; `terminal` when its status ends the job. */
+  | { kind: 'status'; job: Record<string, unknown>; terminal: boolean }
+  /** The vendor no longer knows the job (404, 410): the relay ends it with a synthesized terminal. */
+  | { kind: 'gone' }
+  /** No usable answer (5xx, a network error): try again later. */
+  | { kind: 'retry' };
+
+/** How a subscription's frames look; the uniform path uses the default (all fields unset). */
+export interface FrameStyle {
+  /** The `event:` name of a stored event's frame (OpenAI's drop-in: its `type`); undefined: none, `onmessage` sees it. */
+  eventName?(data: string): string | undefined;
+  /** true: history trimmed or lost is skipped silently instead of announced by an `event: gap` frame (OpenAI's SDK knows only the vendor's events). */
+  noGapFrames?: boolean;
+  /** true: a client that already has the terminal event gets an empty 200 stream, not 204 (OpenAI's SDK throws on 204). */
+  emptyWhenFinished?: boolean;
+}
+
+export interface UpstreamProfile {
+  /** The profile's name: `/v1/jobs/<name>/…`, bus keys `<name>:<jobid>`, subscribe tokens, the metrics `profile` label. */
+  readonly name: string;
+
+  /** The credential's header (Midjourney, OpenAI: `Authorization: Bearer`; fal: `Authorization: Key`). */
+  authorization(credential: string): Record<string, string>;
+
+  /**
+   * The request that starts a job of `kind` (Midjourney: the verb; OpenAI: `responses`; fal: the
+   * model id) with the caller's already-validated body. Midjourney and OpenAI ask for the stream
+   * here (`stream:true`; OpenAI also `background`, `store`), so the create answers with it.
+   */
+  createRequest(kind: string, body: Record<string, unknown>): UpstreamRequest;
+
+  /**
+   * fal: the create answers JSON naming the job (`request_id`), its events come from a stream
+   * opened separately with `streamRequest`. Returns the id, or undefined when the reply is a
+   * rejection. Left out by vendors whose create answers the stream (Midjourney, OpenAI).
+   */
+  startedJobId?(reply: UpstreamReply): string | undefined;
+  /**
+   * fal: the request that opens a job's event stream (`GET …/status/stream?logs=1`), after the
+   * create and again after a drop (events of a reopened stream get the next gateway seqs).
+   */
+  streamRequest?(jobId: string): UpstreamRequest;
+
+  /**
+   * Maps one vendor message to an event: its job id (Midjourney `jobId`/`job.jobid`, OpenAI
+   * `response.id`; fal names it in the create), its seq (Midjourney `seq`, OpenAI
+   * `sequence_number`; fal numbers none, so it takes `nextSeq`, the gateway's number), whether it
+   * is terminal, and the job object it carries (the snapshot). Returns a reason when malformed.
+   */
+  toEvent(message: VendorMessage, nextSeq: number): JobEvent | string;
+
+  /**
+   * OpenAI: the request that resumes an interrupted stream after `afterSeq`
+   * (`GET /responses/<id>?stream=true&starting_after=N`) while the vendor allows it; an answer
+   * that is not a stream means "not possible", and the job is polled. Left out by Midjourney
+   * (no resume) and fal (its status stream has no ids: `streamRequest` reopens it).
+   */
+  resumeRequest?(jobId: string, afterSeq: number): UpstreamRequest;
+
+  /** The status poll (Midjourney `GET /jobs/<id>`, OpenAI `GET /responses/<id>`, fal `GET …/status`). */
+  pollRequest(jobId: string): UpstreamRequest;
+  /** Reads a poll answer. */
+  pollOutcome(reply: UpstreamReply): PollOutcome;
+  /** What of a job object counts as a change worth an event (Midjourney: status, progress, `updated`). */
+  statusKey(job: Record<string, unknown>): string;
+  /** A polled job object as an event in the vendor's own shape (Midjourney `midjourney_<status>`, OpenAI `response.<status>`). */
+  statusEvent(seq: number, job: Record<string, unknown>, now: Date): JobEvent;
+  /** The job's creation time from its job object, ms since the epoch (deadlines count from it), if it says. */
+  createdAt(job: Record<string, unknown>): number | undefined;
+
+  /**
+   * A terminal event the relay synthesizes when it gives up on a job (deadline) or the vendor
+   * lost it, in the vendor's shape (Midjourney `{"event":"error"}`, OpenAI `response.failed`).
+   */
+  terminalEvent(seq: number, reason: string, now: Date): JobEvent;
+
+  /**
+   * fal: the request fetching the job's result once it is over (`GET …/requests/<id>`); its answer
+   * is stored with the history as a final event, so late joiners and `GET result` get it after
+   * the vendor dropped it. Left out by vendors whose terminal event carries the result.
+   */
+  resultRequest?(jobId: string): UpstreamRequest;
+  /** fal: the terminal event to store, given its result's answer (required with resultRequest). */
+  withResult?(terminal: JobEvent, result: UpstreamReply): JobEvent;
+
+  /** Cancels a running job (Midjourney `DELETE /jobs/<id>`, OpenAI `POST …/cancel`, fal `PUT …/cancel`). */
+  cancelRequest(jobId: string): UpstreamRequest;
+  /** Lists the account's running jobs, where the vendor can (Midjourney `GET /jobs`). */
+  listRequest?(): UpstreamRequest;
+
+  /** How frames look on the vendor's own drop-in paths (OpenAI: `event:` names, no gap frames, no 204); default: as on the uniform path. */
+  readonly dropInFrames?: FrameStyle;
+}
+
+/** Profile names: safe in a URL segment, a bus key and a metrics label. */
+export const PROFILE_NAME = /^[a-z][a-z0-9-]{0,31}$/;

@@ -1,0 +1,27 @@
+/** Every upstream profile the gateway serves, with what each runtime needs to wire it; the first is the default. */
+import type { Config } from '../core/config.ts';
+import type { UpstreamProfile } from '../core/profile.ts';
+import type { AppProfile, AppRelay } from '../http/app.ts';
+import { MIDJOURNEY_VENDOR_URL, midjourneyV3 } from './midjourney-v3.ts';
+import { midjourneyApp } from './midjourney-v3-routes.ts';
+
+export interface ProfileEntry {
+  profile: UpstreamProfile;
+  /** The profile as the app serves it (its drop-in routes), given its relay. */
+  app(relay: AppRelay): AppProfile;
+  /** Where the built-in simulator serves this vendor. */
+  simulatorPath: string;
+  /** The vendor's base URL and credential from the configuration; undefined when not configured. */
+  endpoint(config: Config): { baseUrl: string; credential: string } | undefined;
+}
+
+export const PROFILES: readonly ProfileEntry[] = [
+  {
+    profile: midjourneyV3,
+    app: midjourneyApp,
+    simulatorPath: '/v3/midjourney',
+    // UPSTREAM_TOKEN alone means the vendor's own URL.
+    endpoint: (config) =>
+      config.UPSTREAM_TOKEN ? { baseUrl: config.UPSTREAM_URL ?? MIDJOURNEY_VENDOR_URL, credential: config.UPSTREAM_TOKEN } : undefined,
+  },
+];

@@ -1,0 +1,24 @@
+import { type JobRef, parseJobRef } from '../core/auth/job-ref.ts';
+import type { UpstreamProfile } from '../core/profile.ts';
+import { PROFILES, type ProfileEntry } from '../profiles/index.ts';
+import type { WorkerConfig } from './config.ts';
+
+/** A profile's entry by name (names come from this Worker itself: the front, or a stored key). */
+export function workerProfile(name: string): ProfileEntry {
+  const entry = PROFILES.find((candidate) => candidate.profile.name === name);
+  if (!entry) throw new Error(`unknown profile ${name}`);
+  return entry;
+}
+
+/** Where a profile's vendor lives and its credential (the Worker has no simulator: configured or refused at start). */
+export function workerEndpoint(profile: UpstreamProfile, config: WorkerConfig): { baseUrl: string; credential: string } {
+  const endpoint = workerProfile(profile.name).endpoint(config);
+  if (!endpoint) throw new Error(`profile ${profile.name} is not configured`);
+  return endpoint;
+}
+
+/** The job a Durable Object's stored key (`<profile>:<jobid>`) names. */
+export function storedJobRef(key: string): JobRef {
+  const names = PROFILES.map((entry) => entry.profile.name);
+  return parseJobRef(key, names, names[0] as string);
+}
