@@ -46,8 +46,11 @@ export interface Followers {
    * (profile.streamRequest), then resumes or polls as for any job. Returns the id at once.
    */
   followStarted(jobId: string): string;
-  /** Makes sure some instance follows the job, taking the lease and polling if none does. */
-  ensure(jobId: string): Promise<EnsureResult>;
+  /**
+   * Makes sure some instance follows the job, taking the lease and polling if none does.
+   * `knownSeq` is the newest seq a local hub holds (it may be ahead of a bus that lost its data).
+   */
+  ensure(jobId: string, knownSeq?: number): Promise<EnsureResult>;
   /**
    * Gives up on a job past its deadline, wherever it is followed from (a runtime's own timer,
    * such as a Durable Object alarm after the object slept): stops its follow here and stores the
@@ -207,15 +210,17 @@ export function createFollowers(options: FollowerOptions): Followers {
       return jobId;
     },
 
-    async ensure(jobId) {
+    async ensure(jobId, knownSeq = -1) {
       if (follows.has(jobId)) return 'following';
       const state = await bus.state(jobId);
       if (state?.terminalSeq !== null && state?.terminalSeq !== undefined) return 'over';
       if (!(await bus.acquireLease(jobId, options.owner, options.leaseMs))) return 'followed-elsewhere';
       if (follows.has(jobId)) return 'following';
       const follow = begin(jobId, 'poll');
+      // `knownSeq`: what a local hub already holds. Above what the bus has, the bus lost events
+      // (Redis restarted empty): numbering goes on above it, and the lost ones show as a gap.
+      if (state || knownSeq >= 0) follow.lastSeq = Math.max(state?.lastSeq ?? -1, knownSeq);
       if (state) {
-        follow.lastSeq = state.lastSeq;
         const job = parseSnapshot(profile, state.snapshot);
         if (job) {
           follow.knowJob(job);
@@ -244,7 +249,7 @@ export function createFollowers(options: FollowerOptions): Followers {
       void finish(
         follow,
         (async () => {
-          await appendReliably(deps, follow, profile.statusEvent(0, job, new Date(now())));
+          await appendReliably(deps, follow, profile.statusEvent(follow.lastSeq + 1, job, new Date(now())));
           await complete(follow);
         })(),
       );

@@ -115,7 +115,7 @@ export function createRelay(options: RelayOptions): Relay {
   const watchdog = setInterval(() => {
     for (const hub of hubs.busy()) {
       if (hub.terminalSeq !== null) continue;
-      followers.ensure(hub.jobId).catch((err: unknown) => {
+      followers.ensure(hub.jobId, hub.lastSeq).catch((err: unknown) => {
         logger.warn({ jobId: hub.jobId, err: err instanceof Error ? err.message : String(err) }, 'follow check failed');
       });
     }
@@ -165,7 +165,7 @@ export function createRelay(options: RelayOptions): Relay {
             if (hub.lastSeq < 0) throw new RelayError('not_found', 'Job not found');
           }
         } else if (hub.terminalSeq === null) {
-          followers.ensure(jobId).catch(() => undefined);
+          followers.ensure(jobId, hub.lastSeq).catch(() => undefined);
         }
         if (hub.isFinishedFor(since)) {
           release();

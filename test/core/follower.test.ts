@@ -124,4 +124,26 @@ describe('followers reading a stream', () => {
     expect((await memory.state(jobId))?.terminalSeq).toBe(200);
     await followers.close();
   });
+
+  it('numbers a takeover above what a local hub holds when the bus lost the job (no silent restart at 0)', async () => {
+    const bus = createMemoryBus({ historyMaxEvents: 100, historyTtlMs: 60_000 });
+    const { upstream, counter } = runningUpstream();
+    const followers = createFollowers({
+      ...midjourneyFollow,
+      bus,
+      upstream,
+      logger: silentLogger,
+      owner: 'A',
+      leaseMs: 1000,
+      pollIntervalMs: 10,
+      jobDeadlineMs: 60_000,
+    });
+    // The hub saw seqs up to 7; Redis restarted empty, so the bus knows nothing of the job.
+    expect(await followers.ensure('j', 7)).toBe('following');
+    await until(() => counter.polls >= 2);
+    const stored = await bus.history('j', -1);
+    expect(stored[0]).toMatchObject({ seq: 8, prev: 7 });
+    expect(stored.every((e) => e.seq > 7)).toBe(true);
+    await followers.close();
+  });
 });
