@@ -66,9 +66,10 @@ export interface UpstreamProfile {
   /**
    * fal: the create answers JSON naming the job (`request_id`), its events come from a stream
    * opened separately with `streamRequest`. Returns the id, or undefined when the reply is a
-   * rejection. Left out by vendors whose create answers the stream (Midjourney, OpenAI).
+   * rejection. `kind` is the create's (fal: the model id, whose `owner/app` the job id keeps, as
+   * fal's status and result paths need it). Left out by vendors whose create answers the stream (Midjourney, OpenAI).
    */
-  startedJobId?(reply: UpstreamReply): string | undefined;
+  startedJobId?(reply: UpstreamReply, kind: string): string | undefined;
   /**
    * fal: the request that opens a job's event stream (`GET …/status/stream?logs=1`), after the
    * create and again after a drop (events of a reopened stream get the next gateway seqs).
@@ -121,6 +122,12 @@ export interface UpstreamProfile {
   cancelRequest(jobId: string): UpstreamRequest;
   /** Lists the account's running jobs, where the vendor can (Midjourney `GET /jobs`). */
   listRequest?(): UpstreamRequest;
+
+  /**
+   * fal: events carry no seq and a reopened stream first repeats the current status, so a
+   * streamed non-terminal event whose `statusKey` equals the last stored one is skipped.
+   */
+  readonly skipUnchangedStatuses?: boolean;
 
   /** How frames look on the vendor's own drop-in paths (OpenAI: `event:` names, no gap frames, no 204); default: as on the uniform path. */
   readonly dropInFrames?: FrameStyle;

@@ -138,7 +138,7 @@ export function createRelay(options: RelayOptions): Relay {
       const result = await upstream.open(profile.createRequest(kind, body));
       if (result.kind === 'reply') {
         // A vendor whose create answers JSON naming the job (its stream is opened separately).
-        const started = profile.startedJobId?.(result.reply);
+        const started = profile.startedJobId?.(result.reply, kind);
         if (started === undefined) return result;
         const jobId = followers.followStarted(checkUpstreamJobId(started));
         stats.jobsCreated++;

@@ -2,6 +2,8 @@
 import type { Config } from '../core/config.ts';
 import type { UpstreamProfile } from '../core/profile.ts';
 import type { AppProfile, AppRelay } from '../http/app.ts';
+import { FAL_QUEUE_VENDOR_URL, falQueue } from './fal-queue.ts';
+import { falApp } from './fal-queue-routes.ts';
 import { MIDJOURNEY_VENDOR_URL, midjourneyV3 } from './midjourney-v3.ts';
 import { midjourneyApp } from './midjourney-v3-routes.ts';
 
@@ -23,5 +25,12 @@ export const PROFILES: readonly ProfileEntry[] = [
     // UPSTREAM_TOKEN alone means the vendor's own URL.
     endpoint: (config) =>
       config.UPSTREAM_TOKEN ? { baseUrl: config.UPSTREAM_URL ?? MIDJOURNEY_VENDOR_URL, credential: config.UPSTREAM_TOKEN } : undefined,
+  },
+  {
+    profile: falQueue,
+    app: falApp,
+    simulatorPath: '/fal/queue',
+    // FAL_KEY alone means fal's own queue host.
+    endpoint: (config) => (config.FAL_KEY ? { baseUrl: config.FAL_QUEUE_URL ?? FAL_QUEUE_VENDOR_URL, credential: config.FAL_KEY } : undefined),
   },
 ];
