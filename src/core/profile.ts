@@ -124,10 +124,13 @@ export interface UpstreamProfile {
   listRequest?(): UpstreamRequest;
 
   /**
-   * fal: events carry no seq and a reopened stream first repeats the current status, so a
-   * streamed non-terminal event whose `statusKey` equals the last stored one is skipped.
+   * fal: its events carry no seq, and a reopened status stream starts with the current status
+   * and every log line so far. Given a streamed event and the `statusKey` of the last stored job
+   * object, returns what is new in it (fal: the log lines after the last stored one), or
+   * undefined when nothing is (a repeated status, then skipped: it takes no seq). Left out by
+   * vendors whose events are numbered (the bus drops repeated seqs).
    */
-  readonly skipUnchangedStatuses?: boolean;
+  unseenPart?(event: JobEvent, lastKey: string): JobEvent | undefined;
 
   /** How frames look on the vendor's own drop-in paths (OpenAI: `event:` names, no gap frames, no 204); default: as on the uniform path. */
   readonly dropInFrames?: FrameStyle;

@@ -93,6 +93,28 @@ function pollOutcome(reply: UpstreamReply): PollOutcome {
   return { kind: 'retry' };
 }
 
+/** Log events carry their new lines only: the last line tells one IN_PROGRESS status from the next. */
+function statusKey(job: Record<string, unknown>): string {
+  const logs = Array.isArray(job.logs) ? job.logs : [];
+  return `${String(job.status)}|${String(job.queue_position)}|${JSON.stringify(logs.at(-1) ?? null)}`;
+}
+
+/**
+ * A reopened stream starts with the current status and every log line so far: keeps only the
+ * lines after the last stored one; a non-terminal status with nothing new is dropped.
+ */
+function unseenPart(event: JobEvent, lastKey: string): JobEvent | undefined {
+  const { job } = event;
+  if (!job || lastKey === '') return event;
+  if (!event.terminal && statusKey(job) === lastKey) return undefined;
+  const lastLog = lastKey.slice(lastKey.indexOf('|', lastKey.indexOf('|') + 1) + 1);
+  const logs = Array.isArray(job.logs) ? job.logs : [];
+  const seen = lastLog === 'null' ? -1 : logs.findIndex((line) => JSON.stringify(line) === lastLog);
+  if (seen < 0) return event;
+  const trimmed = { ...job, logs: logs.slice(seen + 1) };
+  return { ...event, data: JSON.stringify(trimmed), job: trimmed };
+}
+
 /** The stored result of a completed request: the model's status and body, as the result call answered. */
 export interface StoredResult {
   status: number;
@@ -119,14 +141,10 @@ export const falQueue = {
   },
   streamRequest: (jobId) => ({ method: 'GET', path: `${requestPath(jobId)}/status/stream?logs=1`, stream: true }),
   toEvent: (message, nextSeq) => parseFalStatus(message.data, nextSeq),
-  skipUnchangedStatuses: true,
+  unseenPart,
   pollRequest: (jobId) => ({ method: 'GET', path: `${requestPath(jobId)}/status?logs=1` }),
   pollOutcome,
-  // Log events carry their new lines only: the last line tells one IN_PROGRESS status from the next.
-  statusKey(job) {
-    const logs = Array.isArray(job.logs) ? job.logs : [];
-    return `${String(job.status)}|${String(job.queue_position)}|${JSON.stringify(logs.at(-1) ?? null)}`;
-  },
+  statusKey,
   statusEvent: (seq, job) => statusEvent(seq, job),
   createdAt: () => undefined,
   // fal has no failed status: a request that went wrong ends COMPLETED with an `error`.
