@@ -37,7 +37,10 @@ const schema = z.object({
     .min(8, 'must be at least 8 characters (a shorter token cannot be told apart from data, so it could not be redacted)')
     .optional(),
   /** fal.ai's queue (the fal-queue profile): its key, sent as `Authorization: Key`, and optionally another queue host. */
-  FAL_KEY: z.string().min(8, 'must be at least 8 characters (a shorter key cannot be told apart from data, so it could not be redacted)').optional(),
+  FAL_KEY: z
+    .string()
+    .min(8, 'must be at least 8 characters (a shorter key cannot be told apart from data, so it could not be redacted)')
+    .optional(),
   FAL_QUEUE_URL: z.url({ protocol: /^https?$/ }).optional(),
   REDIS_URL: z.url({ protocol: /^rediss?$/ }).optional(),
   HEARTBEAT_MS: int(100, 3_600_000).default(15_000),

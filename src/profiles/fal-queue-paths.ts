@@ -49,8 +49,7 @@ export function allowedTarget(raw: string | undefined): URL {
   }
   const plain = url.protocol === 'https:' && url.username === '' && url.password === '' && url.port === '';
   const host = url.hostname;
-  const allowed =
-    host === FAL_QUEUE_HOST || host === 'fal.run' || (host === 'rest.fal.ai' && url.pathname.startsWith('/storage/upload/'));
+  const allowed = host === FAL_QUEUE_HOST || host === 'fal.run' || (host === 'rest.fal.ai' && url.pathname.startsWith('/storage/upload/'));
   if (!plain || !allowed) throw new RelayError('bad_request', 'Invalid request: x-fal-target-url is not a fal URL this proxy allows');
   return url;
 }

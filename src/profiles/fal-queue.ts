@@ -154,7 +154,10 @@ export const falQueue = {
   },
   resultRequest: (jobId) => ({ method: 'GET', path: requestPath(jobId) }),
   withResult(terminal, result) {
-    const job = { ...(terminal.job ?? (JSON.parse(terminal.data) as Record<string, unknown>)), result: { status: result.status, body: result.body } };
+    const job = {
+      ...(terminal.job ?? (JSON.parse(terminal.data) as Record<string, unknown>)),
+      result: { status: result.status, body: result.body },
+    };
     return { ...terminal, data: JSON.stringify(job), job };
   },
   cancelRequest: (jobId) => ({ method: 'PUT', path: `${requestPath(jobId)}/cancel` }),

@@ -31,6 +31,7 @@ export const PROFILES: readonly ProfileEntry[] = [
     app: falApp,
     simulatorPath: '/fal/queue',
     // FAL_KEY alone means fal's own queue host.
-    endpoint: (config) => (config.FAL_KEY ? { baseUrl: config.FAL_QUEUE_URL ?? FAL_QUEUE_VENDOR_URL, credential: config.FAL_KEY } : undefined),
+    endpoint: (config) =>
+      config.FAL_KEY ? { baseUrl: config.FAL_QUEUE_URL ?? FAL_QUEUE_VENDOR_URL, credential: config.FAL_KEY } : undefined,
   },
 ];

@@ -37,12 +37,16 @@ describe('fal-queue: FAL_KEY never leaves the gateway', () => {
   it('in no answer, frame, header or log line, raw or decoded, whatever the upstream echoes', async () => {
     const seen: Seen[] = [];
     const call = async (what: string, path: string, init: RequestInit = {}, key = `Key ${GATEWAY_KEY}`) => {
-      const response = await fetch(`${gw.url}${path}`, { ...init, headers: { Authorization: key, 'Content-Type': 'application/json', ...(init.headers as Record<string, string>) } });
+      const response = await fetch(`${gw.url}${path}`, {
+        ...init,
+        headers: { Authorization: key, 'Content-Type': 'application/json', ...(init.headers as Record<string, string>) },
+      });
       const text = await response.text();
       seen.push({ what, status: response.status, text: `${JSON.stringify([...response.headers])}\n${text}` });
       return { status: response.status, text };
     };
-    const submit = (what: string, prompt: string) => call(what, '/fal/queue/fal-ai/flux/dev', { method: 'POST', body: JSON.stringify({ prompt }) });
+    const submit = (what: string, prompt: string) =>
+      call(what, '/fal/queue/fal-ai/flux/dev', { method: 'POST', body: JSON.stringify({ prompt }) });
     const echo = '--sim-echo-token --sim-steps 2 --sim-interval 5';
 
     for (const outcome of ['completed', 'error']) {

@@ -137,7 +137,10 @@ describe('@fal-ai/client through the gateway', () => {
   it('a late joiner gets the result after the upstream dropped it', async () => {
     gateway = await startTestGateway({ SIM_TOKEN: 'sim-key-0123456789' });
     const fal = rewritten(gateway.url);
-    const { requestId } = await fal.subscribe(FLUX, { input: { prompt: 'brief --sim-steps 1 --sim-interval 20 --sim-retention 300' }, pollInterval: 20 });
+    const { requestId } = await fal.subscribe(FLUX, {
+      input: { prompt: 'brief --sim-steps 1 --sim-interval 20 --sim-retention 300' },
+      pollInterval: 20,
+    });
     expect(falStats().resultFetches[requestId]).toBe(1);
     // The vendor forgets it soon after: its own result call becomes a 404.
     const vendorResult = `${new URL(gateway.simulatorUrl!).origin}/fal/queue/fal-ai/flux/requests/${requestId}`;
