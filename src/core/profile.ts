@@ -11,6 +11,11 @@ export interface UpstreamRequest {
   method: 'GET' | 'POST' | 'PUT' | 'DELETE';
   /** Path and query, already URL-encoded, starting with `/`. */
   path: string;
+  /**
+   * fal: another of the vendor's hosts (`https://fal.run`, `https://rest.fal.ai`) instead of the
+   * endpoint's base URL, for the proxy's targets outside the queue; the routes allow only the vendor's own.
+   */
+  origin?: string;
   /** A JSON body. */
   body?: unknown;
   /** The answer is expected to be SSE (no timeout, `Accept: text/event-stream`). */

@@ -32,9 +32,7 @@ function mountFalRoutes(app: Hono, kit: RouteKit): void {
   fal.all('/queue/*', kit.limitBody, fromPath);
   fal.all('/proxy', kit.limitBody, (c) => {
     const target = allowedTarget(c.req.header('x-fal-target-url'));
-    if (target.hostname !== FAL_QUEUE_HOST) {
-      throw new RelayError('upstream_rejected', 'this gateway relays queue.fal.run targets only', { status: 501 });
-    }
+    if (target.hostname !== FAL_QUEUE_HOST) return forward(c, kit, target);
     return serveCall(c, kit, target.pathname, target.searchParams);
   });
   app.route('/fal', fal);
@@ -54,6 +52,27 @@ async function serveCall(c: Context, kit: RouteKit, path: string, query: URLSear
   if (call.kind === 'stream') return kit.serveStream(c, call.jobId, true);
   if (call.kind === 'status') return status(kit, call, base, query);
   return result(kit, call);
+}
+
+const FORWARDED_METHODS: ReadonlySet<string> = new Set(['GET', 'POST', 'PUT', 'DELETE']);
+
+/**
+ * An allowed target outside the queue (`fal.run`, storage upload): sent with the gateway's key and
+ * the caller's JSON body, the answer passed back (redacted). Only API-key holders may spend the key.
+ */
+async function forward(c: Context, kit: RouteKit, target: URL): Promise<Response> {
+  const keyId = await requireApiKey(kit.security, c);
+  const method = c.req.method;
+  if (!FORWARDED_METHODS.has(method)) throw new RelayError('bad_request', `Invalid request: method ${method} is not relayed`);
+  if (method !== 'GET') kit.security.createRate.take(keyId ?? `ip:${kit.security.clientIp(c)}`);
+  const text = method === 'GET' ? '' : await c.req.text();
+  const request = {
+    method: method as 'GET' | 'POST' | 'PUT' | 'DELETE',
+    origin: target.origin,
+    path: `${target.pathname}${target.search}`,
+    ...(text.trim() === '' ? {} : { body: parseJsonObject(text, false) }),
+  };
+  return passThrough(await kit.relay.upstream.send(request));
 }
 
 /** Submit: the job starts and is followed whoever asks; the answer's URLs name the gateway, with a subscribe token. */
