@@ -118,6 +118,9 @@ async function result(kit: RouteKit, call: Extract<FalQueueCall, { jobId: string
   const headers = { 'x-fal-request-id': call.requestId };
   if (stored) return Response.json(stored.body, { status: stored.status, headers });
   if (job && job.status !== 'COMPLETED') return Response.json({ detail: 'Request is still in progress' }, { status: 400, headers });
+  // Ended by the gateway (its deadline, or fal lost it): no result to ask for. A 500, which the client does not retry (a 504 it would).
+  if (job?.error_type === 'relay_gave_up')
+    return Response.json({ detail: job.error, error_type: job.error_type }, { status: 500, headers });
   return passThrough(await kit.relay.upstream.send(falQueue.resultRequest(call.jobId)), call);
 }
 
@@ -132,9 +135,12 @@ function passThrough(reply: UpstreamReply, call?: { requestId: string }): Respon
   return Response.json(reply.body, { status: reply.status, headers });
 }
 
-/** Every error on these paths in fal's shape: `{"detail": "..."}` (RelayError messages never carry a secret). */
+/**
+ * The gateway's errors on these paths in fal's shape: `{"detail": "..."}` (RelayError messages
+ * never carry a secret). Anything else goes on to the app's handler, which logs it (redacted).
+ */
 function falError(err: Error): Response {
-  if (!(err instanceof RelayError)) return Response.json({ detail: 'Internal Server Error' }, { status: 500 });
+  if (!(err instanceof RelayError)) throw err;
   const headers: Record<string, string> = {};
   if (err.retryAfterS !== undefined) headers['Retry-After'] = String(err.retryAfterS);
   if (err.code === 'unauthorized') headers['WWW-Authenticate'] = 'Key realm="sse-relay"';

@@ -80,7 +80,7 @@ export function parseFalStatus(data: string, seq: number): JobEvent | string {
   }
   if (!isRecord(parsed)) return 'not a JSON object';
   if (typeof parsed.status !== 'string' || parsed.status === '') return 'missing status';
-  if (typeof parsed.request_id !== 'string') return 'missing request_id';
+  if (parsed.request_id !== undefined && typeof parsed.request_id !== 'string') return 'request_id is not a string';
   return statusEvent(seq, parsed);
 }
 
@@ -148,9 +148,10 @@ export const falQueue = {
   statusEvent: (seq, job) => statusEvent(seq, job),
   createdAt: () => undefined,
   // fal has no failed status: a request that went wrong ends COMPLETED with an `error`.
+  // It carries its job object, so status polls and the result call see the job over too.
   terminalEvent(seq, reason) {
-    const data = JSON.stringify({ status: 'COMPLETED', logs: [], error: reason, error_type: 'relay_gave_up' });
-    return { seq, type: 'COMPLETED', data, terminal: true };
+    const job = { status: 'COMPLETED', logs: [], error: reason, error_type: 'relay_gave_up' };
+    return { seq, type: 'COMPLETED', data: JSON.stringify(job), terminal: true, job };
   },
   resultRequest: (jobId) => ({ method: 'GET', path: requestPath(jobId) }),
   withResult(terminal, result) {

@@ -175,6 +175,18 @@ describe('@fal-ai/client through the gateway', () => {
     expect('logs' in last && last.logs?.map((l) => l.message)).toEqual(['step 1/4', 'step 2/4', 'step 3/4', 'step 4/4']);
   });
 
+  it('a request past the gateway deadline ends COMPLETED for pollers and streams, its result a 500 with the reason', async () => {
+    gateway = await startTestGateway({ JOB_DEADLINE_MS: '1000' });
+    const fal = proxied(gateway.url);
+    const submitted = await fal.queue.submit(FLUX, { input: { prompt: 'stuck --sim-steps 5 --sim-interval 60000' } });
+    const stream = await fal.queue.streamStatus(FLUX, { requestId: submitted.request_id });
+    const done = (await stream.done()) as QueueStatus & { error?: string };
+    expect(done).toMatchObject({ status: 'COMPLETED', error: expect.stringContaining('deadline') });
+    expect(await fal.queue.status(FLUX, { requestId: submitted.request_id })).toMatchObject({ status: 'COMPLETED' });
+    const error = await rejection(fal.queue.result(FLUX, { requestId: submitted.request_id }));
+    expect(error).toMatchObject({ status: 500, body: { error_type: 'relay_gave_up' } });
+  });
+
   it('the proxy takes fal hosts only: no target, another host, credentials in the URL, loopback are 400 in fal shape', async () => {
     gateway = await startTestGateway();
     const cases = [

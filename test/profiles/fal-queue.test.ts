@@ -64,7 +64,7 @@ describe('fal-queue statuses', () => {
     expect(parsed).toMatchObject({ seq: 0, type: 'IN_QUEUE', terminal: false });
     expect(JSON.parse(parsed.data).status_url).toBe(`https://queue.fal.run/fal-ai/flux/requests/${ID}/status`);
     expect(event({ status: 'COMPLETED', logs: [] }, 7)).toMatchObject({ seq: 7, terminal: true });
-    expect(parseFalStatus('{"status":"IN_QUEUE"}', 0)).toBe('missing request_id');
+    expect(parseFalStatus('{"status":"IN_QUEUE","request_id":1}', 0)).toBe('request_id is not a string');
     expect(parseFalStatus('{"note":1}', 0)).toBe('missing status');
     expect(parseFalStatus('[]', 0)).toBe('not a JSON object');
   });
