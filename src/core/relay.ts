@@ -197,9 +197,9 @@ export function createRelay(options: RelayOptions): Relay {
       draining = true;
       const streams = hubs.subscriberCount();
       const started = Date.now();
-      logger.info({ streams, windowMs }, 'drain started: closing streams spread over the window');
+      logger.info({ profile: profile.name, streams, windowMs }, 'drain started: closing streams spread over the window');
       const ended = await hubs.drain(windowMs);
-      logger.info({ streams: ended, ms: Date.now() - started }, 'drain done');
+      logger.info({ profile: profile.name, streams: ended, ms: Date.now() - started }, 'drain done');
     },
 
     async close() {
