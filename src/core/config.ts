@@ -36,6 +36,12 @@ const schema = z.object({
     .string()
     .min(8, 'must be at least 8 characters (a shorter token cannot be told apart from data, so it could not be redacted)')
     .optional(),
+  /** fal.ai's queue (the fal-queue profile): its key, sent as `Authorization: Key`, and optionally another queue host. */
+  FAL_KEY: z
+    .string()
+    .min(8, 'must be at least 8 characters (a shorter key cannot be told apart from data, so it could not be redacted)')
+    .optional(),
+  FAL_QUEUE_URL: z.url({ protocol: /^https?$/ }).optional(),
   REDIS_URL: z.url({ protocol: /^rediss?$/ }).optional(),
   HEARTBEAT_MS: int(100, 3_600_000).default(15_000),
   RETRY_MS: int(0, 3_600_000).default(2_000),
@@ -115,7 +121,7 @@ export function withDevDefaults(env: Record<string, string | undefined>): Record
   const set = (name: string) => (env[name] ?? '') !== '';
   return {
     ...(set('GATEWAY_API_KEYS') ? {} : { GATEWAY_OPEN: 'true' }),
-    ...(set('UPSTREAM_URL') || set('UPSTREAM_TOKEN') ? {} : { SIMULATOR: 'true' }),
+    ...(set('UPSTREAM_URL') || set('UPSTREAM_TOKEN') || set('FAL_KEY') ? {} : { SIMULATOR: 'true' }),
     ...Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== '')),
   };
 }
@@ -128,7 +134,7 @@ export function withDevDefaults(env: Record<string, string | undefined>): Record
 function modeProblems(config: z.infer<typeof schema>): string[] {
   const production = isProduction(config.NODE_ENV);
   const keys = config.GATEWAY_API_KEYS.length > 0;
-  const upstream = config.UPSTREAM_URL !== undefined || config.UPSTREAM_TOKEN !== undefined;
+  const upstream = config.UPSTREAM_URL !== undefined || config.UPSTREAM_TOKEN !== undefined || config.FAL_KEY !== undefined;
   const problems: string[] = [];
   if (!keys && !config.GATEWAY_OPEN) {
     problems.push(
@@ -149,6 +155,7 @@ function modeProblems(config: z.infer<typeof schema>): string[] {
   if (config.UPSTREAM_URL !== undefined && config.UPSTREAM_TOKEN === undefined) {
     problems.push('UPSTREAM_TOKEN: required when UPSTREAM_URL is set');
   }
+  if (config.FAL_QUEUE_URL !== undefined && config.FAL_KEY === undefined) problems.push('FAL_KEY: required when FAL_QUEUE_URL is set');
   return problems;
 }
 
@@ -170,7 +177,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
 
 /** Every configured secret, for the redactor: none of these may appear in a response or log line. */
 export function configSecrets(config: Config): string[] {
-  return [config.UPSTREAM_TOKEN, config.SIM_TOKEN, config.SUBSCRIBE_TOKEN_SECRET, ...config.GATEWAY_API_KEYS].filter(
+  return [config.UPSTREAM_TOKEN, config.FAL_KEY, config.SIM_TOKEN, config.SUBSCRIBE_TOKEN_SECRET, ...config.GATEWAY_API_KEYS].filter(
     (s): s is string => s !== undefined,
   );
 }

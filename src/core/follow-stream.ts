@@ -7,7 +7,7 @@ import type { UpstreamProfile } from './profile.ts';
 import { readEvents } from './upstream-stream.ts';
 
 export interface StreamPhaseOptions extends AppendDeps {
-  profile: Pick<UpstreamProfile, 'toEvent'>;
+  profile: Pick<UpstreamProfile, 'toEvent' | 'unseenPart'>;
   redact(text: string): string;
   /** Longest the upstream stream may stay silent before it is abandoned for polling. */
   idleMs: number;
@@ -91,7 +91,10 @@ export async function streamPhase(body: ReadableStream<Uint8Array>, options: Str
       signal: stopRead.signal,
       ...(options.maxEventChars === undefined ? {} : { maxEventChars: options.maxEventChars }),
       onMalformed: options.onMalformed,
-      onEvent: async (event) => {
+      onEvent: async (received) => {
+        // What a reopened stream repeats (fal's starts with the current status) is no new event, and takes no seq.
+        const event = follow && options.profile.unseenPart ? options.profile.unseenPart(received, follow.lastKey) : received;
+        if (!event) return;
         nextSeq = Math.max(nextSeq, event.seq + 1);
         if (!follow) return name(event);
         if (failure !== undefined) throw failure;

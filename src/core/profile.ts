@@ -11,6 +11,11 @@ export interface UpstreamRequest {
   method: 'GET' | 'POST' | 'PUT' | 'DELETE';
   /** Path and query, already URL-encoded, starting with `/`. */
   path: string;
+  /**
+   * fal: another of the vendor's hosts (`https://fal.run`, `https://rest.fal.ai`) instead of the
+   * endpoint's base URL, for the proxy's targets outside the queue; the routes allow only the vendor's own.
+   */
+  origin?: string;
   /** A JSON body. */
   body?: unknown;
   /** The answer is expected to be SSE (no timeout, `Accept: text/event-stream`). */
@@ -66,9 +71,10 @@ export interface UpstreamProfile {
   /**
    * fal: the create answers JSON naming the job (`request_id`), its events come from a stream
    * opened separately with `streamRequest`. Returns the id, or undefined when the reply is a
-   * rejection. Left out by vendors whose create answers the stream (Midjourney, OpenAI).
+   * rejection. `kind` is the create's (fal: the model id, whose `owner/app` the job id keeps, as
+   * fal's status and result paths need it). Left out by vendors whose create answers the stream (Midjourney, OpenAI).
    */
-  startedJobId?(reply: UpstreamReply): string | undefined;
+  startedJobId?(reply: UpstreamReply, kind: string): string | undefined;
   /**
    * fal: the request that opens a job's event stream (`GET …/status/stream?logs=1`), after the
    * create and again after a drop (events of a reopened stream get the next gateway seqs).
@@ -121,6 +127,15 @@ export interface UpstreamProfile {
   cancelRequest(jobId: string): UpstreamRequest;
   /** Lists the account's running jobs, where the vendor can (Midjourney `GET /jobs`). */
   listRequest?(): UpstreamRequest;
+
+  /**
+   * fal: its events carry no seq, and a reopened status stream starts with the current status
+   * and every log line so far. Given a streamed event and the `statusKey` of the last stored job
+   * object, returns what is new in it (fal: the log lines after the last stored one), or
+   * undefined when nothing is (a repeated status, then skipped: it takes no seq). Left out by
+   * vendors whose events are numbered (the bus drops repeated seqs).
+   */
+  unseenPart?(event: JobEvent, lastKey: string): JobEvent | undefined;
 
   /** How frames look on the vendor's own drop-in paths (OpenAI: `event:` names, no gap frames, no 204); default: as on the uniform path. */
   readonly dropInFrames?: FrameStyle;

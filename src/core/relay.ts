@@ -138,7 +138,7 @@ export function createRelay(options: RelayOptions): Relay {
       const result = await upstream.open(profile.createRequest(kind, body));
       if (result.kind === 'reply') {
         // A vendor whose create answers JSON naming the job (its stream is opened separately).
-        const started = profile.startedJobId?.(result.reply);
+        const started = profile.startedJobId?.(result.reply, kind);
         if (started === undefined) return result;
         const jobId = followers.followStarted(checkUpstreamJobId(started));
         stats.jobsCreated++;
@@ -197,9 +197,9 @@ export function createRelay(options: RelayOptions): Relay {
       draining = true;
       const streams = hubs.subscriberCount();
       const started = Date.now();
-      logger.info({ streams, windowMs }, 'drain started: closing streams spread over the window');
+      logger.info({ profile: profile.name, streams, windowMs }, 'drain started: closing streams spread over the window');
       const ended = await hubs.drain(windowMs);
-      logger.info({ streams: ended, ms: Date.now() - started }, 'drain done');
+      logger.info({ profile: profile.name, streams: ended, ms: Date.now() - started }, 'drain done');
     },
 
     async close() {

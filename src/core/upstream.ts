@@ -46,7 +46,7 @@ export function createUpstreamClient(
     }
     if (!request.stream) init.signal = AbortSignal.timeout(timeoutMs);
     try {
-      return await doFetch(base + request.path, init);
+      return await doFetch((request.origin ?? base) + request.path, init);
     } catch (err) {
       const reason = err instanceof Error ? err.message : String(err);
       throw new RelayError('upstream_error', `upstream unreachable: ${redact(reason)}`, { cause: err });

@@ -7,8 +7,9 @@ import type { Security } from './security.ts';
 /** Cookie a same-site app may set to carry a subscribe token (EventSource `withCredentials`). */
 export const TOKEN_COOKIE = 'sse_relay_token';
 
+/** The credential in `Authorization: Bearer <x>`, or `Key <x>` as fal's clients send it. */
 function bearer(c: Context): string | undefined {
-  const match = /^Bearer[ \t]+(\S+)[ \t]*$/i.exec(c.req.header('Authorization') ?? '');
+  const match = /^(?:Bearer|Key)[ \t]+(\S+)[ \t]*$/i.exec(c.req.header('Authorization') ?? '');
   return match?.[1];
 }
 

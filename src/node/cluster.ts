@@ -31,7 +31,7 @@ export async function startCluster(config: Config, count: number, logger: Logger
   let simulator: ReturnType<typeof createSimulator> | undefined;
   let simServer: ServerType | undefined;
   if (!config.REDIS_URL) bus = createMemoryBus({ historyMaxEvents: config.HISTORY_MAX_EVENTS, historyTtlMs: config.HISTORY_TTL_S * 1000 });
-  if (!config.UPSTREAM_URL && !config.UPSTREAM_TOKEN) {
+  if (PROFILES.every((entry) => entry.endpoint(config) === undefined)) {
     // One simulator for every worker, so a job started on one can be followed by any other.
     const token = config.SIM_TOKEN ?? `sim-${randomUUID()}`;
     if (token.length < 8) throw new Error('SIM_TOKEN must be at least 8 characters when WORKERS > 1');
@@ -40,10 +40,10 @@ export async function startCluster(config: Config, count: number, logger: Logger
     simServer = await new Promise<ServerType>((resolve) => {
       const server = serve({ fetch: sim.fetch, port: 0, hostname: '127.0.0.1' }, () => resolve(server));
     });
-    // The default profile's upstream variables point at the simulator's paths for it.
-    env.UPSTREAM_URL = `http://127.0.0.1:${(simServer.address() as AddressInfo).port}${PROFILES[0]?.simulatorPath ?? ''}`;
-    env.UPSTREAM_TOKEN = token;
-    logger.info({ upstream: env.UPSTREAM_URL }, 'no UPSTREAM_URL: serving jobs from the built-in simulator');
+    // Every profile's upstream variables point at the simulator's paths for it.
+    const origin = `http://127.0.0.1:${(simServer.address() as AddressInfo).port}`;
+    for (const entry of PROFILES) Object.assign(env, entry.endpointEnv(origin + entry.simulatorPath, token));
+    logger.info({ upstream: origin }, 'no upstream configured: serving jobs from the built-in simulator');
   }
   // A token issued by one worker must be accepted by every other.
   if (!config.SUBSCRIBE_TOKEN_SECRET) env.SUBSCRIBE_TOKEN_SECRET = randomBytes(32).toString('base64url');

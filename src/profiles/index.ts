@@ -2,6 +2,8 @@
 import type { Config } from '../core/config.ts';
 import type { UpstreamProfile } from '../core/profile.ts';
 import type { AppProfile, AppRelay } from '../http/app.ts';
+import { FAL_QUEUE_VENDOR_URL, falQueue } from './fal-queue.ts';
+import { falApp } from './fal-queue-routes.ts';
 import { MIDJOURNEY_VENDOR_URL, midjourneyV3 } from './midjourney-v3.ts';
 import { midjourneyApp } from './midjourney-v3-routes.ts';
 
@@ -13,6 +15,8 @@ export interface ProfileEntry {
   simulatorPath: string;
   /** The vendor's base URL and credential from the configuration; undefined when not configured. */
   endpoint(config: Config): { baseUrl: string; credential: string } | undefined;
+  /** The variables that make `endpoint` name this base URL and credential (WORKERS: each worker reads the simulator from them). */
+  endpointEnv(baseUrl: string, credential: string): Record<string, string>;
 }
 
 export const PROFILES: readonly ProfileEntry[] = [
@@ -23,5 +27,15 @@ export const PROFILES: readonly ProfileEntry[] = [
     // UPSTREAM_TOKEN alone means the vendor's own URL.
     endpoint: (config) =>
       config.UPSTREAM_TOKEN ? { baseUrl: config.UPSTREAM_URL ?? MIDJOURNEY_VENDOR_URL, credential: config.UPSTREAM_TOKEN } : undefined,
+    endpointEnv: (baseUrl, credential) => ({ UPSTREAM_URL: baseUrl, UPSTREAM_TOKEN: credential }),
+  },
+  {
+    profile: falQueue,
+    app: falApp,
+    simulatorPath: '/fal/queue',
+    // FAL_KEY alone means fal's own queue host.
+    endpoint: (config) =>
+      config.FAL_KEY ? { baseUrl: config.FAL_QUEUE_URL ?? FAL_QUEUE_VENDOR_URL, credential: config.FAL_KEY } : undefined,
+    endpointEnv: (baseUrl, credential) => ({ FAL_QUEUE_URL: baseUrl, FAL_KEY: credential }),
   },
 ];

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, isProduction, loadConfig as load, withDevDefaults } from '../../src/core/config.ts';
+import { ConfigError, configSecrets, isProduction, loadConfig as load, withDevDefaults } from '../../src/core/config.ts';
 import { PROFILES } from '../../src/profiles/index.ts';
+import { FAL_QUEUE_VENDOR_URL } from '../../src/profiles/fal-queue.ts';
 import { MIDJOURNEY_VENDOR_URL } from '../../src/profiles/midjourney-v3.ts';
 
 const KEYS = { GATEWAY_API_KEYS: 'key-test-0123456789abcdef' };
@@ -20,6 +21,20 @@ describe('loadConfig', () => {
 
   it('uses the vendor URL when only a token is set', () => {
     expect(PROFILES[0]?.endpoint(loadConfig({ UPSTREAM_TOKEN: 'tok-12345' }))?.baseUrl).toBe(MIDJOURNEY_VENDOR_URL);
+  });
+
+  it('fal-queue: FAL_KEY alone means fal own queue host, is a secret, and is no simulator in --dev', () => {
+    const fal = PROFILES.find((entry) => entry.profile.name === 'fal-queue')!;
+    const config = loadConfig({ FAL_KEY: 'fal-key-12345' });
+    expect(config.SIMULATOR).toBe(false);
+    expect(fal.endpoint(config)).toEqual({ baseUrl: FAL_QUEUE_VENDOR_URL, credential: 'fal-key-12345' });
+    expect(PROFILES[0]?.endpoint(config)).toBeUndefined();
+    expect(configSecrets(config)).toContain('fal-key-12345');
+    const elsewhere = loadConfig({ FAL_KEY: 'fal-key-12345', FAL_QUEUE_URL: 'https://queue.example/q' });
+    expect(fal.endpoint(elsewhere)?.baseUrl).toBe('https://queue.example/q');
+    expect(() => loadConfig({ FAL_QUEUE_URL: 'https://queue.example/q' })).toThrow('FAL_KEY: required when FAL_QUEUE_URL is set');
+    expect(() => loadConfig({ FAL_KEY: 'short' })).toThrow('FAL_KEY');
+    expect(fal.endpoint(loadConfig({}))).toBeUndefined();
   });
 
   it('ignores empty values and unrelated variables', () => {

@@ -120,6 +120,39 @@ describe('a create that answers JSON naming the job, its stream opened separatel
     await relay.close();
   });
 
+  it('skips what a reopened stream repeats (profile.unseenPart): no event and no seq for it', async () => {
+    let opened = 0;
+    const withJob = (data: string, seq: number): JobEvent | string => {
+      const parsed = parse(data);
+      if (typeof parsed === 'string') return parsed;
+      return { seq, type: String(parsed.status), data, terminal: parsed.status === 'COMPLETED', job: parsed };
+    };
+    const repeating: UpstreamProfile = {
+      ...queue,
+      name: 'repeating',
+      toEvent: (message, nextSeq) => withJob(message.data, nextSeq),
+      statusKey: (job) => String(job.status),
+      unseenPart: (event, lastKey) => (!event.terminal && event.job?.status === lastKey ? undefined : event),
+    };
+    const { client } = vendor({
+      'POST /model': () => ({ kind: 'reply', reply: { status: 200, body: { request_id: 'req-2' } } }),
+      // The reopened stream starts with the status the first one ended on.
+      'GET /jobs/req-2/status/stream': () =>
+        ++opened === 1
+          ? { kind: 'stream', body: sse({ status: 'IN_QUEUE' }, { status: 'IN_PROGRESS' }) }
+          : { kind: 'stream', body: sse({ status: 'IN_PROGRESS' }, { status: 'COMPLETED' }) },
+      'GET /jobs/req-2': () => ({ kind: 'reply', reply: { status: 200, body: {} } }),
+    });
+    const relay = relayOf(repeating, client);
+    await relay.create('model', {});
+    expect(await history(relay, 'req-2')).toEqual([
+      '0 {"status":"IN_QUEUE"}',
+      '1 {"status":"IN_PROGRESS"}',
+      '2 {"status":"COMPLETED","result":{}}',
+    ]);
+    await relay.close();
+  });
+
   it('passes a refusal through as the vendor answered it', async () => {
     const { client } = vendor({ 'POST /model': () => ({ kind: 'reply', reply: { status: 422, body: { detail: 'bad' } } }) });
     const relay = relayOf(queue, client);

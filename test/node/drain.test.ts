@@ -34,9 +34,11 @@ describe('shutdown drain', () => {
       expect(result.status).toBe(200);
       expect(result.retry).toBe(2000);
     }
-    const logs = gateway.logs.map((line) => JSON.parse(line) as { msg: string; streams?: number; windowMs?: number });
-    expect(logs.find((l) => l.msg.startsWith('drain started'))).toMatchObject({ streams, windowMs: 4000 });
-    expect(logs.find((l) => l.msg === 'drain done')).toMatchObject({ streams });
+    const logs = gateway.logs.map((line) => JSON.parse(line) as { msg: string; profile?: string; streams?: number; windowMs?: number });
+    // Each profile's relay drains its own streams; these are midjourney-v3's.
+    const ours = logs.filter((l) => l.profile === 'midjourney-v3');
+    expect(ours.find((l) => l.msg.startsWith('drain started'))).toMatchObject({ streams, windowMs: 4000 });
+    expect(ours.find((l) => l.msg === 'drain done')).toMatchObject({ streams });
   }, 60_000);
 
   it('ends everything at once with DRAIN_MS=0', async () => {

@@ -1,4 +1,5 @@
 import { createJobId } from '../support/sse.ts';
+import type { ScenarioTarget } from './target.ts';
 
 /**
  * What the profile-neutral scenarios need to know of one upstream profile: how to start a job
@@ -12,6 +13,10 @@ export interface ScenarioProfile {
   startJob(url: string, options: { steps: number; intervalMs: number; label: string }): Promise<string>;
   /** True for the data of the job's terminal event. */
   isTerminal(data: string): boolean;
+  /** Upstream streams the simulator served for this profile so far (default: `simStats().streamsServed`). */
+  streamsServed?(target: ScenarioTarget): Promise<number>;
+  /** false: not served by the Worker yet, so the workerd run skips it. */
+  workerd?: false;
 }
 
 export const midjourneyScenarioProfile: ScenarioProfile = {
@@ -21,5 +26,26 @@ export const midjourneyScenarioProfile: ScenarioProfile = {
     /^midjourney_(completed|failed|moderated|cancelled)$|^error$/.test(String((JSON.parse(data) as { event?: unknown }).event)),
 };
 
+/** fal's queue through the gateway's `/fal/queue` submit; the job id is `<owner>:<app>:<request id>`. */
+export const falScenarioProfile: ScenarioProfile = {
+  name: 'fal-queue',
+  async startJob(url, { steps, intervalMs, label }) {
+    const response = await fetch(`${url}/fal/queue/fal-ai/flux/dev`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ prompt: `${label} --sim-steps ${steps} --sim-interval ${intervalMs}` }),
+    });
+    if (response.status !== 200) throw new Error(`submit answered ${response.status}: ${await response.text()}`);
+    const { request_id } = (await response.json()) as { request_id: string };
+    return `fal-ai:flux:${request_id}`;
+  },
+  isTerminal: (data) => (JSON.parse(data) as { status?: unknown }).status === 'COMPLETED',
+  async streamsServed(target) {
+    const stats = await fetch(new URL('/_sim/fal/stats', target.simulatorUrl));
+    return ((await stats.json()) as { streamsServed: number }).streamsServed;
+  },
+  workerd: false,
+};
+
 /** Every profile the scenarios run for. */
-export const SCENARIO_PROFILES: readonly ScenarioProfile[] = [midjourneyScenarioProfile];
+export const SCENARIO_PROFILES: readonly ScenarioProfile[] = [midjourneyScenarioProfile, falScenarioProfile];

@@ -36,14 +36,16 @@ export function uniformScenarios(t: () => ScenarioTarget, profile: ScenarioProfi
       expect(ids(byHeader.events)).toEqual(seen.slice(2));
     });
 
+    const streamsServed = async () => (profile.streamsServed ? profile.streamsServed(t()) : (await t().simStats()).streamsServed);
+
     it('serves 50 concurrent subscribers and a late joiner the same events, over one upstream stream', async () => {
-      const before = (await t().simStats()).streamsServed;
+      const before = await streamsServed();
       const jobId = await profile.startJob(t().url, { steps: 5, intervalMs: 40, label: 'fanout' });
       const results = await Promise.all(Array.from({ length: 50 }, () => readSse(url(jobId), { timeoutMs: 30_000 })));
       const late = await readSse(url(jobId));
       const expected = ids(late.events);
       for (const result of results) expect(ids(result.events)).toEqual(expected);
-      expect((await t().simStats()).streamsServed - before).toBe(1);
+      expect((await streamsServed()) - before).toBe(1);
     });
 
     it('works with a real EventSource, which stops on the 204 after the terminal event', async () => {

@@ -1,0 +1,94 @@
+import { describe, expect, it } from 'vitest';
+import type { JobEvent } from '../../src/core/event.ts';
+import { appIdOf, falJobId, falQueue, parseFalStatus, splitFalJobId } from '../../src/profiles/fal-queue.ts';
+import { allowedTarget, parseQueueCall } from '../../src/profiles/fal-queue-paths.ts';
+
+const ID = '80e732af-660e-45cd-bd63-580e4f2a94cc';
+const log = (message: string) => ({ message, level: 'INFO', source: 'USER', timestamp: `2026-12-01T10:00:0${message.length}.000Z` });
+const event = (body: Record<string, unknown>, seq = 0) => parseFalStatus(JSON.stringify({ request_id: ID, ...body }), seq) as JobEvent;
+
+describe('fal-queue ids and paths', () => {
+  it('keeps owner/app (three segments for namespaced ids) in the job id, and splits it back', () => {
+    expect(appIdOf('fal-ai/flux/dev')).toBe('fal-ai/flux');
+    expect(appIdOf('workflows/me/app/x')).toBe('workflows/me/app');
+    expect(appIdOf('fal-ai')).toBeUndefined();
+    expect(appIdOf('fal-ai/flux:x')).toBeUndefined();
+    expect(falJobId('fal-ai/flux', ID)).toBe(`fal-ai:flux:${ID}`);
+    expect(splitFalJobId(`workflows:me:app:${ID}`)).toEqual({ appId: 'workflows/me/app', requestId: ID });
+    expect(falQueue.streamRequest(`fal-ai:flux:${ID}`)).toEqual({
+      method: 'GET',
+      path: `/fal-ai/flux/requests/${ID}/status/stream?logs=1`,
+      stream: true,
+    });
+    expect(falQueue.startedJobId({ status: 200, body: { request_id: ID } }, 'fal-ai/flux/dev')).toBe(`fal-ai:flux:${ID}`);
+    expect(falQueue.startedJobId({ status: 422, body: { detail: [] } }, 'fal-ai/flux/dev')).toBeUndefined();
+  });
+
+  it('reads the queue paths below the host', () => {
+    expect(parseQueueCall('POST', '/fal-ai/flux/dev')).toEqual({ kind: 'submit', endpoint: 'fal-ai/flux/dev' });
+    expect(parseQueueCall('GET', `/fal-ai/flux/requests/${ID}/status`)).toMatchObject({ kind: 'status', jobId: `fal-ai:flux:${ID}` });
+    expect(parseQueueCall('GET', `/fal-ai/flux/requests/${ID}/status/stream`)).toMatchObject({ kind: 'stream' });
+    expect(parseQueueCall('GET', `/fal-ai/flux/requests/${ID}`)).toMatchObject({ kind: 'result', requestId: ID });
+    expect(parseQueueCall('PUT', `/fal-ai/flux/requests/${ID}/cancel`)).toMatchObject({ kind: 'cancel' });
+    expect(parseQueueCall('DELETE', `/fal-ai/flux/requests/${ID}`)).toBeUndefined();
+    expect(parseQueueCall('GET', '/fal-ai/flux/requests/a:b/status')).toBeUndefined();
+    expect(parseQueueCall('GET', '/fal-ai/flux/other/x')).toBeUndefined();
+  });
+
+  it('allows the targets fal server proxy allows, and nothing else', () => {
+    expect(allowedTarget('https://queue.fal.run/fal-ai/flux/dev?x=1').pathname).toBe('/fal-ai/flux/dev');
+    expect(allowedTarget('https://fal.run/fal-ai/flux/dev').hostname).toBe('fal.run');
+    expect(allowedTarget('https://rest.fal.ai/storage/upload/initiate').hostname).toBe('rest.fal.ai');
+    for (const bad of [
+      undefined,
+      '',
+      'nope',
+      'http://queue.fal.run/x',
+      'https://queue.fal.run@127.0.0.1/x',
+      'https://user:pw@queue.fal.run/x',
+      'https://queue.fal.run:444/x',
+      'https://localhost/x',
+      'https://[::1]/x',
+      'https://queue.fal.run.attacker.example/x',
+      'https://rest.fal.ai/tokens/',
+    ]) {
+      expect(() => allowedTarget(bad), String(bad)).toThrow(/Invalid request/);
+    }
+  });
+});
+
+describe('fal-queue statuses', () => {
+  it('are events typed by status, terminal at COMPLETED, their URLs on fal host whatever the endpoint', () => {
+    const url = `http://127.0.0.1:4000/fal/queue/fal-ai/flux/requests/${ID}`;
+    const parsed = event({ status: 'IN_QUEUE', queue_position: 0, response_url: url, status_url: `${url}/status` });
+    expect(parsed).toMatchObject({ seq: 0, type: 'IN_QUEUE', terminal: false });
+    expect(JSON.parse(parsed.data).status_url).toBe(`https://queue.fal.run/fal-ai/flux/requests/${ID}/status`);
+    expect(event({ status: 'COMPLETED', logs: [] }, 7)).toMatchObject({ seq: 7, terminal: true });
+    expect(parseFalStatus('{"status":"IN_QUEUE","request_id":1}', 0)).toBe('request_id is not a string');
+    expect(parseFalStatus('{"note":1}', 0)).toBe('missing status');
+    expect(parseFalStatus('[]', 0)).toBe('not a JSON object');
+  });
+
+  it('a reopened stream: a repeated status is dropped, log lines already stored are cut off', () => {
+    const unseen = falQueue.unseenPart;
+    const stored = event({ status: 'IN_PROGRESS', logs: [log('a'), log('bb')] });
+    const lastKey = falQueue.statusKey(stored.job!);
+    expect(unseen(event({ status: 'IN_PROGRESS', logs: [log('bb')] }), lastKey)).toBeUndefined();
+    const more = unseen(event({ status: 'IN_PROGRESS', logs: [log('a'), log('bb'), log('ccc')] }), lastKey)!;
+    expect(JSON.parse(more.data).logs).toEqual([log('ccc')]);
+    const done = unseen(event({ status: 'COMPLETED', logs: [log('a'), log('bb')] }), lastKey)!;
+    expect(done).toMatchObject({ terminal: true, type: 'COMPLETED' });
+    expect(JSON.parse(done.data).logs).toEqual([]);
+    // A live log event names only its new line: kept as it is.
+    const live = event({ status: 'IN_PROGRESS', logs: [log('dddd')] });
+    expect(unseen(live, lastKey)).toBe(live);
+    expect(unseen(live, '')).toBe(live);
+  });
+
+  it('stores the result with the terminal status', () => {
+    const completed = event({ status: 'COMPLETED', logs: [] }, 3);
+    const stored = falQueue.withResult(completed, { status: 200, body: { images: [] } });
+    expect(JSON.parse(stored.data)).toMatchObject({ status: 'COMPLETED', result: { status: 200, body: { images: [] } } });
+    expect(stored).toMatchObject({ seq: 3, terminal: true });
+  });
+});
