@@ -36,6 +36,12 @@ const schema = z.object({
     .string()
     .min(8, 'must be at least 8 characters (a shorter token cannot be told apart from data, so it could not be redacted)')
     .optional(),
+  // OpenAI Responses profile: its vendor key (a secret, redacted everywhere) and optional base URL.
+  OPENAI_API_KEY: z
+    .string()
+    .min(8, 'must be at least 8 characters (a shorter key cannot be told apart from data, so it could not be redacted)')
+    .optional(),
+  OPENAI_BASE_URL: z.url({ protocol: /^https?$/ }).optional(),
   REDIS_URL: z.url({ protocol: /^rediss?$/ }).optional(),
   HEARTBEAT_MS: int(100, 3_600_000).default(15_000),
   RETRY_MS: int(0, 3_600_000).default(2_000),
@@ -170,7 +176,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
 
 /** Every configured secret, for the redactor: none of these may appear in a response or log line. */
 export function configSecrets(config: Config): string[] {
-  return [config.UPSTREAM_TOKEN, config.SIM_TOKEN, config.SUBSCRIBE_TOKEN_SECRET, ...config.GATEWAY_API_KEYS].filter(
+  return [config.UPSTREAM_TOKEN, config.OPENAI_API_KEY, config.SIM_TOKEN, config.SUBSCRIBE_TOKEN_SECRET, ...config.GATEWAY_API_KEYS].filter(
     (s): s is string => s !== undefined,
   );
 }

@@ -4,6 +4,8 @@ import type { UpstreamProfile } from '../core/profile.ts';
 import type { AppProfile, AppRelay } from '../http/app.ts';
 import { MIDJOURNEY_VENDOR_URL, midjourneyV3 } from './midjourney-v3.ts';
 import { midjourneyApp } from './midjourney-v3-routes.ts';
+import { OPENAI_VENDOR_URL, openaiResponses } from './openai-responses.ts';
+import { openaiApp } from './openai-responses-routes.ts';
 
 export interface ProfileEntry {
   profile: UpstreamProfile;
@@ -23,5 +25,13 @@ export const PROFILES: readonly ProfileEntry[] = [
     // UPSTREAM_TOKEN alone means the vendor's own URL.
     endpoint: (config) =>
       config.UPSTREAM_TOKEN ? { baseUrl: config.UPSTREAM_URL ?? MIDJOURNEY_VENDOR_URL, credential: config.UPSTREAM_TOKEN } : undefined,
+  },
+  {
+    profile: openaiResponses,
+    app: openaiApp,
+    simulatorPath: '/openai/v1',
+    // OPENAI_API_KEY alone means OpenAI's own API.
+    endpoint: (config) =>
+      config.OPENAI_API_KEY ? { baseUrl: config.OPENAI_BASE_URL ?? OPENAI_VENDOR_URL, credential: config.OPENAI_API_KEY } : undefined,
   },
 ];
