@@ -121,7 +121,7 @@ export function withDevDefaults(env: Record<string, string | undefined>): Record
   const set = (name: string) => (env[name] ?? '') !== '';
   return {
     ...(set('GATEWAY_API_KEYS') ? {} : { GATEWAY_OPEN: 'true' }),
-    ...(set('UPSTREAM_URL') || set('UPSTREAM_TOKEN') ? {} : { SIMULATOR: 'true' }),
+    ...(set('UPSTREAM_URL') || set('UPSTREAM_TOKEN') || set('OPENAI_API_KEY') ? {} : { SIMULATOR: 'true' }),
     ...Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== '')),
   };
 }
@@ -134,7 +134,7 @@ export function withDevDefaults(env: Record<string, string | undefined>): Record
 function modeProblems(config: z.infer<typeof schema>): string[] {
   const production = isProduction(config.NODE_ENV);
   const keys = config.GATEWAY_API_KEYS.length > 0;
-  const upstream = config.UPSTREAM_URL !== undefined || config.UPSTREAM_TOKEN !== undefined;
+  const upstream = config.UPSTREAM_URL !== undefined || config.UPSTREAM_TOKEN !== undefined || config.OPENAI_API_KEY !== undefined;
   const problems: string[] = [];
   if (!keys && !config.GATEWAY_OPEN) {
     problems.push(
@@ -154,6 +154,9 @@ function modeProblems(config: z.infer<typeof schema>): string[] {
   if (upstream && config.SIMULATOR) problems.push('SIMULATOR: cannot be combined with UPSTREAM_URL or UPSTREAM_TOKEN');
   if (config.UPSTREAM_URL !== undefined && config.UPSTREAM_TOKEN === undefined) {
     problems.push('UPSTREAM_TOKEN: required when UPSTREAM_URL is set');
+  }
+  if (config.OPENAI_BASE_URL !== undefined && config.OPENAI_API_KEY === undefined) {
+    problems.push('OPENAI_API_KEY: required when OPENAI_BASE_URL is set');
   }
   return problems;
 }
