@@ -1,4 +1,5 @@
 import { createJobId } from '../support/sse.ts';
+import type { ScenarioTarget } from './target.ts';
 
 /**
  * What the profile-neutral scenarios need to know of one upstream profile: how to start a job
@@ -12,6 +13,8 @@ export interface ScenarioProfile {
   startJob(url: string, options: { steps: number; intervalMs: number; label: string }): Promise<string>;
   /** True for the data of the job's terminal event. */
   isTerminal(data: string): boolean;
+  /** Upstream streams the simulator has served for this profile so far (default: the Midjourney counter of `simStats`). */
+  upstreamStreams?(target: ScenarioTarget): Promise<number>;
 }
 
 export const midjourneyScenarioProfile: ScenarioProfile = {
@@ -21,5 +24,25 @@ export const midjourneyScenarioProfile: ScenarioProfile = {
     /^midjourney_(completed|failed|moderated|cancelled)$|^error$/.test(String((JSON.parse(data) as { event?: unknown }).event)),
 };
 
+export const openaiScenarioProfile: ScenarioProfile = {
+  name: 'openai-responses',
+  async startJob(url, { steps, intervalMs, label }) {
+    const response = await fetch(`${url}/openai/v1/responses`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ model: 'gpt-4o', input: `${label} --sim-steps ${steps} --sim-interval ${intervalMs}`, background: true }),
+    });
+    const body = (await response.json()) as { id?: unknown };
+    if (response.status !== 200 || typeof body.id !== 'string')
+      throw new Error(`create failed: ${response.status} ${JSON.stringify(body)}`);
+    return body.id;
+  },
+  isTerminal: (data) => /^response\.(completed|failed|incomplete)$/.test(String((JSON.parse(data) as { type?: unknown }).type)),
+  async upstreamStreams(target) {
+    const stats = await fetch(`${new URL(target.simulatorUrl).origin}/_sim/openai/stats`);
+    return ((await stats.json()) as { streamsServed: number }).streamsServed;
+  },
+};
+
 /** Every profile the scenarios run for. */
-export const SCENARIO_PROFILES: readonly ScenarioProfile[] = [midjourneyScenarioProfile];
+export const SCENARIO_PROFILES: readonly ScenarioProfile[] = [midjourneyScenarioProfile, openaiScenarioProfile];
