@@ -78,8 +78,22 @@ export function eventType(data: string): string | undefined {
   }
 }
 
-/** The SDK's needs on the drop-in paths (notes §9): `event:` names, only the vendor's events, no 204. */
-const DROP_IN_FRAMES: FrameStyle = { eventName: eventType, noGapFrames: true, emptyWhenFinished: true };
+/**
+ * The `error` event ending a stream the gateway cuts short (drain, shutdown), in the nested form
+ * first-party streams use (notes §4): the SDK throws on it instead of taking the partial answer
+ * for a finished one, and the caller resumes with `starting_after`.
+ */
+export function earlyEndEvent(lastSeq: number): string {
+  const message = `The gateway ended this stream before the response finished; resume it with starting_after=${lastSeq}.`;
+  return JSON.stringify({
+    type: 'error',
+    sequence_number: lastSeq + 1,
+    error: { type: 'server_error', code: 'stream_interrupted', message, param: null },
+  });
+}
+
+/** The SDK's needs on the drop-in paths (notes §9): `event:` names, only the vendor's events, no 204, no clean early close. */
+const DROP_IN_FRAMES: FrameStyle = { eventName: eventType, noGapFrames: true, emptyWhenFinished: true, earlyEnd: earlyEndEvent };
 
 const response = (id: string) => `/responses/${encodeURIComponent(id)}`;
 

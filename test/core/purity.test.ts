@@ -31,8 +31,14 @@ describe.each(['src/core', 'src/http', 'src/worker'])('%s is runtime-neutral', (
 const VENDOR = /midjourney|openai|useapi|\bfal\b|\bfal[-_.]/i;
 const VENDOR_CAMEL = /\bFal[A-Z]|[a-z]Fal[A-Z]/;
 
+/** Profiles' credential variables: the configuration (src/core/config.ts) declares them, as secrets, by name. */
+const PROFILE_VARIABLES = /\bOPENAI_(API_KEY|BASE_URL)\b/g;
+
 function codeOf(source: string): string {
-  return source.replace(/\/\*[\s\S]*?\*\//g, '').replace(/(^|[^:'"`])\/\/.*$/gm, '$1');
+  return source
+    .replace(/\/\*[\s\S]*?\*\//g, '')
+    .replace(/(^|[^:'"`])\/\/.*$/gm, '$1')
+    .replace(PROFILE_VARIABLES, 'PROFILE_VARIABLE');
 }
 
 // Vendors live in src/profiles (one file per profile) and src/simulator; the relay, hub, bus,

@@ -271,7 +271,7 @@ describe('openai-responses at upstream capacity', () => {
       (err: unknown) => err,
     );
     expect(error).toBeInstanceOf(OpenAI.RateLimitError);
-    expect((error as OpenAI.RateLimitError).headers?.get('x-should-retry')).toBe('false');
+    expect((error as InstanceType<typeof OpenAI.RateLimitError>).headers?.get('x-should-retry')).toBe('false');
     expect(upstreamCreates(gw) - before).toBe(1);
     await client.responses.cancel(running.id);
   });
@@ -302,7 +302,10 @@ describe('openai-responses in secured mode', () => {
           (err: unknown) => err,
         );
       expect(error).toBeInstanceOf(OpenAI.AuthenticationError);
-      expect((error as OpenAI.AuthenticationError).error).toMatchObject({ type: 'invalid_request_error', code: 'unauthorized' });
+      expect((error as InstanceType<typeof OpenAI.AuthenticationError>).error).toMatchObject({
+        type: 'invalid_request_error',
+        code: 'unauthorized',
+      });
       const read = await sdk(gw, key)
         .responses.retrieve(id)
         .then(
@@ -335,5 +338,39 @@ describe('openai-responses in secured mode', () => {
     await expect(byToken.responses.retrieve(other.id)).rejects.toBeInstanceOf(OpenAI.PermissionDeniedError);
     await expect(byToken.responses.cancel(id)).rejects.toBeInstanceOf(OpenAI.AuthenticationError);
     await expect(byToken.responses.delete(id)).rejects.toBeInstanceOf(OpenAI.AuthenticationError);
+  });
+});
+
+describe('openai-responses when the gateway ends a stream early', () => {
+  let gw: TestGateway;
+  beforeAll(async () => {
+    gw = await startTestGateway({ POLL_INTERVAL_MS: '30' });
+  });
+  afterAll(async () => {
+    await gw.close();
+  });
+
+  it('a drain ends the SDK stream with an error event (the SDK throws), never a clean close taken for the answer', async () => {
+    const client = sdk(gw);
+    const stream = await client.responses.create({
+      model: 'gpt-4o',
+      input: 'drain --sim-steps 300 --sim-interval 30',
+      background: true,
+      stream: true,
+    });
+    const seen: Event[] = [];
+    const outcome = (async () => {
+      for await (const event of stream) seen.push(event);
+    })().then(
+      () => 'clean close',
+      (err: unknown) => err,
+    );
+    await waitFor(async () => (seen.length >= 3 ? true : undefined), 'a few events');
+    await gw.relays.get('openai-responses')?.drain(0);
+    const error = await outcome;
+    expect(error).toBeInstanceOf(OpenAI.APIError);
+    expect(String((error as Error).message)).toContain(`starting_after=`);
+    const id = responseIdOf(seen[0]);
+    await client.responses.cancel(id);
   });
 });
