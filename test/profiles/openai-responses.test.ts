@@ -33,18 +33,18 @@ describe('parseOpenAIEvent', () => {
 describe('synthesized events and requests', () => {
   it('a polled response becomes response.<status> (cancelled: response.failed), terminal when the status is', () => {
     const now = new Date('2026-12-01T12:00:00Z');
-    const done = openaiResponses.statusEvent(7, { id: 'resp_1', status: 'completed' }, now);
+    const done = openaiResponses.statusEvent(7, { id: 'resp_1', status: 'completed' });
     expect(JSON.parse(done.data)).toEqual({
       type: 'response.completed',
       sequence_number: 7,
       response: { id: 'resp_1', status: 'completed' },
     });
     expect(done).toMatchObject({ terminal: true, jobId: 'resp_1' });
-    expect(openaiResponses.statusEvent(8, { id: 'r', status: 'cancelled' }, now)).toMatchObject({
+    expect(openaiResponses.statusEvent(8, { id: 'r', status: 'cancelled' })).toMatchObject({
       type: 'response.failed',
       terminal: true,
     });
-    expect(openaiResponses.statusEvent(8, { id: 'r', status: 'in_progress' }, now)).toMatchObject({
+    expect(openaiResponses.statusEvent(8, { id: 'r', status: 'in_progress' })).toMatchObject({
       type: 'response.in_progress',
       terminal: false,
     });
