@@ -43,6 +43,11 @@ export async function startCluster(config: Config, count: number, logger: Logger
     // The default profile's upstream variables point at the simulator's paths for it.
     env.UPSTREAM_URL = `http://127.0.0.1:${(simServer.address() as AddressInfo).port}${PROFILES[0]?.simulatorPath ?? ''}`;
     env.UPSTREAM_TOKEN = token;
+    // Every other profile not configured otherwise: its own variables, at the simulator's paths for it.
+    const origin = `http://127.0.0.1:${(simServer.address() as AddressInfo).port}`;
+    for (const entry of PROFILES) {
+      if (!entry.endpoint(config)) Object.assign(env, entry.simulatorEnv?.(origin + entry.simulatorPath, token));
+    }
     logger.info({ upstream: env.UPSTREAM_URL }, 'no UPSTREAM_URL: serving jobs from the built-in simulator');
   }
   // A token issued by one worker must be accepted by every other.

@@ -15,6 +15,11 @@ export interface ProfileEntry {
   simulatorPath: string;
   /** The vendor's base URL and credential from the configuration; undefined when not configured. */
   endpoint(config: Config): { baseUrl: string; credential: string } | undefined;
+  /**
+   * The configuration variables that point this profile at a simulator (`WORKERS` > 1: the
+   * primary's one simulator, for every worker process); the first profile's are UPSTREAM_URL/TOKEN.
+   */
+  simulatorEnv?(baseUrl: string, credential: string): Record<string, string>;
 }
 
 export const PROFILES: readonly ProfileEntry[] = [
@@ -33,5 +38,6 @@ export const PROFILES: readonly ProfileEntry[] = [
     // OPENAI_API_KEY alone means OpenAI's own API.
     endpoint: (config) =>
       config.OPENAI_API_KEY ? { baseUrl: config.OPENAI_BASE_URL ?? OPENAI_VENDOR_URL, credential: config.OPENAI_API_KEY } : undefined,
+    simulatorEnv: (baseUrl, credential) => ({ OPENAI_BASE_URL: baseUrl, OPENAI_API_KEY: credential }),
   },
 ];
