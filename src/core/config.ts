@@ -42,6 +42,12 @@ const schema = z.object({
     .min(8, 'must be at least 8 characters (a shorter key cannot be told apart from data, so it could not be redacted)')
     .optional(),
   FAL_QUEUE_URL: z.url({ protocol: /^https?$/ }).optional(),
+  // OpenAI Responses profile: its vendor key (a secret, redacted everywhere) and optional base URL.
+  OPENAI_API_KEY: z
+    .string()
+    .min(8, 'must be at least 8 characters (a shorter key cannot be told apart from data, so it could not be redacted)')
+    .optional(),
+  OPENAI_BASE_URL: z.url({ protocol: /^https?$/ }).optional(),
   REDIS_URL: z.url({ protocol: /^rediss?$/ }).optional(),
   HEARTBEAT_MS: int(100, 3_600_000).default(15_000),
   RETRY_MS: int(0, 3_600_000).default(2_000),
@@ -121,7 +127,7 @@ export function withDevDefaults(env: Record<string, string | undefined>): Record
   const set = (name: string) => (env[name] ?? '') !== '';
   return {
     ...(set('GATEWAY_API_KEYS') ? {} : { GATEWAY_OPEN: 'true' }),
-    ...(set('UPSTREAM_URL') || set('UPSTREAM_TOKEN') || set('FAL_KEY') ? {} : { SIMULATOR: 'true' }),
+    ...(set('UPSTREAM_URL') || set('UPSTREAM_TOKEN') || set('FAL_KEY') || set('OPENAI_API_KEY') ? {} : { SIMULATOR: 'true' }),
     ...Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== '')),
   };
 }
@@ -134,7 +140,11 @@ export function withDevDefaults(env: Record<string, string | undefined>): Record
 function modeProblems(config: z.infer<typeof schema>): string[] {
   const production = isProduction(config.NODE_ENV);
   const keys = config.GATEWAY_API_KEYS.length > 0;
-  const upstream = config.UPSTREAM_URL !== undefined || config.UPSTREAM_TOKEN !== undefined || config.FAL_KEY !== undefined;
+  const upstream =
+    config.UPSTREAM_URL !== undefined ||
+    config.UPSTREAM_TOKEN !== undefined ||
+    config.FAL_KEY !== undefined ||
+    config.OPENAI_API_KEY !== undefined;
   const problems: string[] = [];
   if (!keys && !config.GATEWAY_OPEN) {
     problems.push(
@@ -156,6 +166,9 @@ function modeProblems(config: z.infer<typeof schema>): string[] {
     problems.push('UPSTREAM_TOKEN: required when UPSTREAM_URL is set');
   }
   if (config.FAL_QUEUE_URL !== undefined && config.FAL_KEY === undefined) problems.push('FAL_KEY: required when FAL_QUEUE_URL is set');
+  if (config.OPENAI_BASE_URL !== undefined && config.OPENAI_API_KEY === undefined) {
+    problems.push('OPENAI_API_KEY: required when OPENAI_BASE_URL is set');
+  }
   return problems;
 }
 
@@ -177,7 +190,12 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
 
 /** Every configured secret, for the redactor: none of these may appear in a response or log line. */
 export function configSecrets(config: Config): string[] {
-  return [config.UPSTREAM_TOKEN, config.FAL_KEY, config.SIM_TOKEN, config.SUBSCRIBE_TOKEN_SECRET, ...config.GATEWAY_API_KEYS].filter(
-    (s): s is string => s !== undefined,
-  );
+  return [
+    config.UPSTREAM_TOKEN,
+    config.FAL_KEY,
+    config.OPENAI_API_KEY,
+    config.SIM_TOKEN,
+    config.SUBSCRIBE_TOKEN_SECRET,
+    ...config.GATEWAY_API_KEYS,
+  ].filter((s): s is string => s !== undefined);
 }

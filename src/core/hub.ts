@@ -8,6 +8,8 @@ export interface SubscriberSink {
   write(bytes: Uint8Array): boolean;
   /** Ends the subscriber's stream; safe to call twice. */
   end(): void;
+  /** Ends it as broken (the connection reset, no clean end), where the runtime can; else end() is used. */
+  abort?(): void;
 }
 
 /** What the hub reports to the outside (metrics, logs). */
@@ -101,7 +103,7 @@ export class JobHub {
       for (const sink of view.ahead.keys()) {
         if (!sink.write(frame)) {
           view.ahead.delete(sink);
-          sink.end();
+          this.endEarly(view, sink, false);
         }
       }
     }
@@ -205,7 +207,7 @@ export class JobHub {
       if (!ok) {
         view.subscribers.delete(sink);
         this.observer.onDropped?.(this.jobId);
-        sink.end();
+        this.endEarly(view, sink, false);
       }
     }
   }
@@ -234,7 +236,7 @@ export class JobHub {
     for (let i = start; i < view.frames.length; i++) chunks.push(view.frames[i] as Uint8Array);
     const replayed = view.frames.length - start;
     if (chunks.length > 0 && !sink.write(concat(chunks))) {
-      sink.end();
+      this.endEarly(view, sink, false);
       return { replayed, ended: true };
     }
     if (this.terminalSeq !== null) {
@@ -259,14 +261,48 @@ export class JobHub {
     }
   }
 
-  /** Stops listening to the bus and ends every subscriber. */
+  /**
+   * Ends one subscriber before the job's terminal event (drain, shutdown, dropped): with its
+   * style's early-end event when it takes one (`canWrite`), aborted when it cannot, else closed.
+   */
+  private endEarly(view: View, sink: SubscriberSink, canWrite: boolean): void {
+    const data = view.style.earlyEnd?.(this.lastSeq);
+    if (data === undefined) {
+      sink.end();
+      return;
+    }
+    let written = false;
+    if (canWrite) {
+      try {
+        written = sink.write(encodeUnnumberedEvent(view.style.eventName?.(data) ?? 'error', data));
+      } catch {
+        written = false;
+      }
+    }
+    if (written || !sink.abort) sink.end();
+    else sink.abort();
+  }
+
+  /** Detaches a subscriber and ends its stream early (see endEarly): a drain's step. */
+  endSubscriber(sink: SubscriberSink): void {
+    for (const view of this.views) {
+      if (view.subscribers.delete(sink) || view.ahead.delete(sink)) {
+        this.endEarly(view, sink, true);
+        return;
+      }
+    }
+    sink.end();
+  }
+
+  /** Stops listening to the bus and ends every subscriber (early: the job is not over for them). */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    for (const sink of this.sinks()) sink.end();
     for (const view of this.views) {
+      const open = [...view.subscribers, ...view.ahead.keys()];
       view.subscribers.clear();
       view.ahead.clear();
+      for (const sink of open) this.endEarly(view, sink, true);
     }
     if (this.unsubscribe) await this.unsubscribe();
   }

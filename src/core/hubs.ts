@@ -104,8 +104,7 @@ export function createHubRegistry(options: HubRegistryOptions): HubRegistry {
         const from = Math.floor((slice * open.length) / slices);
         const to = Math.floor(((slice + 1) * open.length) / slices);
         for (const { hub, sink } of open.slice(from, to)) {
-          hub.detach(sink);
-          sink.end();
+          hub.endSubscriber(sink);
         }
       }
       return open.length;

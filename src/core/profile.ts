@@ -52,6 +52,13 @@ export interface FrameStyle {
   noGapFrames?: boolean;
   /** true: a client that already has the terminal event gets an empty 200 stream, not 204 (OpenAI's SDK throws on 204). */
   emptyWhenFinished?: boolean;
+  /**
+   * The data of the event a subscriber gets when the gateway ends its stream before the terminal
+   * event (drain, shutdown), named by `eventName`; a subscriber that cannot take it (dropped as too
+   * slow) has its connection aborted instead. Undefined: a plain close. OpenAI: an `error` event,
+   * as its SDK takes a clean close for a finished answer. `lastSeq`: the last event the stream sent.
+   */
+  earlyEnd?(lastSeq: number): string;
 }
 
 export interface UpstreamProfile {

@@ -32,6 +32,15 @@ function forbidden(message: string): RelayError {
   return new RelayError('forbidden', `${message} (the gateway is open: GATEWAY_OPEN=true)`);
 }
 
+/**
+ * A cancel that carries no body at all (OpenAI's SDK sends `POST …/responses/<id>/cancel` with
+ * neither body nor Content-Type): let through the Content-Type rule. The Origin and Sec-Fetch-Site
+ * checks still apply, and a cancel names the job's unguessable id.
+ */
+function bodylessCancel(path: string, type: string | undefined, length: string | undefined): boolean {
+  return path.endsWith('/cancel') && type === undefined && (length === undefined || length.trim() === '0');
+}
+
 export function openModeGuard(options: OpenModeGuardOptions): MiddlewareHandler {
   const allowed = new Set(options.allowedOrigins);
   const checkHost = options.bindHost !== undefined && isLoopbackAddress(options.bindHost);
@@ -48,7 +57,7 @@ export function openModeGuard(options: OpenModeGuardOptions): MiddlewareHandler 
       throw forbidden('request from another origin refused (list it in CORS_ORIGINS)');
     }
     // A form or a "simple" fetch cannot send application/json without a CORS preflight.
-    if (c.req.method === 'POST') {
+    if (c.req.method === 'POST' && !bodylessCancel(c.req.path, c.req.header('Content-Type'), c.req.header('Content-Length'))) {
       const type = (c.req.header('Content-Type') ?? '').split(';')[0]?.trim().toLowerCase();
       if (type !== 'application/json') {
         throw new RelayError('bad_request', 'Content-Type must be application/json (the gateway is open: GATEWAY_OPEN=true)', {

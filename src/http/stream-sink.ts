@@ -39,6 +39,15 @@ export function createStreamSink(options: StreamSinkOptions): { stream: Readable
       controller.enqueue(bytes);
       return true;
     },
+    abort() {
+      if (closed) return;
+      try {
+        controller.error(new Error('the gateway ended this stream early'));
+      } catch {
+        // Already errored or closed by the runtime.
+      }
+      close();
+    },
     end() {
       if (closed) return;
       try {

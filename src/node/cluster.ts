@@ -40,10 +40,12 @@ export async function startCluster(config: Config, count: number, logger: Logger
     simServer = await new Promise<ServerType>((resolve) => {
       const server = serve({ fetch: sim.fetch, port: 0, hostname: '127.0.0.1' }, () => resolve(server));
     });
-    // Every profile's upstream variables point at the simulator's paths for it.
+    // Every profile not configured otherwise: its own upstream variables, at the simulator's paths for it.
     const origin = `http://127.0.0.1:${(simServer.address() as AddressInfo).port}`;
-    for (const entry of PROFILES) Object.assign(env, entry.endpointEnv(origin + entry.simulatorPath, token));
-    logger.info({ upstream: origin }, 'no upstream configured: serving jobs from the built-in simulator');
+    for (const entry of PROFILES) {
+      if (!entry.endpoint(config)) Object.assign(env, entry.endpointEnv(origin + entry.simulatorPath, token));
+    }
+    logger.info({ upstream: origin }, 'serving the unconfigured profiles from the built-in simulator');
   }
   // A token issued by one worker must be accepted by every other.
   if (!config.SUBSCRIBE_TOKEN_SECRET) env.SUBSCRIBE_TOKEN_SECRET = randomBytes(32).toString('base64url');

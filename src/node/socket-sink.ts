@@ -193,6 +193,13 @@ export class SocketSink implements SubscriberSink {
     socket.uncork();
   }
 
+  /** Resets the connection: the client sees a broken stream, not a clean end. */
+  abort(): void {
+    if (this.closed) return;
+    this.close();
+    this.socket.destroy();
+  }
+
   end(): void {
     if (this.closed) return;
     this.close();

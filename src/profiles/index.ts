@@ -6,6 +6,8 @@ import { FAL_QUEUE_VENDOR_URL, falQueue } from './fal-queue.ts';
 import { falApp } from './fal-queue-routes.ts';
 import { MIDJOURNEY_VENDOR_URL, midjourneyV3 } from './midjourney-v3.ts';
 import { midjourneyApp } from './midjourney-v3-routes.ts';
+import { OPENAI_VENDOR_URL, openaiResponses } from './openai-responses.ts';
+import { openaiApp } from './openai-responses-routes.ts';
 
 export interface ProfileEntry {
   profile: UpstreamProfile;
@@ -37,5 +39,14 @@ export const PROFILES: readonly ProfileEntry[] = [
     endpoint: (config) =>
       config.FAL_KEY ? { baseUrl: config.FAL_QUEUE_URL ?? FAL_QUEUE_VENDOR_URL, credential: config.FAL_KEY } : undefined,
     endpointEnv: (baseUrl, credential) => ({ FAL_QUEUE_URL: baseUrl, FAL_KEY: credential }),
+  },
+  {
+    profile: openaiResponses,
+    app: openaiApp,
+    simulatorPath: '/openai/v1',
+    // OPENAI_API_KEY alone means OpenAI's own API.
+    endpoint: (config) =>
+      config.OPENAI_API_KEY ? { baseUrl: config.OPENAI_BASE_URL ?? OPENAI_VENDOR_URL, credential: config.OPENAI_API_KEY } : undefined,
+    endpointEnv: (baseUrl, credential) => ({ OPENAI_BASE_URL: baseUrl, OPENAI_API_KEY: credential }),
   },
 ];

@@ -50,10 +50,9 @@ export function createWorkerApp(env: Env): Hono {
     snapshot: (jobId) => jobObject({ profile: profile.name, jobId }).snapshot(profile.name, jobId),
     waitForSnapshot: (jobId, timeoutMs) => jobObject({ profile: profile.name, jobId }).createdJob(profile.name, jobId, timeoutMs),
   });
-  // Only the profiles whose vendor is configured (the Worker has no simulator to fall back on).
-  const apps: AppProfile[] = PROFILES.filter((entry) => entry.endpoint(config) !== undefined).map((entry) =>
-    entry.app(front(entry.profile)),
-  );
+  // Only the profiles whose vendor is configured are served (the Worker has no simulator).
+  const served = PROFILES.filter((entry) => entry.endpoint(config) !== undefined);
+  const apps: AppProfile[] = served.map((entry) => entry.app(front(entry.profile)));
 
   const tail = [encodeComment('stream time limit reached, reconnect to resume'), encodeRetry(config.RETRY_MS)];
   const openSubscription: OpenSubscription = async (job, since, { headers, onClose, dropIn }) => {

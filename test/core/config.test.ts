@@ -151,3 +151,31 @@ describe('modes: open and the simulator are asked for, never fallen back to', ()
     expect(withDevDefaults({ NODE_ENV: 'Production' })).toEqual({ NODE_ENV: 'Production' });
   });
 });
+
+describe('openai-responses configuration', () => {
+  const openai = PROFILES.find((entry) => entry.profile.name === 'openai-responses');
+
+  it("OPENAI_API_KEY alone means OpenAI's API, counts as an upstream (no simulator under --dev) and is a secret", () => {
+    const config = load(withDevDefaults({ ...KEYS, OPENAI_API_KEY: 'sk-openai-test-key-123' }));
+    expect(config.SIMULATOR).toBe(false);
+    expect(openai?.endpoint(config)).toEqual({ baseUrl: 'https://api.openai.com/v1', credential: 'sk-openai-test-key-123' });
+    expect(configSecrets(config)).toContain('sk-openai-test-key-123');
+    const based = load(
+      withDevDefaults({ ...KEYS, OPENAI_API_KEY: 'sk-openai-test-key-123', OPENAI_BASE_URL: 'http://127.0.0.1:9/openai/v1' }),
+    );
+    expect(openai?.endpoint(based)?.baseUrl).toBe('http://127.0.0.1:9/openai/v1');
+    expect(openai?.endpoint(loadConfig({}))).toBeUndefined();
+  });
+
+  it('refuses OPENAI_BASE_URL without a key and a short key, without echoing it', () => {
+    expect(() => load({ ...KEYS, SIMULATOR: 'true', OPENAI_BASE_URL: 'http://127.0.0.1:9/v1' })).toThrow(/OPENAI_API_KEY: required/);
+    let message = '';
+    try {
+      load({ ...KEYS, OPENAI_API_KEY: 'sk-1' });
+    } catch (err) {
+      message = (err as Error).message;
+    }
+    expect(message).toMatch(/OPENAI_API_KEY/);
+    expect(message).not.toContain('sk-1');
+  });
+});

@@ -47,5 +47,25 @@ export const falScenarioProfile: ScenarioProfile = {
   workerd: false,
 };
 
+export const openaiScenarioProfile: ScenarioProfile = {
+  name: 'openai-responses',
+  async startJob(url, { steps, intervalMs, label }) {
+    const response = await fetch(`${url}/openai/v1/responses`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ model: 'gpt-4o', input: `${label} --sim-steps ${steps} --sim-interval ${intervalMs}`, background: true }),
+    });
+    const body = (await response.json()) as { id?: unknown };
+    if (response.status !== 200 || typeof body.id !== 'string')
+      throw new Error(`create failed: ${response.status} ${JSON.stringify(body)}`);
+    return body.id;
+  },
+  isTerminal: (data) => /^response\.(completed|failed|incomplete)$/.test(String((JSON.parse(data) as { type?: unknown }).type)),
+  async streamsServed(target) {
+    const stats = await fetch(`${new URL(target.simulatorUrl).origin}/_sim/openai/stats`);
+    return ((await stats.json()) as { streamsServed: number }).streamsServed;
+  },
+};
+
 /** Every profile the scenarios run for. */
-export const SCENARIO_PROFILES: readonly ScenarioProfile[] = [midjourneyScenarioProfile, falScenarioProfile];
+export const SCENARIO_PROFILES: readonly ScenarioProfile[] = [midjourneyScenarioProfile, openaiScenarioProfile, falScenarioProfile];

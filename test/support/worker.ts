@@ -47,7 +47,15 @@ export async function startTestWorker(vars: Record<string, string> = {}): Promis
   const simulator = await startTestSimulator();
   let dev: WorkerDev;
   try {
-    dev = await startWorkerDev({ vars: workerTestVars({ UPSTREAM_URL: simulator.url, UPSTREAM_TOKEN: 'test-token', ...vars }) });
+    dev = await startWorkerDev({
+      vars: workerTestVars({
+        UPSTREAM_URL: simulator.url,
+        UPSTREAM_TOKEN: 'test-token',
+        OPENAI_API_KEY: 'test-openai-key',
+        OPENAI_BASE_URL: `${new URL(simulator.url).origin}/openai/v1`,
+        ...vars,
+      }),
+    });
   } catch (err) {
     await simulator.close();
     throw err;
