@@ -28,6 +28,17 @@ export function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
+/** A vendor payload as a JSON object, or the reason it is not one (every profile's event parser starts here). */
+export function parseJsonObject(data: string): Record<string, unknown> | string {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(data);
+  } catch {
+    return 'not JSON';
+  }
+  return isRecord(parsed) ? parsed : 'not a JSON object';
+}
+
 /** Why a vendor's seq cannot be stored, or undefined when it can. */
 export function seqProblem(seq: unknown): string | undefined {
   if (typeof seq !== 'number' || !Number.isSafeInteger(seq) || seq < 0) return 'missing or invalid seq';

@@ -4,7 +4,7 @@
  * each vendor is one file in `src/profiles/`. Members marked optional exist for vendors that
  * need them (the comment says which); a profile leaves out what its vendor does not do.
  */
-import type { JobEvent } from './event.ts';
+import { type JobEvent, isRecord } from './event.ts';
 
 /** One call to the vendor, relative to the profile's base URL; the client adds the credential. */
 export interface UpstreamRequest {
@@ -150,3 +150,14 @@ export interface UpstreamProfile {
 
 /** Profile names: safe in a URL segment, a bus key and a metrics label. */
 export const PROFILE_NAME = /^[a-z][a-z0-9-]{0,31}$/;
+
+/**
+ * The poll reading of vendors whose job read answers the job object (Midjourney, OpenAI):
+ * 200 with an object is its status, terminal when `status` is in `terminal`; 404/410 gone; else retry.
+ */
+export function jobObjectPollOutcome(reply: UpstreamReply, terminal: ReadonlySet<string>): PollOutcome {
+  if (reply.status === 200 && isRecord(reply.body))
+    return { kind: 'status', job: reply.body, terminal: terminal.has(String(reply.body.status)) };
+  if (reply.status === 404 || reply.status === 410) return { kind: 'gone' };
+  return { kind: 'retry' };
+}

@@ -1,3 +1,4 @@
+import type { Config } from './config.ts';
 import type { AppendInput, Bus } from './bus.ts';
 import { RelayError } from './errors.ts';
 import { isValidJobId } from './job-id.ts';
@@ -10,6 +11,18 @@ import { PROFILE_NAME, type UpstreamProfile } from './profile.ts';
 import { scopedBus } from './scoped-bus.ts';
 import { createStats, type RelayStats } from './stats.ts';
 import type { UpstreamClient, UpstreamReply } from './upstream.ts';
+
+/** The relay's limits and timers from the configuration: one recipe for every runtime. */
+export function relayTimings(config: Config) {
+  return {
+    historyMaxEvents: config.HISTORY_MAX_EVENTS,
+    heartbeatMs: config.HEARTBEAT_MS,
+    leaseMs: config.LEASE_MS,
+    pollIntervalMs: config.POLL_INTERVAL_MS,
+    jobDeadlineMs: config.JOB_DEADLINE_MS,
+    upstreamIdleMs: config.UPSTREAM_IDLE_MS,
+  };
+}
 
 export interface RelayOptions {
   /** The shared bus; this relay's jobs live on it as `<profile>:<jobid>`. */

@@ -12,7 +12,7 @@ import type { CreateQueue } from '../core/queue/create-queue.ts';
 import { createMemoryQueue } from '../core/queue/memory-queue.ts';
 import { createQueueRunner } from '../core/queue/queue-runner.ts';
 import { createRedactor } from '../core/redact.ts';
-import { type Relay, createRelay } from '../core/relay.ts';
+import { type Relay, createRelay, relayTimings } from '../core/relay.ts';
 import { createUpstreamClient } from '../core/upstream.ts';
 import { createApp } from '../http/app.ts';
 import { PROFILES } from '../profiles/index.ts';
@@ -112,12 +112,7 @@ export async function startGateway(config: Config, overrides: GatewayOverrides =
       redact,
       logger,
       instanceId,
-      historyMaxEvents: config.HISTORY_MAX_EVENTS,
-      heartbeatMs: config.HEARTBEAT_MS,
-      leaseMs: config.LEASE_MS,
-      pollIntervalMs: config.POLL_INTERVAL_MS,
-      jobDeadlineMs: config.JOB_DEADLINE_MS,
-      upstreamIdleMs: config.UPSTREAM_IDLE_MS,
+      ...relayTimings(config),
     });
   const relays = new Map(served.map((each) => [each.entry.profile.name, relayOf(each)]));
   const relay = relays.values().next().value as Relay;

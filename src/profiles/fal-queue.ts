@@ -5,7 +5,7 @@
  * result is fetched once at `COMPLETED` and stored with it. Status, result and cancel name
  * `owner/app` only, so a job id is `<owner>:<app>:<request id>`.
  */
-import { type JobEvent, isRecord } from '../core/event.ts';
+import { type JobEvent, isRecord, parseJsonObject } from '../core/event.ts';
 import type { PollOutcome, UpstreamProfile, UpstreamReply } from '../core/profile.ts';
 
 /** fal's queue host, used when a key is configured and no URL is. */
@@ -72,13 +72,8 @@ function statusEvent(seq: number, status: Record<string, unknown>): JobEvent {
 
 /** Parses one status of the stream (or the snapshot stored from one); a reason when it is not a status object. */
 export function parseFalStatus(data: string, seq: number): JobEvent | string {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(data);
-  } catch {
-    return 'not JSON';
-  }
-  if (!isRecord(parsed)) return 'not a JSON object';
+  const parsed = parseJsonObject(data);
+  if (typeof parsed === 'string') return parsed;
   if (typeof parsed.status !== 'string' || parsed.status === '') return 'missing status';
   if (parsed.request_id !== undefined && typeof parsed.request_id !== 'string') return 'request_id is not a string';
   return statusEvent(seq, parsed);

@@ -4,8 +4,8 @@
  * their own `seq`, the job id comes from `initialized.jobId` or `job.jobid`, there is no resume,
  * and `GET /jobs/<id>` is the documented recovery (notes: ../shared/upstream/README.md).
  */
-import { type JobEvent, isRecord, seqProblem } from '../core/event.ts';
-import type { PollOutcome, UpstreamProfile, UpstreamReply } from '../core/profile.ts';
+import { type JobEvent, isRecord, parseJsonObject, seqProblem } from '../core/event.ts';
+import { type PollOutcome, type UpstreamProfile, type UpstreamReply, jobObjectPollOutcome } from '../core/profile.ts';
 
 /** The vendor's API, used when a token is configured and no URL is. */
 export const MIDJOURNEY_VENDOR_URL = 'https://api.useapi.net/v3/midjourney';
@@ -29,13 +29,8 @@ export function vendorTimestamp(date: Date): string {
 
 /** Parses one `data:` payload of the vendor's stream; a reason string when it is not a valid event. */
 export function parseMidjourneyEvent(data: string): JobEvent | string {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(data);
-  } catch {
-    return 'not JSON';
-  }
-  if (!isRecord(parsed)) return 'not a JSON object';
+  const parsed = parseJsonObject(data);
+  if (typeof parsed === 'string') return parsed;
   const { event, seq } = parsed;
   if (typeof event !== 'string' || event === '') return 'missing event name';
   const problem = seqProblem(seq);
@@ -58,13 +53,7 @@ function statusEvent(seq: number, job: Record<string, unknown>, now: Date): JobE
   return result;
 }
 
-function pollOutcome(reply: UpstreamReply): PollOutcome {
-  if (reply.status === 200 && isRecord(reply.body)) {
-    return { kind: 'status', job: reply.body, terminal: TERMINAL_STATUSES.has(String(reply.body.status)) };
-  }
-  if (reply.status === 404 || reply.status === 410) return { kind: 'gone' };
-  return { kind: 'retry' };
-}
+const pollOutcome = (reply: UpstreamReply): PollOutcome => jobObjectPollOutcome(reply, TERMINAL_STATUSES);
 
 const job = (jobId: string) => `/jobs/${encodeURIComponent(jobId)}`;
 

@@ -6,8 +6,8 @@
  * resumed with `GET /responses/<id>?stream=true&starting_after=N` while the vendor allows it
  * (about 5 minutes), else `GET /responses/<id>` is polled.
  */
-import { type JobEvent, isRecord, seqProblem } from '../core/event.ts';
-import type { FrameStyle, PollOutcome, UpstreamProfile, UpstreamReply } from '../core/profile.ts';
+import { type JobEvent, isRecord, parseJsonObject, seqProblem } from '../core/event.ts';
+import { type FrameStyle, type PollOutcome, type UpstreamProfile, type UpstreamReply, jobObjectPollOutcome } from '../core/profile.ts';
 
 /** The vendor's API, used when a key is configured and no URL is. */
 export const OPENAI_VENDOR_URL = 'https://api.openai.com/v1';
@@ -23,13 +23,8 @@ const TERMINAL_STATUSES: ReadonlySet<string> = new Set(['completed', 'failed', '
 
 /** Parses one `data:` payload of the vendor's stream; a reason string when it is not a valid event. */
 export function parseOpenAIEvent(data: string): JobEvent | string {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(data);
-  } catch {
-    return 'not JSON';
-  }
-  if (!isRecord(parsed)) return 'not a JSON object';
+  const parsed = parseJsonObject(data);
+  if (typeof parsed === 'string') return parsed;
   const { type, sequence_number: seq } = parsed;
   if (typeof type !== 'string' || type === '') return 'missing type';
   const problem = seqProblem(seq);
@@ -58,13 +53,7 @@ function statusEvent(seq: number, job: Record<string, unknown>): JobEvent {
   return result;
 }
 
-function pollOutcome(reply: UpstreamReply): PollOutcome {
-  if (reply.status === 200 && isRecord(reply.body)) {
-    return { kind: 'status', job: reply.body, terminal: TERMINAL_STATUSES.has(String(reply.body.status)) };
-  }
-  if (reply.status === 404 || reply.status === 410) return { kind: 'gone' };
-  return { kind: 'retry' };
-}
+const pollOutcome = (reply: UpstreamReply): PollOutcome => jobObjectPollOutcome(reply, TERMINAL_STATUSES);
 
 /** The `type` of a stored event's JSON, cheaply: the vendor (and the relay) writes it first. */
 export function eventType(data: string): string | undefined {

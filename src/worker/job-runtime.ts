@@ -2,7 +2,7 @@ import type { StoredEvent } from '../core/bus.ts';
 import type { Logger } from '../core/logger.ts';
 import { configSecrets } from '../core/config.ts';
 import { createRedactor } from '../core/redact.ts';
-import { type Relay, createRelay } from '../core/relay.ts';
+import { type Relay, createRelay, relayTimings } from '../core/relay.ts';
 import { RelayError, errorBody } from '../core/errors.ts';
 import type { UpstreamProfile } from '../core/profile.ts';
 import { createUpstreamClient } from '../core/upstream.ts';
@@ -47,12 +47,7 @@ export function createJobRuntime(
     redact,
     logger,
     instanceId: ctx.id.toString(),
-    historyMaxEvents: config.HISTORY_MAX_EVENTS,
-    heartbeatMs: config.HEARTBEAT_MS,
-    leaseMs: config.LEASE_MS,
-    pollIntervalMs: config.POLL_INTERVAL_MS,
-    jobDeadlineMs: config.JOB_DEADLINE_MS,
-    upstreamIdleMs: config.UPSTREAM_IDLE_MS,
+    ...relayTimings(config),
   });
   const streamOptions = { retryMs: config.RETRY_MS, maxQueuedBytes: MAX_QUEUED_BYTES, maxReplay: config.MAX_REPLAY_EVENTS };
 
