@@ -1,4 +1,5 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { type RedisServer, startRedisServer } from '../support/redis-server.ts';
@@ -48,10 +49,24 @@ async function startCluster(env: Record<string, string>): Promise<Cluster> {
   }
 }
 
-/** Pids of the processes holding established connections on the port (the workers serving them). */
-function servingPids(port: string): Set<string> {
+/**
+ * Pids of the cluster's workers (children of `primary`) holding established connections on the
+ * port. Another process's outgoing socket may have the same local port number: it is not counted.
+ */
+function servingPids(port: string, primary: number | undefined): Set<string> {
   const out = execFileSync('ss', ['-tnpH', 'state', 'established', `( sport = :${port} )`], { encoding: 'utf8' });
-  return new Set([...out.matchAll(/pid=(\d+)/g)].map((m) => m[1] as string));
+  const pids = [...out.matchAll(/pid=(\d+)/g)].map((m) => m[1] as string);
+  return new Set(pids.filter((pid) => parentOf(pid) === primary));
+}
+
+function parentOf(pid: string): number | undefined {
+  try {
+    // /proc/<pid>/stat: "pid (comm) state ppid …"; comm may hold spaces, so read after the last ')'.
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+  } catch {
+    return undefined;
+  }
 }
 
 async function fanOut(cluster: Cluster): Promise<void> {
@@ -67,10 +82,10 @@ async function fanOut(cluster: Cluster): Promise<void> {
   // While they stream, both workers hold some of them (the primary hands connections out in turn).
   const port = new URL(cluster.url).port;
   const deadline = Date.now() + 20_000;
-  let pids = servingPids(port);
+  let pids = servingPids(port, cluster.child.pid);
   while (pids.size < 2 && Date.now() < deadline) {
     await new Promise((resolve) => setTimeout(resolve, 50));
-    pids = servingPids(port);
+    pids = servingPids(port, cluster.child.pid);
   }
   expect(pids.size).toBe(2);
   const results = await Promise.all(streams);
