@@ -16,7 +16,8 @@ import { type SinkOpener, resumePoint, subscriptionResponse } from './subscripti
 import { checkJobId, parseTokenRequest } from './validate.ts';
 
 /** What the app uses of one profile's relay: all of it on Node; on Workers a front backed by Durable Objects. */
-export type AppRelay = Pick<Relay, 'profile' | 'create' | 'snapshot' | 'waitForSnapshot' | 'upstream'> & Partial<Pick<Relay, 'subscribe'>>;
+export type AppRelay = Pick<Relay, 'profile' | 'create' | 'snapshot' | 'waitForSnapshot' | 'waitForEnd' | 'upstream'> &
+  Partial<Pick<Relay, 'subscribe'>>;
 
 /** Where a subscription's SSE Response comes from, given the job, the resume point and extra headers. */
 export type OpenSubscription = (

@@ -37,22 +37,26 @@ function mountOpenAIRoutes(app: Hono, kit: RouteKit): void {
     c.header(NO_RETRY, 'false');
     const keyId = await requireApiKey(security, c);
     security.createRate.take(keyId ?? `ip:${security.clientIp(c)}`);
-    const { body, stream } = parseCreateBody(await c.req.text());
+    const request = parseCreateBody(await c.req.text());
     // A streaming create takes its subscriber slot first: a full instance starts no job.
-    if (stream) return kit.withSlot(c, (release) => create(c, body, release));
-    return create(c, body, undefined);
+    if (request.stream) return kit.withSlot(c, (release) => create(c, request, release));
+    return create(c, request, undefined);
   });
 
-  /** Starts the response upstream; streams it in the vendor's framing when given a slot, else answers its object. */
-  async function create(c: Context, body: Record<string, unknown>, release: (() => void) | undefined): Promise<Response> {
-    const outcome = await relay.create(OPENAI_KIND, body);
+  /**
+   * Starts the response upstream; streams it in the vendor's framing when given a slot, else
+   * answers its object: at once for a background create (`queued`), once it is over otherwise
+   * (as the vendor's blocking create does; the object still says `background: true`, as it is one upstream).
+   */
+  async function create(c: Context, request: CreateBody, release: (() => void) | undefined): Promise<Response> {
+    const outcome = await relay.create(OPENAI_KIND, request.body);
     if (outcome.kind === 'reply') throw upstreamFailure(outcome.reply, kit.redact);
     const id = outcome.jobId;
     const { token } = await kit.issueToken([id]);
     const headers = { 'X-Job-Id': id, 'X-Subscribe-Token': token, [NO_RETRY]: 'false' };
     if (release) return kit.subscribe(c, id, -1, release, headers, true);
-    const job = (await relay.waitForSnapshot(id, 10_000)) ?? { id, object: 'response', status: 'queued', background: true, output: [] };
-    return c.json(job, 200, headers);
+    const job = request.background ? await relay.waitForSnapshot(id, 10_000) : await relay.waitForEnd(id, { signal: c.req.raw.signal });
+    return c.json(job ?? { id, object: 'response', status: 'queued', background: true, output: [] }, 200, headers);
   }
 
   api.get('/responses/:id', async (c) => {
@@ -103,13 +107,22 @@ function mountOpenAIRoutes(app: Hono, kit: RouteKit): void {
   app.route(OPENAI_BASE, api);
 }
 
-/** A create body: a JSON object; `stream` a boolean if present (the caller's choice of answer, not the upstream's). */
-export function parseCreateBody(text: string): { body: Record<string, unknown>; stream: boolean } {
+/** A create as the caller asked it: the body for the upstream, and the caller's `stream` and `background` (the answer's shape, not the upstream's). */
+export interface CreateBody {
+  body: Record<string, unknown>;
+  stream: boolean;
+  background: boolean;
+}
+
+/** A create body: a JSON object; `stream` and `background` booleans or null if present (the upstream always gets both on, and `store`). */
+export function parseCreateBody(text: string): CreateBody {
   const body = parseJsonObject(text, false);
-  if (body.stream !== undefined && typeof body.stream !== 'boolean')
-    throw new RelayError('bad_request', "Invalid type for 'stream': expected a boolean.");
-  const { stream = false, background: _background, store: _store, ...rest } = body;
-  return { body: rest, stream: stream as boolean };
+  for (const field of ['stream', 'background'] as const) {
+    if (body[field] !== undefined && body[field] !== null && typeof body[field] !== 'boolean')
+      throw new RelayError('bad_request', `Invalid type for '${field}': expected a boolean.`);
+  }
+  const { stream, background, store: _store, ...rest } = body;
+  return { body: rest, stream: stream === true, background: background === true };
 }
 
 /** `starting_after`: absent means a replay from event 0 (the SDK's `responses.stream({response_id})` needs it). */

@@ -152,6 +152,30 @@ describe('openai-responses through the gateway, with the official SDK', () => {
     expect(await collect(await client.responses.retrieve(queued.id, { stream: true, starting_after: 9999 }))).toEqual([]);
   });
 
+  it('answers a stream:false create without background once the response is over, as the blocking create does', async () => {
+    const done = await client.responses.create({ model: 'gpt-4o', input: 'blocking --sim-steps 3 --sim-interval 20' });
+    expect(done.id).toMatch(/^resp_/);
+    expect(done.status).toBe('completed');
+    expect(done.output_text.length).toBeGreaterThan(0);
+    // It is a background response upstream (which lets the gateway resume and cancel it), and says so.
+    expect(done.background).toBe(true);
+    expect(await client.responses.retrieve(done.id)).toEqual(done);
+    const events = await collect(await client.responses.retrieve(done.id, { stream: true }));
+    // The object answered is the terminal event's (the SDK adds `output_text` to objects only).
+    expect({ ...(events.at(-1) as OpenAI.Responses.ResponseCompletedEvent).response, output_text: done.output_text }).toEqual(done);
+    // A failed response is answered failed, with its error, not thrown (as the vendor's blocking create answers it).
+    const failed = await client.responses.create({
+      model: 'gpt-4o',
+      input: 'blocking --sim-outcome failed --sim-steps 1 --sim-interval 5',
+    });
+    expect(failed.status).toBe('failed');
+    expect(failed.error?.code).toBeTruthy();
+    // background: true keeps answering at once, while the response runs.
+    const queued = await client.responses.create({ model: 'gpt-4o', input: 'long --sim-steps 400 --sim-interval 50', background: true });
+    expect(['queued', 'in_progress']).toContain(queued.status);
+    expect((await client.responses.cancel(queued.id)).status).toBe('cancelled');
+  });
+
   it('cancels a running response: the stream ends with response.failed, status cancelled', async () => {
     const stream = await client.responses.create({
       model: 'gpt-4o',
