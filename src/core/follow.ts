@@ -1,5 +1,6 @@
 import type { Bus } from './bus.ts';
 import type { Logger } from './logger.ts';
+import type { KnownJob } from './profile.ts';
 
 /** How a job is being followed: reading its upstream stream, or polling its status. */
 export type FollowPhase = 'stream' | 'poll';
@@ -36,6 +37,8 @@ export class Follow {
   lastSeq = -1;
   /** Status key of the newest stored job object: polling appends only what changed. */
   lastKey = '';
+  /** The newest stored job object (a synthesized terminal event keeps its fields). */
+  lastJob: Record<string, unknown> | undefined;
   /** The bus stored this job's terminal event. */
   over = false;
   phase: FollowPhase;
@@ -83,7 +86,7 @@ export class Follow {
   /** Records what the bus stored: only stored events change the follow's state. */
   stored(event: { seq: number; terminal: boolean; job?: Record<string, unknown> }): void {
     this.lastSeq = Math.max(this.lastSeq, event.seq);
-    if (event.job) this.lastKey = this.init.statusKey(event.job);
+    if (event.job) this.knowJob(event.job);
     if (event.terminal) this.over = true;
   }
 
@@ -95,6 +98,12 @@ export class Follow {
   /** Adopts a stored job object as the latest known status (a takeover's starting point). */
   knowJob(job: Record<string, unknown>): void {
     this.lastKey = this.init.statusKey(job);
+    this.lastJob = job;
+  }
+
+  /** The job as a synthesized terminal event needs it (profile.terminalEvent). */
+  get known(): KnownJob {
+    return this.lastJob ? { jobId: this.jobId, last: this.lastJob } : { jobId: this.jobId };
   }
 
   /**

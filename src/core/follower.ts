@@ -157,7 +157,7 @@ export function createFollowers(options: FollowerOptions): Followers {
     if (!follow.over && !follow.signal.aborted && !closed) await pollPhase(follow, pollOptions);
     if (follow.stopReason === 'deadline' && !follow.over) {
       logger.warn({ jobId: follow.jobId, lastSeq: follow.lastSeq }, 'job exceeded its deadline; ending it');
-      await appendReliably(deps, follow, profile.terminalEvent(follow.lastSeq + 1, DEADLINE_REASON, new Date(now())));
+      await appendReliably(deps, follow, profile.terminalEvent(follow.lastSeq + 1, DEADLINE_REASON, new Date(now()), follow.known));
     }
   }
 
@@ -266,8 +266,10 @@ export function createFollowers(options: FollowerOptions): Followers {
       const state = await bus.state(jobId);
       if (!state || state.terminalSeq !== null) return;
       logger.warn({ jobId, lastSeq: state.lastSeq }, 'job exceeded its deadline; ending it');
-      const event = profile.terminalEvent(state.lastSeq + 1, DEADLINE_REASON, new Date(now()));
-      await bus.append(jobId, { seq: event.seq, data: event.data, terminal: true, prev: state.lastSeq });
+      const last = parseSnapshot(profile, state.snapshot);
+      const event = profile.terminalEvent(state.lastSeq + 1, DEADLINE_REASON, new Date(now()), last ? { jobId, last } : { jobId });
+      const snapshot = event.job ? { snapshot: event.data } : {};
+      await bus.append(jobId, { seq: event.seq, data: event.data, terminal: true, prev: state.lastSeq, ...snapshot });
     },
 
     active() {

@@ -31,8 +31,8 @@ const profile: UpstreamProfile = {
   statusKey: (job) => String(job.status),
   statusEvent: (seq, job) => ({ seq, type: 'status', data: JSON.stringify({ seq, ...job }), terminal: false, job }),
   createdAt: () => undefined,
-  terminalEvent: (seq, reason) => {
-    const job = { status: 'done', error: reason };
+  terminalEvent: (seq, reason, _now, { jobId }) => {
+    const job = { id: jobId, status: 'done', error: reason };
     return { seq, type: 'done', data: JSON.stringify({ seq, ...job }), terminal: true, job };
   },
   cancelRequest: (id) => ({ method: 'DELETE', path: `/jobs/${id}` }),
@@ -112,11 +112,11 @@ describe('Relay.waitForEnd', () => {
     expect(await waiting).toEqual({ id: 'j2', status: 'queued' });
   });
 
-  it('is bounded by the job deadline: the deadline event ends the wait', async () => {
+  it('is bounded by the job deadline: the deadline event ends the wait, naming the job', async () => {
     const { relay, emit } = start(1000);
     emit({ seq: 0, id: 'j3', status: 'queued' });
     await relay.create('x', {});
-    expect(await relay.waitForEnd('j3')).toEqual({ status: 'done', error: 'relay gave up: job exceeded its deadline' });
+    expect(await relay.waitForEnd('j3')).toEqual({ id: 'j3', status: 'done', error: 'relay gave up: job exceeded its deadline' });
   });
 
   it('ends the wait when the relay closes', async () => {

@@ -301,6 +301,37 @@ describe('openai-responses at upstream capacity', () => {
   });
 });
 
+describe('openai-responses past the gateway deadline', () => {
+  let gw: TestGateway;
+  beforeAll(async () => {
+    gw = await startTestGateway({ JOB_DEADLINE_MS: '1500', POLL_INTERVAL_MS: '30' });
+  });
+  afterAll(async () => {
+    await gw.close();
+  });
+
+  it("ends the SDK's stream with a response.failed naming the response, which retrieve and a blocking create answer too", async () => {
+    const client = sdk(gw);
+    const stream = await client.responses.create({ model: 'gpt-4o', input: 'slow --sim-steps 400 --sim-interval 50', stream: true });
+    const events = await collect(stream);
+    const id = responseIdOf(events[0]);
+    const last = events.at(-1) as OpenAI.Responses.ResponseFailedEvent;
+    expect(last.type).toBe('response.failed');
+    expect(last.sequence_number).toBe((events.at(-2) as Event).sequence_number + 1);
+    expect(last.response).toMatchObject({ id, object: 'response', model: 'gpt-4o', status: 'failed', error: { code: 'server_error' } });
+    expect(last.response.error?.message).toMatch(/deadline/);
+    // The replay helper reads it whole, and the stored object is the failed one.
+    const replayed = await collect(client.responses.stream({ response_id: id }));
+    expect(replayed.at(-1)).toEqual(last);
+    expect((await client.responses.retrieve(id)).status).toBe('failed');
+    // A blocking create that outlives the deadline is answered with the failed response.
+    const blocking = await client.responses.create({ model: 'gpt-4o', input: 'slow too --sim-steps 400 --sim-interval 50' });
+    expect(blocking).toMatchObject({ object: 'response', status: 'failed', error: { code: 'server_error' } });
+    expect(blocking.id).toMatch(/^resp_/);
+    await Promise.all([client.responses.cancel(id), client.responses.cancel(blocking.id)]);
+  });
+});
+
 describe('openai-responses in secured mode', () => {
   let gw: TestGateway;
   beforeAll(async () => {

@@ -48,11 +48,44 @@ describe('synthesized events and requests', () => {
       type: 'response.in_progress',
       terminal: false,
     });
-    const failed = JSON.parse(openaiResponses.terminalEvent(9, 'deadline', now).data);
-    expect(failed).toMatchObject({
+    // A synthesized failure names the response and keeps what was known of it.
+    const last = {
+      id: 'resp_9',
+      object: 'response',
+      created_at: 1741476542,
+      model: 'gpt-4o',
+      status: 'in_progress',
+      background: true,
+      output: [{ id: 'msg_1' }],
+      metadata: { a: 'b' },
+    };
+    const synthesized = openaiResponses.terminalEvent(9, 'deadline', now, { jobId: 'resp_9', last });
+    expect(JSON.parse(synthesized.data)).toEqual({
       type: 'response.failed',
       sequence_number: 9,
-      response: { status: 'failed', error: { message: 'deadline' } },
+      response: {
+        ...last,
+        status: 'failed',
+        completed_at: null,
+        error: { code: 'server_error', message: 'deadline' },
+        incomplete_details: null,
+        usage: null,
+      },
+    });
+    expect(synthesized).toMatchObject({ terminal: true, jobId: 'resp_9', job: { id: 'resp_9', status: 'failed' } });
+    expect(parseOpenAIEvent(synthesized.data)).toMatchObject({ jobId: 'resp_9', terminal: true, seq: 9 });
+    // Nothing known but the id: the vendor's required fields all the same.
+    expect(JSON.parse(openaiResponses.terminalEvent(3, 'gone', now, { jobId: 'resp_3' }).data).response).toEqual({
+      id: 'resp_3',
+      object: 'response',
+      created_at: Math.floor(now.getTime() / 1000),
+      model: null,
+      status: 'failed',
+      completed_at: null,
+      error: { code: 'server_error', message: 'gone' },
+      incomplete_details: null,
+      output: [],
+      usage: null,
     });
   });
 
