@@ -9,9 +9,10 @@ import type { UpstreamReply, UpstreamRequest } from '../core/profile.ts';
 import { SSE_HEADERS } from '../core/sse.ts';
 import type { AppProfile, AppRelay, RouteKit } from '../http/app.ts';
 import { requireApiKey } from '../http/auth.ts';
+import { wantsQueue } from '../http/queued-create.ts';
 import { resumePoint } from '../http/subscription-response.ts';
 import { checkJobId, parseJsonObject } from '../http/validate.ts';
-import { VendorRejection, openaiErrorBody, upstreamFailure } from './openai-responses-errors.ts';
+import { VendorRejection, errorEventData, openaiErrorBody, upstreamFailure } from './openai-responses-errors.ts';
 import { OPENAI_KIND, deleteRequest, openaiResponses } from './openai-responses.ts';
 
 /** Where the vendor's paths are mounted: an SDK's `baseURL` is `<gateway>/openai/v1`. */
@@ -38,18 +39,28 @@ function mountOpenAIRoutes(app: Hono, kit: RouteKit): void {
     const keyId = await requireApiKey(security, c);
     security.createRate.take(keyId ?? `ip:${security.clientIp(c)}`);
     const request = parseCreateBody(await c.req.text());
+    const queued = kit.createInQueue !== undefined && wantsQueue(c.req.header('X-Queue'));
     // A streaming create takes its subscriber slot first: a full instance starts no job.
-    if (request.stream) return kit.withSlot(c, (release) => create(c, request, release));
-    return create(c, request, undefined);
+    if (request.stream) return kit.withSlot(c, (release) => create(c, request, release, queued));
+    return create(c, request, undefined, queued);
   });
 
   /**
-   * Starts the response upstream; streams it in the vendor's framing when given a slot, else
+   * Starts the response upstream (through the create queue when `queued`); streams it in the vendor's framing when given a slot, else
    * answers its object: at once for a background create (`queued`), once it is over otherwise
    * (as the vendor's blocking create does; the object still says `background: true`, as it is one upstream).
    */
-  async function create(c: Context, request: CreateBody, release: (() => void) | undefined): Promise<Response> {
-    const outcome = await relay.create(OPENAI_KIND, request.body);
+  async function create(c: Context, request: CreateBody, release: (() => void) | undefined, queued: boolean): Promise<Response> {
+    const start = () => relay.create(OPENAI_KIND, request.body);
+    // Through the create queue when asked: a stream that must wait shows only `:` comments, then the vendor's events.
+    const outcome =
+      queued && kit.createInQueue
+        ? await kit.createInQueue(c, start, release, {
+            refusal: (reply) => upstreamFailure(reply, kit.redact),
+            vendorFailure: errorEventData,
+          })
+        : await start();
+    if (outcome.kind === 'response') return outcome.response;
     if (outcome.kind === 'reply') throw upstreamFailure(outcome.reply, kit.redact);
     const id = outcome.jobId;
     const { token } = await kit.issueToken([id]);

@@ -1,4 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import { RelayError } from '../../src/core/errors.ts';
+import { errorEventData, upstreamFailure } from '../../src/profiles/openai-responses-errors.ts';
 import { earlyEndEvent, eventType, openaiResponses, parseOpenAIEvent } from '../../src/profiles/openai-responses.ts';
 
 describe('parseOpenAIEvent', () => {
@@ -107,5 +109,31 @@ describe('synthesized events and requests', () => {
     expect(eventType('{"sequence_number":0,"type":"keepalive"}')).toBe('keepalive');
     expect(eventType('not json')).toBeUndefined();
     expect(JSON.parse(earlyEndEvent(4))).toMatchObject({ type: 'error', sequence_number: 5, error: { type: 'server_error' } });
+  });
+
+  it("an error after a stream began is the vendor's nested error event: ours, the vendor's refusal, or an internal one", () => {
+    expect(JSON.parse(errorEventData(new RelayError('queue_timeout', 'no upstream capacity within 1000 ms')))).toEqual({
+      type: 'error',
+      sequence_number: 0,
+      error: { type: 'server_error', code: 'queue_timeout', message: 'no upstream capacity within 1000 ms', param: null },
+    });
+    const refusal = upstreamFailure(
+      {
+        status: 400,
+        body: { error: { message: 'bad model sk-x', type: 'invalid_request_error', param: 'model', code: 'model_not_found' } },
+      },
+      (text) => text.replace('sk-x', '[redacted]'),
+    );
+    expect(JSON.parse(errorEventData(refusal)).error).toEqual({
+      message: 'bad model [redacted]',
+      type: 'invalid_request_error',
+      param: 'model',
+      code: 'model_not_found',
+    });
+    expect(JSON.parse(errorEventData(new Error('boom'))).error).toMatchObject({
+      type: 'server_error',
+      code: 'internal',
+      message: 'internal error',
+    });
   });
 });
