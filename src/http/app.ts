@@ -118,8 +118,8 @@ export interface AppDeps {
   metrics?: { contentType: string; render(): Promise<string> };
   /** API keys, subscribe tokens, CORS and limits (see createSecurity). */
   security: Security;
-  /** The opt-in create queue (`X-Queue: true`); without it upstream 429s are passed on. Needs `relay.subscribe`. */
-  queue?: AppQueue;
+  /** The opt-in create queue (`X-Queue: true`) of each profile, by name; without one its upstream 429s are passed on. Needs `relay.subscribe`. */
+  queues?: ReadonlyMap<string, AppQueue>;
 }
 
 /** The uniform subscribe path of any profile's job. */
@@ -228,12 +228,12 @@ export function createApp(deps: AppDeps): Hono {
   /** A create waiting in the queue (see RouteKit.createInQueue). */
   async function createInQueue(
     c: Context,
+    queue: AppQueue,
     relay: AppRelay,
     create: () => Promise<CreateOutcome>,
     release: (() => void) | undefined,
     options: QueueCreateOptions | undefined,
   ): Promise<CreateOutcome | { kind: 'response'; response: Response }> {
-    const queue = deps.queue as AppQueue;
     const left = new AbortController();
     c.req.raw.signal.addEventListener('abort', () => left.abort(), { once: true });
     const queued = queueCreate(queue.runner, create, left.signal);
@@ -260,6 +260,7 @@ export function createApp(deps: AppDeps): Hono {
   for (const entry of deps.profiles) {
     const name = entry.relay.profile.name;
     const relay = entry.relay;
+    const queue = deps.queues?.get(name);
     entry.routes?.(app, {
       relay: entry.relay,
       security,
@@ -274,10 +275,10 @@ export function createApp(deps: AppDeps): Hono {
           jobIds.map((jobId) => qualifiedJobId({ profile: name, jobId })),
           ttlS,
         ),
-      ...(deps.queue && relay.subscribe
+      ...(queue && relay.subscribe
         ? {
             createInQueue: (c: Context, create: () => Promise<CreateOutcome>, release?: () => void, options?: QueueCreateOptions) =>
-              createInQueue(c, relay, create, release, options),
+              createInQueue(c, queue, relay, create, release, options),
           }
         : {}),
     });

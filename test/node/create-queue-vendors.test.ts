@@ -191,6 +191,20 @@ describe('the create queue on the fal submit path', () => {
     expect(result.requestId).toBe(answer.request_id);
   });
 
+  it("keeps one queue per profile: a caller waiting for OpenAI's capacity holds back no fal submit", async () => {
+    let waited = false;
+    const openaiCreate = afterAWait(gw, async () => {
+      const blocked = openai(gw)
+        .responses.create({ model: 'gpt-4o', input: 'waits --sim-steps 1 --sim-interval 5', background: true })
+        .finally(() => void (waited = true));
+      const submitted = await fal(gw.url).queue.submit(FLUX, { input: { prompt: 'free --sim-steps 1 --sim-interval 5' }, headers: QUEUE });
+      expect(submitted.request_id).toBeTruthy();
+      expect(waited).toBe(false);
+      return blocked;
+    });
+    expect((await openaiCreate).id).toMatch(/^resp_/);
+  });
+
   it("answers queue_full and queue_timeout in fal's {detail} shape", async () => {
     const client = fal(strict.url);
     const hold = await client.queue.submit(FLUX, { input: { prompt: 'hold --sim-steps 99 --sim-interval 100' } });
