@@ -9,6 +9,7 @@ import type { UpstreamReply, UpstreamRequest } from '../core/profile.ts';
 import { SSE_HEADERS } from '../core/sse.ts';
 import type { AppProfile, AppRelay, RouteKit } from '../http/app.ts';
 import { requireApiKey } from '../http/auth.ts';
+import { heldJsonBody } from '../http/held-json.ts';
 import { wantsQueue } from '../http/queued-create.ts';
 import { resumePoint } from '../http/subscription-response.ts';
 import { checkJobId, parseJsonObject } from '../http/validate.ts';
@@ -25,6 +26,9 @@ const streamPath = (id: string) => `${OPENAI_BASE}/responses/${encodeURIComponen
 export function openaiApp(relay: AppRelay): AppProfile {
   return { relay, routes: mountOpenAIRoutes, streamPath };
 }
+
+/** How often a blocking create's held answer sends a newline: well inside Node fetch's five-minute body timeout. */
+const HELD_HEARTBEAT_MS = 15_000;
 
 /** Marks an answer the SDK must not retry: the upstream may already have accepted (and billed) the job. */
 const NO_RETRY = 'x-should-retry';
@@ -46,9 +50,10 @@ function mountOpenAIRoutes(app: Hono, kit: RouteKit): void {
   });
 
   /**
-   * Starts the response upstream (through the create queue when `queued`); streams it in the vendor's framing when given a slot, else
-   * answers its object: at once for a background create (`queued`), once it is over otherwise
-   * (as the vendor's blocking create does; the object still says `background: true`, as it is one upstream).
+   * Starts the response upstream (through the create queue when `queued`); streams it in the
+   * vendor's framing when given a slot, else answers its object: at once for a background create
+   * (`queued`), once it is over otherwise (as the vendor's blocking create does, the headers
+   * sent at once; the object still says `background: true`, as it is one upstream).
    */
   async function create(c: Context, request: CreateBody, release: (() => void) | undefined, queued: boolean): Promise<Response> {
     const start = () => relay.create(OPENAI_KIND, request.body);
@@ -66,8 +71,18 @@ function mountOpenAIRoutes(app: Hono, kit: RouteKit): void {
     const { token } = await kit.issueToken([id]);
     const headers = { 'X-Job-Id': id, 'X-Subscribe-Token': token, [NO_RETRY]: 'false' };
     if (release) return kit.subscribe(c, id, -1, release, headers, true);
-    const job = request.background ? await relay.waitForSnapshot(id, 10_000) : await relay.waitForEnd(id, { signal: c.req.raw.signal });
-    return c.json(job ?? { id, object: 'response', status: 'queued', background: true, output: [] }, 200, headers);
+    const created = { id, object: 'response', status: 'queued', background: true, output: [] };
+    if (request.background) return c.json((await relay.waitForSnapshot(id, 10_000)) ?? created, 200, headers);
+    // The blocking create: headers now, the final object when the response is over (or the latest one, should the wait end first).
+    const final = relay
+      .waitForEnd(id, { signal: c.req.raw.signal })
+      .catch(() => relay.snapshot(id))
+      .catch(() => null);
+    const body = heldJsonBody(
+      final.then((job) => job ?? created),
+      HELD_HEARTBEAT_MS,
+    );
+    return c.body(body, 200, { ...headers, 'Content-Type': 'application/json' });
   }
 
   api.get('/responses/:id', async (c) => {

@@ -176,6 +176,22 @@ describe('openai-responses through the gateway, with the official SDK', () => {
     expect((await client.responses.cancel(queued.id)).status).toBe('cancelled');
   });
 
+  it('sends a blocking create its headers at once and the final object when the response ends (here: cancelled)', async () => {
+    const response = await fetch(`${gw.url}/openai/v1/responses`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ model: 'gpt-4o', input: 'held --sim-steps 400 --sim-interval 50' }),
+    });
+    expect(response.status).toBe(200);
+    expect(response.headers.get('content-type')).toMatch(/^application\/json/);
+    const id = response.headers.get('x-job-id') as string;
+    expect(id).toMatch(/^resp_/);
+    // The response still runs: cancelling it ends the wait, and the answer is the cancelled object.
+    expect((await client.responses.cancel(id)).status).toBe('cancelled');
+    const body = (await response.json()) as { id: string; status: string };
+    expect(body).toMatchObject({ id, object: 'response', status: 'cancelled' });
+  });
+
   it('cancels a running response: the stream ends with response.failed, status cancelled', async () => {
     const stream = await client.responses.create({
       model: 'gpt-4o',
