@@ -44,23 +44,25 @@ function mountOpenAIRoutes(app: Hono, kit: RouteKit): void {
     security.createRate.take(keyId ?? `ip:${security.clientIp(c)}`);
     const request = parseCreateBody(await c.req.text());
     const queued = kit.createInQueue !== undefined && wantsQueue(c.req.header('X-Queue'));
-    // A streaming create takes its subscriber slot first: a full instance starts no job.
-    if (request.stream) return kit.withSlot(c, (release) => create(c, request, release, queued));
+    // A streaming or blocking create takes its subscriber slot first (it holds a connection): a full instance starts no job.
+    if (request.stream || !request.background) return kit.withSlot(c, (release) => create(c, request, release, queued));
     return create(c, request, undefined, queued);
   });
 
   /**
    * Starts the response upstream (through the create queue when `queued`); streams it in the
-   * vendor's framing when given a slot, else answers its object: at once for a background create
-   * (`queued`), once it is over otherwise (as the vendor's blocking create does, the headers
-   * sent at once; the object still says `background: true`, as it is one upstream).
+   * vendor's framing, or answers its object: at once for a background create (`queued`), once it
+   * is over otherwise (as the vendor's blocking create does, the headers sent at once; the object
+   * still says `background: true`, as it is one upstream). `release` frees the slot of a streaming
+   * or blocking create once its answer is done.
    */
   async function create(c: Context, request: CreateBody, release: (() => void) | undefined, queued: boolean): Promise<Response> {
+    const streamSlot = request.stream ? release : undefined;
     const start = () => relay.create(OPENAI_KIND, request.body);
     // Through the create queue when asked: a stream that must wait shows only `:` comments, then the vendor's events.
     const outcome =
       queued && kit.createInQueue
-        ? await kit.createInQueue(c, start, release, {
+        ? await kit.createInQueue(c, start, streamSlot, {
             refusal: (reply) => upstreamFailure(reply, kit.redact),
             vendorFailure: errorEventData,
           })
@@ -70,14 +72,15 @@ function mountOpenAIRoutes(app: Hono, kit: RouteKit): void {
     const id = outcome.jobId;
     const { token } = await kit.issueToken([id]);
     const headers = { 'X-Job-Id': id, 'X-Subscribe-Token': token, [NO_RETRY]: 'false' };
-    if (release) return kit.subscribe(c, id, -1, release, headers, true);
+    if (streamSlot) return kit.subscribe(c, id, -1, streamSlot, headers, true);
     const created = { id, object: 'response', status: 'queued', background: true, output: [] };
     if (request.background) return c.json((await relay.waitForSnapshot(id, 10_000)) ?? created, 200, headers);
     // The blocking create: headers now, the final object when the response is over (or the latest one, should the wait end first).
     const final = relay
       .waitForEnd(id, { signal: c.req.raw.signal })
       .catch(() => relay.snapshot(id))
-      .catch(() => null);
+      .catch(() => null)
+      .finally(() => release?.());
     const body = heldJsonBody(
       final.then((job) => job ?? created),
       HELD_HEARTBEAT_MS,

@@ -348,6 +348,38 @@ describe('openai-responses past the gateway deadline', () => {
   });
 });
 
+describe('openai-responses blocking creates and subscriber slots', () => {
+  let gw: TestGateway;
+  beforeAll(async () => {
+    gw = await startTestGateway({ MAX_SUBSCRIBERS_PER_IP: '1', POLL_INTERVAL_MS: '30' });
+  });
+  afterAll(async () => {
+    await gw.close();
+  });
+
+  it('holds a subscriber slot while a blocking create waits, and frees it once answered', async () => {
+    const client = sdk(gw);
+    const held = await fetch(`${gw.url}/openai/v1/responses`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ model: 'gpt-4o', input: 'held --sim-steps 400 --sim-interval 50' }),
+    });
+    const id = held.headers.get('x-job-id') as string;
+    const refused = await client.responses.create({ model: 'gpt-4o', input: 'second' }).then(
+      () => undefined,
+      (err: unknown) => err,
+    );
+    expect(refused).toBeInstanceOf(OpenAI.RateLimitError);
+    expect((refused as InstanceType<typeof OpenAI.RateLimitError>).headers?.get('x-should-retry')).toBe('false');
+    // A background create holds no connection, so it needs no slot.
+    const background = await client.responses.create({ model: 'gpt-4o', input: 'bg --sim-steps 1 --sim-interval 5', background: true });
+    await client.responses.cancel(id);
+    expect(((await held.json()) as { status: string }).status).toBe('cancelled');
+    expect((await client.responses.create({ model: 'gpt-4o', input: 'third --sim-steps 1 --sim-interval 5' })).status).toBe('completed');
+    await waitForStatus(client, background.id, 'completed');
+  });
+});
+
 describe('openai-responses in secured mode', () => {
   let gw: TestGateway;
   beforeAll(async () => {
