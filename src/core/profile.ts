@@ -126,9 +126,9 @@ export interface UpstreamProfile {
   /**
    * A terminal event the relay synthesizes when it gives up on a job (deadline) or the vendor
    * lost it, in the vendor's shape and naming the job, so a client can match it to its job
-   * (Midjourney `{"event":"error","jobid"}`, OpenAI `response.failed` with the response's id and
-   * last known fields, fal `COMPLETED` with its `request_id` and URLs). It carries the job object
-   * it ends with (`job`), which becomes the snapshot.
+   * (Midjourney `{"event":"error","jobId"}`, OpenAI `response.failed` with the response's id and
+   * last known fields, fal `COMPLETED` with its `request_id` and URLs). The job object it ends
+   * with, if it has one (`job`: OpenAI, fal), becomes the snapshot.
    */
   terminalEvent(seq: number, reason: string, now: Date, job: KnownJob): JobEvent;
 

@@ -143,10 +143,6 @@ function passThrough(reply: UpstreamReply, call?: { requestId: string }): Respon
   return Response.json(reply.body, { status: reply.status, headers });
 }
 
-/** Only a streaming queued create turns a refusal into a frame; a submit never streams, so this is never shown. */
-const falRefusal = (reply: UpstreamReply) =>
-  new RelayError('upstream_rejected', `upstream answered ${reply.status}`, { status: reply.status });
-
 /**
  * The gateway's errors on these paths in fal's shape: `{"detail": "..."}` (RelayError messages
  * never carry a secret). Anything else goes on to the app's handler, which logs it (redacted).
