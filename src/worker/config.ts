@@ -4,7 +4,7 @@ import { PROFILES } from '../profiles/index.ts';
 
 /** The shared configuration plus what only the Worker needs. */
 export type WorkerConfig = Config & {
-  /** A subscriber stream is ended (with `retry:`) after this long; the client resumes. */
+  /** The job's object ends a subscriber stream after this long (the uniform path with `retry:`, a drop-in one never cleanly); the client resumes. */
   MAX_STREAM_MS: number;
 };
 
