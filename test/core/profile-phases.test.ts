@@ -132,7 +132,7 @@ describe('a create that answers JSON naming the job, its stream opened separatel
       name: 'repeating',
       toEvent: (message, nextSeq) => withJob(message.data, nextSeq),
       statusKey: (job) => String(job.status),
-      unseenPart: (event, lastKey) => (!event.terminal && event.job?.status === lastKey ? undefined : event),
+      unseenPart: (event, last) => (!event.terminal && event.job?.status === last?.status ? undefined : event),
     };
     const { client } = vendor({
       'POST /model': () => ({ kind: 'reply', reply: { status: 200, body: { request_id: 'req-2' } } }),
