@@ -39,21 +39,21 @@ export interface MigrationReport {
 }
 
 /**
- * KEYS: old events, meta, lease; new events, meta, lease. 0 when the new history or meta exists
- * (kept), 1 when moved (RENAME keeps each key's TTL; a lease already taken under the new name is
- * left to expire), -1 when nothing was left to move.
+ * KEYS: old events, meta, lease; new events, meta, lease. -1 when no old key is left (gone), 0 when
+ * the new history or meta exists (kept), else 1: moved (RENAME keeps each key's TTL; a lease
+ * already taken under the new name is left to expire, and a job that was only that lease is kept).
  */
 const MOVE_JOB = `
+if redis.call('EXISTS', KEYS[1], KEYS[2], KEYS[3]) == 0 then return -1 end
 if redis.call('EXISTS', KEYS[4], KEYS[5]) > 0 then return 0 end
 local moved = 0
 for i = 1, 3 do
   if redis.call('EXISTS', KEYS[i]) == 1 and redis.call('EXISTS', KEYS[i + 3]) == 0 then
     redis.call('RENAME', KEYS[i], KEYS[i + 3])
-    moved = moved + 1
+    moved = 1
   end
 end
-if moved == 0 then return -1 end
-return 1
+return moved
 `;
 
 const KINDS = /^(events|meta|lease)$/;

@@ -159,6 +159,20 @@ describe('migrating pre-profile Redis keys', () => {
     expect(await dump()).toEqual(before);
   });
 
+  it('two runs at once move each job once', async () => {
+    const ids = Array.from({ length: 30 }, (_, i) => `j11301000000000001${String(i).padStart(2, '0')}-bot:midjourney`);
+    for (const id of ids) await writeLegacyJob(client, id, midjourneyEvents(id, 'completed'));
+    const other = new Redis(redis.url);
+    try {
+      const reports = await Promise.all([migrateLegacyJobs(client, layout, silentLogger), migrateLegacyJobs(other, layout, silentLogger)]);
+      expect(reports.reduce((sum, report) => sum + report.moved, 0)).toBe(30);
+      expect(reports.every((report) => report.kept === 0 && report.moved + report.gone === report.found)).toBe(true);
+    } finally {
+      await other.quit();
+    }
+    for (const id of ids) expect(await client.xlen(newKeys(id).events)).toBe(4);
+  });
+
   it('npm run migrate:redis logs the counts and exits 0; again, it finds nothing', async () => {
     const jobId = 'j1130100000000000004-bot:midjourney';
     await writeLegacyJob(client, jobId, midjourneyEvents(jobId, 'completed'));
