@@ -11,6 +11,7 @@ import { type TestGateway, startTestGateway } from '../support/gateway.ts';
 import { type LegacyEvent, legacyKeys, writeLegacyJob } from '../support/legacy-redis.ts';
 import { type RedisServer, startRedisServer } from '../support/redis-server.ts';
 import { readSse, streamUrl } from '../support/sse.ts';
+import { until } from '../support/until.ts';
 
 // Jobs written in the pre-profile layout (test/support/legacy-redis.ts), moved by the migration,
 // then served by the current gateway.
@@ -64,16 +65,6 @@ afterEach(async () => {
   await gateway?.close();
   gateway = undefined;
 });
-
-async function until<T>(read: () => T | Promise<T>, ok: (value: T) => boolean, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await read();
-    if (ok(value)) return value;
-    if (Date.now() > deadline) throw new Error(`condition not met: ${JSON.stringify(value)}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
 
 /** Every key's type, value and whether it expires: what a no-op run must leave as it was. */
 async function dump(): Promise<Record<string, unknown>> {

@@ -2,9 +2,9 @@ import { describe, expect, it } from 'vitest';
 import type { JobEvent } from '../../src/core/event.ts';
 import { silentLogger } from '../../src/core/logger.ts';
 import { createMemoryBus } from '../../src/core/memory-bus.ts';
-import type { UpstreamRequest } from '../../src/core/profile.ts';
 import { createRelay } from '../../src/core/relay.ts';
 import type { StreamResult, UpstreamClient } from '../../src/core/upstream.ts';
+import { vendorTable } from '../support/vendor-table.ts';
 import { falQueue, parseFalStatus } from '../../src/profiles/fal-queue.ts';
 
 // fal's log lines through the real profile and the core follower, against a vendor stand-in whose
@@ -18,20 +18,6 @@ const sse = (...events: object[]) =>
   new Response(events.map((e) => `data: ${JSON.stringify({ request_id: 'r1', ...e })}\n\n`).join('')).body as ReadableStream<Uint8Array>;
 const reply = (status: number, body: unknown): StreamResult => ({ kind: 'reply', reply: { status, body } });
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-function vendor(routes: Record<string, () => StreamResult>): UpstreamClient {
-  const client: UpstreamClient = {
-    async send(request) {
-      const result = await client.open(request);
-      if (result.kind !== 'reply') throw new Error('expected a reply');
-      return result.reply;
-    },
-    async open(request: UpstreamRequest) {
-      return routes[`${request.method} ${request.path}`]?.() ?? reply(404, { detail: 'Not Found' });
-    },
-  };
-  return client;
-}
 
 function falRelay(upstream: UpstreamClient) {
   return createRelay({
@@ -60,7 +46,7 @@ describe('fal log lines: each event carries its new ones, the stored status all 
       { status: 'IN_PROGRESS', logs: lines(1, 2, 3, 4) },
       { status: 'COMPLETED', logs: lines(1, 2, 3, 4), metrics: {} },
     ];
-    const upstream = vendor({
+    const { client: upstream } = vendorTable({
       'POST /fal-ai/flux/dev': () => reply(200, { request_id: 'r1', status: 'IN_QUEUE' }),
       // The first stream ends after two lines; a reopened one is refused, so the follower polls.
       [`GET ${PATH}/status/stream?logs=1`]: () =>
@@ -100,7 +86,7 @@ describe('fal log lines: each event carries its new ones, the stored status all 
   });
 
   it('a job ended past its deadline from outside its follow (a Durable Object alarm) is COMPLETED for polls, its lines kept', async () => {
-    const relay = falRelay(vendor({}));
+    const relay = falRelay(vendorTable({}).client);
     try {
       // Two statuses as a follow stored them: the snapshot gathers their lines.
       let last: Record<string, unknown> | undefined;

@@ -3,6 +3,7 @@ import type { FalClient, QueueStatus } from '@fal-ai/client';
 import { EventSource } from 'eventsource';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { type TestGateway, startTestGateway } from '../support/gateway.ts';
+import { until } from '../support/until.ts';
 import { type RedisServer, startRedisServer } from '../support/redis-server.ts';
 
 // The official @fal-ai/client against the gateway, configured as fal's docs say for a server proxy.
@@ -36,16 +37,6 @@ async function rejection(promise: Promise<unknown>): Promise<unknown> {
     return error;
   }
   throw new Error('expected a rejection');
-}
-
-async function until<T>(read: () => T | Promise<T>, ok: (value: T) => boolean, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await read();
-    if (ok(value)) return value;
-    if (Date.now() > deadline) throw new Error(`condition not met: ${JSON.stringify(value)}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
 }
 
 describe('@fal-ai/client through the gateway', () => {
