@@ -238,7 +238,7 @@ describe.each([
   afterAll(async () => {
     await redis?.stop();
   });
-  const start = () => startTestGateway(redis ? { REDIS_URL: redis.url } : {});
+  const start = (env: Record<string, string> = {}) => startTestGateway({ ...(redis ? { REDIS_URL: redis.url } : {}), ...env });
 
   it('queue.status({logs:true}) answers every line so far in order, stream events carry their new lines only, logs=0 none', async () => {
     gateway = await start();
@@ -266,6 +266,17 @@ describe.each([
       expect(plain.status).toBe(200);
       expect(await plain.json()).toMatchObject({ status: 'COMPLETED', logs: [] });
     }
+  });
+
+  it('the polled status keeps every line when the history kept fewer events (HISTORY_MAX_EVENTS)', async () => {
+    gateway = await start({ HISTORY_MAX_EVENTS: '3' });
+    const fal = rewritten(gateway.url);
+    const { request_id: requestId } = await fal.queue.submit(FLUX, { input: { prompt: 'trimmed --sim-steps 6 --sim-interval 20' } });
+    const done = await until(
+      () => fal.queue.status(FLUX, { requestId, logs: true }),
+      (status) => status.status === 'COMPLETED',
+    );
+    expect(messages(done)).toEqual(steps(6));
   });
 
   it('polling-mode subscribe: each update has every line so far, the COMPLETED one all of them', async () => {
