@@ -36,6 +36,8 @@ export class Follow {
   lastSeq = -1;
   /** Status key of the newest stored job object: polling appends only what changed. */
   lastKey = '';
+  /** The newest stored job object (the snapshot), what profile.unseenPart compares with. */
+  lastJob: Record<string, unknown> | undefined;
   /** The bus stored this job's terminal event. */
   over = false;
   phase: FollowPhase;
@@ -83,7 +85,7 @@ export class Follow {
   /** Records what the bus stored: only stored events change the follow's state. */
   stored(event: { seq: number; terminal: boolean; job?: Record<string, unknown> }): void {
     this.lastSeq = Math.max(this.lastSeq, event.seq);
-    if (event.job) this.lastKey = this.init.statusKey(event.job);
+    if (event.job) this.knowJob(event.job);
     if (event.terminal) this.over = true;
   }
 
@@ -95,6 +97,7 @@ export class Follow {
   /** Adopts a stored job object as the latest known status (a takeover's starting point). */
   knowJob(job: Record<string, unknown>): void {
     this.lastKey = this.init.statusKey(job);
+    this.lastJob = job;
   }
 
   /**
