@@ -3,6 +3,7 @@
 // DEV_STATE_DIR (default .wrangler/state).
 import { randomUUID } from 'node:crypto';
 import { serve } from '@hono/node-server';
+import { PROFILES } from '../src/profiles/index.ts';
 import { createSimulator } from '../src/simulator/simulator.ts';
 import { startWorkerDev } from './worker-dev.ts';
 
@@ -12,13 +13,18 @@ const simPort = Number(process.env.SIM_PORT || 8090);
 const token = `dev-${randomUUID()}`;
 const simulator = createSimulator({ token, maxJobs: 100 });
 const simServer = serve({ fetch: simulator.fetch, port: simPort, hostname: '127.0.0.1' });
-const upstream = `http://127.0.0.1:${simPort}/v3/midjourney`;
-console.log(`upstream simulator on ${upstream}`);
+const origin = `http://127.0.0.1:${simPort}`;
+console.log(`upstream simulator on ${origin}`);
 
 const worker = await startWorkerDev({
   port,
   persistTo: process.env.DEV_STATE_DIR || '.wrangler/state',
-  vars: { UPSTREAM_URL: upstream, UPSTREAM_TOKEN: token, GATEWAY_OPEN: 'true', LOG_LEVEL: process.env.LOG_LEVEL || 'info' },
+  // Every profile's vendor at the simulator: each profile's own variables, as the cluster's workers get them.
+  vars: {
+    ...Object.assign({}, ...PROFILES.map((entry) => entry.endpointEnv(origin + entry.simulatorPath, token))),
+    GATEWAY_OPEN: 'true',
+    LOG_LEVEL: process.env.LOG_LEVEL || 'info',
+  },
   onOutput: (text) => process.stdout.write(text),
 });
 console.log(

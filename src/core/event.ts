@@ -22,6 +22,11 @@ export interface JobEvent {
   jobId?: string;
   /** The job object the event carries, if any (the job's snapshot). */
   job?: Record<string, unknown>;
+  /**
+   * The snapshot to store when it is not `data` (fal: `job` with every log line so far, while
+   * `data` carries only the new ones); undefined: `data` is the snapshot.
+   */
+  snapshot?: string;
 }
 
 export function isRecord(value: unknown): value is Record<string, unknown> {

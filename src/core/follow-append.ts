@@ -36,7 +36,7 @@ async function appendOnce(bus: Bus, follow: Follow, events: JobEvent[]): Promise
     data: event.data,
     terminal: event.terminal,
     prev: follow.lastSeq,
-    ...(event.job ? { snapshot: event.data } : {}),
+    ...(event.job ? { snapshot: event.snapshot ?? event.data } : {}),
   }));
   let stored: (StoredEvent | null)[];
   if (inputs.length > 1 && bus.appendMany) stored = await bus.appendMany(follow.jobId, inputs);

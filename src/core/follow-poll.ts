@@ -87,6 +87,8 @@ export async function pollPhase(follow: Follow, options: PollPhaseOptions): Prom
     } else {
       failures++;
     }
+    // A poll answers everything so far (fal: every log line): the event keeps what is new.
+    if (event && profile.unseenPart) event = profile.unseenPart(event, follow.lastJob);
     if (event?.terminal && options.settle) event = await options.settle(follow.jobId, event);
     if (event && (await appendReliably(options, follow, event)).refused > 0) {
       await resync(follow, options);

@@ -93,7 +93,7 @@ export async function streamPhase(body: ReadableStream<Uint8Array>, options: Str
       onMalformed: options.onMalformed,
       onEvent: async (received) => {
         // What a reopened stream repeats (fal's starts with the current status) is no new event, and takes no seq.
-        const event = follow && options.profile.unseenPart ? options.profile.unseenPart(received, follow.lastKey) : received;
+        const event = follow && options.profile.unseenPart ? options.profile.unseenPart(received, follow.lastJob) : received;
         if (!event) return;
         nextSeq = Math.max(nextSeq, event.seq + 1);
         if (!follow) return name(event);

@@ -37,7 +37,7 @@ export class Follow {
   lastSeq = -1;
   /** Status key of the newest stored job object: polling appends only what changed. */
   lastKey = '';
-  /** The newest stored job object (a synthesized terminal event keeps its fields). */
+  /** The newest stored job object (the snapshot): what profile.unseenPart compares with, and a synthesized terminal event keeps. */
   lastJob: Record<string, unknown> | undefined;
   /** The bus stored this job's terminal event. */
   over = false;

@@ -89,6 +89,8 @@ export function createFollowers(options: FollowerOptions): Followers {
       return event;
     }
   }
+  /** An event the follower makes itself, as the profile stores it after `last` (its snapshot keeps what came before). */
+  const latest = (event: JobEvent, last: Record<string, unknown> | undefined): JobEvent => profile.unseenPart?.(event, last) ?? event;
   const pollOptions = {
     ...deps,
     profile,
@@ -157,7 +159,8 @@ export function createFollowers(options: FollowerOptions): Followers {
     if (!follow.over && !follow.signal.aborted && !closed) await pollPhase(follow, pollOptions);
     if (follow.stopReason === 'deadline' && !follow.over) {
       logger.warn({ jobId: follow.jobId, lastSeq: follow.lastSeq }, 'job exceeded its deadline; ending it');
-      await appendReliably(deps, follow, profile.terminalEvent(follow.lastSeq + 1, DEADLINE_REASON, new Date(now()), follow.known));
+      const ended = profile.terminalEvent(follow.lastSeq + 1, DEADLINE_REASON, new Date(now()), follow.known);
+      await appendReliably(deps, follow, latest(ended, follow.lastJob));
     }
   }
 
@@ -249,7 +252,7 @@ export function createFollowers(options: FollowerOptions): Followers {
       void finish(
         follow,
         (async () => {
-          await appendReliably(deps, follow, profile.statusEvent(follow.lastSeq + 1, job, new Date(now())));
+          await appendReliably(deps, follow, latest(profile.statusEvent(follow.lastSeq + 1, job, new Date(now())), undefined));
           await complete(follow);
         })(),
       );
@@ -267,8 +270,9 @@ export function createFollowers(options: FollowerOptions): Followers {
       if (!state || state.terminalSeq !== null) return;
       logger.warn({ jobId, lastSeq: state.lastSeq }, 'job exceeded its deadline; ending it');
       const last = parseSnapshot(profile, state.snapshot);
-      const event = profile.terminalEvent(state.lastSeq + 1, DEADLINE_REASON, new Date(now()), last ? { jobId, last } : { jobId });
-      const snapshot = event.job ? { snapshot: event.data } : {};
+      const ended = profile.terminalEvent(state.lastSeq + 1, DEADLINE_REASON, new Date(now()), last ? { jobId, last } : { jobId });
+      const event = latest(ended, last);
+      const snapshot = event.job ? { snapshot: event.snapshot ?? event.data } : {};
       await bus.append(jobId, { seq: event.seq, data: event.data, terminal: true, prev: state.lastSeq, ...snapshot });
     },
 

@@ -286,12 +286,14 @@ export class JobHub {
 
   /**
    * Ends one subscriber before the job's terminal event (drain, shutdown, dropped): with its
-   * style's early-end event when it takes one (`canWrite`), aborted when it cannot, else closed.
+   * style's early-end event when it takes one (`canWrite`), aborted when it cannot, else closed
+   * (aborted instead with `neverClean`: for a client that would take a clean close for the job's end).
    */
-  private endEarly(view: View, sink: SubscriberSink, canWrite: boolean): void {
+  private endEarly(view: View, sink: SubscriberSink, canWrite: boolean, neverClean = false): void {
     const data = view.style.earlyEnd?.(this.lastSeq);
     if (data === undefined) {
-      sink.end();
+      if (neverClean && sink.abort) sink.abort();
+      else sink.end();
       return;
     }
     let written = false;
@@ -306,11 +308,14 @@ export class JobHub {
     else sink.abort();
   }
 
-  /** Detaches a subscriber and ends its stream early (see endEarly): a drain's step. */
-  endSubscriber(sink: SubscriberSink): void {
+  /**
+   * Detaches a subscriber and ends its stream early (see endEarly): a drain's step, or a runtime's
+   * stream-length cut. `neverClean`: a style without an early-end event has the stream aborted, not closed.
+   */
+  endSubscriber(sink: SubscriberSink, options: { neverClean?: boolean } = {}): void {
     for (const view of this.views) {
       if (view.subscribers.delete(sink) || view.ahead.delete(sink)) {
-        this.endEarly(view, sink, true);
+        this.endEarly(view, sink, true, options.neverClean);
         return;
       }
     }

@@ -14,7 +14,11 @@ export function isValidJobId(value: unknown): value is string {
  * (an upstream-chosen id becomes a bus key, a URL segment and a header: it must be safe).
  */
 export function namedJobId(event: JobEvent): string | undefined {
-  if (event.jobId === undefined) return undefined;
-  if (!isValidJobId(event.jobId)) throw new RelayError('upstream_error', 'upstream named an invalid job id');
-  return event.jobId;
+  return event.jobId === undefined ? undefined : upstreamJobId(event.jobId);
+}
+
+/** A job id the upstream chose (an event's, a create answer's), if it is safe; an `upstream_error` if not. */
+export function upstreamJobId(jobId: string): string {
+  if (!isValidJobId(jobId)) throw new RelayError('upstream_error', 'upstream named an invalid job id');
+  return jobId;
 }

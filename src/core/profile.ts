@@ -147,13 +147,14 @@ export interface UpstreamProfile {
   listRequest?(): UpstreamRequest;
 
   /**
-   * fal: its events carry no seq, and a reopened status stream starts with the current status
-   * and every log line so far. Given a streamed event and the `statusKey` of the last stored job
-   * object, returns what is new in it (fal: the log lines after the last stored one), or
-   * undefined when nothing is (a repeated status, then skipped: it takes no seq). Left out by
-   * vendors whose events are numbered (the bus drops repeated seqs).
+   * fal: its events carry no seq; a reopened status stream starts with the current status and
+   * every log line so far, as a poll answers. Given a streamed or polled event and the last stored
+   * job object (undefined: none yet), returns the event to store: its data only what is new (fal:
+   * the log lines after the last stored one), its `job` and `snapshot` everything so far (fal: every
+   * line, the newest kept); or undefined when nothing is new (a repeated status, then skipped: it
+   * takes no seq). Left out by vendors whose events are numbered (the bus drops repeated seqs).
    */
-  unseenPart?(event: JobEvent, lastKey: string): JobEvent | undefined;
+  unseenPart?(event: JobEvent, last: Record<string, unknown> | undefined): JobEvent | undefined;
 
   /** How frames look on the vendor's own drop-in paths (OpenAI: `event:` names, no gap frames, no 204); default: as on the uniform path. */
   readonly dropInFrames?: FrameStyle;

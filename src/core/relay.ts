@@ -1,12 +1,12 @@
 import type { Config } from './config.ts';
 import type { AppendInput, Bus } from './bus.ts';
 import { RelayError } from './errors.ts';
-import { isValidJobId } from './job-id.ts';
 import { createFollowers, type Followers } from './follower.ts';
 import { parseSnapshot } from './follow-poll.ts';
 import type { JobHub } from './hub.ts';
 import { createHubRegistry, type HubRegistry } from './hubs.ts';
 import type { Logger } from './logger.ts';
+import { openCreate } from './open-create.ts';
 import { PROFILE_NAME, type UpstreamProfile } from './profile.ts';
 import { scopedBus } from './scoped-bus.ts';
 import { createStats, type RelayStats } from './stats.ts';
@@ -155,20 +155,13 @@ export function createRelay(options: RelayOptions): Relay {
     bus,
 
     async create(kind, body) {
-      const result = await upstream.open(profile.createRequest(kind, body));
-      if (result.kind === 'reply') {
-        // A vendor whose create answers JSON naming the job (its stream is opened separately).
-        const started = profile.startedJobId?.(result.reply, kind);
-        if (started === undefined) return result;
-        const jobId = followers.followStarted(checkUpstreamJobId(started));
-        stats.jobsCreated++;
-        logger.info({ jobId, profile: profile.name, kind }, 'job created');
-        return { kind: 'job', jobId, reply: result.reply };
-      }
-      const jobId = await followers.followStream(result.body);
+      const opened = await openCreate(upstream, profile, kind, body);
+      if (opened.kind === 'reply') return opened;
+      const jobId = opened.kind === 'started' ? followers.followStarted(opened.jobId) : await followers.followStream(opened.body);
       stats.jobsCreated++;
       logger.info({ jobId, profile: profile.name, kind }, 'job created');
-      return { kind: 'job', jobId };
+      // A create answering JSON naming the job: the vendor's answer goes to the caller.
+      return opened.kind === 'started' ? { kind: 'job', jobId, reply: opened.reply } : { kind: 'job', jobId };
     },
 
     async subscribe(jobId, since) {
@@ -263,12 +256,6 @@ function untilEnd(hub: JobHub, timeoutMs: number, signal: AbortSignal | undefine
     const removeWaiter = hub.onEnd(done);
     signal?.addEventListener('abort', done, { once: true });
   });
-}
-
-/** A job id a create's answer named: it becomes a bus key, a URL segment and a header, so it must be safe. */
-function checkUpstreamJobId(jobId: string): string {
-  if (!isValidJobId(jobId)) throw new RelayError('upstream_error', 'upstream named an invalid job id');
-  return jobId;
 }
 
 /** The bus as the followers see it: every stored append is counted. */

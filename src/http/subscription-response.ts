@@ -40,6 +40,20 @@ export interface SubscriptionResponseOptions {
   openSink?: SinkOpener;
   /** How frames look (a profile's drop-in style); default: the uniform path's. */
   style?: FrameStyle;
+  /** Ends the stream after a while (a runtime's stream-length limit, the Worker's MAX_STREAM_MS); see StreamCut. */
+  cut?: StreamCut;
+}
+
+/**
+ * A live stream ended by the gateway after `afterMs`, through the hub (as a drain ends it). With
+ * `tail` (a comment and `retry:`): those frames, then a clean close, for a client that reconnects
+ * (EventSource resumes with Last-Event-ID). Without: never a clean close, as a drop-in SDK takes
+ * one for the job's end: the style's early-end event (FrameStyle.earlyEnd), else an abort (which
+ * workerd still delivers as a clean end, cloudflare/workerd#6818).
+ */
+export interface StreamCut {
+  afterMs: number;
+  tail?: readonly Uint8Array[];
 }
 
 /**
@@ -60,19 +74,31 @@ export function subscriptionResponse(
   }
   const { hub, release } = outcome;
   let sink: SubscriberSink | undefined;
+  let cutTimer: ReturnType<typeof setTimeout> | undefined;
+  let gone = false;
   const init: SinkInit = {
     headers: { ...SSE_HEADERS, ...options.headers },
     maxQueuedBytes: options.maxQueuedBytes,
     onClose() {
+      gone = true;
+      clearTimeout(cutTimer);
       if (sink) hub.detach(sink);
       release();
       options.onClose?.();
     },
   };
   const opened = options.openSink?.(init, env) ?? openStreamSink(init);
-  sink = opened.sink;
+  const attached = opened.sink;
+  sink = attached;
   sink.write(encodeRetry(options.retryMs));
   hub.attach(sink, since, options.maxReplay, options.style);
+  const cut = options.cut;
+  if (cut && !gone) {
+    cutTimer = setTimeout(() => {
+      for (const frame of cut.tail ?? []) attached.write(frame);
+      hub.endSubscriber(attached, { neverClean: cut.tail === undefined });
+    }, cut.afterMs);
+  }
   return opened.response;
 }
 

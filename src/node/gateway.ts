@@ -23,6 +23,7 @@ import { type Simulator, createSimulator } from '../simulator/simulator.ts';
 import { createNodeLogger } from './logger.ts';
 import { createMetrics } from './metrics.ts';
 import { createRedisBus } from './redis-bus.ts';
+import { GATEWAY_LEGACY_LAYOUT, warnOfLegacyJobs, withRedis } from './redis-migrate.ts';
 import { createRedisQueue } from './redis-queue.ts';
 import { createSocketSinks } from './socket-sink-opener.ts';
 
@@ -178,6 +179,11 @@ export async function startGateway(config: Config, overrides: GatewayOverrides =
   const host = config.HOST === '0.0.0.0' || config.HOST === '::' ? '127.0.0.1' : config.HOST;
   const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
   logger.info({ url, bus: busKind }, 'sse-relay listening');
+  // Jobs stored before profiles are not read: say so (moving them is the operator's step, README "Upgrading").
+  const legacyCheck =
+    config.REDIS_URL && !overrides.bus
+      ? withRedis(config.REDIS_URL, GATEWAY_LEGACY_LAYOUT, (redis) => warnOfLegacyJobs(redis, GATEWAY_LEGACY_LAYOUT, logger))
+      : undefined;
   if (config.GATEWAY_OPEN && !isLoopbackAddress(config.HOST)) {
     logger.warn(
       { host: config.HOST },
@@ -208,6 +214,7 @@ export async function startGateway(config: Config, overrides: GatewayOverrides =
         await stopped;
         await bus.close();
         await closeQueues();
+        await legacyCheck?.catch(() => undefined);
         simulator?.close();
         if (simServer) await closeServer(simServer);
         logger.info({ ms: Date.now() - started }, 'stopped: streams drained, leases released, connections closed');

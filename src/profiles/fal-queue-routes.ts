@@ -102,7 +102,10 @@ async function submit(c: Context, kit: RouteKit, endpoint: string, base: string)
   return Response.json(body, { status: 200, headers: { 'x-fal-request-id': requestId } });
 }
 
-/** The latest status from the job's history (202 until `COMPLETED`, then 200); the vendor's answer for a job not seen yet. */
+/**
+ * The latest status from the job's history (202 until `COMPLETED`, then 200), with every log line so far
+ * (the stored status keeps them, see KEPT_LOG_LINES); the vendor's answer for a job not seen yet.
+ */
 async function status(kit: RouteKit, call: Extract<FalQueueCall, { jobId: string }>, base: string, query: URLSearchParams) {
   let job = await kit.relay.snapshot(call.jobId);
   if (!job) {

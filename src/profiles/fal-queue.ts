@@ -88,26 +88,56 @@ function pollOutcome(reply: UpstreamReply): PollOutcome {
   return { kind: 'retry' };
 }
 
-/** Log events carry their new lines only: the last line tells one IN_PROGRESS status from the next. */
+const logsOf = (job: Record<string, unknown>): unknown[] => (Array.isArray(job.logs) ? job.logs : []);
+
+/** The last line tells one IN_PROGRESS status from the next. */
 function statusKey(job: Record<string, unknown>): string {
-  const logs = Array.isArray(job.logs) ? job.logs : [];
-  return `${String(job.status)}|${String(job.queue_position)}|${JSON.stringify(logs.at(-1) ?? null)}`;
+  return `${String(job.status)}|${String(job.queue_position)}|${JSON.stringify(logsOf(job).at(-1) ?? null)}`;
+}
+
+/** Log lines a stored status keeps (the newest), so polls answer every line of all but the chattiest requests, in bounded space. */
+export const KEPT_LOG_LINES = 1000;
+/** Characters of log lines (as JSON) a stored status keeps at most: a few huge lines cannot bloat it either. */
+export const KEPT_LOG_CHARS = 256 * 1024;
+
+/** The newest lines of `lines` within KEPT_LOG_LINES and KEPT_LOG_CHARS. */
+function newest(lines: unknown[]): unknown[] {
+  let chars = 0;
+  let from = lines.length;
+  while (from > 0 && lines.length - from < KEPT_LOG_LINES) {
+    chars += JSON.stringify(lines[from - 1]).length + 1;
+    if (chars > KEPT_LOG_CHARS) break;
+    from--;
+  }
+  return from === 0 ? lines : lines.slice(from);
+}
+
+/** The lines of `logs` after the last of `before` (all of them when it is not among them: a live event names only its new lines). */
+function linesAfter(before: unknown[], logs: unknown[]): unknown[] {
+  if (before.length === 0) return logs;
+  const last = JSON.stringify(before.at(-1));
+  for (let i = logs.length - 1; i >= 0; i--) if (JSON.stringify(logs[i]) === last) return logs.slice(i + 1);
+  return logs;
 }
 
 /**
- * A reopened stream starts with the current status and every log line so far: keeps only the
- * lines after the last stored one; a non-terminal status with nothing new is dropped.
+ * fal polls answer every log line so far, stream events their new lines only, and a reopened
+ * stream starts with all of them: the stored event's data keeps the lines after the last stored
+ * one, its snapshot every line so far (the newest, see KEPT_LOG_LINES); a non-terminal status
+ * with nothing new is dropped.
  */
-function unseenPart(event: JobEvent, lastKey: string): JobEvent | undefined {
+function unseenPart(event: JobEvent, last: Record<string, unknown> | undefined): JobEvent | undefined {
   const { job } = event;
-  if (!job || lastKey === '') return event;
-  if (!event.terminal && statusKey(job) === lastKey) return undefined;
-  const lastLog = lastKey.slice(lastKey.indexOf('|', lastKey.indexOf('|') + 1) + 1);
-  const logs = Array.isArray(job.logs) ? job.logs : [];
-  const seen = lastLog === 'null' ? -1 : logs.findIndex((line) => JSON.stringify(line) === lastLog);
-  if (seen < 0) return event;
-  const trimmed = { ...job, logs: logs.slice(seen + 1) };
-  return { ...event, data: JSON.stringify(trimmed), job: trimmed };
+  if (!job) return event;
+  const logs = logsOf(job);
+  const before = last ? logsOf(last) : [];
+  const fresh = linesAfter(before, logs);
+  const kept = newest(before.length === 0 ? fresh : [...before, ...fresh]);
+  const snapshot = 'logs' in job || kept.length > 0 ? { ...job, logs: kept } : job;
+  if (last && !event.terminal && statusKey(snapshot) === statusKey(last)) return undefined;
+  const data = fresh === logs ? event.data : JSON.stringify({ ...job, logs: fresh });
+  if (kept === logs) return data === event.data ? event : { ...event, data };
+  return { ...event, data, job: snapshot, snapshot: JSON.stringify(snapshot) };
 }
 
 /** The stored result of a completed request: the model's status and body, as the result call answered. */
@@ -152,11 +182,12 @@ export const falQueue = {
   },
   resultRequest: (jobId) => ({ method: 'GET', path: requestPath(jobId) }),
   withResult(terminal, result) {
-    const job = {
-      ...(terminal.job ?? (JSON.parse(terminal.data) as Record<string, unknown>)),
-      result: { status: result.status, body: result.body },
-    };
-    return { ...terminal, data: JSON.stringify(job), job };
+    const stored = { result: { status: result.status, body: result.body } };
+    const data = { ...(JSON.parse(terminal.data) as Record<string, unknown>), ...stored };
+    if (terminal.snapshot === undefined) return { ...terminal, data: JSON.stringify(data), job: data };
+    // The snapshot keeps every log line, the data only the new ones: both get the result.
+    const job = { ...(terminal.job ?? (JSON.parse(terminal.snapshot) as Record<string, unknown>)), ...stored };
+    return { ...terminal, data: JSON.stringify(data), job, snapshot: JSON.stringify(job) };
   },
   cancelRequest: (jobId) => ({ method: 'PUT', path: `${requestPath(jobId)}/cancel` }),
   // The client reads statuses only: no gap notices; it never resumes, so no 204 either.

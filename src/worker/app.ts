@@ -3,7 +3,6 @@ import { type JobRef, qualifiedJobId } from '../core/auth/job-ref.ts';
 import { RelayError } from '../core/errors.ts';
 import { configSecrets } from '../core/config.ts';
 import { createRedactor } from '../core/redact.ts';
-import { encodeComment, encodeRetry } from '../core/sse.ts';
 import { createUpstreamClient } from '../core/upstream.ts';
 import type { UpstreamProfile } from '../core/profile.ts';
 import { type AppProfile, type AppRelay, type OpenSubscription, createApp } from '../http/app.ts';
@@ -12,13 +11,17 @@ import { PROFILES } from '../profiles/index.ts';
 import { loadWorkerConfig } from './config.ts';
 import type { Env } from './env.ts';
 import type { StartResult } from './job-starter.ts';
+import { streamLimitTail } from './job-runtime.ts';
 import { createConsoleLogger } from './logger.ts';
 import { workerEndpoint } from './profiles.ts';
 import { expiringSlots } from './slots.ts';
 import { capStream } from './stream-cap.ts';
 
-/** A slot outlives its stream's cap by this much before it is taken back. */
-const SLOT_GRACE_MS = 1000;
+/**
+ * The job's object cuts every stream at MAX_STREAM_MS; the front's backstop cuts it this much
+ * later (should the object never end it), and a slot is taken back as much later again.
+ */
+const BACKSTOP_MS = 1000;
 
 /**
  * The Worker's front door: the shared app (`createApp`: same routes, access control, CORS and
@@ -33,7 +36,7 @@ export function createWorkerApp(env: Env): Hono {
   const profiles = PROFILES.map((entry) => entry.profile.name);
   // Cloudflare sets CF-Connecting-IP itself; a client cannot forge it.
   const shared = createSecurity(config, { logger, profiles, clientIp: (c) => c.req.header('CF-Connecting-IP') });
-  const security = { ...shared, subscribers: expiringSlots(shared.subscribers, config.MAX_STREAM_MS + SLOT_GRACE_MS) };
+  const security = { ...shared, subscribers: expiringSlots(shared.subscribers, config.MAX_STREAM_MS + 2 * BACKSTOP_MS) };
 
   /** One profile's relay front: creates go through a JobStarter, everything else to the job's object. */
   const front = (profile: UpstreamProfile): AppRelay => ({
@@ -56,7 +59,7 @@ export function createWorkerApp(env: Env): Hono {
   const served = PROFILES.filter((entry) => entry.endpoint(config) !== undefined);
   const apps: AppProfile[] = served.map((entry) => entry.app(front(entry.profile)));
 
-  const tail = [encodeComment('stream time limit reached, reconnect to resume'), encodeRetry(config.RETRY_MS)];
+  const tail = streamLimitTail(config.RETRY_MS);
   const openSubscription: OpenSubscription = async (job, since, { headers, onClose, dropIn }) => {
     const query = new URLSearchParams({ profile: job.profile, job: job.jobId, since: String(since), ...(dropIn ? { dropin: '1' } : {}) });
     let response: Response;
@@ -72,7 +75,9 @@ export function createWorkerApp(env: Env): Hono {
       onClose();
       return new Response(response.body, { status: response.status, headers: merged });
     }
-    return new Response(capStream(response.body, config.MAX_STREAM_MS, tail, onClose), { status: 200, headers: merged });
+    // A drop-in stream is never closed cleanly before its end: no tail, errored instead.
+    const capped = capStream(response.body, config.MAX_STREAM_MS + BACKSTOP_MS, { ...(dropIn ? {} : { tail }), onEnd: onClose });
+    return new Response(capped, { status: 200, headers: merged });
   };
 
   return createApp({

@@ -1,10 +1,10 @@
 import { z } from 'zod';
 import { type Config, ConfigError, loadConfig } from '../core/config.ts';
+import { PROFILES } from '../profiles/index.ts';
 
 /** The shared configuration plus what only the Worker needs. */
 export type WorkerConfig = Config & {
-  UPSTREAM_TOKEN: string;
-  /** A subscriber stream is ended (with `retry:`) after this long; the client resumes. */
+  /** The job's object ends a subscriber stream after this long (the uniform path with `retry:`, a drop-in one never cleanly); the client resumes. */
   MAX_STREAM_MS: number;
 };
 
@@ -15,20 +15,37 @@ const maxStreamMs = z.coerce
   .max(24 * 3_600_000)
   .default(5 * 60_000);
 
-/** Validates the Worker's vars with the same schema as Node; there is no in-process simulator here. */
+/** The variable each profile's credential is read from: where its `endpointEnv` puts the credential. */
+function credentialVariables(): string[] {
+  const marker = 'credential';
+  return PROFILES.flatMap((entry) => {
+    const vars = entry.endpointEnv('https://vendor.invalid', marker);
+    return Object.keys(vars).filter((name) => vars[name] === marker);
+  });
+}
+
+/**
+ * Validates the Worker's vars with the same schema as Node; there is no in-process simulator
+ * here, so at least one profile's credential must be set (the Worker serves the configured ones).
+ */
 export function loadWorkerConfig(env: object): WorkerConfig {
   const vars: Record<string, string | undefined> = {};
   for (const [key, value] of Object.entries(env)) if (typeof value === 'string') vars[key] = value;
+  const credentials = credentialVariables();
+  const oneOf = `${credentials.slice(0, -1).join(', ')} or ${credentials.at(-1)}`;
   if (vars.SIMULATOR === 'true' || vars.SIMULATOR === '1') {
     throw new ConfigError(
-      'invalid configuration: SIMULATOR: there is no in-process simulator on Workers; set UPSTREAM_URL and UPSTREAM_TOKEN',
+      `invalid configuration: SIMULATOR: there is no in-process simulator on Workers; set a profile's credential (${oneOf})`,
+    );
+  }
+  // Before the shared rules, whose "no upstream" problem offers the simulator.
+  if (!credentials.some((name) => (vars[name] ?? '') !== '')) {
+    throw new ConfigError(
+      `invalid configuration: ${credentials.join(', ')}: no profile configured; set ${oneOf} (wrangler secret put <name>); the Worker serves the profiles whose credential is set`,
     );
   }
   // The same mode rule as Node: without GATEWAY_API_KEYS the Worker refuses to serve unless GATEWAY_OPEN=true.
   const config = loadConfig(vars);
-  if (!config.UPSTREAM_TOKEN) {
-    throw new ConfigError('invalid configuration: UPSTREAM_TOKEN: required (wrangler secret put UPSTREAM_TOKEN)');
-  }
   if (config.GATEWAY_API_KEYS.length > 0 && !config.SUBSCRIBE_TOKEN_SECRET) {
     // Each isolate would pick its own random secret: a token issued by one fails on the others.
     throw new ConfigError(
@@ -37,5 +54,5 @@ export function loadWorkerConfig(env: object): WorkerConfig {
   }
   const max = maxStreamMs.safeParse(vars.MAX_STREAM_MS === '' ? undefined : vars.MAX_STREAM_MS);
   if (!max.success) throw new ConfigError('invalid configuration: MAX_STREAM_MS: expected an integer from 1000 to 86400000');
-  return { ...config, UPSTREAM_TOKEN: config.UPSTREAM_TOKEN, MAX_STREAM_MS: max.data };
+  return { ...config, MAX_STREAM_MS: max.data };
 }

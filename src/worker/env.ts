@@ -7,9 +7,16 @@ export interface Env {
   JOBS: DurableObjectNamespace<JobObject>;
   /** One short-lived Durable Object per create request: it owns the upstream stream. */
   JOB_STARTERS: DurableObjectNamespace<JobStarter>;
-  /** Secret (`wrangler secret put UPSTREAM_TOKEN`). */
+  /**
+   * Profile credentials, secrets (`wrangler secret put <name>`): at least one; each profile is
+   * served only when its own is set (see src/profiles/index.ts, `endpoint`).
+   */
   UPSTREAM_TOKEN?: string;
+  FAL_KEY?: string;
+  OPENAI_API_KEY?: string;
   UPSTREAM_URL?: string;
+  FAL_QUEUE_URL?: string;
+  OPENAI_BASE_URL?: string;
   HEARTBEAT_MS?: string;
   RETRY_MS?: string;
   HISTORY_TTL_S?: string;

@@ -57,6 +57,14 @@ export class JobObject extends DurableObject<Env> {
     return this.job(profile).relay.followers.followStream(body);
   }
 
+  /**
+   * Follows a job whose create answered JSON naming it: this object opens the job's stream
+   * (profile.streamRequest) and resumes or polls as for any job; the alarm watchdog re-ensures it.
+   */
+  async follow(profile: string, jobId: string): Promise<void> {
+    this.job(profile).relay.followers.followStarted(jobId);
+  }
+
   /** The relay's waitForSnapshot (the first job object, as the vendor answers `stream:false`), up to `timeoutMs`. */
   async createdJob(profile: string, jobId: string, timeoutMs: number): Promise<Record<string, unknown> | null> {
     return this.job(profile).relay.waitForSnapshot(jobId, timeoutMs);

@@ -2,6 +2,7 @@ import type { StoredEvent } from '../core/bus.ts';
 import type { Logger } from '../core/logger.ts';
 import { configSecrets } from '../core/config.ts';
 import { createRedactor } from '../core/redact.ts';
+import { encodeComment, encodeRetry } from '../core/sse.ts';
 import { type Relay, createRelay, relayTimings } from '../core/relay.ts';
 import { RelayError, errorBody } from '../core/errors.ts';
 import type { UpstreamProfile } from '../core/profile.ts';
@@ -18,13 +19,22 @@ export interface JobRuntime {
   logger: Logger;
   bus: DurableBus;
   relay: Relay;
-  /** The job's SSE from `since` on (or 204 when the client has it all), as on Node; errors as JSON. */
+  /**
+   * The job's SSE from `since` on (or 204 when the client has it all), as on Node; errors as JSON.
+   * Ended after MAX_STREAM_MS (StreamCut): on the uniform path with a comment and `retry:`, on a
+   * drop-in path with the style's early-end event or an abort.
+   */
   subscribe(jobId: string, since: number, dropIn: boolean): Promise<Response>;
   close(): Promise<void>;
 }
 
 /** A slow subscriber is dropped past this backlog; it reconnects and resumes. */
 const MAX_QUEUED_BYTES = 1 << 20;
+
+/** What ends a uniform stream at MAX_STREAM_MS: the client reconnects and resumes from its Last-Event-ID. */
+export function streamLimitTail(retryMs: number): Uint8Array[] {
+  return [encodeComment('stream time limit reached, reconnect to resume'), encodeRetry(retryMs)];
+}
 
 /** One job's relay, for the job's profile, on the object's storage (jobs stored as `<profile>:<jobid>`). */
 export function createJobRuntime(
@@ -50,6 +60,9 @@ export function createJobRuntime(
     ...relayTimings(config),
   });
   const streamOptions = { retryMs: config.RETRY_MS, maxQueuedBytes: MAX_QUEUED_BYTES, maxReplay: config.MAX_REPLAY_EVENTS };
+  // MAX_STREAM_MS: the uniform path's EventSource reconnects after the tail; a drop-in SDK is never closed cleanly.
+  const uniformCut = { afterMs: config.MAX_STREAM_MS, tail: streamLimitTail(config.RETRY_MS) };
+  const dropInCut = { afterMs: config.MAX_STREAM_MS };
 
   return {
     config,
@@ -60,7 +73,12 @@ export function createJobRuntime(
       try {
         const onClose = () => logger.debug({ jobId, subscribers: relay.hubs.subscriberCount() }, 'subscriber left');
         const style = dropIn ? profile.dropInFrames : undefined;
-        return subscriptionResponse(await relay.subscribe(jobId, since), since, { ...streamOptions, onClose, ...(style ? { style } : {}) });
+        return subscriptionResponse(await relay.subscribe(jobId, since), since, {
+          ...streamOptions,
+          onClose,
+          cut: dropIn ? dropInCut : uniformCut,
+          ...(style ? { style } : {}),
+        });
       } catch (err) {
         if (err instanceof RelayError) return Response.json(errorBody(err), { status: err.status });
         logger.error({ jobId, err: redact(err instanceof Error ? (err.stack ?? err.message) : String(err)) }, 'subscription failed');

@@ -3,23 +3,23 @@ import { qualifiedJobId } from '../core/auth/job-ref.ts';
 import { configSecrets } from '../core/config.ts';
 import { RelayError } from '../core/errors.ts';
 import { firstJobId } from '../core/first-job-id.ts';
+import { openCreate } from '../core/open-create.ts';
 import { createRedactor } from '../core/redact.ts';
-import { type UpstreamReply, createUpstreamClient } from '../core/upstream.ts';
+import type { CreateOutcome } from '../core/relay.ts';
+import { createUpstreamClient } from '../core/upstream.ts';
 import { loadWorkerConfig } from './config.ts';
 import type { Env } from './env.ts';
 import { workerEndpoint, workerProfile } from './profiles.ts';
 
-export type StartResult =
-  | { kind: 'job'; jobId: string }
-  | { kind: 'reply'; reply: UpstreamReply }
-  | { kind: 'failed'; message: string; code: 'upstream_error' | 'unavailable' };
+export type StartResult = CreateOutcome | { kind: 'failed'; message: string; code: 'upstream_error' | 'unavailable' };
 
 /**
- * Creates one job upstream and holds its stream. The job id is only known from the stream's
- * first event, but whoever sends the request owns the connection, so that owner must be a
- * Durable Object (a Worker invocation is cancelled soon after its client leaves). This one
- * reads ahead for the id (the core's firstJobId: the follower's mapping and validation), then
- * hands the whole stream to the job's object (`idFromName(<profile>:<jobid>)`) and keeps pumping.
+ * Creates one job upstream (the core's openCreate) and hands it to the job's object
+ * (`idFromName(<profile>:<jobid>)`). A create answering JSON names the job: its object opens the
+ * job's stream itself. A create answering the stream names the job only in its first event, and
+ * whoever sent the request owns the connection, so that owner must be a Durable Object (a Worker
+ * invocation is cancelled soon after its client leaves): this one reads ahead for the id (the
+ * core's firstJobId), then hands the whole stream to the job's object and keeps pumping.
  */
 export class JobStarter extends DurableObject<Env> {
   async start(profileName: string, kind: string, body: Record<string, unknown>): Promise<StartResult> {
@@ -27,17 +27,21 @@ export class JobStarter extends DurableObject<Env> {
     const { profile } = workerProfile(profileName);
     const redact = createRedactor(configSecrets(config));
     const upstream = createUpstreamClient(profile, workerEndpoint(profile, config), redact);
+    const jobObject = (jobId: string) => this.env.JOBS.get(this.env.JOBS.idFromName(qualifiedJobId({ profile: profile.name, jobId })));
     try {
-      const result = await upstream.open(profile.createRequest(kind, body));
-      if (result.kind === 'reply') return result;
-      const [probe, rest] = result.body.tee();
+      const opened = await openCreate(upstream, profile, kind, body);
+      if (opened.kind === 'reply') return opened;
+      if (opened.kind === 'started') {
+        await jobObject(opened.jobId).follow(profile.name, opened.jobId);
+        return { kind: 'job', jobId: opened.jobId, reply: opened.reply };
+      }
+      const [probe, rest] = opened.body.tee();
       const jobId = await firstJobId(probe, { profile, redact });
       if (jobId === undefined) {
         await rest.cancel().catch(() => undefined);
         return { kind: 'failed', code: 'upstream_error', message: 'upstream stream ended before naming the job' };
       }
-      const job = this.env.JOBS.get(this.env.JOBS.idFromName(qualifiedJobId({ profile: profile.name, jobId })));
-      return { kind: 'job', jobId: await job.adopt(profile.name, rest) };
+      return { kind: 'job', jobId: await jobObject(jobId).adopt(profile.name, rest) };
     } catch (err) {
       // RPC carries messages, not classes: the code goes along so the front keeps the cause's status.
       if (err instanceof RelayError && (err.code === 'upstream_error' || err.code === 'unavailable')) {

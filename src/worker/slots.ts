@@ -3,7 +3,7 @@ import type { SubscriberLimits } from '../http/limits.ts';
 /**
  * Subscriber slots that free themselves after `maxHoldMs`. When a client goes away, Workers
  * may tear its invocation down without running any cleanup (no cancel, no timers), so a slot
- * could leak; no stream outlives MAX_STREAM_MS, so an older slot belongs to a dead one.
+ * could leak; no stream outlives MAX_STREAM_MS (and the front's backstop), so an older slot belongs to a dead one.
  * Expired slots are swept on every use, no timer needed.
  */
 export function expiringSlots(inner: SubscriberLimits, maxHoldMs: number, now: () => number = Date.now): SubscriberLimits {

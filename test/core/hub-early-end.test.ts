@@ -74,3 +74,23 @@ describe('a drop-in style with earlyEnd', () => {
     await hub.close();
   });
 });
+
+describe('endSubscriber with neverClean (a runtime cutting a drop-in stream)', () => {
+  it('writes the early-end event where the style has one, and aborts where it has none', async () => {
+    const bus = createMemoryBus(retention);
+    const plain: FrameStyle = { noGapFrames: true };
+    const hub = new JobHub('j', bus, 100, {}, [style, plain]);
+    await hub.ready();
+    const withEvent = sink();
+    const without = sink();
+    hub.attach(withEvent.sink, -1, undefined, style);
+    hub.attach(without.sink, -1, undefined, plain);
+    await bus.append('j', ev(0));
+    hub.endSubscriber(withEvent.sink, { neverClean: true });
+    hub.endSubscriber(without.sink, { neverClean: true });
+    expect(withEvent.state).toMatchObject({ how: 'ended', text: expect.stringMatching(/event: error\n.*"after":0/) });
+    expect(without.state.how).toBe('aborted');
+    expect(hub.size).toBe(0);
+    await hub.close();
+  });
+});

@@ -2,9 +2,10 @@ import { describe, expect, it } from 'vitest';
 import { type JobEvent, isRecord } from '../../src/core/event.ts';
 import { silentLogger } from '../../src/core/logger.ts';
 import { createMemoryBus } from '../../src/core/memory-bus.ts';
-import type { UpstreamProfile, UpstreamRequest } from '../../src/core/profile.ts';
+import type { UpstreamProfile } from '../../src/core/profile.ts';
 import { createRelay } from '../../src/core/relay.ts';
-import type { StreamResult, UpstreamClient } from '../../src/core/upstream.ts';
+import type { UpstreamClient } from '../../src/core/upstream.ts';
+import { vendorTable } from '../support/vendor-table.ts';
 
 // Made-up vendors for the two other ways a job can run: a create that answers JSON and a
 // status stream opened separately with a result fetched once at the end (as fal's queue), and a
@@ -33,25 +34,6 @@ const base: Omit<UpstreamProfile, 'name' | 'createRequest' | 'toEvent'> = {
   terminalEvent: (seq, reason) => ({ seq, type: 'failed', data: JSON.stringify({ status: 'FAILED', reason }), terminal: true }),
   cancelRequest: (jobId) => ({ method: 'PUT', path: `/jobs/${jobId}/cancel` }),
 };
-
-/** A fake vendor: answers each request by `METHOD path` from the test's table, counting them. */
-function vendor(routes: Record<string, (request: UpstreamRequest) => StreamResult>) {
-  const calls: string[] = [];
-  const client: UpstreamClient = {
-    async send(request) {
-      const result = await client.open(request);
-      if (result.kind !== 'reply') throw new Error('expected a reply');
-      return result.reply;
-    },
-    async open(request) {
-      const key = `${request.method} ${request.path}`;
-      calls.push(key);
-      const route = routes[key];
-      return route ? route(request) : { kind: 'reply', reply: { status: 404, body: {} } };
-    },
-  };
-  return { client, calls };
-}
 
 function relayOf(profile: UpstreamProfile, upstream: UpstreamClient) {
   return createRelay({
@@ -99,7 +81,7 @@ describe('a create that answers JSON naming the job, its stream opened separatel
 
   it('follows the job from its id, numbers its events, reopens a dropped stream, and keeps the result fetched once', async () => {
     let opened = 0;
-    const { client, calls } = vendor({
+    const { client, calls } = vendorTable({
       'POST /model': () => ({ kind: 'reply', reply: { status: 200, body: { request_id: 'req-1', status: 'IN_QUEUE' } } }),
       // The first stream drops after one event; the reopened one runs to COMPLETED.
       'GET /jobs/req-1/status/stream': () =>
@@ -132,9 +114,9 @@ describe('a create that answers JSON naming the job, its stream opened separatel
       name: 'repeating',
       toEvent: (message, nextSeq) => withJob(message.data, nextSeq),
       statusKey: (job) => String(job.status),
-      unseenPart: (event, lastKey) => (!event.terminal && event.job?.status === lastKey ? undefined : event),
+      unseenPart: (event, last) => (!event.terminal && event.job?.status === last?.status ? undefined : event),
     };
-    const { client } = vendor({
+    const { client } = vendorTable({
       'POST /model': () => ({ kind: 'reply', reply: { status: 200, body: { request_id: 'req-2' } } }),
       // The reopened stream starts with the status the first one ended on.
       'GET /jobs/req-2/status/stream': () =>
@@ -154,7 +136,7 @@ describe('a create that answers JSON naming the job, its stream opened separatel
   });
 
   it('passes a refusal through as the vendor answered it', async () => {
-    const { client } = vendor({ 'POST /model': () => ({ kind: 'reply', reply: { status: 422, body: { detail: 'bad' } } }) });
+    const { client } = vendorTable({ 'POST /model': () => ({ kind: 'reply', reply: { status: 422, body: { detail: 'bad' } } }) });
     const relay = relayOf(queue, client);
     expect(await relay.create('model', {})).toEqual({ kind: 'reply', reply: { status: 422, body: { detail: 'bad' } } });
     await relay.close();
@@ -183,7 +165,7 @@ describe('a stream that numbers its events and resumes after a drop', () => {
   };
 
   it('resumes after the last stored event, and polls only when the vendor says resuming is not possible', async () => {
-    const { client, calls } = vendor({
+    const { client, calls } = vendorTable({
       'POST /responses': () => ({
         kind: 'stream',
         body: sse({ type: 'created', id: 'r1', sequence_number: 0 }, { type: 'delta', sequence_number: 1 }),

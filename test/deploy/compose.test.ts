@@ -1,6 +1,7 @@
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { type ChildProcess, execFile, execFileSync, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { freePort } from '../support/free-port.ts';
@@ -128,7 +129,7 @@ describe('the compose demo, run as the files say', () => {
 
   it('runs bundles whose every import is a production dependency (the image has nothing else)', () => {
     const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { dependencies: Record<string, string> };
-    for (const bundle of ['dist/main.js', 'dist/simulator.js']) {
+    for (const bundle of ['dist/main.js', 'dist/simulator.js', 'dist/migrate.js']) {
       const code = readFileSync(join(root, bundle), 'utf8');
       const imports = [...code.matchAll(/(?:^|\n)import[^'"]*from\s*["']([^"']+)["']/g)].map((m) => m[1] as string);
       expect(imports.length).toBeGreaterThan(0);
@@ -155,5 +156,14 @@ describe('the compose demo, run as the files say', () => {
     const body = await (await fetch(`${urls['relay-b']}${stream_url}`)).text();
     expect(body).toContain('"midjourney_completed"');
     expect(body).toContain('http://localhost:8090/'); // image URLs a browser on the host can load
+  });
+
+  it('the image runs the Redis migration as `node dist/migrate.js` with a relay environment (nothing to move here)', async () => {
+    const env = interpolate(demo.services['relay-a']?.environment ?? {});
+    const { stdout } = await promisify(execFile)(process.execPath, ['dist/migrate.js'], {
+      cwd: root,
+      env: { PATH: process.env.PATH ?? '', ...imageEnv(), ...env, REDIS_URL: redis.url },
+    });
+    expect(stdout).toContain('redis migration: no old-layout jobs');
   });
 });

@@ -1,8 +1,10 @@
 import { ApiError, createFalClient } from '@fal-ai/client';
 import type { FalClient, QueueStatus } from '@fal-ai/client';
 import { EventSource } from 'eventsource';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { type TestGateway, startTestGateway } from '../support/gateway.ts';
+import { until } from '../support/until.ts';
+import { type RedisServer, startRedisServer } from '../support/redis-server.ts';
 
 // The official @fal-ai/client against the gateway, configured as fal's docs say for a server proxy.
 const FLUX = 'fal-ai/flux/dev';
@@ -35,16 +37,6 @@ async function rejection(promise: Promise<unknown>): Promise<unknown> {
     return error;
   }
   throw new Error('expected a rejection');
-}
-
-async function until<T>(read: () => T | Promise<T>, ok: (value: T) => boolean, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await read();
-    if (ok(value)) return value;
-    if (Date.now() > deadline) throw new Error(`condition not met: ${JSON.stringify(value)}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
 }
 
 describe('@fal-ai/client through the gateway', () => {
@@ -229,5 +221,76 @@ describe('@fal-ai/client through the gateway', () => {
     const noToken = await fetch(submitted.status_url);
     expect(noToken.status).toBe(401);
     expect(await noToken.json()).toMatchObject({ detail: expect.any(String) });
+  });
+});
+
+const messages = (status: QueueStatus) => ('logs' in status ? (status.logs ?? []).map((line) => line.message) : []);
+const steps = (n: number) => Array.from({ length: n }, (_, i) => `step ${i + 1}/${n}`);
+
+describe.each([
+  ['the memory bus', false],
+  ['Redis', true],
+])('log lines of a polled status, on %s', (_name, onRedis) => {
+  let redis: RedisServer | undefined;
+  beforeAll(async () => {
+    if (onRedis) redis = await startRedisServer();
+  });
+  afterAll(async () => {
+    await redis?.stop();
+  });
+  const start = (env: Record<string, string> = {}) => startTestGateway({ ...(redis ? { REDIS_URL: redis.url } : {}), ...env });
+
+  it('queue.status({logs:true}) answers every line so far in order, stream events carry their new lines only, logs=0 none', async () => {
+    gateway = await start();
+    const fal = rewritten(gateway.url);
+    const { request_id: requestId } = await fal.queue.submit(FLUX, { input: { prompt: 'logs --sim-steps 5 --sim-interval 60' } });
+    // Mid-job: at least three lines so far, every one of them.
+    const midway = await until(
+      () => fal.queue.status(FLUX, { requestId, logs: true }),
+      (status) => messages(status).length >= 3,
+    );
+    expect(messages(midway)).toEqual(steps(5).slice(0, messages(midway).length));
+    const stream = await fal.queue.streamStatus(FLUX, { requestId, logs: true });
+    const events: QueueStatus[] = [];
+    stream.on('data', (data: QueueStatus) => void events.push(data));
+    await stream.done();
+    // Each stored status carries one new line at most, and together they carry each line once.
+    expect(events.every((event) => messages(event).length <= 1)).toBe(true);
+    expect(events.flatMap(messages)).toEqual(steps(5));
+    const done = await fal.queue.status(FLUX, { requestId, logs: true });
+    expect(done.status).toBe('COMPLETED');
+    expect(messages(done)).toEqual(steps(5));
+    expect('logs' in done && done.logs?.[0]).toMatchObject({ level: 'INFO', source: 'USER', timestamp: expect.any(String) });
+    for (const query of ['?logs=0', '']) {
+      const plain = await fetch(`${gateway.url}/fal/queue/fal-ai/flux/requests/${requestId}/status${query}`);
+      expect(plain.status).toBe(200);
+      expect(await plain.json()).toMatchObject({ status: 'COMPLETED', logs: [] });
+    }
+  });
+
+  it('the polled status keeps every line when the history kept fewer events (HISTORY_MAX_EVENTS)', async () => {
+    gateway = await start({ HISTORY_MAX_EVENTS: '3' });
+    const fal = rewritten(gateway.url);
+    const { request_id: requestId } = await fal.queue.submit(FLUX, { input: { prompt: 'trimmed --sim-steps 6 --sim-interval 20' } });
+    const done = await until(
+      () => fal.queue.status(FLUX, { requestId, logs: true }),
+      (status) => status.status === 'COMPLETED',
+    );
+    expect(messages(done)).toEqual(steps(6));
+  });
+
+  it('polling-mode subscribe: each update has every line so far, the COMPLETED one all of them', async () => {
+    gateway = await start();
+    const fal = proxied(gateway.url);
+    const updates: QueueStatus[] = [];
+    await fal.subscribe(FLUX, {
+      input: { prompt: 'polled logs --sim-steps 4 --sim-interval 40' },
+      logs: true,
+      pollInterval: 20,
+      onQueueUpdate: (update) => void updates.push(update),
+    });
+    for (const update of updates) expect(steps(4).slice(0, messages(update).length)).toEqual(messages(update));
+    expect(updates.at(-1)?.status).toBe('COMPLETED');
+    expect(messages(updates.at(-1)!)).toEqual(steps(4));
   });
 });

@@ -1,6 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import type { JobEvent } from '../../src/core/event.ts';
-import { appIdOf, falJobId, falQueue, parseFalStatus, splitFalJobId } from '../../src/profiles/fal-queue.ts';
+import {
+  KEPT_LOG_CHARS,
+  KEPT_LOG_LINES,
+  appIdOf,
+  falJobId,
+  falQueue,
+  parseFalStatus,
+  splitFalJobId,
+} from '../../src/profiles/fal-queue.ts';
 import { allowedTarget, parseQueueCall } from '../../src/profiles/fal-queue-paths.ts';
 
 const ID = '80e732af-660e-45cd-bd63-580e4f2a94cc';
@@ -69,20 +77,55 @@ describe('fal-queue statuses', () => {
     expect(parseFalStatus('[]', 0)).toBe('not a JSON object');
   });
 
-  it('a reopened stream: a repeated status is dropped, log lines already stored are cut off', () => {
+  it('a reopened stream or a poll: a repeated status is dropped, log lines already stored are cut off the data', () => {
     const unseen = falQueue.unseenPart;
     const stored = event({ status: 'IN_PROGRESS', logs: [log('a'), log('bb')] });
-    const lastKey = falQueue.statusKey(stored.job!);
-    expect(unseen(event({ status: 'IN_PROGRESS', logs: [log('bb')] }), lastKey)).toBeUndefined();
-    const more = unseen(event({ status: 'IN_PROGRESS', logs: [log('a'), log('bb'), log('ccc')] }), lastKey)!;
+    const last = stored.job!;
+    expect(unseen(event({ status: 'IN_PROGRESS', logs: [log('bb')] }), last)).toBeUndefined();
+    expect(unseen(event({ status: 'IN_PROGRESS', logs: [log('a'), log('bb')] }), last)).toBeUndefined();
+    const more = unseen(event({ status: 'IN_PROGRESS', logs: [log('a'), log('bb'), log('ccc')] }), last)!;
     expect(JSON.parse(more.data).logs).toEqual([log('ccc')]);
-    const done = unseen(event({ status: 'COMPLETED', logs: [log('a'), log('bb')] }), lastKey)!;
+    const done = unseen(event({ status: 'COMPLETED', logs: [log('a'), log('bb')] }), last)!;
     expect(done).toMatchObject({ terminal: true, type: 'COMPLETED' });
     expect(JSON.parse(done.data).logs).toEqual([]);
-    // A live log event names only its new line: kept as it is.
+    // A live log event names only its new line: its data kept as it is.
     const live = event({ status: 'IN_PROGRESS', logs: [log('dddd')] });
-    expect(unseen(live, lastKey)).toBe(live);
-    expect(unseen(live, '')).toBe(live);
+    expect(unseen(live, last)?.data).toBe(live.data);
+    expect(unseen(live, undefined)).toBe(live);
+  });
+
+  it('the stored snapshot keeps every log line so far, the data only the new ones', () => {
+    const unseen = falQueue.unseenPart;
+    const first = unseen(event({ status: 'IN_PROGRESS', logs: [log('a')] }), undefined)!;
+    expect(first.snapshot).toBeUndefined();
+    const second = unseen(event({ status: 'IN_PROGRESS', logs: [log('bb')] }), first.job)!;
+    expect(JSON.parse(second.data).logs).toEqual([log('bb')]);
+    expect(JSON.parse(second.snapshot!).logs).toEqual([log('a'), log('bb')]);
+    expect(second.job?.logs).toEqual([log('a'), log('bb')]);
+    // What a reopened stream starts with, then COMPLETED with no lines of its own.
+    const reopened = unseen(event({ status: 'IN_PROGRESS', logs: [log('a'), log('bb'), log('ccc')] }), second.job)!;
+    expect(JSON.parse(reopened.data).logs).toEqual([log('ccc')]);
+    const done = falQueue.withResult(unseen(event({ status: 'COMPLETED', logs: [] }), reopened.job)!, { status: 200, body: { ok: 1 } });
+    expect(JSON.parse(done.data)).toMatchObject({ status: 'COMPLETED', logs: [], result: { status: 200 } });
+    expect(JSON.parse(done.snapshot!)).toMatchObject({ logs: [log('a'), log('bb'), log('ccc')], result: { status: 200, body: { ok: 1 } } });
+    // The snapshot is read back as the stored job object.
+    expect((parseFalStatus(done.snapshot!, 0) as JobEvent).job?.logs).toHaveLength(3);
+  });
+
+  it('keeps the newest KEPT_LOG_LINES lines, and no more than KEPT_LOG_CHARS of them', () => {
+    const lines = Array.from({ length: KEPT_LOG_LINES + 5 }, (_, i) => ({ message: `line ${i}`, level: 'INFO' }));
+    const many = falQueue.unseenPart(event({ status: 'IN_PROGRESS', logs: lines }), undefined)!;
+    expect(JSON.parse(many.data).logs).toHaveLength(KEPT_LOG_LINES + 5);
+    const kept = JSON.parse(many.snapshot!).logs as { message: string }[];
+    expect(kept).toHaveLength(KEPT_LOG_LINES);
+    expect(kept[0]?.message).toBe('line 5');
+    const next = falQueue.unseenPart(event({ status: 'IN_PROGRESS', logs: [{ message: 'next', level: 'INFO' }] }), many.job)!;
+    expect((next.job!.logs as { message: string }[]).at(-1)?.message).toBe('next');
+    expect(next.job?.logs).toHaveLength(KEPT_LOG_LINES);
+    const huge = Array.from({ length: 5 }, (_, i) => ({ message: `${i}${'x'.repeat(KEPT_LOG_CHARS / 3)}`, level: 'INFO' }));
+    const big = falQueue.unseenPart(event({ status: 'IN_PROGRESS', logs: huge }), undefined)!;
+    expect((big.job!.logs as { message: string }[]).map((line) => line.message[0])).toEqual(['3', '4']);
+    expect(big.snapshot!.length).toBeLessThan(KEPT_LOG_CHARS + 1000);
   });
 
   it('stores the result with the terminal status', () => {

@@ -15,8 +15,6 @@ export interface ScenarioProfile {
   isTerminal(data: string): boolean;
   /** Upstream streams the simulator served for this profile so far (default: `simStats().streamsServed`). */
   streamsServed?(target: ScenarioTarget): Promise<number>;
-  /** false: not served by the Worker yet, so the workerd run skips it. */
-  workerd?: false;
 }
 
 export const midjourneyScenarioProfile: ScenarioProfile = {
@@ -44,7 +42,6 @@ export const falScenarioProfile: ScenarioProfile = {
     const stats = await fetch(new URL('/_sim/fal/stats', target.simulatorUrl));
     return ((await stats.json()) as { streamsServed: number }).streamsServed;
   },
-  workerd: false,
 };
 
 export const openaiScenarioProfile: ScenarioProfile = {

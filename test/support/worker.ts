@@ -2,6 +2,7 @@ import type { AddressInfo } from 'node:net';
 import { type ServerType, serve } from '@hono/node-server';
 import { type WorkerDev, startWorkerDev } from '../../scripts/worker-dev.ts';
 import { withDevDefaults } from '../../src/core/config.ts';
+import { PROFILES } from '../../src/profiles/index.ts';
 import { type Simulator, createSimulator } from '../../src/simulator/simulator.ts';
 import type { ScenarioTarget } from '../scenarios/target.ts';
 
@@ -35,6 +36,12 @@ export async function startTestSimulator(): Promise<TestSimulator> {
   };
 }
 
+/** The profiles' vendors (default: every profile's) at the simulator on `origin`, in each profile's own variables, with one credential. */
+export function simulatorEndpoints(origin: string, credential: string, profiles?: readonly string[]): Record<string, string> {
+  const wanted = PROFILES.filter((entry) => profiles === undefined || profiles.includes(entry.profile.name));
+  return Object.assign({}, ...wanted.map((entry) => entry.endpointEnv(origin + entry.simulatorPath, credential)));
+}
+
 /** Vars for a test Worker: open mode asked for explicitly (as `npm run dev:worker` does) unless API keys are given. */
 export function workerTestVars(vars: Record<string, string>): Record<string, string> {
   // The same opt-in as `npm start --dev`; an upstream is always given, so it never asks for the simulator.
@@ -42,17 +49,17 @@ export function workerTestVars(vars: Record<string, string>): Record<string, str
   return Object.fromEntries(Object.entries(asked).filter((entry): entry is [string, string] => entry[1] !== undefined));
 }
 
-/** The Worker in a real `wrangler dev` (local workerd), against the simulator on a free local port. */
-export async function startTestWorker(vars: Record<string, string> = {}): Promise<TestWorker> {
+/**
+ * The Worker in a real `wrangler dev` (local workerd), against the simulator on a free local port;
+ * `profiles`: the only ones configured (default: all).
+ */
+export async function startTestWorker(vars: Record<string, string> = {}, profiles?: readonly string[]): Promise<TestWorker> {
   const simulator = await startTestSimulator();
   let dev: WorkerDev;
   try {
     dev = await startWorkerDev({
       vars: workerTestVars({
-        UPSTREAM_URL: simulator.url,
-        UPSTREAM_TOKEN: 'test-token',
-        OPENAI_API_KEY: 'test-openai-key',
-        OPENAI_BASE_URL: `${new URL(simulator.url).origin}/openai/v1`,
+        ...simulatorEndpoints(new URL(simulator.url).origin, 'test-token', profiles),
         ...vars,
       }),
     });

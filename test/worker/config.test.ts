@@ -14,8 +14,29 @@ describe('Worker configuration', () => {
     expect(config.HEARTBEAT_MS).toBe(15_000);
   });
 
-  it('needs the upstream token (there is no in-process simulator on Workers)', () => {
-    expect(() => loadWorkerConfig(env({}))).toThrow(/UPSTREAM_TOKEN/);
+  it('needs at least one profile credential (there is no in-process simulator on Workers), and says which to set', () => {
+    for (const vars of [{}, { UPSTREAM_URL: 'https://example.com/v3' }] as Record<string, string>[]) {
+      const error = (() => {
+        try {
+          loadWorkerConfig(env(vars));
+        } catch (err) {
+          return err;
+        }
+        return undefined;
+      })();
+      expect(error).toBeInstanceOf(ConfigError);
+      expect((error as Error).message).toMatch(/UPSTREAM_TOKEN, FAL_KEY, OPENAI_API_KEY: no profile configured/);
+      expect((error as Error).message).not.toMatch(/SIMULATOR=true/);
+    }
+  });
+
+  it.each([
+    ['UPSTREAM_TOKEN', 'midjourney-v3'],
+    ['FAL_KEY', 'fal-queue'],
+    ['OPENAI_API_KEY', 'openai-responses'],
+  ])('takes %s alone, and configures only its profile (%s)', (name, profile) => {
+    const config = loadWorkerConfig(env({ [name]: 'credential-1234' }));
+    expect(PROFILES.filter((entry) => entry.endpoint(config) !== undefined).map((entry) => entry.profile.name)).toEqual([profile]);
   });
 
   it('needs SUBSCRIBE_TOKEN_SECRET with API keys: isolates cannot share a random one', () => {

@@ -20,4 +20,4 @@ streamingScenarios(() => worker);
 upstreamScenarios(() => worker);
 badRequestScenarios(() => worker);
 openModeScenarios(() => worker);
-for (const profile of SCENARIO_PROFILES.filter((each) => each.workerd !== false)) uniformScenarios(() => worker, profile);
+for (const profile of SCENARIO_PROFILES) uniformScenarios(() => worker, profile);
