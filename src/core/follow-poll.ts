@@ -82,7 +82,7 @@ export async function pollPhase(follow: Follow, options: PollPhaseOptions): Prom
       if (!follow.isUnchanged(outcome.job)) event = profile.statusEvent(follow.lastSeq + 1, outcome.job, new Date(options.now()));
       last = outcome.terminal;
     } else if (outcome.kind === 'gone') {
-      event = profile.terminalEvent(follow.lastSeq + 1, 'job no longer exists upstream', new Date(options.now()));
+      event = profile.terminalEvent(follow.lastSeq + 1, 'job no longer exists upstream', new Date(options.now()), follow.known);
       last = true;
     } else {
       failures++;

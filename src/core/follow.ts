@@ -1,5 +1,6 @@
 import type { Bus } from './bus.ts';
 import type { Logger } from './logger.ts';
+import type { KnownJob } from './profile.ts';
 
 /** How a job is being followed: reading its upstream stream, or polling its status. */
 export type FollowPhase = 'stream' | 'poll';
@@ -36,7 +37,7 @@ export class Follow {
   lastSeq = -1;
   /** Status key of the newest stored job object: polling appends only what changed. */
   lastKey = '';
-  /** The newest stored job object (the snapshot), what profile.unseenPart compares with. */
+  /** The newest stored job object (the snapshot): what profile.unseenPart compares with, and a synthesized terminal event keeps. */
   lastJob: Record<string, unknown> | undefined;
   /** The bus stored this job's terminal event. */
   over = false;
@@ -98,6 +99,11 @@ export class Follow {
   knowJob(job: Record<string, unknown>): void {
     this.lastKey = this.init.statusKey(job);
     this.lastJob = job;
+  }
+
+  /** The job as a synthesized terminal event needs it (profile.terminalEvent). */
+  get known(): KnownJob {
+    return this.lastJob ? { jobId: this.jobId, last: this.lastJob } : { jobId: this.jobId };
   }
 
   /**

@@ -159,7 +159,7 @@ export function createFollowers(options: FollowerOptions): Followers {
     if (!follow.over && !follow.signal.aborted && !closed) await pollPhase(follow, pollOptions);
     if (follow.stopReason === 'deadline' && !follow.over) {
       logger.warn({ jobId: follow.jobId, lastSeq: follow.lastSeq }, 'job exceeded its deadline; ending it');
-      const ended = profile.terminalEvent(follow.lastSeq + 1, DEADLINE_REASON, new Date(now()));
+      const ended = profile.terminalEvent(follow.lastSeq + 1, DEADLINE_REASON, new Date(now()), follow.known);
       await appendReliably(deps, follow, latest(ended, follow.lastJob));
     }
   }
@@ -269,8 +269,9 @@ export function createFollowers(options: FollowerOptions): Followers {
       const state = await bus.state(jobId);
       if (!state || state.terminalSeq !== null) return;
       logger.warn({ jobId, lastSeq: state.lastSeq }, 'job exceeded its deadline; ending it');
-      const ended = profile.terminalEvent(state.lastSeq + 1, DEADLINE_REASON, new Date(now()));
-      const event = latest(ended, parseSnapshot(profile, state.snapshot));
+      const last = parseSnapshot(profile, state.snapshot);
+      const ended = profile.terminalEvent(state.lastSeq + 1, DEADLINE_REASON, new Date(now()), last ? { jobId, last } : { jobId });
+      const event = latest(ended, last);
       const snapshot = event.job ? { snapshot: event.snapshot ?? event.data } : {};
       await bus.append(jobId, { seq: event.seq, data: event.data, terminal: true, prev: state.lastSeq, ...snapshot });
     },

@@ -51,6 +51,8 @@ export class JobHub {
   private readonly observer: HubObserver;
   private readonly seqs: number[] = [];
   private readonly views: View[];
+  /** Callers waiting for the job's end (see onEnd). */
+  private readonly endWaiters = new Set<() => void>();
   private firstPrev = -1;
   private pending: StoredEvent[] = [];
   private syncing = true;
@@ -107,6 +109,26 @@ export class JobHub {
         }
       }
     }
+  }
+
+  /**
+   * Calls `listener` once, when the terminal event reaches the cache or the hub closes (check
+   * `terminalSeq` to tell which); returns its removal. Call after ready(), once terminalSeq is null.
+   */
+  onEnd(listener: () => void): () => void {
+    this.endWaiters.add(listener);
+    return () => void this.endWaiters.delete(listener);
+  }
+
+  /** Callers waiting for the job's end (onEnd): the job needs following as for a subscriber. */
+  get endWaiting(): number {
+    return this.endWaiters.size;
+  }
+
+  private notifyEnd(): void {
+    const waiters = [...this.endWaiters];
+    this.endWaiters.clear();
+    for (const waiter of waiters) waiter();
   }
 
   /** Local subscribers, live or waiting to catch up. */
@@ -188,6 +210,7 @@ export class JobHub {
         for (const sink of view.ahead.keys()) sink.end();
         view.ahead.clear();
       }
+      this.notifyEnd();
     }
   }
 
@@ -309,6 +332,7 @@ export class JobHub {
       view.ahead.clear();
       for (const sink of open) this.endEarly(view, sink, true);
     }
+    this.notifyEnd();
     if (this.unsubscribe) await this.unsubscribe();
   }
 }

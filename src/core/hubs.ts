@@ -23,7 +23,7 @@ export interface HubLease {
 /** This instance's hubs, one per job with local interest, and the one heartbeat timer for all. */
 export interface HubRegistry {
   acquire(jobId: string): HubLease;
-  /** Hubs that have live subscribers now. */
+  /** Hubs that have live subscribers, or callers waiting for the job's end, now. */
   busy(): JobHub[];
   subscriberCount(): number;
   /**
@@ -86,7 +86,7 @@ export function createHubRegistry(options: HubRegistryOptions): HubRegistry {
     },
 
     busy() {
-      return [...hubs.values()].filter((hub) => hub.size > 0);
+      return [...hubs.values()].filter((hub) => hub.size > 0 || hub.endWaiting > 0);
     },
 
     subscriberCount() {

@@ -44,6 +44,14 @@ export type PollOutcome =
   /** No usable answer (5xx, a network error): try again later. */
   | { kind: 'retry' };
 
+/** What the relay knows of a job when it synthesizes its terminal event. */
+export interface KnownJob {
+  /** The job's id, as the relay keys it (the vendor's id; fal: `<owner>:<app>:<request id>`). */
+  jobId: string;
+  /** The job object of the newest stored event that carried one (the snapshot), if any. */
+  last?: Record<string, unknown>;
+}
+
 /** How a subscription's frames look; the uniform path uses the default (all fields unset). */
 export interface FrameStyle {
   /** The `event:` name of a stored event's frame (OpenAI's drop-in: its `type`); undefined: none, `onmessage` sees it. */
@@ -117,9 +125,12 @@ export interface UpstreamProfile {
 
   /**
    * A terminal event the relay synthesizes when it gives up on a job (deadline) or the vendor
-   * lost it, in the vendor's shape (Midjourney `{"event":"error"}`, OpenAI `response.failed`).
+   * lost it, in the vendor's shape and naming the job, so a client can match it to its job
+   * (Midjourney `{"event":"error","jobId"}`, OpenAI `response.failed` with the response's id and
+   * last known fields, fal `COMPLETED` with its `request_id` and URLs). The job object it ends
+   * with, if it has one (`job`: OpenAI, fal), becomes the snapshot.
    */
-  terminalEvent(seq: number, reason: string, now: Date): JobEvent;
+  terminalEvent(seq: number, reason: string, now: Date, job: KnownJob): JobEvent;
 
   /**
    * fal: the request fetching the job's result once it is over (`GET …/requests/<id>`); its answer

@@ -76,6 +76,13 @@ export interface Relay {
    */
   waitForSnapshot(jobId: string, timeoutMs: number): Promise<Record<string, unknown> | null>;
   /**
+   * Waits for a job's terminal event and answers the job object then (the vendor's final
+   * object, as a blocking create answers it): at most `timeoutMs` (default, and never more
+   * than, the job deadline plus two leases: by then the follower has ended the job), or until
+   * `signal` aborts or the relay closes; then the latest job object, whatever its status.
+   */
+  waitForEnd(jobId: string, options?: { timeoutMs?: number; signal?: AbortSignal }): Promise<Record<string, unknown> | null>;
+  /**
    * Shutdown, first step: refuses new subscriptions (503) and ends the open streams spread
    * over `windowMs`, still following jobs meanwhile; logs start and end.
    */
@@ -199,6 +206,22 @@ export function createRelay(options: RelayOptions): Relay {
       }
     },
 
+    async waitForEnd(jobId, { timeoutMs, signal } = {}) {
+      const bound = options.jobDeadlineMs + 2 * options.leaseMs;
+      const { hub, release } = hubs.acquire(jobId);
+      try {
+        await hub.ready();
+        if (hub.terminalSeq === null && !signal?.aborted) {
+          // Someone must follow it while we wait; the watchdog checks again while we do.
+          followers.ensure(jobId, hub.lastSeq).catch(() => undefined);
+          await untilEnd(hub, Math.min(timeoutMs ?? bound, bound, MAX_TIMER_MS), signal);
+        }
+        return await snapshot(jobId);
+      } finally {
+        release();
+      }
+    },
+
     async drain(windowMs) {
       draining = true;
       const streams = hubs.subscriberCount();
@@ -215,6 +238,24 @@ export function createRelay(options: RelayOptions): Relay {
       await hubs.close();
     },
   };
+}
+
+/** setTimeout's largest delay. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/** Resolves when the hub sees the job's end (or closes), after `timeoutMs`, or when `signal` aborts. */
+function untilEnd(hub: JobHub, timeoutMs: number, signal: AbortSignal | undefined): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      removeWaiter();
+      signal?.removeEventListener('abort', done);
+      resolve();
+    };
+    const timer = setTimeout(done, timeoutMs);
+    const removeWaiter = hub.onEnd(done);
+    signal?.addEventListener('abort', done, { once: true });
+  });
 }
 
 /** The bus as the followers see it: every stored append is counted. */

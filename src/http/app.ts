@@ -16,7 +16,8 @@ import { type SinkOpener, resumePoint, subscriptionResponse } from './subscripti
 import { checkJobId, parseTokenRequest } from './validate.ts';
 
 /** What the app uses of one profile's relay: all of it on Node; on Workers a front backed by Durable Objects. */
-export type AppRelay = Pick<Relay, 'profile' | 'create' | 'snapshot' | 'waitForSnapshot' | 'upstream'> & Partial<Pick<Relay, 'subscribe'>>;
+export type AppRelay = Pick<Relay, 'profile' | 'create' | 'snapshot' | 'waitForSnapshot' | 'waitForEnd' | 'upstream'> &
+  Partial<Pick<Relay, 'subscribe'>>;
 
 /** Where a subscription's SSE Response comes from, given the job, the resume point and extra headers. */
 export type OpenSubscription = (
@@ -59,23 +60,30 @@ export interface RouteKit {
   /**
    * The opt-in create queue (`X-Queue: true`), when configured and this runtime has local hubs:
    * runs `create` when the upstream has room. It answers as an ordinary create when the job
-   * starts at once; a streaming one (given `release`) that must wait becomes the queued SSE
-   * stream; a non-streaming one holds the request until the job starts.
+   * starts at once; a streaming one (given `release` and `options`) that must wait becomes the
+   * queued SSE stream; a non-streaming one holds the request until the job starts.
    */
   createInQueue?(
     c: Context,
     create: () => Promise<CreateOutcome>,
-    release: (() => void) | undefined,
-    options: QueueCreateOptions,
+    release?: () => void,
+    options?: QueueCreateOptions,
   ): Promise<CreateOutcome | { kind: 'response'; response: Response }>;
 }
 
 /** What the queued stream says in the vendor's terms. */
 export interface QueueCreateOptions {
-  /** The `submitted` frame's contents for the started job: id, subscribe token, stream URL. */
-  describe(jobId: string): Promise<Record<string, string>>;
+  /** The `submitted` frame's contents for the started job: id, subscribe token, stream URL (not sent with vendorFailure). */
+  describe?(jobId: string): Promise<Record<string, string>>;
   /** Turns an upstream refusal into the error the caller sees (redacted). */
-  refusal(reply: { status: number; body: unknown }): RelayError;
+  refusal(reply: { status: number; body: unknown }): Error;
+  /**
+   * For drop-in paths whose clients know only the vendor's events (OpenAI's SDK): a waiting
+   * stream carries `:` comments only, no `queued`/`submitted` frames, the job's events come in
+   * the profile's drop-in frames, and a failure once the stream began is this vendor event (its
+   * data, from the error or refusal; named by the drop-in style).
+   */
+  vendorFailure?(err: unknown): string;
 }
 
 /** One profile as the app serves it: its relay, its drop-in routes, and where its jobs' streams are. */
@@ -110,8 +118,8 @@ export interface AppDeps {
   metrics?: { contentType: string; render(): Promise<string> };
   /** API keys, subscribe tokens, CORS and limits (see createSecurity). */
   security: Security;
-  /** The opt-in create queue (`X-Queue: true`); without it upstream 429s are passed on. Needs `relay.subscribe`. */
-  queue?: AppQueue;
+  /** The opt-in create queue (`X-Queue: true`) of each profile, by name; without one its upstream 429s are passed on. Needs `relay.subscribe`. */
+  queues?: ReadonlyMap<string, AppQueue>;
 }
 
 /** The uniform subscribe path of any profile's job. */
@@ -220,18 +228,18 @@ export function createApp(deps: AppDeps): Hono {
   /** A create waiting in the queue (see RouteKit.createInQueue). */
   async function createInQueue(
     c: Context,
+    queue: AppQueue,
     relay: AppRelay,
     create: () => Promise<CreateOutcome>,
     release: (() => void) | undefined,
-    options: QueueCreateOptions,
+    options: QueueCreateOptions | undefined,
   ): Promise<CreateOutcome | { kind: 'response'; response: Response }> {
-    const queue = deps.queue as AppQueue;
     const left = new AbortController();
     c.req.raw.signal.addEventListener('abort', () => left.abort(), { once: true });
     const queued = queueCreate(queue.runner, create, left.signal);
     const first = await Promise.race([queued.outcome, queued.waiting.then(() => 'waiting' as const)]);
     if (first !== 'waiting') return first;
-    if (!release || !relay.subscribe) return queued.outcome;
+    if (!release || !options || !relay.subscribe) return queued.outcome;
     const response = queuedStream(queued, {
       ...streamOptions,
       heartbeatMs: queue.heartbeatMs,
@@ -241,7 +249,10 @@ export function createApp(deps: AppDeps): Hono {
       refusal: options.refusal,
       leave: () => left.abort(),
       onClose: release,
-      describe: options.describe,
+      ...(options.describe ? { describe: options.describe } : {}),
+      ...(options.vendorFailure && relay.profile.dropInFrames
+        ? { vendor: { style: relay.profile.dropInFrames, failure: options.vendorFailure } }
+        : {}),
     });
     return { kind: 'response', response };
   }
@@ -249,6 +260,7 @@ export function createApp(deps: AppDeps): Hono {
   for (const entry of deps.profiles) {
     const name = entry.relay.profile.name;
     const relay = entry.relay;
+    const queue = deps.queues?.get(name);
     entry.routes?.(app, {
       relay: entry.relay,
       security,
@@ -263,14 +275,10 @@ export function createApp(deps: AppDeps): Hono {
           jobIds.map((jobId) => qualifiedJobId({ profile: name, jobId })),
           ttlS,
         ),
-      ...(deps.queue && relay.subscribe
+      ...(queue && relay.subscribe
         ? {
-            createInQueue: (
-              c: Context,
-              create: () => Promise<CreateOutcome>,
-              release: (() => void) | undefined,
-              options: QueueCreateOptions,
-            ) => createInQueue(c, relay, create, release, options),
+            createInQueue: (c: Context, create: () => Promise<CreateOutcome>, release?: () => void, options?: QueueCreateOptions) =>
+              createInQueue(c, queue, relay, create, release, options),
           }
         : {}),
     });

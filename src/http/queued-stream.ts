@@ -1,5 +1,6 @@
 import { errorBody, RelayError } from '../core/errors.ts';
 import type { SubscriberSink } from '../core/hub.ts';
+import type { FrameStyle } from '../core/profile.ts';
 import type { Relay } from '../core/relay.ts';
 import { SSE_HEADERS, encodeComment, encodeRetry, encodeUnnumberedEvent } from '../core/sse.ts';
 import type { QueuedCreate } from './queued-create.ts';
@@ -15,10 +16,12 @@ export interface QueuedStreamOptions {
   env?: unknown;
   /** Where the job's events come from once it started. */
   subscribe: Relay['subscribe'];
-  /** The `submitted` frame's contents for the started job: id, subscribe token, stream URL. */
-  describe(jobId: string): Promise<Record<string, string>>;
-  /** Turns an upstream refusal into the message the caller sees (redacted). */
-  refusal(outcome: { status: number; body: unknown }): RelayError;
+  /** The `submitted` frame's contents for the started job: id, subscribe token, stream URL (not on vendor frames). */
+  describe?(jobId: string): Promise<Record<string, string>>;
+  /** Turns an upstream refusal into the error the caller sees (redacted). */
+  refusal(outcome: { status: number; body: unknown }): Error;
+  /** Vendor frames (see QueueCreateOptions.vendorFailure): the job's frame style, and its failure event's data. */
+  vendor?: { style: FrameStyle; failure(err: unknown): string };
   /** The caller left: stops waiting. */
   leave(): void;
   /** Frees the caller's subscriber slot. */
@@ -30,7 +33,9 @@ const frame = (event: string, data: unknown) => encodeUnnumberedEvent(event, JSO
 /**
  * The SSE stream of a streaming create that has to wait: `event: queued` frames with the
  * caller's position, then `event: submitted` and the job's events as on any subscription;
- * or `event: queue_error` with the error JSON when the job could not be started.
+ * or `event: queue_error` with the error JSON when the job could not be started. With vendor
+ * frames: `:` comments while waiting, then the job's events in the vendor's style, or the
+ * vendor's failure event, never a clean close before the job's events.
  */
 export function queuedStream(queued: QueuedCreate, options: QueuedStreamOptions): Response {
   let closed = false;
@@ -52,24 +57,31 @@ export function queuedStream(queued: QueuedCreate, options: QueuedStreamOptions)
     lastWrite = Date.now();
     if (!out.write(bytes)) out.end();
   };
+  const { vendor } = options;
+  const positionFrame = (position: number) => (vendor ? encodeComment(`queued, position ${position}`) : frame('queued', { position }));
   write(encodeRetry(options.retryMs));
-  write(frame('queued', { position: queued.position() }));
+  write(positionFrame(queued.position()));
   let shown = queued.position();
   queued.onPosition((position) => {
-    if (position !== shown) write(frame('queued', { position }));
+    if (position !== shown) write(positionFrame(position));
     else if (Date.now() - lastWrite >= options.heartbeatMs) write(encodeComment());
     shown = position;
   });
 
   const fail = (err: unknown) => {
-    const error = err instanceof RelayError ? err : new RelayError('internal', 'internal error');
-    write(frame('queue_error', { ...errorBody(error), status: error.status }));
+    if (vendor) {
+      const data = vendor.failure(err);
+      write(encodeUnnumberedEvent(vendor.style.eventName?.(data) ?? 'error', data));
+    } else {
+      const error = err instanceof RelayError ? err : new RelayError('internal', 'internal error');
+      write(frame('queue_error', { ...errorBody(error), status: error.status }));
+    }
     out.end();
   };
   queued.outcome
     .then(async (outcome) => {
       if (outcome.kind === 'reply') return fail(options.refusal(outcome.reply));
-      write(frame('submitted', await options.describe(outcome.jobId)));
+      if (!vendor && options.describe) write(frame('submitted', await options.describe(outcome.jobId)));
       const subscription = await options.subscribe(outcome.jobId, -1);
       if (subscription.kind === 'finished') return out.end();
       const { hub, release } = subscription;
@@ -78,7 +90,7 @@ export function queuedStream(queued: QueuedCreate, options: QueuedStreamOptions)
         hub.detach(out);
         release();
       };
-      hub.attach(out, -1, options.maxReplay);
+      hub.attach(out, -1, options.maxReplay, vendor?.style);
     })
     .catch(fail);
   return opened.response;

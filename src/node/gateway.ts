@@ -118,29 +118,38 @@ export async function startGateway(config: Config, overrides: GatewayOverrides =
   const relays = new Map(served.map((each) => [each.entry.profile.name, relayOf(each)]));
   const relay = relays.values().next().value as Relay;
   const sinks = createSocketSinks();
-  // The opt-in create queue: one across the cluster on Redis, this process's own on the memory bus.
-  let queue: CreateQueue | undefined;
+  // The opt-in create queue, one per profile (each its own upstream account): across the cluster
+  // on Redis (`<prefix>:{queue:<profile>}:…`), this process's own on the memory bus.
+  const queues = new Map<string, CreateQueue>();
   if (config.CREATE_QUEUE_MAX > 0) {
     const max = config.CREATE_QUEUE_MAX;
-    queue = config.REDIS_URL && !overrides.bus ? createRedisQueue({ url: config.REDIS_URL, max }) : createMemoryQueue({ max });
+    for (const name of relays.keys()) {
+      const onRedis = config.REDIS_URL && !overrides.bus;
+      queues.set(
+        name,
+        onRedis ? createRedisQueue({ url: config.REDIS_URL as string, max, name: `queue:${name}` }) : createMemoryQueue({ max }),
+      );
+    }
   }
+  const closeQueues = () => Promise.all([...queues.values()].map((queue) => queue.close()));
   const app = createApp({
     profiles: served.map(({ entry }) => entry.app(relays.get(entry.profile.name) as Relay)),
     bus,
-    ...(queue
-      ? {
-          queue: {
-            heartbeatMs: config.HEARTBEAT_MS,
-            runner: createQueueRunner({
-              queue,
-              entryTtlMs: config.LEASE_MS,
-              pollMs: config.CREATE_QUEUE_POLL_MS,
-              maxWaitMs: config.CREATE_QUEUE_MAX_WAIT_MS,
-              logger,
-            }),
-          },
-        }
-      : {}),
+    queues: new Map(
+      [...queues].map(([name, queue]) => [
+        name,
+        {
+          heartbeatMs: config.HEARTBEAT_MS,
+          runner: createQueueRunner({
+            queue,
+            entryTtlMs: config.LEASE_MS,
+            pollMs: config.CREATE_QUEUE_POLL_MS,
+            maxWaitMs: config.CREATE_QUEUE_MAX_WAIT_MS,
+            logger,
+          }),
+        },
+      ]),
+    ),
     logger,
     redact,
     retryMs: config.RETRY_MS,
@@ -161,7 +170,7 @@ export async function startGateway(config: Config, overrides: GatewayOverrides =
     // Nothing may stay open (Redis connections, the simulator) when the gateway cannot start.
     for (const each of relays.values()) await each.close();
     await bus.close();
-    await queue?.close();
+    await closeQueues();
     simulator?.close();
     if (simServer) await closeServer(simServer);
     throw err;
@@ -204,7 +213,7 @@ export async function startGateway(config: Config, overrides: GatewayOverrides =
         await closed;
         await stopped;
         await bus.close();
-        await queue?.close();
+        await closeQueues();
         await legacyCheck?.catch(() => undefined);
         simulator?.close();
         if (simServer) await closeServer(simServer);

@@ -6,6 +6,8 @@ export interface RedisQueueOptions extends CreateQueueOptions {
   url: string;
   /** First part of every key (the bus's prefix). */
   keyPrefix?: string;
+  /** The queue's name after the prefix, its keys' hash tag (default `queue`); one queue per upstream account. */
+  name?: string;
   commandTimeoutMs?: number;
 }
 
@@ -59,8 +61,9 @@ interface QueueScripts {
  */
 export function createRedisQueue(options: RedisQueueOptions): CreateQueue {
   const prefix = options.keyPrefix ?? 'sse-relay';
+  const name = options.name ?? 'queue';
   const client = new Redis(options.url, {
-    connectionName: `${prefix}:queue`,
+    connectionName: `${prefix}:${name}`,
     commandTimeout: options.commandTimeoutMs ?? 2000,
     connectTimeout: 2000,
     maxRetriesPerRequest: 1,
@@ -72,9 +75,9 @@ export function createRedisQueue(options: RedisQueueOptions): CreateQueue {
   client.defineCommand('queueRefresh', { numberOfKeys: 2, lua: REFRESH });
   client.defineCommand('queueSize', { numberOfKeys: 2, lua: SIZE });
   const scripts = client as unknown as QueueScripts;
-  const order = `${prefix}:{queue}:order`;
-  const expiry = `${prefix}:{queue}:expiry`;
-  const ticket = `${prefix}:{queue}:ticket`;
+  const order = `${prefix}:{${name}}:order`;
+  const expiry = `${prefix}:{${name}}:expiry`;
+  const ticket = `${prefix}:{${name}}:ticket`;
 
   async function guard<T>(work: () => Promise<T>): Promise<T> {
     try {

@@ -9,6 +9,7 @@ import { isRecord } from '../core/event.ts';
 import type { UpstreamReply } from '../core/profile.ts';
 import type { AppProfile, AppRelay, RouteKit } from '../http/app.ts';
 import { requireApiKey } from '../http/auth.ts';
+import { wantsQueue } from '../http/queued-create.ts';
 import { parseJsonObject } from '../http/validate.ts';
 import { falQueue, requestPath, storedResult, withQueueUrls } from './fal-queue.ts';
 import { FAL_QUEUE_HOST, type FalQueueCall, allowedTarget, parseQueueCall } from './fal-queue-paths.ts';
@@ -75,13 +76,20 @@ async function forward(c: Context, kit: RouteKit, target: URL): Promise<Response
   return passThrough(await kit.relay.upstream.send(request));
 }
 
-/** Submit: the job starts and is followed whoever asks; the answer's URLs name the gateway, with a subscribe token. */
+/**
+ * Submit: the job starts and is followed whoever asks; the answer's URLs name the gateway, with a
+ * subscribe token. With `X-Queue: true` it waits for upstream capacity (fal's 429) first.
+ */
 async function submit(c: Context, kit: RouteKit, endpoint: string, base: string): Promise<Response> {
   const { relay, security } = kit;
   const keyId = await requireApiKey(security, c);
+  const queued = kit.createInQueue !== undefined && wantsQueue(c.req.header('X-Queue'));
   security.createRate.take(keyId ?? `ip:${security.clientIp(c)}`);
   const input = parseJsonObject(await c.req.text(), false);
-  const outcome = await relay.create(endpoint, input);
+  const start = () => relay.create(endpoint, input);
+  // A submit answers JSON, never a stream: a queued one holds the request until the job starts.
+  const outcome = queued && kit.createInQueue ? await kit.createInQueue(c, start) : await start();
+  if (outcome.kind === 'response') return outcome.response;
   if (outcome.kind === 'reply') return passThrough(outcome.reply);
   const { token } = await kit.issueToken([outcome.jobId]);
   const answer = isRecord(outcome.reply?.body) ? outcome.reply.body : {};

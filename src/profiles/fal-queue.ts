@@ -174,8 +174,10 @@ export const falQueue = {
   createdAt: () => undefined,
   // fal has no failed status: a request that went wrong ends COMPLETED with an `error`.
   // It carries its job object, so status polls and the result call see the job over too.
-  terminalEvent(seq, reason) {
-    const job = { status: 'COMPLETED', logs: [], error: reason, error_type: 'relay_gave_up' };
+  // It names the request and its URLs (on fal's host, as every stored status), as fal's own statuses do.
+  terminalEvent(seq, reason, _now, { jobId }) {
+    const named = { status: 'COMPLETED', request_id: splitFalJobId(jobId).requestId, logs: [], error: reason, error_type: 'relay_gave_up' };
+    const job = withQueueUrls(named, FAL_QUEUE_VENDOR_URL, jobId);
     return { seq, type: 'COMPLETED', data: JSON.stringify(job), terminal: true, job };
   },
   resultRequest: (jobId) => ({ method: 'GET', path: requestPath(jobId) }),

@@ -80,9 +80,10 @@ export const midjourneyV3 = {
     const at = typeof job.created === 'string' ? Date.parse(job.created) : Number.NaN;
     return Number.isFinite(at) ? at : undefined;
   },
-  terminalEvent(seq, reason, now) {
-    const data = JSON.stringify({ event: 'error', seq, ts: vendorTimestamp(now), error: reason });
-    return { seq, type: 'error', data, terminal: true };
+  // The vendor's error event is undocumented beyond `{event, seq, ts, error}`: `jobId` names the job, as its `initialized` event does.
+  terminalEvent(seq, reason, now, { jobId }) {
+    const data = JSON.stringify({ event: 'error', jobId, seq, ts: vendorTimestamp(now), error: reason });
+    return { seq, type: 'error', data, terminal: true, jobId };
   },
   cancelRequest: (jobId) => ({ method: 'DELETE', path: job(jobId) }),
   listRequest: () => ({ method: 'GET', path: '/jobs' }),

@@ -70,3 +70,18 @@ export function upstreamFailure(reply: UpstreamReply, redact: (text: string) => 
     return new RelayError('upstream_rejected', `upstream answered ${reply.status}`, { status: reply.status });
   return new RelayError('upstream_error', `upstream answered ${reply.status}`);
 }
+
+/**
+ * The vendor's `error` stream event (the nested form first-party streams use, notes §4) for an
+ * error after the stream began (the create queue gave up, or the upstream refused the create):
+ * the SDK throws on it, instead of taking a clean close for an answer.
+ */
+export function errorEventData(err: unknown): string {
+  const error =
+    err instanceof VendorRejection
+      ? err.body.error
+      : err instanceof RelayError
+        ? openaiErrorBody(err).error
+        : { message: 'internal error', type: 'server_error', param: null, code: 'internal' };
+  return JSON.stringify({ type: 'error', sequence_number: 0, error });
+}

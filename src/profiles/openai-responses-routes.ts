@@ -9,9 +9,11 @@ import type { UpstreamReply, UpstreamRequest } from '../core/profile.ts';
 import { SSE_HEADERS } from '../core/sse.ts';
 import type { AppProfile, AppRelay, RouteKit } from '../http/app.ts';
 import { requireApiKey } from '../http/auth.ts';
+import { heldJsonBody } from '../http/held-json.ts';
+import { wantsQueue } from '../http/queued-create.ts';
 import { resumePoint } from '../http/subscription-response.ts';
 import { checkJobId, parseJsonObject } from '../http/validate.ts';
-import { VendorRejection, openaiErrorBody, upstreamFailure } from './openai-responses-errors.ts';
+import { VendorRejection, errorEventData, openaiErrorBody, upstreamFailure } from './openai-responses-errors.ts';
 import { OPENAI_KIND, deleteRequest, openaiResponses } from './openai-responses.ts';
 
 /** Where the vendor's paths are mounted: an SDK's `baseURL` is `<gateway>/openai/v1`. */
@@ -25,6 +27,9 @@ export function openaiApp(relay: AppRelay): AppProfile {
   return { relay, routes: mountOpenAIRoutes, streamPath };
 }
 
+/** How often a blocking create's held answer sends a newline: well inside Node fetch's five-minute body timeout. */
+const HELD_HEARTBEAT_MS = 15_000;
+
 /** Marks an answer the SDK must not retry: the upstream may already have accepted (and billed) the job. */
 const NO_RETRY = 'x-should-retry';
 
@@ -37,22 +42,50 @@ function mountOpenAIRoutes(app: Hono, kit: RouteKit): void {
     c.header(NO_RETRY, 'false');
     const keyId = await requireApiKey(security, c);
     security.createRate.take(keyId ?? `ip:${security.clientIp(c)}`);
-    const { body, stream } = parseCreateBody(await c.req.text());
-    // A streaming create takes its subscriber slot first: a full instance starts no job.
-    if (stream) return kit.withSlot(c, (release) => create(c, body, release));
-    return create(c, body, undefined);
+    const request = parseCreateBody(await c.req.text());
+    const queued = kit.createInQueue !== undefined && wantsQueue(c.req.header('X-Queue'));
+    // A streaming or blocking create takes its subscriber slot first (it holds a connection): a full instance starts no job.
+    if (request.stream || !request.background) return kit.withSlot(c, (release) => create(c, request, release, queued));
+    return create(c, request, undefined, queued);
   });
 
-  /** Starts the response upstream; streams it in the vendor's framing when given a slot, else answers its object. */
-  async function create(c: Context, body: Record<string, unknown>, release: (() => void) | undefined): Promise<Response> {
-    const outcome = await relay.create(OPENAI_KIND, body);
+  /**
+   * Starts the response upstream (through the create queue when `queued`); streams it in the
+   * vendor's framing, or answers its object: at once for a background create (`queued`), once it
+   * is over otherwise (as the vendor's blocking create does, the headers sent at once; the object
+   * still says `background: true`, as it is one upstream). `release` frees the slot of a streaming
+   * or blocking create once its answer is done.
+   */
+  async function create(c: Context, request: CreateBody, release: (() => void) | undefined, queued: boolean): Promise<Response> {
+    const streamSlot = request.stream ? release : undefined;
+    const start = () => relay.create(OPENAI_KIND, request.body);
+    // Through the create queue when asked: a stream that must wait shows only `:` comments, then the vendor's events.
+    const outcome =
+      queued && kit.createInQueue
+        ? await kit.createInQueue(c, start, streamSlot, {
+            refusal: (reply) => upstreamFailure(reply, kit.redact),
+            vendorFailure: errorEventData,
+          })
+        : await start();
+    if (outcome.kind === 'response') return outcome.response;
     if (outcome.kind === 'reply') throw upstreamFailure(outcome.reply, kit.redact);
     const id = outcome.jobId;
     const { token } = await kit.issueToken([id]);
     const headers = { 'X-Job-Id': id, 'X-Subscribe-Token': token, [NO_RETRY]: 'false' };
-    if (release) return kit.subscribe(c, id, -1, release, headers, true);
-    const job = (await relay.waitForSnapshot(id, 10_000)) ?? { id, object: 'response', status: 'queued', background: true, output: [] };
-    return c.json(job, 200, headers);
+    if (streamSlot) return kit.subscribe(c, id, -1, streamSlot, headers, true);
+    const created = { id, object: 'response', status: 'queued', background: true, output: [] };
+    if (request.background) return c.json((await relay.waitForSnapshot(id, 10_000)) ?? created, 200, headers);
+    // The blocking create: headers now, the final object when the response is over (or the latest one, should the wait end first).
+    const final = relay
+      .waitForEnd(id, { signal: c.req.raw.signal })
+      .catch(() => relay.snapshot(id))
+      .catch(() => null)
+      .finally(() => release?.());
+    const body = heldJsonBody(
+      final.then((job) => job ?? created),
+      HELD_HEARTBEAT_MS,
+    );
+    return c.body(body, 200, { ...headers, 'Content-Type': 'application/json' });
   }
 
   api.get('/responses/:id', async (c) => {
@@ -103,13 +136,22 @@ function mountOpenAIRoutes(app: Hono, kit: RouteKit): void {
   app.route(OPENAI_BASE, api);
 }
 
-/** A create body: a JSON object; `stream` a boolean if present (the caller's choice of answer, not the upstream's). */
-export function parseCreateBody(text: string): { body: Record<string, unknown>; stream: boolean } {
+/** A create as the caller asked it: the body for the upstream, and the caller's `stream` and `background` (the answer's shape, not the upstream's). */
+export interface CreateBody {
+  body: Record<string, unknown>;
+  stream: boolean;
+  background: boolean;
+}
+
+/** A create body: a JSON object; `stream` and `background` booleans or null if present (the upstream always gets both on, and `store`). */
+export function parseCreateBody(text: string): CreateBody {
   const body = parseJsonObject(text, false);
-  if (body.stream !== undefined && typeof body.stream !== 'boolean')
-    throw new RelayError('bad_request', "Invalid type for 'stream': expected a boolean.");
-  const { stream = false, background: _background, store: _store, ...rest } = body;
-  return { body: rest, stream: stream as boolean };
+  for (const field of ['stream', 'background'] as const) {
+    if (body[field] !== undefined && body[field] !== null && typeof body[field] !== 'boolean')
+      throw new RelayError('bad_request', `Invalid type for '${field}': expected a boolean.`);
+  }
+  const { stream, background, store: _store, ...rest } = body;
+  return { body: rest, stream: stream === true, background: background === true };
 }
 
 /** `starting_after`: absent means a replay from event 0 (the SDK's `responses.stream({response_id})` needs it). */

@@ -7,7 +7,14 @@
  * (about 5 minutes), else `GET /responses/<id>` is polled.
  */
 import { type JobEvent, isRecord, parseJsonObject, seqProblem } from '../core/event.ts';
-import { type FrameStyle, type PollOutcome, type UpstreamProfile, type UpstreamReply, jobObjectPollOutcome } from '../core/profile.ts';
+import {
+  type FrameStyle,
+  type KnownJob,
+  type PollOutcome,
+  type UpstreamProfile,
+  type UpstreamReply,
+  jobObjectPollOutcome,
+} from '../core/profile.ts';
 
 /** The vendor's API, used when a key is configured and no URL is. */
 export const OPENAI_VENDOR_URL = 'https://api.openai.com/v1';
@@ -51,6 +58,30 @@ function statusEvent(seq: number, job: Record<string, unknown>): JobEvent {
   const result: JobEvent = { seq, type, data, terminal: TERMINAL_STATUSES.has(status), job };
   if (typeof job.id === 'string') result.jobId = job.id;
   return result;
+}
+
+/**
+ * The `response.failed` the relay synthesizes (deadline, response lost upstream): the response
+ * as last known (its id, model, echoed fields and output so far) with `status: "failed"` and an
+ * `error` of `code`/`message` only, as the vendor's failed event carries it (notes §4).
+ */
+function failedEvent(seq: number, reason: string, now: Date, known: KnownJob): JobEvent {
+  const last = known.last ?? {};
+  const response: Record<string, unknown> = {
+    ...last,
+    id: known.jobId,
+    object: 'response',
+    created_at: typeof last.created_at === 'number' ? last.created_at : Math.floor(now.getTime() / 1000),
+    model: typeof last.model === 'string' ? last.model : null,
+    status: 'failed',
+    completed_at: null,
+    error: { code: 'server_error', message: reason },
+    incomplete_details: null,
+    output: Array.isArray(last.output) ? last.output : [],
+    usage: last.usage ?? null,
+  };
+  const data = JSON.stringify({ type: 'response.failed', sequence_number: seq, response });
+  return { seq, type: 'response.failed', data, terminal: true, jobId: known.jobId, job: response };
 }
 
 const pollOutcome = (reply: UpstreamReply): PollOutcome => jobObjectPollOutcome(reply, TERMINAL_STATUSES);
@@ -110,22 +141,7 @@ export const openaiResponses = {
   createdAt(job) {
     return typeof job.created_at === 'number' && Number.isFinite(job.created_at) ? job.created_at * 1000 : undefined;
   },
-  terminalEvent(seq, reason, now) {
-    const data = JSON.stringify({
-      type: 'response.failed',
-      sequence_number: seq,
-      response: {
-        object: 'response',
-        created_at: Math.floor(now.getTime() / 1000),
-        status: 'failed',
-        error: { code: 'server_error', message: reason },
-        incomplete_details: null,
-        output: [],
-        usage: null,
-      },
-    });
-    return { seq, type: 'response.failed', data, terminal: true };
-  },
+  terminalEvent: (seq, reason, now, known) => failedEvent(seq, reason, now, known),
   cancelRequest: (id) => ({ method: 'POST', path: `${response(id)}/cancel` }),
   dropInFrames: DROP_IN_FRAMES,
 } satisfies UpstreamProfile;

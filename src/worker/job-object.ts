@@ -70,6 +70,11 @@ export class JobObject extends DurableObject<Env> {
     return this.job(profile).relay.waitForSnapshot(jobId, timeoutMs);
   }
 
+  /** The relay's waitForEnd (the final job object, as a blocking create answers it), bounded by the job deadline. */
+  async finalJob(profile: string, jobId: string): Promise<Record<string, unknown> | null> {
+    return this.job(profile).relay.waitForEnd(jobId);
+  }
+
   /** Watchdog while the job runs (takeover by polling, deadline), cleanup and expiry after. */
   override async alarm(): Promise<void> {
     // The object stores its job as `<profile>:<jobid>` (the relay's scoped bus): that names its runtime.

@@ -8,7 +8,7 @@ import { type Cluster, startCluster, startSimulatorUpstream } from './harness/cl
 // whose channel runs one job at a time: instances die and Redis forgets while callers wait.
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const ORDER = 'sse-relay:{queue}:order';
+const ORDER = 'sse-relay:{queue:midjourney-v3}:order';
 const TIMEOUT = 90_000;
 
 let cleanup: (() => Promise<void>)[] = [];

@@ -256,7 +256,7 @@ describe('an upstream stream that goes quiet', () => {
       clearInterval(ticker);
     }
     const last = (await bus.history(jobId, -1)).at(-1);
-    expect(JSON.parse(last?.data ?? '{}')).toMatchObject({ event: 'error', error: 'relay gave up: job exceeded its deadline' });
+    expect(JSON.parse(last?.data ?? '{}')).toMatchObject({ event: 'error', jobId, error: 'relay gave up: job exceeded its deadline' });
     await until(() => up.state.cancelled && f.active().length === 0);
     expect(counter.polls).toBe(0);
     await f.close();
@@ -275,7 +275,7 @@ describe('the job deadline on a takeover', () => {
     expect(await f.ensure(jobId)).toBe('following');
     await until(async () => (await bus.state(jobId))?.terminalSeq != null);
     const last = (await bus.history(jobId, -1)).at(-1);
-    expect(JSON.parse(last?.data ?? '{}')).toMatchObject({ event: 'error', error: 'relay gave up: job exceeded its deadline' });
+    expect(JSON.parse(last?.data ?? '{}')).toMatchObject({ event: 'error', jobId, error: 'relay gave up: job exceeded its deadline' });
     await f.close();
   });
 });

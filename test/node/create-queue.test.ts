@@ -12,8 +12,8 @@ import { createJob, createJobId, readSse } from '../support/sse.ts';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const QUEUE = { 'X-Queue': 'true' };
-const ORDER = 'sse-relay:{queue}:order';
-const EXPIRY = 'sse-relay:{queue}:expiry';
+const ORDER = 'sse-relay:{queue:midjourney-v3}:order';
+const EXPIRY = 'sse-relay:{queue:midjourney-v3}:expiry';
 
 let redis: RedisServer;
 let raw: Redis;

@@ -134,4 +134,23 @@ describe('fal-queue statuses', () => {
     expect(JSON.parse(stored.data)).toMatchObject({ status: 'COMPLETED', result: { status: 200, body: { images: [] } } });
     expect(stored).toMatchObject({ seq: 3, terminal: true });
   });
+
+  it("synthesizes the relay's COMPLETED naming the request, with its URLs on fal host, read back as terminal", () => {
+    const jobId = `fal-ai:flux:${ID}`;
+    const synthesized = falQueue.terminalEvent(4, 'gave up', new Date(), { jobId, last: { status: 'IN_PROGRESS', logs: [log('a')] } });
+    const base = `https://queue.fal.run/fal-ai/flux/requests/${ID}`;
+    const job = {
+      status: 'COMPLETED',
+      request_id: ID,
+      logs: [],
+      error: 'gave up',
+      error_type: 'relay_gave_up',
+      response_url: base,
+      status_url: `${base}/status`,
+      cancel_url: `${base}/cancel`,
+    };
+    expect(JSON.parse(synthesized.data)).toEqual(job);
+    expect(synthesized).toMatchObject({ seq: 4, type: 'COMPLETED', terminal: true, job });
+    expect(parseFalStatus(synthesized.data, 4)).toMatchObject({ terminal: true, job });
+  });
 });

@@ -47,7 +47,10 @@ describe('synthesized events', () => {
     });
     expect(event.terminal).toBe(true);
     expect(synthesizeEvent(6, { jobid: 'j', status: 'progress' }, now).terminal).toBe(false);
-    expect(JSON.parse(synthesizeErrorEvent(9, 'gone', now).data)).toEqual({ event: 'error', seq: 9, ts: '12:03:04.005', error: 'gone' });
+    const error = synthesizeErrorEvent(9, 'gone', now, { jobId: 'j', last: { jobid: 'j', status: 'progress' } });
+    expect(JSON.parse(error.data)).toEqual({ event: 'error', jobId: 'j', seq: 9, ts: '12:03:04.005', error: 'gone' });
+    // The relay reads it back as the job's terminal event.
+    expect(parseEvent(error.data)).toMatchObject({ jobId: 'j', terminal: true, seq: 9 });
     expect(vendorTimestamp(now)).toBe('12:03:04.005');
   });
 });

@@ -41,6 +41,7 @@ async function runEverything(gw: TestGateway): Promise<Captured[]> {
   await call('retrieve stream', `/openai/v1/responses/${id}?stream=true`);
   await call('uniform stream', `/v1/jobs/openai-responses/${id}/stream`);
   const json = await create('stream:false', `b ${echo}`);
+  await create('blocking stream:false', `b2 ${echo}`, { background: false });
   const other = (JSON.parse(json.body) as { id: string }).id;
   await call('tokens', '/v1/tokens', { method: 'POST', body: JSON.stringify({ jobs: [`openai-responses:${other}`] }) });
   for (const status of [400, 401, 403, 404, 429, 500, 503])

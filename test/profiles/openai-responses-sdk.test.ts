@@ -152,6 +152,46 @@ describe('openai-responses through the gateway, with the official SDK', () => {
     expect(await collect(await client.responses.retrieve(queued.id, { stream: true, starting_after: 9999 }))).toEqual([]);
   });
 
+  it('answers a stream:false create without background once the response is over, as the blocking create does', async () => {
+    const done = await client.responses.create({ model: 'gpt-4o', input: 'blocking --sim-steps 3 --sim-interval 20' });
+    expect(done.id).toMatch(/^resp_/);
+    expect(done.status).toBe('completed');
+    expect(done.output_text.length).toBeGreaterThan(0);
+    // It is a background response upstream (which lets the gateway resume and cancel it), and says so.
+    expect(done.background).toBe(true);
+    expect(await client.responses.retrieve(done.id)).toEqual(done);
+    const events = await collect(await client.responses.retrieve(done.id, { stream: true }));
+    // The object answered is the terminal event's (the SDK adds `output_text` to objects only).
+    expect({ ...(events.at(-1) as OpenAI.Responses.ResponseCompletedEvent).response, output_text: done.output_text }).toEqual(done);
+    // A failed response is answered failed, with its error, not thrown (as the vendor's blocking create answers it).
+    const failed = await client.responses.create({
+      model: 'gpt-4o',
+      input: 'blocking --sim-outcome failed --sim-steps 1 --sim-interval 5',
+    });
+    expect(failed.status).toBe('failed');
+    expect(failed.error?.code).toBeTruthy();
+    // background: true keeps answering at once, while the response runs.
+    const queued = await client.responses.create({ model: 'gpt-4o', input: 'long --sim-steps 400 --sim-interval 50', background: true });
+    expect(['queued', 'in_progress']).toContain(queued.status);
+    expect((await client.responses.cancel(queued.id)).status).toBe('cancelled');
+  });
+
+  it('sends a blocking create its headers at once and the final object when the response ends (here: cancelled)', async () => {
+    const response = await fetch(`${gw.url}/openai/v1/responses`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ model: 'gpt-4o', input: 'held --sim-steps 400 --sim-interval 50' }),
+    });
+    expect(response.status).toBe(200);
+    expect(response.headers.get('content-type')).toMatch(/^application\/json/);
+    const id = response.headers.get('x-job-id') as string;
+    expect(id).toMatch(/^resp_/);
+    // The response still runs: cancelling it ends the wait, and the answer is the cancelled object.
+    expect((await client.responses.cancel(id)).status).toBe('cancelled');
+    const body = (await response.json()) as { id: string; status: string };
+    expect(body).toMatchObject({ id, object: 'response', status: 'cancelled' });
+  });
+
   it('cancels a running response: the stream ends with response.failed, status cancelled', async () => {
     const stream = await client.responses.create({
       model: 'gpt-4o',
@@ -274,6 +314,69 @@ describe('openai-responses at upstream capacity', () => {
     expect((error as InstanceType<typeof OpenAI.RateLimitError>).headers?.get('x-should-retry')).toBe('false');
     expect(upstreamCreates(gw) - before).toBe(1);
     await client.responses.cancel(running.id);
+  });
+});
+
+describe('openai-responses past the gateway deadline', () => {
+  let gw: TestGateway;
+  beforeAll(async () => {
+    gw = await startTestGateway({ JOB_DEADLINE_MS: '1500', POLL_INTERVAL_MS: '30' });
+  });
+  afterAll(async () => {
+    await gw.close();
+  });
+
+  it("ends the SDK's stream with a response.failed naming the response, which retrieve and a blocking create answer too", async () => {
+    const client = sdk(gw);
+    const stream = await client.responses.create({ model: 'gpt-4o', input: 'slow --sim-steps 400 --sim-interval 50', stream: true });
+    const events = await collect(stream);
+    const id = responseIdOf(events[0]);
+    const last = events.at(-1) as OpenAI.Responses.ResponseFailedEvent;
+    expect(last.type).toBe('response.failed');
+    expect(last.sequence_number).toBe((events.at(-2) as Event).sequence_number + 1);
+    expect(last.response).toMatchObject({ id, object: 'response', model: 'gpt-4o', status: 'failed', error: { code: 'server_error' } });
+    expect(last.response.error?.message).toMatch(/deadline/);
+    // The replay helper reads it whole, and the stored object is the failed one.
+    const replayed = await collect(client.responses.stream({ response_id: id }));
+    expect(replayed.at(-1)).toEqual(last);
+    expect((await client.responses.retrieve(id)).status).toBe('failed');
+    // A blocking create that outlives the deadline is answered with the failed response.
+    const blocking = await client.responses.create({ model: 'gpt-4o', input: 'slow too --sim-steps 400 --sim-interval 50' });
+    expect(blocking).toMatchObject({ object: 'response', status: 'failed', error: { code: 'server_error' } });
+    expect(blocking.id).toMatch(/^resp_/);
+    await Promise.all([client.responses.cancel(id), client.responses.cancel(blocking.id)]);
+  });
+});
+
+describe('openai-responses blocking creates and subscriber slots', () => {
+  let gw: TestGateway;
+  beforeAll(async () => {
+    gw = await startTestGateway({ MAX_SUBSCRIBERS_PER_IP: '1', POLL_INTERVAL_MS: '30' });
+  });
+  afterAll(async () => {
+    await gw.close();
+  });
+
+  it('holds a subscriber slot while a blocking create waits, and frees it once answered', async () => {
+    const client = sdk(gw);
+    const held = await fetch(`${gw.url}/openai/v1/responses`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ model: 'gpt-4o', input: 'held --sim-steps 400 --sim-interval 50' }),
+    });
+    const id = held.headers.get('x-job-id') as string;
+    const refused = await client.responses.create({ model: 'gpt-4o', input: 'second' }).then(
+      () => undefined,
+      (err: unknown) => err,
+    );
+    expect(refused).toBeInstanceOf(OpenAI.RateLimitError);
+    expect((refused as InstanceType<typeof OpenAI.RateLimitError>).headers?.get('x-should-retry')).toBe('false');
+    // A background create holds no connection, so it needs no slot.
+    const background = await client.responses.create({ model: 'gpt-4o', input: 'bg --sim-steps 1 --sim-interval 5', background: true });
+    await client.responses.cancel(id);
+    expect(((await held.json()) as { status: string }).status).toBe('cancelled');
+    expect((await client.responses.create({ model: 'gpt-4o', input: 'third --sim-steps 1 --sim-interval 5' })).status).toBe('completed');
+    await waitForStatus(client, background.id, 'completed');
   });
 });
 

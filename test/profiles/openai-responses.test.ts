@@ -1,4 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import { RelayError } from '../../src/core/errors.ts';
+import { errorEventData, upstreamFailure } from '../../src/profiles/openai-responses-errors.ts';
 import { earlyEndEvent, eventType, openaiResponses, parseOpenAIEvent } from '../../src/profiles/openai-responses.ts';
 
 describe('parseOpenAIEvent', () => {
@@ -48,11 +50,44 @@ describe('synthesized events and requests', () => {
       type: 'response.in_progress',
       terminal: false,
     });
-    const failed = JSON.parse(openaiResponses.terminalEvent(9, 'deadline', now).data);
-    expect(failed).toMatchObject({
+    // A synthesized failure names the response and keeps what was known of it.
+    const last = {
+      id: 'resp_9',
+      object: 'response',
+      created_at: 1741476542,
+      model: 'gpt-4o',
+      status: 'in_progress',
+      background: true,
+      output: [{ id: 'msg_1' }],
+      metadata: { a: 'b' },
+    };
+    const synthesized = openaiResponses.terminalEvent(9, 'deadline', now, { jobId: 'resp_9', last });
+    expect(JSON.parse(synthesized.data)).toEqual({
       type: 'response.failed',
       sequence_number: 9,
-      response: { status: 'failed', error: { message: 'deadline' } },
+      response: {
+        ...last,
+        status: 'failed',
+        completed_at: null,
+        error: { code: 'server_error', message: 'deadline' },
+        incomplete_details: null,
+        usage: null,
+      },
+    });
+    expect(synthesized).toMatchObject({ terminal: true, jobId: 'resp_9', job: { id: 'resp_9', status: 'failed' } });
+    expect(parseOpenAIEvent(synthesized.data)).toMatchObject({ jobId: 'resp_9', terminal: true, seq: 9 });
+    // Nothing known but the id: the vendor's required fields all the same.
+    expect(JSON.parse(openaiResponses.terminalEvent(3, 'gone', now, { jobId: 'resp_3' }).data).response).toEqual({
+      id: 'resp_3',
+      object: 'response',
+      created_at: Math.floor(now.getTime() / 1000),
+      model: null,
+      status: 'failed',
+      completed_at: null,
+      error: { code: 'server_error', message: 'gone' },
+      incomplete_details: null,
+      output: [],
+      usage: null,
     });
   });
 
@@ -74,5 +109,31 @@ describe('synthesized events and requests', () => {
     expect(eventType('{"sequence_number":0,"type":"keepalive"}')).toBe('keepalive');
     expect(eventType('not json')).toBeUndefined();
     expect(JSON.parse(earlyEndEvent(4))).toMatchObject({ type: 'error', sequence_number: 5, error: { type: 'server_error' } });
+  });
+
+  it("an error after a stream began is the vendor's nested error event: ours, the vendor's refusal, or an internal one", () => {
+    expect(JSON.parse(errorEventData(new RelayError('queue_timeout', 'no upstream capacity within 1000 ms')))).toEqual({
+      type: 'error',
+      sequence_number: 0,
+      error: { type: 'server_error', code: 'queue_timeout', message: 'no upstream capacity within 1000 ms', param: null },
+    });
+    const refusal = upstreamFailure(
+      {
+        status: 400,
+        body: { error: { message: 'bad model sk-x', type: 'invalid_request_error', param: 'model', code: 'model_not_found' } },
+      },
+      (text) => text.replace('sk-x', '[redacted]'),
+    );
+    expect(JSON.parse(errorEventData(refusal)).error).toEqual({
+      message: 'bad model [redacted]',
+      type: 'invalid_request_error',
+      param: 'model',
+      code: 'model_not_found',
+    });
+    expect(JSON.parse(errorEventData(new Error('boom'))).error).toMatchObject({
+      type: 'server_error',
+      code: 'internal',
+      message: 'internal error',
+    });
   });
 });

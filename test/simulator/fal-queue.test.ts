@@ -89,6 +89,18 @@ describe('fal queue: submit', () => {
     expect(await limited.json()).toEqual({ detail: 'Too Many Requests' });
     expect(s.sim.falStats().submits).toBe(4);
   });
+
+  it('--sim-busy N answers 429 while N requests are unfinished, and accepts the submit once one finished', async () => {
+    s = await startSimulator({ maxJobs: 1 });
+    const hold = await submit(s.origin, { prompt: 'hold --sim-steps 1 --sim-interval 200' });
+    const limited = await submitRaw(s.origin, { prompt: 'next --sim-busy 1' });
+    expect(limited.status).toBe(429);
+    expect(await limited.json()).toEqual({ detail: 'Too Many Requests' });
+    const next = await submit(s.origin, { prompt: 'next --sim-busy 2 --sim-steps 0 --sim-interval 10' });
+    await waitForFalStatus(hold.status_url, 'COMPLETED');
+    await waitForFalStatus(next.status_url, 'COMPLETED');
+    expect((await submitRaw(s.origin, { prompt: 'later --sim-busy 1' })).status).toBe(200);
+  });
 });
 
 describe('fal queue: status, result, cancel', () => {

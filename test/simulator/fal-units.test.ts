@@ -13,7 +13,7 @@ describe('parseFalScenario', () => {
 
   it('reads every directive, wherever it sits in the prompt', () => {
     const prompt =
-      '--sim-steps 7 a cat\n--sim-interval 0 --sim-queue 3 --sim-outcome error --sim-drop-after 2 --sim-silent-after 4 --sim-status 503 --sim-retention 1000 --sim-garbage --sim-echo-token';
+      '--sim-steps 7 a cat\n--sim-interval 0 --sim-queue 3 --sim-outcome error --sim-drop-after 2 --sim-silent-after 4 --sim-status 503 --sim-busy 2 --sim-retention 1000 --sim-garbage --sim-echo-token';
     expect(parseFalScenario(prompt)).toEqual({
       ok: true,
       scenario: {
@@ -24,6 +24,7 @@ describe('parseFalScenario', () => {
         dropAfter: 2,
         silentAfter: 4,
         status: 503,
+        busy: 2,
         retentionMs: 1000,
         garbage: true,
         echoToken: true,

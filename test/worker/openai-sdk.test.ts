@@ -33,4 +33,14 @@ describe('openai-responses on the Worker, with the official SDK', () => {
     expect(await collect(await client.responses.retrieve(id, { stream: true, starting_after: 99 }))).toEqual([]);
     expect((await client.responses.retrieve(id)).status).toBe('completed');
   });
+
+  it('answers stream:false without background once the response is over; background:true at once', async () => {
+    const client = new OpenAI({ apiKey: 'any', baseURL: `${worker.url}/openai/v1`, maxRetries: 0 });
+    const done = await client.responses.create({ model: 'gpt-4o', input: 'blocking --sim-steps 3 --sim-interval 10' });
+    expect(done.status).toBe('completed');
+    expect(done.output_text.length).toBeGreaterThan(0);
+    const queued = await client.responses.create({ model: 'gpt-4o', input: 'later --sim-steps 300 --sim-interval 50', background: true });
+    expect(['queued', 'in_progress']).toContain(queued.status);
+    await client.responses.cancel(queued.id);
+  });
 });

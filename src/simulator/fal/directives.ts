@@ -18,6 +18,8 @@ export interface FalScenario {
   silentAfter?: number;
   /** Rejects the submit with this HTTP status and fal's request-error shape. */
   status?: number;
+  /** Rejects the submit with 429 while this many requests or more are unfinished (queued or running): a rate limit that clears. */
+  busy?: number;
   /** How long the result stays fetchable after completion, ms. */
   retentionMs?: number;
   garbage: boolean;
@@ -34,6 +36,7 @@ const DIRECTIVES: DirectiveTable<FalScenario> = {
   'drop-after': int(0, 10_000, (s, v) => void (s.dropAfter = v)),
   'silent-after': int(0, 10_000, (s, v) => void (s.silentAfter = v)),
   status: int(400, 599, (s, v) => void (s.status = v)),
+  busy: int(1, 10_000, (s, v) => void (s.busy = v)),
   retention: int(0, 86_400_000, (s, v) => void (s.retentionMs = v)),
   garbage: flag((s) => void (s.garbage = true)),
   'echo-token': flag((s) => void (s.echoToken = true)),

@@ -16,7 +16,8 @@ export interface SubmitDeps {
 /**
  * `POST /{owner}/{app}[/{path}]`: 200 with `IN_QUEUE` and the request's URLs. Any JSON object is accepted, as
  * fal's queue does; the model judges the input later (a 422 at the result call). A body that is not a JSON
- * object is a 422 here (unconfirmed), bad directives a 400, `--sim-status` the chosen error.
+ * object is a 422 here (unconfirmed), bad directives a 400, `--sim-status` the chosen error, `--sim-busy N` a 429
+ * while N requests are unfinished.
  */
 export async function handleSubmit(c: Context<FalEnv>, appId: string, deps: SubmitDeps): Promise<Response> {
   const parsed = await readCreateBody(c.req.raw);
@@ -27,7 +28,9 @@ export async function handleSubmit(c: Context<FalEnv>, appId: string, deps: Subm
   const { scenario } = directives;
   const key = c.get('key');
   if (scenario.status !== undefined) return rejectionResponse(scenario.status, scenario.echoToken ? key : undefined);
+  const { service } = deps;
+  if (scenario.busy !== undefined && service.running() + service.queued() >= scenario.busy) return rejectionResponse(429);
   const origin = deps.publicOrigin ?? new URL(c.req.url).origin;
-  const record = deps.service.submit({ appId, input, scenario, key, origin });
+  const record = service.submit({ appId, input, scenario, key, origin });
   return jsonResponse(200, submitAnswer(record.run.view(), record.urls), { 'x-fal-request-id': record.run.requestId });
 }
