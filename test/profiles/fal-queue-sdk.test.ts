@@ -1,8 +1,10 @@
 import { ApiError } from '@fal-ai/client';
 import type { QueueStatus } from '@fal-ai/client';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { FAL_EARLY_END } from '../../src/profiles/fal-queue.ts';
 import { FLUX, type FluxOutput, falPolledLogScenarios, messages, proxiedFal, rewrittenFal, steps } from '../scenarios/sdk-fal.ts';
 import { type TestGateway, startTestGateway } from '../support/gateway.ts';
+import { startGatewayProcess } from '../support/gateway-process.ts';
 import { type RedisServer, startRedisServer } from '../support/redis-server.ts';
 import { until } from '../support/until.ts';
 
@@ -23,6 +25,13 @@ async function rejection(promise: Promise<unknown>): Promise<unknown> {
   }
   throw new Error('expected a rejection');
 }
+
+/** How a promise settled: its value, or its error (never an unhandled rejection). */
+const settled = (promise: Promise<unknown>) =>
+  promise.then(
+    (value) => ({ value, error: undefined as unknown }),
+    (error: unknown) => ({ value: undefined, error }),
+  );
 
 describe('@fal-ai/client through the Node gateway, in its own settings', () => {
   it('a request past the gateway deadline ends COMPLETED for pollers and streams, its result a 500 with the reason', async () => {
@@ -94,4 +103,46 @@ describe.each([
     );
     expect(messages(done)).toEqual(steps(6));
   });
+});
+
+describe('a gateway process drained by SIGTERM while @fal-ai/client streams', () => {
+  it('ends the status streams with data the client rejects on: streaming subscribe and streamStatus fail, never a finish', async () => {
+    const drained = await startGatewayProcess('fal-drain', { LOG_LEVEL: 'info', DRAIN_MS: '500' });
+    try {
+      const fal = proxiedFal(drained.url);
+      const updates: QueueStatus[] = [];
+      let requestId = '';
+      const subscribed = settled(
+        fal.subscribe(FLUX, {
+          input: { prompt: 'drained --sim-steps 99 --sim-interval 300' },
+          logs: true,
+          mode: 'streaming',
+          onEnqueue: (id) => void (requestId = id),
+          onQueueUpdate: (update) => void updates.push(update),
+        }),
+      );
+      const other = await fal.queue.submit(FLUX, { input: { prompt: 'watched --sim-steps 99 --sim-interval 300' } });
+      const stream = await fal.queue.streamStatus(FLUX, { requestId: other.request_id, logs: true });
+      const seen: QueueStatus[] = [];
+      stream.on('data', (data: QueueStatus) => void seen.push(data));
+      const watched = settled(stream.done());
+      // Both streams are open and have brought a running status.
+      await until(
+        () => [updates, seen].every((each) => each.some((status) => status.status === 'IN_PROGRESS')),
+        (open) => open,
+        30_000,
+      );
+      await drained.stop('SIGTERM');
+      for (const { error } of await Promise.all([subscribed, watched])) {
+        // The client's own message quotes the early-end data: `Unexpected token 's', "stream cut"... is not valid JSON`.
+        expect(error).toBeInstanceOf(SyntaxError);
+        expect(String((error as Error).message)).toContain(`"${FAL_EARLY_END.slice(0, 10)}"`);
+      }
+      expect(requestId).not.toBe('');
+      expect([...updates, ...seen].some((status) => status.status === 'COMPLETED')).toBe(false);
+      expect(drained.output()).toContain('"msg":"drain done"');
+    } finally {
+      await drained.stop('SIGKILL');
+    }
+  }, 60_000);
 });
