@@ -118,6 +118,8 @@ export function openaiSdkScenarios(t: () => ScenarioTarget): void {
         stream: true,
       });
       const events = await collect(created);
+      expect(events.map((event) => event.type)).toEqual(answerTypes(3));
+      expectSequence(events);
       const id = responseIdOf(events[0]);
       const helper = client.responses.stream({ response_id: id });
       const replayed: Event[] = [];
