@@ -8,6 +8,16 @@
 import { type JobEvent, isRecord, parseJsonObject } from '../core/event.ts';
 import type { PollOutcome, UpstreamProfile, UpstreamReply } from '../core/profile.ts';
 
+/**
+ * The data of the event ending a status stream the gateway cuts short (drain, the Worker's
+ * `MAX_STREAM_MS` cut). fal has no error event and `@fal-ai/client` ignores event names and
+ * `error` fields, but it rejects on data that is not JSON: so this is plain text, and `done()` and
+ * a streaming `subscribe` reject (`SyntaxError: … "stream cut"…`) instead of taking the last running
+ * status for the end. It starts with the words the client's message quotes.
+ */
+export const FAL_EARLY_END =
+  'stream cut: the gateway ended this status stream before COMPLETED; the request goes on: open the stream again or poll its status_url';
+
 /** fal's queue host, used when a key is configured and no URL is. */
 export const FAL_QUEUE_VENDOR_URL = 'https://queue.fal.run';
 
@@ -190,6 +200,7 @@ export const falQueue = {
     return { ...terminal, data: JSON.stringify(data), job, snapshot: JSON.stringify(job) };
   },
   cancelRequest: (jobId) => ({ method: 'PUT', path: `${requestPath(jobId)}/cancel` }),
-  // The client reads statuses only: no gap notices; it never resumes, so no 204 either.
-  dropInFrames: { noGapFrames: true, emptyWhenFinished: true },
+  // The client reads statuses only: no gap notices; it never resumes, so no 204 either; a stream
+  // cut short ends with data it rejects on, never a clean close after a running status.
+  dropInFrames: { noGapFrames: true, emptyWhenFinished: true, earlyEnd: () => FAL_EARLY_END },
 } satisfies UpstreamProfile;

@@ -1,11 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { isRecord } from '../../src/core/event.ts';
-import { silentLogger } from '../../src/core/logger.ts';
-import { createMemoryBus } from '../../src/core/memory-bus.ts';
 import type { UpstreamProfile } from '../../src/core/profile.ts';
-import { createRelay } from '../../src/core/relay.ts';
 import type { UpstreamClient } from '../../src/core/upstream.ts';
 import { subscriptionResponse } from '../../src/http/subscription-response.ts';
+import { memoryRelay } from '../support/memory-relay.ts';
 
 // A made-up vendor, to prove the profile interface without any real one: its events carry no
 // number (the gateway assigns seqs), name their type in `event:` lines, and its SDK wants
@@ -52,21 +50,7 @@ function upstreamOf(sse: string): UpstreamClient {
   };
 }
 
-function relayFor(sse: string, historyMaxEvents = 100) {
-  return createRelay({
-    bus: createMemoryBus({ historyMaxEvents, historyTtlMs: 60_000 }),
-    profile: acme,
-    upstream: upstreamOf(sse),
-    redact: (text) => text,
-    logger: silentLogger,
-    instanceId: 't',
-    historyMaxEvents,
-    heartbeatMs: 60_000,
-    leaseMs: 1000,
-    pollIntervalMs: 1000,
-    jobDeadlineMs: 60_000,
-  });
-}
+const relayFor = (sse: string, historyMaxEvents = 100) => memoryRelay(acme, upstreamOf(sse), { historyMaxEvents, pollIntervalMs: 1000 });
 
 const stream = [
   'event: acme.started\ndata: {"type":"acme.started","id":"run-1"}\n\n',

@@ -1,11 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { type JobEvent, isRecord } from '../../src/core/event.ts';
-import { silentLogger } from '../../src/core/logger.ts';
-import { createMemoryBus } from '../../src/core/memory-bus.ts';
 import type { UpstreamProfile } from '../../src/core/profile.ts';
-import { createRelay } from '../../src/core/relay.ts';
 import type { UpstreamClient } from '../../src/core/upstream.ts';
 import { vendorTable } from '../support/vendor-table.ts';
+import { memoryRelay } from '../support/memory-relay.ts';
 
 // Made-up vendors for the two other ways a job can run: a create that answers JSON and a
 // status stream opened separately with a result fetched once at the end (as fal's queue), and a
@@ -35,21 +33,7 @@ const base: Omit<UpstreamProfile, 'name' | 'createRequest' | 'toEvent'> = {
   cancelRequest: (jobId) => ({ method: 'PUT', path: `/jobs/${jobId}/cancel` }),
 };
 
-function relayOf(profile: UpstreamProfile, upstream: UpstreamClient) {
-  return createRelay({
-    bus: createMemoryBus({ historyMaxEvents: 100, historyTtlMs: 60_000 }),
-    profile,
-    upstream,
-    redact: (text) => text,
-    logger: silentLogger,
-    instanceId: 't',
-    historyMaxEvents: 100,
-    heartbeatMs: 60_000,
-    leaseMs: 1000,
-    pollIntervalMs: 20,
-    jobDeadlineMs: 60_000,
-  });
-}
+const relayOf = (profile: UpstreamProfile, upstream: UpstreamClient) => memoryRelay(profile, upstream);
 
 async function history(relay: ReturnType<typeof relayOf>, jobId: string): Promise<string[]> {
   for (let i = 0; i < 500; i++) {

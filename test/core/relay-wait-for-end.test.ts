@@ -1,10 +1,9 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { isRecord } from '../../src/core/event.ts';
-import { silentLogger } from '../../src/core/logger.ts';
-import { createMemoryBus } from '../../src/core/memory-bus.ts';
 import type { UpstreamProfile } from '../../src/core/profile.ts';
-import { type Relay, createRelay } from '../../src/core/relay.ts';
+import type { Relay } from '../../src/core/relay.ts';
 import type { UpstreamClient } from '../../src/core/upstream.ts';
+import { memoryRelay } from '../support/memory-relay.ts';
 
 // Relay.waitForEnd: a blocking create's wait for the job's terminal event, through the hub (no polling of the bus).
 
@@ -65,19 +64,7 @@ afterEach(async () => {
 
 function start(jobDeadlineMs = 60_000) {
   const vendor = controlledUpstream();
-  relay = createRelay({
-    bus: createMemoryBus({ historyMaxEvents: 100, historyTtlMs: 60_000 }),
-    profile,
-    upstream: vendor.upstream,
-    redact: (text) => text,
-    logger: silentLogger,
-    instanceId: 't',
-    historyMaxEvents: 100,
-    heartbeatMs: 60_000,
-    leaseMs: 1000,
-    pollIntervalMs: 20,
-    jobDeadlineMs,
-  });
+  relay = memoryRelay(profile, vendor.upstream, { jobDeadlineMs });
   return { relay, ...vendor };
 }
 

@@ -1,11 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import type { JobEvent } from '../../src/core/event.ts';
-import { silentLogger } from '../../src/core/logger.ts';
-import { createMemoryBus } from '../../src/core/memory-bus.ts';
-import { createRelay } from '../../src/core/relay.ts';
 import type { StreamResult, UpstreamClient } from '../../src/core/upstream.ts';
 import { vendorTable } from '../support/vendor-table.ts';
 import { falQueue, parseFalStatus } from '../../src/profiles/fal-queue.ts';
+import { memoryRelay } from '../support/memory-relay.ts';
 
 // fal's log lines through the real profile and the core follower, against a vendor stand-in whose
 // status stream ends early and is then refused, so the follower reads it, then polls.
@@ -19,21 +17,7 @@ const sse = (...events: object[]) =>
 const reply = (status: number, body: unknown): StreamResult => ({ kind: 'reply', reply: { status, body } });
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-function falRelay(upstream: UpstreamClient) {
-  return createRelay({
-    bus: createMemoryBus({ historyMaxEvents: 100, historyTtlMs: 60_000 }),
-    profile: falQueue,
-    upstream,
-    redact: (text) => text,
-    logger: silentLogger,
-    instanceId: 't',
-    historyMaxEvents: 100,
-    heartbeatMs: 60_000,
-    leaseMs: 1000,
-    pollIntervalMs: 10,
-    jobDeadlineMs: 60_000,
-  });
-}
+const falRelay = (upstream: UpstreamClient) => memoryRelay(falQueue, upstream, { pollIntervalMs: 10 });
 
 const logsOf = (data: string) => ((JSON.parse(data) as { logs?: { message: string }[] }).logs ?? []).map((each) => each.message);
 

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { JobEvent } from '../../src/core/event.ts';
+import type { FrameStyle } from '../../src/core/profile.ts';
 import {
   KEPT_LOG_CHARS,
   KEPT_LOG_LINES,
@@ -152,5 +153,17 @@ describe('fal-queue statuses', () => {
     expect(JSON.parse(synthesized.data)).toEqual(job);
     expect(synthesized).toMatchObject({ seq: 4, type: 'COMPLETED', terminal: true, job });
     expect(parseFalStatus(synthesized.data, 4)).toMatchObject({ terminal: true, job });
+  });
+});
+
+describe('fal-queue drop-in frames', () => {
+  it('end a stream cut short with one line of data that is not JSON (the client rejects on it), the same at every seq', () => {
+    const style: FrameStyle = falQueue.dropInFrames;
+    const data = style.earlyEnd?.(41) ?? '';
+    expect(data).toBe(style.earlyEnd?.(0));
+    expect(data).not.toContain('\n');
+    expect(data.startsWith('stream cut')).toBe(true);
+    expect(() => JSON.parse(data)).toThrow(SyntaxError);
+    expect(style).toMatchObject({ noGapFrames: true, emptyWhenFinished: true });
   });
 });
