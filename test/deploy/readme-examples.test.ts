@@ -277,6 +277,14 @@ describe('README.md examples', () => {
       rmSync(work, { recursive: true, force: true });
     });
 
+    it('npm start runs as the Quick start says: 127.0.0.1, open, the built-in simulator, the in-memory bus', () => {
+      const output = gateway.output();
+      expect(output).toContain(`"url":"http://127.0.0.1:${gateway.port}"`);
+      expect(output).toContain('"bus":"memory"');
+      expect(output).toContain('GATEWAY_OPEN=true: the gateway is OPEN');
+      expect(output).toContain('SIMULATOR=true: serving jobs from the built-in simulator');
+    });
+
     for (const example of examples) {
       const name = `${where(example)} ${example.lang}: ${example.skip ? `skipped (${example.skip})` : example.how.join(' + ')}`;
       const needsChromium = example.how.includes('browser') && !existsSync(CHROMIUM);
