@@ -11,6 +11,12 @@ export interface UpstreamEndpoint {
   fetch?: typeof fetch;
   /** Per-request timeout for non-streaming calls, ms. */
   timeoutMs?: number;
+  /**
+   * Other origins of the vendor's that requests may name (`UpstreamRequest.origin`); any other
+   * origin is refused before anything is sent, so the credential goes only where it belongs.
+   * None by default: a vendor reached through a simulator or a stand-in reaches nothing else.
+   */
+  origins?: readonly string[];
 }
 
 /** A streaming answer's raw body (read it with readEvents, which redacts), or the non-streaming reply. */
@@ -35,6 +41,9 @@ export function createUpstreamClient(
   const timeoutMs = endpoint.timeoutMs ?? 15000;
 
   async function call(request: UpstreamRequest): Promise<Response> {
+    if (request.origin !== undefined && !(endpoint.origins ?? []).includes(request.origin)) {
+      throw new RelayError('bad_request', `Invalid request: ${request.origin} is not relayed by this gateway's configuration`);
+    }
     const headers: Record<string, string> = {
       ...profile.authorization(endpoint.credential),
       Accept: request.stream ? 'text/event-stream' : 'application/json',

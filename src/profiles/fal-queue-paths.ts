@@ -33,6 +33,9 @@ export function parseQueueCall(method: string, path: string): FalQueueCall | und
 /** fal's queue host: its targets are served by the profile itself. */
 export const FAL_QUEUE_HOST = 'queue.fal.run';
 
+/** fal's hosts besides the queue that the proxy relays to (with the key) when the queue is fal's own. */
+export const FAL_DIRECT_ORIGINS: readonly string[] = ['https://fal.run', 'https://rest.fal.ai'];
+
 /**
  * The `x-fal-target-url` allowlist of fal's own server proxy (`@fal-ai/server-proxy`):
  * `https://fal.run/**`, `https://queue.fal.run/**` and the storage upload URLs of

@@ -1,9 +1,11 @@
 /** Every upstream profile the gateway serves, with what each runtime needs to wire it; the first is the default. */
 import type { Config } from '../core/config.ts';
 import type { UpstreamProfile } from '../core/profile.ts';
+import type { UpstreamEndpoint } from '../core/upstream.ts';
 import type { AppProfile, AppRelay } from '../http/app.ts';
 import { FAL_QUEUE_VENDOR_URL, falQueue } from './fal-queue.ts';
 import { falApp } from './fal-queue-routes.ts';
+import { FAL_DIRECT_ORIGINS } from './fal-queue-paths.ts';
 import { MIDJOURNEY_VENDOR_URL, midjourneyV3 } from './midjourney-v3.ts';
 import { midjourneyApp } from './midjourney-v3-routes.ts';
 import { OPENAI_VENDOR_URL, openaiResponses } from './openai-responses.ts';
@@ -16,7 +18,7 @@ export interface ProfileEntry {
   /** Where the built-in simulator serves this vendor. */
   simulatorPath: string;
   /** The vendor's base URL and credential from the configuration; undefined when not configured. */
-  endpoint(config: Config): { baseUrl: string; credential: string } | undefined;
+  endpoint(config: Config): Pick<UpstreamEndpoint, 'baseUrl' | 'credential' | 'origins'> | undefined;
   /** The variables that make `endpoint` name this base URL and credential (WORKERS: each worker reads the simulator from them). */
   endpointEnv(baseUrl: string, credential: string): Record<string, string>;
 }
@@ -35,9 +37,14 @@ export const PROFILES: readonly ProfileEntry[] = [
     profile: falQueue,
     app: falApp,
     simulatorPath: '/fal/queue',
-    // FAL_KEY alone means fal's own queue host.
-    endpoint: (config) =>
-      config.FAL_KEY ? { baseUrl: config.FAL_QUEUE_URL ?? FAL_QUEUE_VENDOR_URL, credential: config.FAL_KEY } : undefined,
+    // FAL_KEY alone means fal's own queue host. The proxy's other fal hosts (fal.run, storage
+    // upload) get the key only when the queue is fal's own, never past a simulator or stand-in.
+    endpoint(config) {
+      if (!config.FAL_KEY) return undefined;
+      const baseUrl = config.FAL_QUEUE_URL ?? FAL_QUEUE_VENDOR_URL;
+      const own = new URL(baseUrl).origin === FAL_QUEUE_VENDOR_URL;
+      return { baseUrl, credential: config.FAL_KEY, ...(own ? { origins: FAL_DIRECT_ORIGINS } : {}) };
+    },
     endpointEnv: (baseUrl, credential) => ({ FAL_QUEUE_URL: baseUrl, FAL_KEY: credential }),
   },
   {

@@ -1,5 +1,6 @@
 import { type JobRef, parseJobRef } from '../core/auth/job-ref.ts';
 import type { UpstreamProfile } from '../core/profile.ts';
+import type { UpstreamEndpoint } from '../core/upstream.ts';
 import { PROFILES, type ProfileEntry } from '../profiles/index.ts';
 import type { WorkerConfig } from './config.ts';
 
@@ -11,7 +12,7 @@ export function workerProfile(name: string): ProfileEntry {
 }
 
 /** Where a profile's vendor lives and its credential (the Worker has no simulator: configured or refused at start). */
-export function workerEndpoint(profile: UpstreamProfile, config: WorkerConfig): { baseUrl: string; credential: string } {
+export function workerEndpoint(profile: UpstreamProfile, config: WorkerConfig): UpstreamEndpoint {
   const endpoint = workerProfile(profile.name).endpoint(config);
   if (!endpoint) throw new Error(`profile ${profile.name} is not configured`);
   return endpoint;

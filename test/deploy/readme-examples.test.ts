@@ -307,14 +307,21 @@ describe('README.md examples', () => {
     it('reached nothing beyond this machine (gateways, scripts and pages), with the guard armed', async () => {
       expect(offMachine).toEqual([]);
       for (const each of gateways) expect(each.output()).not.toContain('loopback-only:');
-      // The guard is live in the gateway: a proxied call to a real fal host is refused at the socket.
+      // On the simulator the fal proxy relays nothing beyond its queue: a real fal host is refused
+      // before any connection (so the guard never fires in the gateway).
       const probe = await fetch(`http://127.0.0.1:${gateway.port}/fal/proxy`, {
         method: 'POST',
         headers: { 'Content-Type': 'application/json', 'x-fal-target-url': 'https://fal.run/fal-ai/flux/dev' },
         body: '{}',
       });
-      expect(probe.status).toBeGreaterThanOrEqual(500);
-      await until(gateway.output, (output) => output.includes('loopback-only: refused a connection to fal.run:443'), 20_000);
+      expect(probe.status).toBe(400);
+      expect(gateway.output()).not.toContain('loopback-only:');
+      // The guard is armed in every process started with this environment: a connection out is refused at the socket.
+      const guarded = spawn(process.execPath, ['-e', "fetch('https://fal.run/').catch(() => undefined)"], { cwd: root, env: BASE_ENV });
+      let stderr = '';
+      guarded.stderr?.on('data', (chunk: Buffer) => void (stderr += chunk.toString()));
+      await new Promise<void>((resolve) => guarded.once('exit', () => resolve()));
+      expect(stderr).toContain('loopback-only: refused a connection to fal.run:443');
     });
   });
 });
