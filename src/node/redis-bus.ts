@@ -1,5 +1,5 @@
 import { Redis } from 'ioredis';
-import { type AppendInput, type Bus, type JobState, type RetentionOptions, type StoredEvent, firstPrev } from '../core/bus.ts';
+import type { AppendInput, Bus, JobState, RetentionOptions, StoredEvent } from '../core/bus.ts';
 import { RelayError } from '../core/errors.ts';
 import { type Logger, silentLogger } from '../core/logger.ts';
 import { createFanout } from './redis-fanout.ts';
@@ -13,6 +13,12 @@ export interface RedisBusOptions extends RetentionOptions {
   logger?: Logger;
   /** Longest a command (ping included) may take, queued while reconnecting or not. */
   commandTimeoutMs?: number;
+}
+
+/** The writer's last stored seq as the append script takes it (-1 when missing or not an integer). */
+function writerPrev(input: AppendInput): number {
+  const hint = input.prev ?? -1;
+  return Number.isSafeInteger(hint) && hint >= -1 ? hint : -1;
 }
 
 /** A job that never ends still leaves Redis after this long without an append. */
@@ -89,15 +95,16 @@ export function createRedisBus(options: RedisBusOptions): Bus & { channelCount()
     }
     if (inputs.length === 0) return [];
     const k = keys(jobId);
-    const args = [
-      String(options.historyMaxEvents),
-      String(options.historyTtlMs),
-      activeTtlMs,
-      k.channel,
-      String(firstPrev(inputs[0] as AppendInput)),
-    ];
+    const args = [String(options.historyMaxEvents), String(options.historyTtlMs), activeTtlMs, k.channel];
     for (const input of inputs) {
-      args.push(String(input.seq), input.data, input.terminal ? '1' : '0', input.snapshot === undefined ? '0' : '1', input.snapshot ?? '');
+      args.push(
+        String(input.seq),
+        input.data,
+        input.terminal ? '1' : '0',
+        input.snapshot === undefined ? '0' : '1',
+        input.snapshot ?? '',
+        String(writerPrev(input)),
+      );
     }
     const prevs = await guard('append', () => scripts.relayAppendMany(k.events, k.meta, ...args));
     return inputs.map((input, i) => {
