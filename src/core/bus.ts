@@ -41,6 +41,12 @@ export type Unsubscribe = () => Promise<void>;
 
 export interface Bus {
   /**
+   * Only on a bus that can lose its data while the writers live on (Redis restarted without
+   * persistence): since when (ms since the epoch) it holds what it holds. A job created before
+   * then that it holds nothing of may be one it lost: a takeover first waits for a live owner.
+   */
+  dataSince?(): Promise<number>;
+  /**
    * Stores and publishes an event if its seq is above the last stored one, atomically;
    * returns the stored event, or null for a duplicate or out-of-order seq (nothing happens).
    */

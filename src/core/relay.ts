@@ -261,6 +261,7 @@ function untilEnd(hub: JobHub, timeoutMs: number, signal: AbortSignal | undefine
 /** The bus as the followers see it: every stored append is counted. */
 function countingBus(bus: Bus, stats: RelayStats): Bus {
   return {
+    ...(bus.dataSince ? { dataSince: () => bus.dataSince!() } : {}),
     append: async (jobId, event) => {
       const stored = await bus.append(jobId, event);
       if (stored) stats.eventsAppended++;

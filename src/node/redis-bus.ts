@@ -49,7 +49,7 @@ function watch(redis: Redis, role: string, logger: Logger): void {
  * The cluster bus: history, snapshot and leases in Redis, live events over Redis pub/sub
  * on one subscriber connection per instance. Keys and sizing: README, "What goes into Redis".
  */
-export function createRedisBus(options: RedisBusOptions): Bus & { channelCount(): number } {
+export function createRedisBus(options: RedisBusOptions): Bus & { channelCount(): number; dataSince(): Promise<number> } {
   const prefix = options.keyPrefix ?? 'sse-relay';
   const logger = options.logger ?? silentLogger;
   const activeTtlMs = String(Math.max(options.historyTtlMs, ABANDONED_JOB_TTL_MS));
@@ -70,6 +70,10 @@ export function createRedisBus(options: RedisBusOptions): Bus & { channelCount()
   client.defineCommand('relayRelease', { numberOfKeys: 1, lua: RELEASE_LEASE });
   const scripts = client as unknown as ScriptCommands;
   const keys = (jobId: string): JobKeys => jobKeys(prefix, jobId);
+  // When this Redis's data began: set by the first instance to connect after a start (or a restart empty).
+  const epochKey = `${prefix}:epoch`;
+  const markEpoch = () => client.set(epochKey, String(Date.now()), 'NX');
+  client.on('ready', () => void markEpoch().catch(() => undefined));
 
   /** Redis failures become one typed error (503 at the HTTP edge); unexpected ones are logged. */
   async function guard<T>(operation: string, work: () => Promise<T>): Promise<T> {
@@ -174,6 +178,17 @@ export function createRedisBus(options: RedisBusOptions): Bus & { channelCount()
       client.disconnect();
       subscriber.disconnect();
     },
+
+    dataSince: () =>
+      guard('dataSince', async () => {
+        let since = await client.get(epochKey);
+        // Not set yet (read before the 'ready' handler's write) or evicted: from now, which only makes takeovers wait.
+        if (since === null) {
+          await markEpoch();
+          since = await client.get(epochKey);
+        }
+        return Number(since ?? Date.now());
+      }),
 
     channelCount: () => fanout.size(),
   };

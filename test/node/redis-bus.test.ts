@@ -243,6 +243,27 @@ describe('JobHub over a Redis restarted empty mid-job', () => {
     };
   }
 
+  it('tells since when it holds its data: from its first connection, then from the restart', async () => {
+    const own = await startRedisServer();
+    const bus = createRedisBus({ url: own.url, historyMaxEvents: 10, historyTtlMs: 60_000, commandTimeoutMs: 500 });
+    const up = () =>
+      bus.ping().then(
+        () => true,
+        () => false,
+      );
+    await until(up);
+    const first = await bus.dataSince();
+    expect(first).toBeLessThanOrEqual(Date.now());
+    expect(await bus.dataSince()).toBe(first);
+    await own.stop();
+    const restarted = Date.now();
+    await own.start();
+    await until(up, 10_000);
+    expect(await bus.dataSince()).toBeGreaterThanOrEqual(restarted);
+    await bus.close();
+    await own.stop();
+  });
+
   it('announces the lost events on every hub, even when another writer re-created the job first', async () => {
     const own = await startRedisServer();
     const retention = { historyMaxEvents: 100, historyTtlMs: 60_000, commandTimeoutMs: 500 };
