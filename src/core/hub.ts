@@ -55,6 +55,8 @@ export class JobHub {
   private readonly views: View[];
   /** Callers waiting for the job's end (see onEnd). */
   private readonly endWaiters = new Set<() => void>();
+  /** Callers watching each event that reaches the cache (see onEvent). */
+  private readonly eventWatchers = new Set<(event: StoredEvent) => void>();
   private pending: StoredEvent[] = [];
   private syncing = true;
   private unsubscribe: Unsubscribe | null = null;
@@ -119,6 +121,15 @@ export class JobHub {
   onEnd(listener: () => void): () => void {
     this.endWaiters.add(listener);
     return () => void this.endWaiters.delete(listener);
+  }
+
+  /**
+   * Calls `listener` with each event as it reaches the cache (from history or live, in seq order,
+   * after its subscribers got it); returns its removal. A failing listener is ignored.
+   */
+  onEvent(listener: (event: StoredEvent) => void): () => void {
+    this.eventWatchers.add(listener);
+    return () => void this.eventWatchers.delete(listener);
   }
 
   /** Callers waiting for the job's end (onEnd): the job needs following as for a subscriber. */
@@ -207,6 +218,13 @@ export class JobHub {
       if (gap && !view.style.noGapFrames) this.broadcastTo(view, gap);
       if (view.ahead.size > 0) this.admitCaughtUp(view, event);
       this.broadcastTo(view, frame);
+    }
+    for (const watcher of [...this.eventWatchers]) {
+      try {
+        watcher(event);
+      } catch {
+        // One failing watcher must not stop the others or the hub.
+      }
     }
     if (event.terminal) {
       this.terminalSeq = event.seq;
