@@ -72,7 +72,8 @@ export interface Relay {
   snapshot(jobId: string): Promise<Record<string, unknown> | null>;
   /**
    * Waits for the first job object of a job just created (status `created`, as the vendor
-   * answers `stream:false`), however far the job got meanwhile.
+   * answers `stream:false`), however far the job got meanwhile: one read of the history, then
+   * the job's hub. Past `timeoutMs` (or with the first events trimmed away), the latest one.
    */
   waitForSnapshot(jobId: string, timeoutMs: number): Promise<Record<string, unknown> | null>;
   /**
