@@ -15,17 +15,18 @@ export interface AppendInput {
   terminal: boolean;
   snapshot?: string;
   /**
-   * The seq this writer stored last for the job (-1: none). Used only when the bus holds
-   * nothing of the job (say Redis restarted empty mid-job): the event is stored with this
-   * `prev`, so readers announce the lost events as a gap instead of a silent hole.
+   * The seq this writer stored last for the job (-1: none). An event is stored with the larger
+   * of this and the bus's own last seq as its `prev`: after the bus lost events (Redis restarted
+   * empty mid-job, maybe re-created by another writer since), readers announce them as a gap
+   * instead of a silent hole.
    */
   prev?: number;
 }
 
-/** The `prev` a bus that holds nothing of a job gives its first event: the writer's hint, when it is below the seq. */
-export function firstPrev(input: AppendInput): number {
+/** The `prev` an event is stored with after `last`, the bus's last stored seq (-1: none): the writer's hint when it is higher and below the seq. */
+export function storedPrev(last: number, input: AppendInput): number {
   const hint = input.prev ?? -1;
-  return Number.isSafeInteger(hint) && hint >= -1 && hint < input.seq ? hint : -1;
+  return Number.isSafeInteger(hint) && hint > last && hint < input.seq ? hint : last;
 }
 
 /** What the bus knows of a job. */
@@ -39,6 +40,12 @@ export type BusListener = (event: StoredEvent) => void;
 export type Unsubscribe = () => Promise<void>;
 
 export interface Bus {
+  /**
+   * Only on a bus that can lose its data while the writers live on (Redis restarted without
+   * persistence): since when (ms since the epoch) it holds what it holds. A job created before
+   * then that it holds nothing of may be one it lost: a takeover first waits for a live owner.
+   */
+  dataSince?(): Promise<number>;
   /**
    * Stores and publishes an event if its seq is above the last stored one, atomically;
    * returns the stored event, or null for a duplicate or out-of-order seq (nothing happens).

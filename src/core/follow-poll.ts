@@ -16,7 +16,7 @@ export interface PollPhaseOptions extends AppendDeps {
 }
 
 /** Sleeps, or less when the signal aborts. */
-function pause(ms: number, signal: AbortSignal): Promise<void> {
+export function pause(ms: number, signal: AbortSignal): Promise<void> {
   if (signal.aborted) return Promise.resolve();
   return new Promise((resolve) => {
     const done = () => {

@@ -1,13 +1,13 @@
-import type { Bus } from './bus.ts';
+import type { Bus, JobState } from './bus.ts';
 import { RelayError } from './errors.ts';
 import type { JobEvent } from './event.ts';
 import { Follow, type FollowPhase } from './follow.ts';
 import { type AppendDeps, appendReliably } from './follow-append.ts';
-import { parseSnapshot, pollPhase } from './follow-poll.ts';
+import { parseSnapshot, pause, pollPhase } from './follow-poll.ts';
 import { streamPhase } from './follow-stream.ts';
 import type { Logger } from './logger.ts';
 import type { UpstreamProfile, UpstreamRequest } from './profile.ts';
-import type { UpstreamClient, UpstreamReply } from './upstream.ts';
+import type { UpstreamClient } from './upstream.ts';
 
 export interface FollowerOptions {
   bus: Bus;
@@ -74,6 +74,9 @@ export function createFollowers(options: FollowerOptions): Followers {
   const { bus, upstream, logger, profile } = options;
   const now = options.now ?? Date.now;
   const follows = new Map<string, Follow>();
+  /** Jobs the bus held nothing of whose takeover waits for a live owner to show up first. */
+  const waiting = new Set<string>();
+  const closing = new AbortController();
   let closed = false;
   const deps: AppendDeps = { bus, logger, closed: () => closed };
   /** A vendor whose result is fetched once at the end (profile.resultRequest) stores it with the terminal event. */
@@ -176,6 +179,93 @@ export function createFollowers(options: FollowerOptions): Followers {
       });
   }
 
+  /** The job's status upstream now, or 'gone' when the vendor no longer knows it; throws when it cannot tell. */
+  async function pollStatus(jobId: string): Promise<Record<string, unknown> | 'gone'> {
+    const reply = await upstream.send(profile.pollRequest(jobId));
+    const outcome = profile.pollOutcome(reply);
+    if (outcome.kind === 'status') return outcome.job;
+    if (outcome.kind === 'gone') return 'gone';
+    throw new RelayError('upstream_error', `upstream answered ${reply.status} for the job`);
+  }
+
+  /**
+   * A job that a bus which can lose data holds nothing of may be one whose data it just lost, while
+   * its owner lives on and subscribers hold its seqs: numbering it now (from 0, or from what one hub
+   * knows) could give one seq two different events. Unless the job was created after the bus's data
+   * began (with a lease of margin for clocks), its owner gets a lease period to take its lease again
+   * (it renews every third of one) before this instance takes over, from whatever the bus holds then
+   * and only if the lease is still free.
+   */
+  async function awaitOwner(jobId: string, knownSeq: number, dataSince: () => Promise<number>): Promise<EnsureResult> {
+    const status = await pollStatus(jobId);
+    if (status === 'gone') return 'unknown';
+    if (knownSeq < 0) {
+      const created = profile.createdAt(status);
+      if (created !== undefined && created >= (await dataSince()) + options.leaseMs) return takeOver(jobId, knownSeq, null, status);
+    }
+    if (follows.has(jobId) || waiting.has(jobId)) return 'following';
+    waiting.add(jobId);
+    logger.info({ jobId }, 'the bus holds nothing of the job; waiting for a live owner before taking over');
+    void pause(options.leaseMs, closing.signal)
+      .then(async () => {
+        if (!closed) await takeOver(jobId, knownSeq, await bus.state(jobId));
+      })
+      .catch((err: unknown) => logger.warn({ jobId, err: err instanceof Error ? err.message : String(err) }, 'taking over the job failed'))
+      .finally(() => waiting.delete(jobId));
+    return 'following';
+  }
+
+  /**
+   * Takes the lease of a job nobody follows and follows it by polling, numbering on above `state` and
+   * `knownSeq`; `polled`: the job's status just read upstream, when the bus holds nothing of it.
+   */
+  async function takeOver(
+    jobId: string,
+    knownSeq: number,
+    state: JobState | null,
+    polled?: Record<string, unknown>,
+  ): Promise<EnsureResult> {
+    if (state?.terminalSeq !== null && state?.terminalSeq !== undefined) return 'over';
+    if (!(await bus.acquireLease(jobId, options.owner, options.leaseMs))) return 'followed-elsewhere';
+    if (follows.has(jobId)) return 'following';
+    const follow = begin(jobId, 'poll');
+    // `knownSeq`: what a local hub already holds. Above what the bus has, the bus lost events
+    // (Redis restarted empty): numbering goes on above it, and the lost ones show as a gap.
+    if (state || knownSeq >= 0) follow.lastSeq = Math.max(state?.lastSeq ?? -1, knownSeq);
+    if (state) {
+      const job = parseSnapshot(profile, state.snapshot);
+      if (job) {
+        follow.knowJob(job);
+        follow.startedAt(profile.createdAt(job), options.jobDeadlineMs);
+      }
+      logger.info({ jobId, lastSeq: state.lastSeq }, 'taking over an unfollowed job; polling');
+      void finish(follow, complete(follow));
+      return 'following';
+    }
+    let job: Record<string, unknown> | 'gone';
+    try {
+      job = polled ?? (await pollStatus(jobId));
+    } catch (err) {
+      void finish(follow, Promise.resolve());
+      throw err;
+    }
+    if (job === 'gone') {
+      void finish(follow, Promise.resolve());
+      return 'unknown';
+    }
+    const status = job;
+    follow.startedAt(profile.createdAt(status), options.jobDeadlineMs);
+    logger.info({ jobId }, 'following a job created elsewhere; polling');
+    void finish(
+      follow,
+      (async () => {
+        await appendReliably(deps, follow, latest(profile.statusEvent(follow.lastSeq + 1, status, new Date(now())), undefined));
+        await complete(follow);
+      })(),
+    );
+    return 'following';
+  }
+
   return {
     followStream(body) {
       options.onUpstreamStream?.();
@@ -214,49 +304,10 @@ export function createFollowers(options: FollowerOptions): Followers {
     },
 
     async ensure(jobId, knownSeq = -1) {
-      if (follows.has(jobId)) return 'following';
+      if (follows.has(jobId) || waiting.has(jobId)) return 'following';
       const state = await bus.state(jobId);
-      if (state?.terminalSeq !== null && state?.terminalSeq !== undefined) return 'over';
-      if (!(await bus.acquireLease(jobId, options.owner, options.leaseMs))) return 'followed-elsewhere';
-      if (follows.has(jobId)) return 'following';
-      const follow = begin(jobId, 'poll');
-      // `knownSeq`: what a local hub already holds. Above what the bus has, the bus lost events
-      // (Redis restarted empty): numbering goes on above it, and the lost ones show as a gap.
-      if (state || knownSeq >= 0) follow.lastSeq = Math.max(state?.lastSeq ?? -1, knownSeq);
-      if (state) {
-        const job = parseSnapshot(profile, state.snapshot);
-        if (job) {
-          follow.knowJob(job);
-          follow.startedAt(profile.createdAt(job), options.jobDeadlineMs);
-        }
-        logger.info({ jobId, lastSeq: state.lastSeq }, 'taking over an unfollowed job; polling');
-        void finish(follow, complete(follow));
-        return 'following';
-      }
-      let reply: UpstreamReply;
-      try {
-        reply = await upstream.send(profile.pollRequest(jobId));
-      } catch (err) {
-        void finish(follow, Promise.resolve());
-        throw err;
-      }
-      const outcome = profile.pollOutcome(reply);
-      if (outcome.kind !== 'status') {
-        void finish(follow, Promise.resolve());
-        if (outcome.kind === 'gone') return 'unknown';
-        throw new RelayError('upstream_error', `upstream answered ${reply.status} for the job`);
-      }
-      const { job } = outcome;
-      follow.startedAt(profile.createdAt(job), options.jobDeadlineMs);
-      logger.info({ jobId }, 'following a job created elsewhere; polling');
-      void finish(
-        follow,
-        (async () => {
-          await appendReliably(deps, follow, latest(profile.statusEvent(follow.lastSeq + 1, job, new Date(now())), undefined));
-          await complete(follow);
-        })(),
-      );
-      return 'following';
+      if (state === null && bus.dataSince) return awaitOwner(jobId, knownSeq, bus.dataSince);
+      return takeOver(jobId, knownSeq, state);
     },
 
     async endPastDeadline(jobId) {
@@ -282,6 +333,7 @@ export function createFollowers(options: FollowerOptions): Followers {
 
     async close() {
       closed = true;
+      closing.abort();
       for (const follow of [...follows.values()]) {
         follow.stop('closed');
         follow.dispose();

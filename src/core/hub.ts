@@ -50,10 +50,13 @@ export class JobHub {
   private readonly maxEvents: number;
   private readonly observer: HubObserver;
   private readonly seqs: number[] = [];
+  /** The stored `prev` of each cached event: above the seq cached before it, events between were lost (a hole). */
+  private readonly prevs: number[] = [];
   private readonly views: View[];
   /** Callers waiting for the job's end (see onEnd). */
   private readonly endWaiters = new Set<() => void>();
-  private firstPrev = -1;
+  /** Callers watching each event that reaches the cache (see onEvent). */
+  private readonly eventWatchers = new Set<(event: StoredEvent) => void>();
   private pending: StoredEvent[] = [];
   private syncing = true;
   private unsubscribe: Unsubscribe | null = null;
@@ -120,6 +123,15 @@ export class JobHub {
     return () => void this.endWaiters.delete(listener);
   }
 
+  /**
+   * Calls `listener` with each event as it reaches the cache (from history or live, in seq order,
+   * after its subscribers got it); returns its removal. A failing listener is ignored.
+   */
+  onEvent(listener: (event: StoredEvent) => void): () => void {
+    this.eventWatchers.add(listener);
+    return () => void this.eventWatchers.delete(listener);
+  }
+
   /** Callers waiting for the job's end (onEnd): the job needs following as for a subscriber. */
   get endWaiting(): number {
     return this.endWaiters.size;
@@ -172,35 +184,47 @@ export class JobHub {
       this.observer.onDuplicate?.(this.jobId, event.seq);
       return;
     }
-    if (event.prev > this.lastSeq) {
-      if (!afterFill) {
-        this.pending.push(event);
-        void this.fill().catch(() => undefined);
-        return;
-      }
-      this.observer.onGap?.(this.jobId, this.lastSeq + 1, event.prev);
-      const gap = gapFrame(this.lastSeq + 1, event.prev);
-      for (const view of this.views) if (!view.style.noGapFrames) this.broadcastTo(view, gap);
+    if (event.prev > this.lastSeq && !afterFill) {
+      // Maybe only missed here: history tells. What it does not have is announced by ingest.
+      this.pending.push(event);
+      void this.fill().catch(() => undefined);
+      return;
     }
     this.ingest(event);
   }
 
+  /**
+   * Caches an event and sends it to the live subscribers. Whoever is attached already gets a `gap`
+   * frame first for events lost before it (its `prev` is above the last one here), from history
+   * as much as live; the cache keeps its `prev`, so a later joiner's replay announces the hole too.
+   */
   private ingest(event: StoredEvent): void {
     if (event.seq <= this.lastSeq || this.terminalSeq !== null) return;
-    if (this.seqs.length === 0) this.firstPrev = event.prev;
+    const from = this.lastSeq + 1;
+    const gap = event.prev >= from && this.views.some((view) => view.subscribers.size > 0) ? gapFrame(from, event.prev) : undefined;
+    if (gap) this.observer.onGap?.(this.jobId, from, event.prev);
     this.seqs.push(event.seq);
+    this.prevs.push(event.prev);
     const drop = this.seqs.length - this.maxEvents;
     if (drop > 0) {
-      this.firstPrev = this.seqs[drop - 1] ?? this.firstPrev;
       this.seqs.splice(0, drop);
+      this.prevs.splice(0, drop);
     }
     this.lastSeq = event.seq;
     for (const view of this.views) {
       const frame = encodeEvent(event.seq, event.data, view.style.eventName?.(event.data));
       view.frames.push(frame);
       if (drop > 0) view.frames.splice(0, drop);
-      if (view.ahead.size > 0) admitCaughtUp(view, event.seq);
+      if (gap && !view.style.noGapFrames) this.broadcastTo(view, gap);
+      if (view.ahead.size > 0) this.admitCaughtUp(view, event);
       this.broadcastTo(view, frame);
+    }
+    for (const watcher of [...this.eventWatchers]) {
+      try {
+        watcher(event);
+      } catch {
+        // One failing watcher must not stop the others or the hub.
+      }
     }
     if (event.terminal) {
       this.terminalSeq = event.seq;
@@ -211,6 +235,32 @@ export class JobHub {
         view.ahead.clear();
       }
       this.notifyEnd();
+    }
+  }
+
+  /**
+   * Moves a view's subscribers whose resume point is below the event's seq into its live set,
+   * after a `gap` frame for what they lack before it (the bus lost it while they waited).
+   */
+  private admitCaughtUp(view: View, event: StoredEvent): void {
+    for (const [sink, since] of view.ahead) {
+      if (since >= event.seq) continue;
+      view.ahead.delete(sink);
+      if (event.prev > since) this.observer.onGap?.(this.jobId, since + 1, event.prev);
+      if (event.prev > since && !view.style.noGapFrames) {
+        let ok = false;
+        try {
+          ok = sink.write(gapFrame(since + 1, event.prev));
+        } catch {
+          ok = false;
+        }
+        if (!ok) {
+          this.observer.onDropped?.(this.jobId);
+          this.endEarly(view, sink, false);
+          continue;
+        }
+      }
+      view.subscribers.add(sink);
     }
   }
 
@@ -241,8 +291,8 @@ export class JobHub {
   }
 
   /**
-   * Replays cached events with seq > since (after a `gap` frame if some were trimmed, or if
-   * more than `maxReplay` are due, of which only the newest `maxReplay` are sent), then adds
+   * Replays cached events with seq > since (a `gap` frame first where some are missing: trimmed,
+   * lost by the bus, or more than `maxReplay` due, of which only the newest `maxReplay` are sent), then adds
    * the sink to the live set, or ends it when the job is over. Call after ready(). `style` is
    * one the hub was built with (default: the uniform path's).
    */
@@ -251,12 +301,16 @@ export class JobHub {
     if (!view) throw new Error('JobHub.attach: a frame style this hub was not built with');
     const start = Math.max(firstAfter(this.seqs, since), this.seqs.length - maxReplay);
     const chunks: Uint8Array[] = [];
-    const oldestPrev = start === 0 ? this.firstPrev : (this.seqs[start - 1] ?? -1);
-    if (start < this.seqs.length && oldestPrev > since) {
-      this.observer.onGap?.(this.jobId, since + 1, oldestPrev);
-      if (!style.noGapFrames) chunks.push(gapFrame(since + 1, oldestPrev));
+    let seen = since;
+    for (let i = start; i < view.frames.length; i++) {
+      const prev = this.prevs[i] as number;
+      if (prev > seen) {
+        this.observer.onGap?.(this.jobId, seen + 1, prev);
+        if (!style.noGapFrames) chunks.push(gapFrame(seen + 1, prev));
+      }
+      chunks.push(view.frames[i] as Uint8Array);
+      seen = this.seqs[i] as number;
     }
-    for (let i = start; i < view.frames.length; i++) chunks.push(view.frames[i] as Uint8Array);
     const replayed = view.frames.length - start;
     if (chunks.length > 0 && !sink.write(concat(chunks))) {
       this.endEarly(view, sink, false);
@@ -334,16 +388,6 @@ export class JobHub {
     }
     this.notifyEnd();
     if (this.unsubscribe) await this.unsubscribe();
-  }
-}
-
-/** Moves a view's subscribers whose resume point is below `seq` into its live set. */
-function admitCaughtUp(view: View, seq: number): void {
-  for (const [sink, since] of view.ahead) {
-    if (since < seq) {
-      view.ahead.delete(sink);
-      view.subscribers.add(sink);
-    }
   }
 }
 

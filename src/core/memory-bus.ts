@@ -1,5 +1,5 @@
 import { createLeaseTable } from './memory-leases.ts';
-import { type AppendInput, type Bus, type BusListener, type JobState, type RetentionOptions, type StoredEvent, firstPrev } from './bus.ts';
+import { type AppendInput, type Bus, type BusListener, type JobState, type RetentionOptions, type StoredEvent, storedPrev } from './bus.ts';
 
 interface MemoryJob {
   events: StoredEvent[];
@@ -52,7 +52,7 @@ export function createMemoryBus(options: MemoryBusOptions): Bus {
     }
     const job = entry(jobId);
     if (input.seq <= job.lastSeq || job.terminalSeq !== null) return null;
-    const prev = job.lastSeq < 0 && job.events.length === 0 ? firstPrev(input) : job.lastSeq;
+    const prev = storedPrev(job.lastSeq, input);
     const stored: StoredEvent = { seq: input.seq, prev, data: input.data, terminal: input.terminal };
     job.events.push(stored);
     if (job.events.length > options.historyMaxEvents) job.events.splice(0, job.events.length - options.historyMaxEvents);

@@ -72,7 +72,8 @@ export interface Relay {
   snapshot(jobId: string): Promise<Record<string, unknown> | null>;
   /**
    * Waits for the first job object of a job just created (status `created`, as the vendor
-   * answers `stream:false`), however far the job got meanwhile.
+   * answers `stream:false`), however far the job got meanwhile: one read of the history, then
+   * the job's hub. Past `timeoutMs` (or with the first events trimmed away), the latest one.
    */
   waitForSnapshot(jobId: string, timeoutMs: number): Promise<Record<string, unknown> | null>;
   /**
@@ -194,15 +195,22 @@ export function createRelay(options: RelayOptions): Relay {
     snapshot,
 
     async waitForSnapshot(jobId, timeoutMs) {
-      const deadline = Date.now() + timeoutMs;
-      for (;;) {
+      const { hub, release } = hubs.acquire(jobId);
+      // Watching from before the history read: no event falls between the two.
+      const live = watchForJob(hub, (data) => parseSnapshot(profile, data));
+      try {
+        await hub.ready();
         for (const stored of await bus.history(jobId, -1)) {
           const job = parseSnapshot(profile, stored.data);
           if (job) return job;
         }
-        // Past the deadline (or with the first events trimmed away): the latest job object, if any.
-        if (Date.now() >= deadline) return snapshot(jobId);
-        await sleep(20);
+        // None yet: the first to reach the hub, unless the job is over. Past the deadline (or with
+        // the first events trimmed away): the latest job object, if any.
+        const job = hub.terminalSeq === null ? await live.wait(timeoutMs) : live.found();
+        return job ?? (await snapshot(jobId));
+      } finally {
+        live.stop();
+        release();
       }
     },
 
@@ -243,6 +251,39 @@ export function createRelay(options: RelayOptions): Relay {
 /** setTimeout's largest delay. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
+/**
+ * Watches a hub for the first event carrying a job object (`parse`). `wait` resolves with it, or with
+ * undefined at the job's end, when the hub closes or after `timeoutMs`; `stop` removes the watch.
+ */
+function watchForJob(hub: JobHub, parse: (data: string) => Record<string, unknown> | undefined) {
+  let found: Record<string, unknown> | undefined;
+  let wake = () => {};
+  const offEvent = hub.onEvent((event) => {
+    found ??= parse(event.data);
+    if (found) wake();
+  });
+  const offEnd = hub.onEnd(() => wake());
+  return {
+    found: () => found,
+    wait(timeoutMs: number): Promise<Record<string, unknown> | undefined> {
+      if (found) return Promise.resolve(found);
+      return new Promise((resolve) => {
+        const timer = setTimeout(() => wake(), Math.min(timeoutMs, MAX_TIMER_MS));
+        wake = () => {
+          clearTimeout(timer);
+          wake = () => {};
+          resolve(found);
+        };
+      });
+    },
+    stop() {
+      offEvent();
+      offEnd();
+      wake();
+    },
+  };
+}
+
 /** Resolves when the hub sees the job's end (or closes), after `timeoutMs`, or when `signal` aborts. */
 function untilEnd(hub: JobHub, timeoutMs: number, signal: AbortSignal | undefined): Promise<void> {
   return new Promise<void>((resolve) => {
@@ -261,6 +302,7 @@ function untilEnd(hub: JobHub, timeoutMs: number, signal: AbortSignal | undefine
 /** The bus as the followers see it: every stored append is counted. */
 function countingBus(bus: Bus, stats: RelayStats): Bus {
   return {
+    ...(bus.dataSince ? { dataSince: () => bus.dataSince!() } : {}),
     append: async (jobId, event) => {
       const stored = await bus.append(jobId, event);
       if (stored) stats.eventsAppended++;

@@ -8,6 +8,7 @@ import type { AppendInput, Bus } from './bus.ts';
 export function scopedBus(bus: Bus, prefix: string): Bus {
   const key = (jobId: string) => prefix + jobId;
   return {
+    ...(bus.dataSince ? { dataSince: () => bus.dataSince!() } : {}),
     append: (jobId, event) => bus.append(key(jobId), event),
     ...(bus.appendMany ? { appendMany: (jobId: string, events: AppendInput[]) => bus.appendMany!(key(jobId), events) } : {}),
     history: (jobId, afterSeq) => bus.history(key(jobId), afterSeq),

@@ -1,5 +1,5 @@
 import { Redis } from 'ioredis';
-import { type AppendInput, type Bus, type JobState, type RetentionOptions, type StoredEvent, firstPrev } from '../core/bus.ts';
+import type { AppendInput, Bus, JobState, RetentionOptions, StoredEvent } from '../core/bus.ts';
 import { RelayError } from '../core/errors.ts';
 import { type Logger, silentLogger } from '../core/logger.ts';
 import { createFanout } from './redis-fanout.ts';
@@ -13,6 +13,12 @@ export interface RedisBusOptions extends RetentionOptions {
   logger?: Logger;
   /** Longest a command (ping included) may take, queued while reconnecting or not. */
   commandTimeoutMs?: number;
+}
+
+/** The writer's last stored seq as the append script takes it (-1 when missing or not an integer). */
+function writerPrev(input: AppendInput): number {
+  const hint = input.prev ?? -1;
+  return Number.isSafeInteger(hint) && hint >= -1 ? hint : -1;
 }
 
 /** A job that never ends still leaves Redis after this long without an append. */
@@ -43,7 +49,7 @@ function watch(redis: Redis, role: string, logger: Logger): void {
  * The cluster bus: history, snapshot and leases in Redis, live events over Redis pub/sub
  * on one subscriber connection per instance. Keys and sizing: README, "What goes into Redis".
  */
-export function createRedisBus(options: RedisBusOptions): Bus & { channelCount(): number } {
+export function createRedisBus(options: RedisBusOptions): Bus & { channelCount(): number; dataSince(): Promise<number> } {
   const prefix = options.keyPrefix ?? 'sse-relay';
   const logger = options.logger ?? silentLogger;
   const activeTtlMs = String(Math.max(options.historyTtlMs, ABANDONED_JOB_TTL_MS));
@@ -64,6 +70,10 @@ export function createRedisBus(options: RedisBusOptions): Bus & { channelCount()
   client.defineCommand('relayRelease', { numberOfKeys: 1, lua: RELEASE_LEASE });
   const scripts = client as unknown as ScriptCommands;
   const keys = (jobId: string): JobKeys => jobKeys(prefix, jobId);
+  // When this Redis's data began: set by the first instance to connect after a start (or a restart empty).
+  const epochKey = `${prefix}:epoch`;
+  const markEpoch = () => client.set(epochKey, String(Date.now()), 'NX');
+  client.on('ready', () => void markEpoch().catch(() => undefined));
 
   /** Redis failures become one typed error (503 at the HTTP edge); unexpected ones are logged. */
   async function guard<T>(operation: string, work: () => Promise<T>): Promise<T> {
@@ -89,15 +99,16 @@ export function createRedisBus(options: RedisBusOptions): Bus & { channelCount()
     }
     if (inputs.length === 0) return [];
     const k = keys(jobId);
-    const args = [
-      String(options.historyMaxEvents),
-      String(options.historyTtlMs),
-      activeTtlMs,
-      k.channel,
-      String(firstPrev(inputs[0] as AppendInput)),
-    ];
+    const args = [String(options.historyMaxEvents), String(options.historyTtlMs), activeTtlMs, k.channel];
     for (const input of inputs) {
-      args.push(String(input.seq), input.data, input.terminal ? '1' : '0', input.snapshot === undefined ? '0' : '1', input.snapshot ?? '');
+      args.push(
+        String(input.seq),
+        input.data,
+        input.terminal ? '1' : '0',
+        input.snapshot === undefined ? '0' : '1',
+        input.snapshot ?? '',
+        String(writerPrev(input)),
+      );
     }
     const prevs = await guard('append', () => scripts.relayAppendMany(k.events, k.meta, ...args));
     return inputs.map((input, i) => {
@@ -167,6 +178,17 @@ export function createRedisBus(options: RedisBusOptions): Bus & { channelCount()
       client.disconnect();
       subscriber.disconnect();
     },
+
+    dataSince: () =>
+      guard('dataSince', async () => {
+        let since = await client.get(epochKey);
+        // Not set yet (read before the 'ready' handler's write) or evicted: from now, which only makes takeovers wait.
+        if (since === null) {
+          await markEpoch();
+          since = await client.get(epochKey);
+        }
+        return Number(since ?? Date.now());
+      }),
 
     channelCount: () => fanout.size(),
   };

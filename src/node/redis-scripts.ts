@@ -34,29 +34,33 @@ return 0
 
 /**
  * Append (one event or a batch): KEYS events, meta. ARGV maxEvents, terminalTtlMs, activeTtlMs, channel,
- * firstPrev (the prev of the first event when Redis holds nothing of the job: the writer's last stored seq, so
- * a history lost to a restart shows as a gap), then five per event: seq, data, terminal (0|1), hasSnapshot (0|1), snapshot. For each event, in order, in one
- * atomic step: stored, published and given as the snapshot only when its seq is above the last
- * stored one and the job is not over (so two writers of one event store it once); returns one number per event: its
- * prev, or -2 when it was not stored.
+ * then six per event: seq, data, terminal (0|1), hasSnapshot (0|1), snapshot, writerPrev (the writer's last
+ * stored seq, -1: none). For each event, in order, in one atomic step: stored, published and given as
+ * the snapshot only when its seq is above the last stored one and the job is not over (so two writers of one
+ * event store it once), with the larger of the last stored seq and writerPrev as its prev (so events Redis lost,
+ * in a restart without persistence, show as a gap even when another writer re-created the job first); returns
+ * one number per event: its prev, or -2 when it was not stored.
  */
 export const APPEND_MANY = `
 local state = redis.call('HMGET', KEYS[2], 'lastSeq', 'terminalSeq')
 local over = state[2] and true or false
 local last = state[1]
 if not last then
-  last = ARGV[5]
+  last = '-1'
   redis.call('DEL', KEYS[1])
 end
 local results = {}
 local stored = false
 local ttl = ARGV[3]
-for i = 6, #ARGV, 5 do
+for i = 5, #ARGV, 6 do
   local seq = ARGV[i]
   if over or tonumber(seq) <= tonumber(last) then
     results[#results + 1] = -2
   else
-    redis.call('XADD', KEYS[1], 'MAXLEN', ARGV[1], seq .. '-1', 'p', last, 'd', ARGV[i + 1], 't', ARGV[i + 2])
+    local prev = last
+    local hint = ARGV[i + 5]
+    if tonumber(hint) > tonumber(last) and tonumber(hint) < tonumber(seq) then prev = hint end
+    redis.call('XADD', KEYS[1], 'MAXLEN', ARGV[1], seq .. '-1', 'p', prev, 'd', ARGV[i + 1], 't', ARGV[i + 2])
     redis.call('HSET', KEYS[2], 'lastSeq', seq)
     if ARGV[i + 3] == '1' then redis.call('HSET', KEYS[2], 'snapshot', ARGV[i + 4]) end
     if ARGV[i + 2] == '1' then
@@ -64,8 +68,8 @@ for i = 6, #ARGV, 5 do
       ttl = ARGV[2]
       over = true
     end
-    redis.call('PUBLISH', ARGV[4], seq .. '\\n' .. last .. '\\n' .. ARGV[i + 2] .. '\\n' .. ARGV[i + 1])
-    results[#results + 1] = tonumber(last)
+    redis.call('PUBLISH', ARGV[4], seq .. '\\n' .. prev .. '\\n' .. ARGV[i + 2] .. '\\n' .. ARGV[i + 1])
+    results[#results + 1] = tonumber(prev)
     last = seq
     stored = true
   end

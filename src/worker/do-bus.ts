@@ -5,7 +5,7 @@ import {
   type JobState,
   type RetentionOptions,
   type StoredEvent,
-  firstPrev,
+  storedPrev,
 } from '../core/bus.ts';
 import { createLeaseTable } from '../core/memory-leases.ts';
 
@@ -145,8 +145,7 @@ export function createDurableBus(storage: DurableObjectStorage, options: Durable
         results.push(null);
         continue;
       }
-      // The first event of a job this object holds nothing of takes the writer's hint (lost history shows as a gap).
-      const prev = !job && stored.length === 0 ? firstPrev(input) : lastSeq;
+      const prev = storedPrev(lastSeq, input);
       const event: StoredEvent = { seq: input.seq, prev, data: input.data, terminal: input.terminal };
       results.push(event);
       stored.push(event);

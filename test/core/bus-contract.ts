@@ -61,6 +61,22 @@ export function busContract(name: string, open: () => Promise<BusPair>): void {
       expect(await pair.b.append(other, { ...ev(3), prev: 3 })).toEqual({ ...ev(3), prev: -1 });
     });
 
+    it("keeps a writer's prev above its own last seq: another writer re-creating a lost job first leaves no silent hole", async () => {
+      // The bus lost the job; a takeover stored a status as seq 0 before the old owner's seq 6 (after 5) came.
+      const job = newJob();
+      expect(await pair.b.append(job, { ...ev(0), prev: -1 })).toEqual({ ...ev(0), prev: -1 });
+      expect(await pair.a.append(job, { ...ev(6), prev: 5 })).toEqual({ ...ev(6), prev: 5 });
+      expect(await pair.b.append(job, { ...ev(7), prev: 0 })).toEqual({ ...ev(7), prev: 6 });
+      // A batch: the writer's prev counts for the first event it stores.
+      const batched = pair.a.appendMany ? await pair.a.appendMany(job, [ev(7), { ...ev(12), prev: 10 }, { ...ev(13), prev: 10 }]) : [];
+      if (pair.a.appendMany) expect(batched.map((r) => (r ? [r.seq, r.prev] : null))).toEqual([null, [12, 10], [13, 12]]);
+      expect((await pair.b.history(job, -1)).map((e) => [e.seq, e.prev]).slice(0, 3)).toEqual([
+        [0, -1],
+        [6, 5],
+        [7, 6],
+      ]);
+    });
+
     it('stores concurrent writers of the same events exactly once', async () => {
       const job = newJob();
       const writes = [];

@@ -229,3 +229,79 @@ describe('JobHub over the Redis bus', () => {
     await raw.quit();
   });
 });
+
+describe('JobHub over a Redis restarted empty mid-job', () => {
+  /** What a subscriber read, as `gap a-b` and `N` (an event's id), in order. */
+  function transcript() {
+    let text = '';
+    return {
+      sink: { write: (bytes: Uint8Array) => (text += new TextDecoder().decode(bytes)).length > 0, end() {} },
+      read: () =>
+        [...text.matchAll(/^event: gap\ndata: \{"from":(\d+),"to":(\d+)\}$|^id: (\d+)$/gm)].map((m) =>
+          m[3] === undefined ? `gap ${m[1]}-${m[2]}` : m[3],
+        ),
+    };
+  }
+
+  it('tells since when it holds its data: from its first connection, then from the restart', async () => {
+    const own = await startRedisServer();
+    const bus = createRedisBus({ url: own.url, historyMaxEvents: 10, historyTtlMs: 60_000, commandTimeoutMs: 500 });
+    const up = () =>
+      bus.ping().then(
+        () => true,
+        () => false,
+      );
+    await until(up);
+    const first = await bus.dataSince();
+    expect(first).toBeLessThanOrEqual(Date.now());
+    expect(await bus.dataSince()).toBe(first);
+    await own.stop();
+    const restarted = Date.now();
+    await own.start();
+    await until(up, 10_000);
+    expect(await bus.dataSince()).toBeGreaterThanOrEqual(restarted);
+    await bus.close();
+    await own.stop();
+  });
+
+  it('announces the lost events on every hub, even when another writer re-created the job first', async () => {
+    const own = await startRedisServer();
+    const retention = { historyMaxEvents: 100, historyTtlMs: 60_000, commandTimeoutMs: 500 };
+    const owner = createRedisBus({ url: own.url, ...retention });
+    const other = createRedisBus({ url: own.url, ...retention });
+    const job = newJob();
+    const warm = new JobHub(job, owner, 100);
+    await warm.ready();
+    const watcher = transcript();
+    warm.attach(watcher.sink, -1);
+    for (let seq = 0; seq <= 5; seq++) await owner.append(job, { ...ev(seq), prev: seq - 1 });
+    await until(() => watcher.read().length === 6);
+
+    await own.stop();
+    await own.start();
+    const up = (bus: typeof owner) =>
+      bus.ping().then(
+        () => true,
+        () => false,
+      );
+    await until(async () => (await up(owner)) && (await up(other)), 10_000);
+    // A cold hub while Redis holds nothing: its subscriber waits live.
+    const cold = new JobHub(job, other, 100);
+    await cold.ready();
+    const early = transcript();
+    cold.attach(early.sink, -1);
+    // Another writer stores first (a takeover), then the owner goes on after its seq 5.
+    expect(await other.append(job, { seq: 0, data: '{"event":"status"}', terminal: false, prev: -1 })).toMatchObject({ prev: -1 });
+    expect(await owner.append(job, { ...ev(6), prev: 5 })).toMatchObject({ seq: 6, prev: 5 });
+    await until(() => early.read().length === 3 && watcher.read().length === 7);
+
+    expect(watcher.read()).toEqual(['0', '1', '2', '3', '4', '5', '6']);
+    expect(early.read()).toEqual(['0', 'gap 1-5', '6']);
+    const late = transcript();
+    cold.attach(late.sink, -1);
+    expect(late.read()).toEqual(['0', 'gap 1-5', '6']);
+    await Promise.all([warm.close(), cold.close()]);
+    await Promise.all([owner.close(), other.close()]);
+    await own.stop();
+  });
+});

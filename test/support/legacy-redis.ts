@@ -5,8 +5,9 @@ import { APPEND_MANY } from '../../src/node/redis-scripts.ts';
  * Writes a job as gateways before profiles did (up to commit 8bbe0d2, before the profiles merge):
  * its keys tagged with the bare job id, `sse-relay:{<jobid>}:events|meta|lease`, its channel
  * `sse-relay:{<jobid>}`. The key names are spelled out here so they stay the old ones whatever
- * redis-schema.ts becomes; the append script is the one those gateways ran (redis-scripts.ts is
- * unchanged since 8bbe0d2), the lease a `SET PX` as their claim did.
+ * redis-schema.ts becomes; the append script is today's, which stores an event as the one those
+ * gateways ran did (only its arguments changed since 8bbe0d2: a writer's prev per event), the lease
+ * a `SET PX` as their claim did.
  */
 export interface LegacyEvent {
   seq: number;
@@ -36,10 +37,16 @@ export async function writeLegacyJob(
     String(options.terminalTtlMs ?? 86_400_000),
     String(options.activeTtlMs ?? 7 * 24 * 3600 * 1000),
     keys.channel,
-    '-1',
   ];
   for (const event of events) {
-    args.push(String(event.seq), event.data, event.terminal ? '1' : '0', event.snapshot === undefined ? '0' : '1', event.snapshot ?? '');
+    args.push(
+      String(event.seq),
+      event.data,
+      event.terminal ? '1' : '0',
+      event.snapshot === undefined ? '0' : '1',
+      event.snapshot ?? '',
+      '-1',
+    );
   }
   await redis.eval(APPEND_MANY, 2, keys.events, keys.meta, ...args);
   if (options.lease) await redis.set(keys.lease, options.lease.owner, 'PX', options.lease.ttlMs);

@@ -1,0 +1,148 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import type { Bus } from '../../src/core/bus.ts';
+import { isRecord } from '../../src/core/event.ts';
+import { silentLogger } from '../../src/core/logger.ts';
+import { createMemoryBus } from '../../src/core/memory-bus.ts';
+import type { UpstreamProfile } from '../../src/core/profile.ts';
+import { type Relay, createRelay } from '../../src/core/relay.ts';
+import type { UpstreamClient } from '../../src/core/upstream.ts';
+
+// Relay.waitForSnapshot: a stream:false create's wait for the job's first job object, through the
+// hub (no polling of the bus).
+
+/** A made-up vendor streaming `{seq, id, status}` events; `hello` carries no job object, `done` is terminal. */
+const profile: UpstreamProfile = {
+  name: 'acme',
+  authorization: () => ({}),
+  createRequest: () => ({ method: 'POST', path: '/jobs', stream: true }),
+  toEvent(message) {
+    const parsed: unknown = JSON.parse(message.data);
+    if (!isRecord(parsed) || typeof parsed.seq !== 'number') return 'bad';
+    const { seq: _seq, ...job } = parsed;
+    return {
+      seq: parsed.seq,
+      type: String(parsed.status),
+      data: message.data,
+      terminal: parsed.status === 'done',
+      jobId: String(parsed.id),
+      ...(parsed.status === 'hello' ? {} : { job }),
+    };
+  },
+  pollRequest: (id) => ({ method: 'GET', path: `/jobs/${id}` }),
+  pollOutcome: () => ({ kind: 'retry' }),
+  statusKey: (job) => String(job.status),
+  statusEvent: (seq, job) => ({ seq, type: 'status', data: JSON.stringify({ seq, ...job }), terminal: false, job }),
+  createdAt: () => undefined,
+  terminalEvent: (seq, reason, _now, { jobId }) => {
+    const job = { id: jobId, status: 'done', error: reason };
+    return { seq, type: 'done', data: JSON.stringify({ seq, ...job }), terminal: true, job };
+  },
+  cancelRequest: (id) => ({ method: 'DELETE', path: `/jobs/${id}` }),
+};
+
+/** An upstream whose one create stream the test writes to. */
+function controlledUpstream() {
+  let controller!: ReadableStreamDefaultController<Uint8Array>;
+  const body = new ReadableStream<Uint8Array>({
+    start(c) {
+      controller = c;
+    },
+  });
+  const upstream: UpstreamClient = {
+    send: async () => ({ status: 503, body: {} }),
+    open: async () => ({ kind: 'stream', body }),
+  };
+  const encoder = new TextEncoder();
+  return {
+    upstream,
+    emit: (event: object) => controller.enqueue(encoder.encode(`data: ${JSON.stringify(event)}\n\n`)),
+  };
+}
+
+/** The real memory bus, counting history reads. */
+function countingBus() {
+  const memory = createMemoryBus({ historyMaxEvents: 100, historyTtlMs: 60_000 });
+  const counts = { history: 0 };
+  const bus: Bus = {
+    ...memory,
+    history: (jobId, after) => {
+      counts.history++;
+      return memory.history(jobId, after);
+    },
+  };
+  return { bus, counts };
+}
+
+let relay: Relay | undefined;
+afterEach(async () => {
+  await relay?.close();
+  relay = undefined;
+});
+
+function start() {
+  const vendor = controlledUpstream();
+  const { bus, counts } = countingBus();
+  relay = createRelay({
+    bus,
+    profile,
+    upstream: vendor.upstream,
+    redact: (text) => text,
+    logger: silentLogger,
+    instanceId: 't',
+    historyMaxEvents: 100,
+    heartbeatMs: 60_000,
+    leaseMs: 1000,
+    pollIntervalMs: 20,
+    jobDeadlineMs: 60_000,
+  });
+  return { relay, counts, ...vendor };
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+describe('Relay.waitForSnapshot', () => {
+  it('waits for the first job object on the hub, reading the bus history once, however long it takes', async () => {
+    const { relay, emit, counts } = start();
+    emit({ seq: 0, id: 'j1', status: 'hello' });
+    expect(await relay.create('x', {})).toEqual({ kind: 'job', jobId: 'j1' });
+    const before = counts.history;
+    let settled = false;
+    const waiting = relay.waitForSnapshot('j1', 60_000).then((job) => {
+      settled = true;
+      return job;
+    });
+    // The wait has read what the bus holds (the hello event: no job object).
+    await expect.poll(() => counts.history).toBeGreaterThan(before);
+    const reads = counts.history;
+    // Time for a poller to show itself: a wait on the hub reads nothing meanwhile.
+    await sleep(300);
+    expect(settled).toBe(false);
+    expect(counts.history).toBe(reads);
+    emit({ seq: 1, id: 'j1', status: 'queued' });
+    emit({ seq: 2, id: 'j1', status: 'running' });
+    expect(await waiting).toEqual({ id: 'j1', status: 'queued' });
+    expect(counts.history).toBe(reads);
+    expect(reads - before).toBeLessThanOrEqual(2);
+  });
+
+  it('answers the first job object at once when the bus has it, however far the job got', async () => {
+    const { relay, emit } = start();
+    emit({ seq: 0, id: 'j2', status: 'hello' });
+    await relay.create('x', {});
+    emit({ seq: 1, id: 'j2', status: 'queued' });
+    emit({ seq: 2, id: 'j2', status: 'running' });
+    await expect.poll(async () => (await relay.snapshot('j2'))?.status).toBe('running');
+    expect(await relay.waitForSnapshot('j2', 60_000)).toEqual({ id: 'j2', status: 'queued' });
+  });
+
+  it('gives up with the latest job object (or null) when its time runs out or the relay closes', async () => {
+    const { relay, emit } = start();
+    emit({ seq: 0, id: 'j3', status: 'hello' });
+    await relay.create('x', {});
+    expect(await relay.waitForSnapshot('j3', 50)).toBeNull();
+    const waiting = relay.waitForSnapshot('j3', 60_000);
+    await expect.poll(() => relay.hubs.busy().length).toBe(1);
+    await relay.close();
+    expect(await waiting).toBeNull();
+  });
+});
