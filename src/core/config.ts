@@ -158,10 +158,11 @@ function modeProblems(config: z.infer<typeof schema>): string[] {
   }
   if (!upstream && !config.SIMULATOR) {
     problems.push(
-      'UPSTREAM_URL: no upstream configured; set UPSTREAM_TOKEN (and UPSTREAM_URL), or SIMULATOR=true for the built-in simulator, as `npm start` does',
+      "UPSTREAM_URL: no upstream configured; set a profile's credential (UPSTREAM_TOKEN, OPENAI_API_KEY or FAL_KEY, each with its optional URL), or SIMULATOR=true for the built-in simulator, as `npm start` does",
     );
   }
-  if (upstream && config.SIMULATOR) problems.push('SIMULATOR: cannot be combined with UPSTREAM_URL or UPSTREAM_TOKEN');
+  if (upstream && config.SIMULATOR)
+    problems.push('SIMULATOR: cannot be combined with an upstream credential (UPSTREAM_TOKEN, OPENAI_API_KEY or FAL_KEY)');
   if (config.UPSTREAM_URL !== undefined && config.UPSTREAM_TOKEN === undefined) {
     problems.push('UPSTREAM_TOKEN: required when UPSTREAM_URL is set');
   }

@@ -40,6 +40,15 @@ describe('loadConfig', () => {
     expect(fal.endpoint(loadConfig({}))).toBeUndefined();
   });
 
+  it('names every profile credential when none is set, or when one is set beside SIMULATOR=true', () => {
+    expect(() => load({ GATEWAY_OPEN: 'true' })).toThrow(/UPSTREAM_TOKEN, OPENAI_API_KEY or FAL_KEY/);
+    for (const credential of ['UPSTREAM_TOKEN', 'OPENAI_API_KEY', 'FAL_KEY']) {
+      expect(() => load({ GATEWAY_OPEN: 'true', SIMULATOR: 'true', [credential]: 'credential-0123456789' })).toThrow(
+        'SIMULATOR: cannot be combined with an upstream credential',
+      );
+    }
+  });
+
   it('ignores empty values and unrelated variables', () => {
     expect(loadConfig({ PORT: '', PATH: '/bin', HOME: '/root' }).PORT).toBe(8080);
   });
