@@ -32,7 +32,11 @@ export interface FollowerOptions {
   onUpstreamStream?(): void;
 }
 
-export type EnsureResult = 'following' | 'followed-elsewhere' | 'over' | 'unknown';
+/**
+ * `awaiting-owner`: the bus holds nothing of a job that may be one whose data it lost; its owner
+ * gets a lease period to show up before this instance takes over (its first event comes by then).
+ */
+export type EnsureResult = 'following' | 'awaiting-owner' | 'followed-elsewhere' | 'over' | 'unknown';
 
 /** Follows jobs upstream (stream first, polling after) and appends what it sees to the bus. */
 export interface Followers {
@@ -203,7 +207,8 @@ export function createFollowers(options: FollowerOptions): Followers {
       const created = profile.createdAt(status);
       if (created !== undefined && created >= (await dataSince()) + options.leaseMs) return takeOver(jobId, knownSeq, null, status);
     }
-    if (follows.has(jobId) || waiting.has(jobId)) return 'following';
+    if (follows.has(jobId)) return 'following';
+    if (waiting.has(jobId)) return 'awaiting-owner';
     waiting.add(jobId);
     logger.info({ jobId }, 'the bus holds nothing of the job; waiting for a live owner before taking over');
     void pause(options.leaseMs, closing.signal)
@@ -212,7 +217,7 @@ export function createFollowers(options: FollowerOptions): Followers {
       })
       .catch((err: unknown) => logger.warn({ jobId, err: err instanceof Error ? err.message : String(err) }, 'taking over the job failed'))
       .finally(() => waiting.delete(jobId));
-    return 'following';
+    return 'awaiting-owner';
   }
 
   /**
@@ -304,7 +309,8 @@ export function createFollowers(options: FollowerOptions): Followers {
     },
 
     async ensure(jobId, knownSeq = -1) {
-      if (follows.has(jobId) || waiting.has(jobId)) return 'following';
+      if (follows.has(jobId)) return 'following';
+      if (waiting.has(jobId)) return 'awaiting-owner';
       const state = await bus.state(jobId);
       if (state === null && bus.dataSince) return awaitOwner(jobId, knownSeq, bus.dataSince);
       return takeOver(jobId, knownSeq, state);

@@ -44,7 +44,10 @@ export interface RelayOptions {
   upstreamIdleMs?: number;
   /** How long an unused hub stays cached. */
   hubLingerMs?: number;
-  /** How long a subscription to a job nobody has seen yet waits for its first event. */
+  /**
+   * How long a subscription to a job nobody has seen yet waits for its first event (a lease more
+   * when the bus may have lost the job's data and its owner is given a lease to show up).
+   */
   unknownJobWaitMs?: number;
   /** Largest upstream event buffered; a bigger one is counted malformed (default 4 Mi characters). */
   maxEventChars?: number;
@@ -91,8 +94,6 @@ export interface Relay {
   close(): Promise<void>;
 }
 
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
-
 export function createRelay(options: RelayOptions): Relay {
   const { upstream, logger, profile } = options;
   if (!PROFILE_NAME.test(profile.name)) throw new TypeError(`profile name must match ${PROFILE_NAME}: ${JSON.stringify(profile.name)}`);
@@ -100,6 +101,8 @@ export function createRelay(options: RelayOptions): Relay {
   const bus = scopedBus(options.bus, `${profile.name}:`);
   const stats = options.stats ?? createStats();
   let draining = false;
+  /** Aborts on drain and close: subscriptions still waiting for a job's first event give up. */
+  const stopping = new AbortController();
   const unknownJobWaitMs = options.unknownJobWaitMs ?? Math.max(2000, options.pollIntervalMs * 2);
   const hubs = createHubRegistry({
     bus,
@@ -173,9 +176,11 @@ export function createRelay(options: RelayOptions): Relay {
         if (hub.lastSeq < 0) {
           const outcome = await followers.ensure(jobId);
           if (outcome === 'unknown') throw new RelayError('not_found', 'Job not found');
-          if (outcome === 'followed-elsewhere' || outcome === 'over') {
-            const deadline = Date.now() + unknownJobWaitMs;
-            while (hub.lastSeq < 0 && Date.now() < deadline) await sleep(25);
+          if (outcome !== 'following') {
+            // Its first event comes from elsewhere: from its owner, or (bus data lost) from a takeover a lease on.
+            const waitMs = outcome === 'awaiting-owner' ? options.leaseMs + unknownJobWaitMs : unknownJobWaitMs;
+            await untilFirstEvent(hub, waitMs, stopping.signal);
+            if (stopping.signal.aborted) throw new RelayError('unavailable', 'this instance is shutting down', { retryAfterS: 1 });
             if (hub.lastSeq < 0) throw new RelayError('not_found', 'Job not found');
           }
         } else if (hub.terminalSeq === null) {
@@ -232,6 +237,7 @@ export function createRelay(options: RelayOptions): Relay {
 
     async drain(windowMs) {
       draining = true;
+      stopping.abort();
       const streams = hubs.subscriberCount();
       const started = Date.now();
       logger.info({ profile: profile.name, streams, windowMs }, 'drain started: closing streams spread over the window');
@@ -241,6 +247,7 @@ export function createRelay(options: RelayOptions): Relay {
 
     async close() {
       draining = true;
+      stopping.abort();
       clearInterval(watchdog);
       await followers.close();
       await hubs.close();
@@ -282,6 +289,24 @@ function watchForJob(hub: JobHub, parse: (data: string) => Record<string, unknow
       wake();
     },
   };
+}
+
+/** Resolves when the hub (lastSeq -1, after ready()) caches its first event, closes, after `timeoutMs`, or when `signal` aborts. */
+function untilFirstEvent(hub: JobHub, timeoutMs: number, signal: AbortSignal): Promise<void> {
+  if (hub.lastSeq >= 0 || signal.aborted) return Promise.resolve();
+  return new Promise<void>((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      offEvent();
+      offEnd();
+      signal.removeEventListener('abort', done);
+      resolve();
+    };
+    const timer = setTimeout(done, Math.min(timeoutMs, MAX_TIMER_MS));
+    const offEvent = hub.onEvent(done);
+    const offEnd = hub.onEnd(done);
+    signal.addEventListener('abort', done, { once: true });
+  });
 }
 
 /** Resolves when the hub sees the job's end (or closes), after `timeoutMs`, or when `signal` aborts. */

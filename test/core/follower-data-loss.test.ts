@@ -141,7 +141,7 @@ describe('followers after the bus lost a job', () => {
     shared.forget();
     // A cold instance's first subscriber asks for the job while the bus holds nothing of it.
     const cold = instanceBus(shared.bus);
-    expect(await followers('B', cold.bus, upstream).ensure(jobId)).toBe('following');
+    expect(await followers('B', cold.bus, upstream).ensure(jobId)).toBe('awaiting-owner');
     stream.send(progress(jobId, 6));
     await until(() => cold.acquired.length > 0);
 
@@ -164,7 +164,7 @@ describe('followers after the bus lost a job', () => {
     shared.forget();
     // A warm instance whose hub missed seq 5 (it was stored just before the loss).
     const warm = instanceBus(shared.bus);
-    expect(await followers('C', warm.bus, upstream).ensure(jobId, 4)).toBe('following');
+    expect(await followers('C', warm.bus, upstream).ensure(jobId, 4)).toBe('awaiting-owner');
     await until(() => warm.acquired.length > 0);
     stream.send(progress(jobId, 6));
     await until(async () => (await shared.bus.state(jobId))?.lastSeq === 6);
@@ -178,9 +178,9 @@ describe('followers after the bus lost a job', () => {
     const { upstream } = runningUpstream(['j3:gone']);
     const instance = followers('B', shared.bus, upstream);
     expect(await instance.ensure('j3:gone')).toBe('unknown');
-    expect(await instance.ensure('j3:elsewhere')).toBe('following');
+    expect(await instance.ensure('j3:elsewhere')).toBe('awaiting-owner');
     expect(instance.active()).toEqual([]);
-    expect(await instance.ensure('j3:elsewhere')).toBe('following');
+    expect(await instance.ensure('j3:elsewhere')).toBe('awaiting-owner');
     await until(async () => (await shared.bus.history('j3:elsewhere', -1)).length > 0);
     expect((await shared.bus.history('j3:elsewhere', -1))[0]).toMatchObject({ seq: 0, prev: -1 });
     expect(instance.active()).toEqual(['j3:elsewhere']);
