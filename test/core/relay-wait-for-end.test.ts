@@ -1,60 +1,9 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { isRecord } from '../../src/core/event.ts';
-import type { UpstreamProfile } from '../../src/core/profile.ts';
 import type { Relay } from '../../src/core/relay.ts';
-import type { UpstreamClient } from '../../src/core/upstream.ts';
 import { memoryRelay } from '../support/memory-relay.ts';
+import { acmeProfile, controlledUpstream } from '../support/acme-stream.ts';
 
 // Relay.waitForEnd: a blocking create's wait for the job's terminal event, through the hub (no polling of the bus).
-
-/** A made-up vendor whose create answers a stream of `{seq, id, status}` events; `done` is terminal. */
-const profile: UpstreamProfile = {
-  name: 'acme',
-  authorization: () => ({}),
-  createRequest: () => ({ method: 'POST', path: '/jobs', stream: true }),
-  toEvent(message) {
-    const parsed: unknown = JSON.parse(message.data);
-    if (!isRecord(parsed) || typeof parsed.seq !== 'number') return 'bad';
-    const { seq: _seq, ...job } = parsed;
-    return {
-      seq: parsed.seq,
-      type: String(parsed.status),
-      data: message.data,
-      terminal: parsed.status === 'done',
-      jobId: String(parsed.id),
-      job,
-    };
-  },
-  pollRequest: (id) => ({ method: 'GET', path: `/jobs/${id}` }),
-  pollOutcome: () => ({ kind: 'retry' }),
-  statusKey: (job) => String(job.status),
-  statusEvent: (seq, job) => ({ seq, type: 'status', data: JSON.stringify({ seq, ...job }), terminal: false, job }),
-  createdAt: () => undefined,
-  terminalEvent: (seq, reason, _now, { jobId }) => {
-    const job = { id: jobId, status: 'done', error: reason };
-    return { seq, type: 'done', data: JSON.stringify({ seq, ...job }), terminal: true, job };
-  },
-  cancelRequest: (id) => ({ method: 'DELETE', path: `/jobs/${id}` }),
-};
-
-/** An upstream whose one create stream the test writes to. */
-function controlledUpstream() {
-  let controller!: ReadableStreamDefaultController<Uint8Array>;
-  const body = new ReadableStream<Uint8Array>({
-    start(c) {
-      controller = c;
-    },
-  });
-  const upstream: UpstreamClient = {
-    send: async () => ({ status: 503, body: {} }),
-    open: async () => ({ kind: 'stream', body }),
-  };
-  const encoder = new TextEncoder();
-  return {
-    upstream,
-    emit: (event: object) => controller.enqueue(encoder.encode(`data: ${JSON.stringify(event)}\n\n`)),
-  };
-}
 
 let relay: Relay | undefined;
 afterEach(async () => {
@@ -64,7 +13,7 @@ afterEach(async () => {
 
 function start(jobDeadlineMs = 60_000) {
   const vendor = controlledUpstream();
-  relay = memoryRelay(profile, vendor.upstream, { jobDeadlineMs });
+  relay = memoryRelay(acmeProfile, vendor.upstream, { jobDeadlineMs });
   return { relay, ...vendor };
 }
 

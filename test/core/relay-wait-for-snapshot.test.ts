@@ -1,63 +1,12 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Bus } from '../../src/core/bus.ts';
-import { isRecord } from '../../src/core/event.ts';
 import { silentLogger } from '../../src/core/logger.ts';
 import { createMemoryBus } from '../../src/core/memory-bus.ts';
-import type { UpstreamProfile } from '../../src/core/profile.ts';
 import { type Relay, createRelay } from '../../src/core/relay.ts';
-import type { UpstreamClient } from '../../src/core/upstream.ts';
+import { acmeProfile, controlledUpstream } from '../support/acme-stream.ts';
 
 // Relay.waitForSnapshot: a stream:false create's wait for the job's first job object, through the
 // hub (no polling of the bus).
-
-/** A made-up vendor streaming `{seq, id, status}` events; `hello` carries no job object, `done` is terminal. */
-const profile: UpstreamProfile = {
-  name: 'acme',
-  authorization: () => ({}),
-  createRequest: () => ({ method: 'POST', path: '/jobs', stream: true }),
-  toEvent(message) {
-    const parsed: unknown = JSON.parse(message.data);
-    if (!isRecord(parsed) || typeof parsed.seq !== 'number') return 'bad';
-    const { seq: _seq, ...job } = parsed;
-    return {
-      seq: parsed.seq,
-      type: String(parsed.status),
-      data: message.data,
-      terminal: parsed.status === 'done',
-      jobId: String(parsed.id),
-      ...(parsed.status === 'hello' ? {} : { job }),
-    };
-  },
-  pollRequest: (id) => ({ method: 'GET', path: `/jobs/${id}` }),
-  pollOutcome: () => ({ kind: 'retry' }),
-  statusKey: (job) => String(job.status),
-  statusEvent: (seq, job) => ({ seq, type: 'status', data: JSON.stringify({ seq, ...job }), terminal: false, job }),
-  createdAt: () => undefined,
-  terminalEvent: (seq, reason, _now, { jobId }) => {
-    const job = { id: jobId, status: 'done', error: reason };
-    return { seq, type: 'done', data: JSON.stringify({ seq, ...job }), terminal: true, job };
-  },
-  cancelRequest: (id) => ({ method: 'DELETE', path: `/jobs/${id}` }),
-};
-
-/** An upstream whose one create stream the test writes to. */
-function controlledUpstream() {
-  let controller!: ReadableStreamDefaultController<Uint8Array>;
-  const body = new ReadableStream<Uint8Array>({
-    start(c) {
-      controller = c;
-    },
-  });
-  const upstream: UpstreamClient = {
-    send: async () => ({ status: 503, body: {} }),
-    open: async () => ({ kind: 'stream', body }),
-  };
-  const encoder = new TextEncoder();
-  return {
-    upstream,
-    emit: (event: object) => controller.enqueue(encoder.encode(`data: ${JSON.stringify(event)}\n\n`)),
-  };
-}
 
 /** The real memory bus, counting history reads. */
 function countingBus() {
@@ -84,7 +33,7 @@ function start() {
   const { bus, counts } = countingBus();
   relay = createRelay({
     bus,
-    profile,
+    profile: acmeProfile,
     upstream: vendor.upstream,
     redact: (text) => text,
     logger: silentLogger,
