@@ -1,12 +1,9 @@
-import { existsSync } from 'node:fs';
 import { type Server, createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { type Browser, chromium } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestGateway, type TestGateway } from '../support/gateway.ts';
-
-const CHROMIUM = '/usr/bin/chromium';
-const hasChromium = existsSync(CHROMIUM);
+import { hasChromium, launchChromium } from '../support/chromium.ts';
 
 /** A hostile page: everything a site can do to a local gateway without a CORS grant. */
 const HOSTILE = (gateway: string) => `<!doctype html><meta charset="utf-8"><title>hostile</title>
@@ -50,22 +47,12 @@ describe.skipIf(!hasChromium)('open mode in a real browser: a hostile page canno
     pages = createServer((_req, res) => res.writeHead(200, { 'Content-Type': 'text/html' }).end(HOSTILE(gw.url)));
     await new Promise<void>((resolve) => pages.listen(0, '127.0.0.1', resolve));
     pagePort = (pages.address() as AddressInfo).port;
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-        // Hostile names that resolve to this machine, as a public site's would after DNS rebinding.
-        '--host-resolver-rules=MAP evil.test 127.0.0.1, MAP rebind.test 127.0.0.1',
-        // Chromium's own local-network checks would stop the rebound page first; other browsers have none.
-        '--disable-features=BlockInsecurePrivateNetworkRequests,PrivateNetworkAccessSendPreflights,LocalNetworkAccessChecks',
-      ],
-    });
+    browser = await launchChromium([
+      // Hostile names that resolve to this machine, as a public site's would after DNS rebinding.
+      '--host-resolver-rules=MAP evil.test 127.0.0.1, MAP rebind.test 127.0.0.1',
+      // Chromium's own local-network checks would stop the rebound page first; other browsers have none.
+      '--disable-features=BlockInsecurePrivateNetworkRequests,PrivateNetworkAccessSendPreflights,LocalNetworkAccessChecks',
+    ]);
   }, 60_000);
 
   afterAll(async () => {

@@ -1,13 +1,11 @@
-import { existsSync } from 'node:fs';
 import { type Server, createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { type Browser, type Page, chromium } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestGateway, type TestGateway } from '../support/gateway.ts';
 import { SECURED, createWithKey } from '../support/security.ts';
+import { CHROMIUM, hasChromium, launchChromium } from '../support/chromium.ts';
 
-const CHROMIUM = '/usr/bin/chromium';
-const hasChromium = existsSync(CHROMIUM);
 if (!hasChromium) console.warn(`test/browser skipped: ${CHROMIUM} is missing (.ci/run installs the chromium package)`);
 
 /** The browser side, as in the README (Security, A browser app): the page gets a token from its backend and streams cross-origin. */
@@ -85,19 +83,7 @@ describe.skipIf(!hasChromium)('a browser on another origin streams a job with a 
       }
       res.writeHead(200, { 'Content-Type': 'text/html' }).end(PAGE(gw.url));
     });
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
-    });
+    browser = await launchChromium(['--disable-quic']);
     page = await browser.newPage();
     await page.goto(`http://127.0.0.1:${pagePort}/`);
   }, 60_000);

@@ -2,11 +2,12 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { type Browser, chromium } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '../support/free-port.ts';
 import { type Example, missingExpectation, parseExamples } from '../support/readme-examples.ts';
 import { until } from '../support/until.ts';
+import { hasChromium, launchChromium } from '../support/chromium.ts';
 
 // The README's examples, run as written against `npm start` (README "Tests": the README's examples).
 // The only change made to a block is the port: `localhost:8080` becomes the gateway's free port.
@@ -14,7 +15,6 @@ import { until } from '../support/until.ts';
 const root = join(import.meta.dirname, '../..');
 const { examples, problems } = parseExamples(readFileSync(join(root, 'README.md'), 'utf8'));
 const work = join(root, 'tmp', `readme-examples-${process.pid}`); // inside the repository, so imports resolve
-const CHROMIUM = '/usr/bin/chromium';
 const BLOCK_TIMEOUT_MS = 60_000;
 // Every process started here: connections beyond this machine fail and are reported (loopback-only.mjs).
 const NO_INTERNET = {
@@ -200,17 +200,7 @@ window.EventSource = class extends Native {
  * terminal event; its console output is what `expect` checks.
  */
 async function runBrowser(example: Example, section: Section, port: number): Promise<void> {
-  browser ??= await chromium.launch({
-    executablePath: CHROMIUM,
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-    ],
-  });
+  browser ??= await launchChromium();
   const context = await browser.newContext();
   const origin = `http://localhost:${port}`;
   await context.route('**/*', (route) => {
@@ -287,7 +277,7 @@ describe('README.md examples', () => {
 
     for (const example of examples) {
       const name = `${where(example)} ${example.lang}: ${example.skip ? `skipped (${example.skip})` : example.how.join(' + ')}`;
-      const needsChromium = example.how.includes('browser') && !existsSync(CHROMIUM);
+      const needsChromium = example.how.includes('browser') && !hasChromium;
       it.skipIf(example.skip !== undefined || needsChromium)(
         name,
         async () => {
