@@ -179,7 +179,7 @@ export function createRelay(options: RelayOptions): Relay {
           if (outcome !== 'following') {
             // Its first event comes from elsewhere: from its owner, or (bus data lost) from a takeover a lease on.
             const waitMs = outcome === 'awaiting-owner' ? options.leaseMs + unknownJobWaitMs : unknownJobWaitMs;
-            await untilFirstEvent(hub, waitMs, stopping.signal);
+            if (hub.lastSeq < 0 && !stopping.signal.aborted) await untilHub(hub, waitMs, stopping.signal, { onEvent: true });
             if (stopping.signal.aborted) throw new RelayError('unavailable', 'this instance is shutting down', { retryAfterS: 1 });
             if (hub.lastSeq < 0) throw new RelayError('not_found', 'Job not found');
           }
@@ -227,7 +227,7 @@ export function createRelay(options: RelayOptions): Relay {
         if (hub.terminalSeq === null && !signal?.aborted) {
           // Someone must follow it while we wait; the watchdog checks again while we do.
           followers.ensure(jobId, hub.lastSeq).catch(() => undefined);
-          await untilEnd(hub, Math.min(timeoutMs ?? bound, bound, MAX_TIMER_MS), signal);
+          await untilHub(hub, Math.min(timeoutMs ?? bound, bound), signal);
         }
         return await snapshot(jobId);
       } finally {
@@ -291,35 +291,22 @@ function watchForJob(hub: JobHub, parse: (data: string) => Record<string, unknow
   };
 }
 
-/** Resolves when the hub (lastSeq -1, after ready()) caches its first event, closes, after `timeoutMs`, or when `signal` aborts. */
-function untilFirstEvent(hub: JobHub, timeoutMs: number, signal: AbortSignal): Promise<void> {
-  if (hub.lastSeq >= 0 || signal.aborted) return Promise.resolve();
+/**
+ * Resolves when the hub sees the job's end (or closes), with `onEvent` also at its next cached
+ * event, after `timeoutMs`, or when `signal` aborts; removes what it listened with on every path.
+ */
+function untilHub(hub: JobHub, timeoutMs: number, signal: AbortSignal | undefined, { onEvent = false } = {}): Promise<void> {
   return new Promise<void>((resolve) => {
     const done = () => {
       clearTimeout(timer);
       offEvent();
       offEnd();
-      signal.removeEventListener('abort', done);
-      resolve();
-    };
-    const timer = setTimeout(done, Math.min(timeoutMs, MAX_TIMER_MS));
-    const offEvent = hub.onEvent(done);
-    const offEnd = hub.onEnd(done);
-    signal.addEventListener('abort', done, { once: true });
-  });
-}
-
-/** Resolves when the hub sees the job's end (or closes), after `timeoutMs`, or when `signal` aborts. */
-function untilEnd(hub: JobHub, timeoutMs: number, signal: AbortSignal | undefined): Promise<void> {
-  return new Promise<void>((resolve) => {
-    const done = () => {
-      clearTimeout(timer);
-      removeWaiter();
       signal?.removeEventListener('abort', done);
       resolve();
     };
-    const timer = setTimeout(done, timeoutMs);
-    const removeWaiter = hub.onEnd(done);
+    const timer = setTimeout(done, Math.min(timeoutMs, MAX_TIMER_MS));
+    const offEvent = onEvent ? hub.onEvent(done) : () => {};
+    const offEnd = hub.onEnd(done);
     signal?.addEventListener('abort', done, { once: true });
   });
 }
