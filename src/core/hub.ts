@@ -137,6 +137,16 @@ export class JobHub {
     return this.endWaiters.size;
   }
 
+  private notifyEvent(event: StoredEvent): void {
+    for (const watcher of [...this.eventWatchers]) {
+      try {
+        watcher(event);
+      } catch {
+        // One failing watcher must not stop the others or the hub.
+      }
+    }
+  }
+
   private notifyEnd(): void {
     const waiters = [...this.endWaiters];
     this.endWaiters.clear();
@@ -219,13 +229,7 @@ export class JobHub {
       if (view.ahead.size > 0) this.admitCaughtUp(view, event);
       this.broadcastTo(view, frame);
     }
-    for (const watcher of [...this.eventWatchers]) {
-      try {
-        watcher(event);
-      } catch {
-        // One failing watcher must not stop the others or the hub.
-      }
-    }
+    if (this.eventWatchers.size > 0) this.notifyEvent(event);
     if (event.terminal) {
       this.terminalSeq = event.seq;
       for (const view of this.views) {
@@ -247,19 +251,7 @@ export class JobHub {
       if (since >= event.seq) continue;
       view.ahead.delete(sink);
       if (event.prev > since) this.observer.onGap?.(this.jobId, since + 1, event.prev);
-      if (event.prev > since && !view.style.noGapFrames) {
-        let ok = false;
-        try {
-          ok = sink.write(gapFrame(since + 1, event.prev));
-        } catch {
-          ok = false;
-        }
-        if (!ok) {
-          this.observer.onDropped?.(this.jobId);
-          this.endEarly(view, sink, false);
-          continue;
-        }
-      }
+      if (event.prev > since && !view.style.noGapFrames && !this.writeOrDrop(view, sink, gapFrame(since + 1, event.prev))) continue;
       view.subscribers.add(sink);
     }
   }
@@ -271,18 +263,23 @@ export class JobHub {
 
   private broadcastTo(view: View, bytes: Uint8Array): void {
     for (const sink of view.subscribers) {
-      let ok = false;
-      try {
-        ok = sink.write(bytes);
-      } catch {
-        ok = false;
-      }
-      if (!ok) {
-        view.subscribers.delete(sink);
-        this.observer.onDropped?.(this.jobId);
-        this.endEarly(view, sink, false);
-      }
+      if (!this.writeOrDrop(view, sink, bytes)) view.subscribers.delete(sink);
     }
+  }
+
+  /** Writes to one subscriber; one that fails or falls too far behind is counted dropped and ended (false). */
+  private writeOrDrop(view: View, sink: SubscriberSink, bytes: Uint8Array): boolean {
+    let ok = false;
+    try {
+      ok = sink.write(bytes);
+    } catch {
+      ok = false;
+    }
+    if (!ok) {
+      this.observer.onDropped?.(this.jobId);
+      this.endEarly(view, sink, false);
+    }
+    return ok;
   }
 
   /** True when a client that has seen `since` has nothing more to get: the job is over. */
