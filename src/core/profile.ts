@@ -4,7 +4,7 @@
  * each vendor is one file in `src/profiles/`. Members marked optional exist for vendors that
  * need them (the comment says which); a profile leaves out what its vendor does not do.
  */
-import { type JobEvent, isRecord } from './event.ts';
+import { type JobEvent, isRecord } from './ingest/event.ts';
 
 /** One call to the vendor, relative to the profile's base URL; the client adds the credential. */
 export interface UpstreamRequest {

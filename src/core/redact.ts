@@ -1,4 +1,4 @@
-import { MAX_JSON_DEPTH, jsonTooDeep } from './json-depth.ts';
+import { MAX_JSON_DEPTH, jsonTooDeep } from './ingest/json-depth.ts';
 
 /** Text in place of a secret. */
 export const REDACTED = '[redacted]';

@@ -1,16 +1,16 @@
 import type { Config } from './config.ts';
-import type { AppendInput, Bus } from './bus.ts';
+import type { AppendInput, Bus } from './bus/bus.ts';
 import { RelayError } from './errors.ts';
-import { createFollowers, type Followers } from './follower.ts';
-import { parseSnapshot } from './follow-poll.ts';
-import type { JobHub } from './hub.ts';
-import { createHubRegistry, type HubRegistry } from './hubs.ts';
+import { createFollowers, type Followers } from './follow/followers.ts';
+import { parseSnapshot } from './follow/poll.ts';
+import type { JobHub } from './fanout/hub.ts';
+import { createHubRegistry, type HubRegistry } from './fanout/hubs.ts';
 import type { Logger } from './logger.ts';
-import { openCreate } from './open-create.ts';
+import { openCreate } from './ingest/open-create.ts';
 import { PROFILE_NAME, type UpstreamProfile } from './profile.ts';
-import { scopedBus } from './scoped-bus.ts';
+import { scopedBus } from './bus/scoped-bus.ts';
 import { createStats, type RelayStats } from './stats.ts';
-import type { UpstreamClient, UpstreamReply } from './upstream.ts';
+import type { UpstreamClient, UpstreamReply } from './ingest/upstream.ts';
 
 /** The relay's limits and timers from the configuration: one recipe for every runtime. */
 export function relayTimings(config: Config) {

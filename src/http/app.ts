@@ -6,7 +6,7 @@ import { MAX_TOKEN_JOBS } from '../core/auth/subscribe-token.ts';
 import { RelayError, errorBody } from '../core/errors.ts';
 import type { Logger } from '../core/logger.ts';
 import type { CreateOutcome, Relay } from '../core/relay.ts';
-import { SSE_HEADERS } from '../core/sse.ts';
+import { SSE_HEADERS } from '../core/fanout/sse.ts';
 import { accessLog } from './access-log.ts';
 import { requireApiKey, requireJobAccess } from './auth.ts';
 import { type AppQueue, queueCreate } from './queued-create.ts';

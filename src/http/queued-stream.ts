@@ -1,8 +1,8 @@
 import { errorBody, RelayError } from '../core/errors.ts';
-import type { SubscriberSink } from '../core/hub.ts';
+import type { SubscriberSink } from '../core/fanout/hub.ts';
 import type { FrameStyle } from '../core/profile.ts';
 import type { Relay } from '../core/relay.ts';
-import { SSE_HEADERS, encodeComment, encodeRetry, encodeUnnumberedEvent } from '../core/sse.ts';
+import { SSE_HEADERS, encodeComment, encodeRetry, encodeUnnumberedEvent } from '../core/fanout/sse.ts';
 import type { QueuedCreate } from './queued-create.ts';
 import { type SinkInit, type SinkOpener, openStreamSink } from './subscription-response.ts';
 

@@ -1,4 +1,4 @@
-import type { SubscriberSink } from '../core/hub.ts';
+import type { SubscriberSink } from '../core/fanout/hub.ts';
 
 export interface StreamSinkOptions {
   /** A subscriber further behind than this is dropped (it reconnects and resumes). */

@@ -1,9 +1,9 @@
-import type { SubscriberSink } from '../core/hub.ts';
+import type { SubscriberSink } from '../core/fanout/hub.ts';
 import type { FrameStyle } from '../core/profile.ts';
 import { RelayError } from '../core/errors.ts';
 import type { SubscribeOutcome } from '../core/relay.ts';
-import { MAX_SEQ } from '../core/event.ts';
-import { SSE_HEADERS, encodeRetry } from '../core/sse.ts';
+import { MAX_SEQ } from '../core/ingest/event.ts';
+import { SSE_HEADERS, encodeRetry } from '../core/fanout/sse.ts';
 import { createStreamSink } from './stream-sink.ts';
 
 /** What a runtime needs to open one subscriber's stream. */

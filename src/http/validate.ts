@@ -1,7 +1,7 @@
 import { type JobRef, parseJobRef } from '../core/auth/job-ref.ts';
 import { RelayError } from '../core/errors.ts';
-import { isValidJobId } from '../core/job-id.ts';
-import { MAX_BODY_DEPTH, jsonTooDeep } from '../core/json-depth.ts';
+import { isValidJobId } from '../core/ingest/job-id.ts';
+import { MAX_BODY_DEPTH, jsonTooDeep } from '../core/ingest/json-depth.ts';
 
 /** A job id safe to put in an upstream URL, a bus key and an SSE header. */
 export function checkJobId(raw: string | undefined): string {

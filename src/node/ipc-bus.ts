@@ -1,4 +1,4 @@
-import type { AppendInput, Bus, BusListener, JobState, StoredEvent, Unsubscribe } from '../core/bus.ts';
+import type { AppendInput, Bus, BusListener, JobState, StoredEvent, Unsubscribe } from '../core/bus/bus.ts';
 
 /** One message pipe between two processes (a cluster worker's `process`, or the primary's `Worker`). */
 export interface IpcChannel {

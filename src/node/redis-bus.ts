@@ -1,5 +1,5 @@
 import { Redis } from 'ioredis';
-import type { AppendInput, Bus, JobState, RetentionOptions, StoredEvent } from '../core/bus.ts';
+import type { AppendInput, Bus, JobState, RetentionOptions, StoredEvent } from '../core/bus/bus.ts';
 import { RelayError } from '../core/errors.ts';
 import { type Logger, silentLogger } from '../core/logger.ts';
 import { createFanout } from './redis-fanout.ts';

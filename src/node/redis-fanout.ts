@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import type { BusListener, StoredEvent, Unsubscribe } from '../core/bus.ts';
+import type { BusListener, StoredEvent, Unsubscribe } from '../core/bus/bus.ts';
 import type { Logger } from '../core/logger.ts';
 import { decodeMessage } from './redis-schema.ts';
 

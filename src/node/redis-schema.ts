@@ -1,4 +1,4 @@
-import type { StoredEvent } from '../core/bus.ts';
+import type { StoredEvent } from '../core/bus/bus.ts';
 
 /**
  * Where one job lives in Redis. Every key and the channel carry the job id as a hash tag,

@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
-import type { SubscriberSink } from '../core/hub.ts';
+import type { SubscriberSink } from '../core/fanout/hub.ts';
 import { canDetachFromHttp, detachFromHttp } from './detach-socket.ts';
 
 export interface SocketSinkOptions {

@@ -1,15 +1,15 @@
 /** Every upstream profile the gateway serves, with what each runtime needs to wire it; the first is the default. */
 import type { Config } from '../core/config.ts';
 import type { UpstreamProfile } from '../core/profile.ts';
-import type { UpstreamEndpoint } from '../core/upstream.ts';
+import type { UpstreamEndpoint } from '../core/ingest/upstream.ts';
 import type { AppProfile, AppRelay } from '../http/app.ts';
-import { FAL_QUEUE_VENDOR_URL, falQueue } from './fal-queue.ts';
-import { falApp } from './fal-queue-routes.ts';
-import { FAL_DIRECT_ORIGINS } from './fal-queue-paths.ts';
-import { MIDJOURNEY_VENDOR_URL, midjourneyV3 } from './midjourney-v3.ts';
-import { midjourneyApp } from './midjourney-v3-routes.ts';
-import { OPENAI_VENDOR_URL, openaiResponses } from './openai-responses.ts';
-import { openaiApp } from './openai-responses-routes.ts';
+import { FAL_QUEUE_VENDOR_URL, falQueue } from './fal-queue/profile.ts';
+import { falApp } from './fal-queue/routes.ts';
+import { FAL_DIRECT_ORIGINS } from './fal-queue/paths.ts';
+import { MIDJOURNEY_VENDOR_URL, midjourneyV3 } from './midjourney-v3/profile.ts';
+import { midjourneyApp } from './midjourney-v3/routes.ts';
+import { OPENAI_VENDOR_URL, openaiResponses } from './openai-responses/profile.ts';
+import { openaiApp } from './openai-responses/routes.ts';
 
 export interface ProfileEntry {
   profile: UpstreamProfile;

@@ -3,7 +3,7 @@ import { type JobRef, qualifiedJobId } from '../core/auth/job-ref.ts';
 import { RelayError } from '../core/errors.ts';
 import { configSecrets } from '../core/config.ts';
 import { createRedactor } from '../core/redact.ts';
-import { createUpstreamClient } from '../core/upstream.ts';
+import { createUpstreamClient } from '../core/ingest/upstream.ts';
 import type { UpstreamProfile } from '../core/profile.ts';
 import { type AppProfile, type AppRelay, type OpenSubscription, createApp } from '../http/app.ts';
 import { createSecurity } from '../http/security.ts';

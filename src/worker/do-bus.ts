@@ -6,8 +6,8 @@ import {
   type RetentionOptions,
   type StoredEvent,
   storedPrev,
-} from '../core/bus.ts';
-import { createLeaseTable } from '../core/memory-leases.ts';
+} from '../core/bus/bus.ts';
+import { createLeaseTable } from '../core/bus/memory-leases.ts';
 
 /** What the job's Durable Object knows of its job, for alarms. */
 export interface JobRecord {

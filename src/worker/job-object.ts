@@ -1,5 +1,5 @@
 import { DurableObject } from 'cloudflare:workers';
-import type { StoredEvent } from '../core/bus.ts';
+import type { StoredEvent } from '../core/bus/bus.ts';
 import { type WorkerConfig, loadWorkerConfig } from './config.ts';
 import { type JobRecord, storedJobKey } from './do-bus.ts';
 import type { Env } from './env.ts';

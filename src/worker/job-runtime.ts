@@ -1,12 +1,12 @@
-import type { StoredEvent } from '../core/bus.ts';
+import type { StoredEvent } from '../core/bus/bus.ts';
 import type { Logger } from '../core/logger.ts';
 import { configSecrets } from '../core/config.ts';
 import { createRedactor } from '../core/redact.ts';
-import { encodeComment, encodeRetry } from '../core/sse.ts';
+import { encodeComment, encodeRetry } from '../core/fanout/sse.ts';
 import { type Relay, createRelay, relayTimings } from '../core/relay.ts';
 import { RelayError, errorBody } from '../core/errors.ts';
 import type { UpstreamProfile } from '../core/profile.ts';
-import { createUpstreamClient } from '../core/upstream.ts';
+import { createUpstreamClient } from '../core/ingest/upstream.ts';
 import { subscriptionResponse } from '../http/subscription-response.ts';
 import type { WorkerConfig } from './config.ts';
 import { type DurableBus, type JobRecord, createDurableBus } from './do-bus.ts';

@@ -1,6 +1,6 @@
 import { type JobRef, parseJobRef } from '../core/auth/job-ref.ts';
 import type { UpstreamProfile } from '../core/profile.ts';
-import type { UpstreamEndpoint } from '../core/upstream.ts';
+import type { UpstreamEndpoint } from '../core/ingest/upstream.ts';
 import { PROFILES, type ProfileEntry } from '../profiles/index.ts';
 import type { WorkerConfig } from './config.ts';
 

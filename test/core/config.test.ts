@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigError, configSecrets, isProduction, loadConfig as load, withDevDefaults } from '../../src/core/config.ts';
 import { PROFILES } from '../../src/profiles/index.ts';
-import { FAL_QUEUE_VENDOR_URL } from '../../src/profiles/fal-queue.ts';
-import { FAL_DIRECT_ORIGINS } from '../../src/profiles/fal-queue-paths.ts';
-import { MIDJOURNEY_VENDOR_URL } from '../../src/profiles/midjourney-v3.ts';
+import { FAL_QUEUE_VENDOR_URL } from '../../src/profiles/fal-queue/profile.ts';
+import { FAL_DIRECT_ORIGINS } from '../../src/profiles/fal-queue/paths.ts';
+import { MIDJOURNEY_VENDOR_URL } from '../../src/profiles/midjourney-v3/profile.ts';
 
 const KEYS = { GATEWAY_API_KEYS: 'key-test-0123456789abcdef' };
 /** Most cases are about other variables: they run as `--dev` would (open, simulator). */

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { isRecord } from '../../src/core/event.ts';
+import { isRecord } from '../../src/core/ingest/event.ts';
 import type { UpstreamProfile } from '../../src/core/profile.ts';
-import type { UpstreamClient } from '../../src/core/upstream.ts';
+import type { UpstreamClient } from '../../src/core/ingest/upstream.ts';
 import { subscriptionResponse } from '../../src/http/subscription-response.ts';
 import { memoryRelay } from '../support/memory-relay.ts';
 

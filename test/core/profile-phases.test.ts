@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { type JobEvent, isRecord } from '../../src/core/event.ts';
+import { type JobEvent, isRecord } from '../../src/core/ingest/event.ts';
 import type { UpstreamProfile } from '../../src/core/profile.ts';
-import type { UpstreamClient } from '../../src/core/upstream.ts';
+import type { UpstreamClient } from '../../src/core/ingest/upstream.ts';
 import { vendorTable } from '../support/vendor-table.ts';
 import { memoryRelay } from '../support/memory-relay.ts';
 

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { readEvents } from '../../src/core/upstream-stream.ts';
+import { readEvents } from '../../src/core/ingest/upstream-stream.ts';
 import { REDACTED, createRedactor } from '../../src/core/redact.ts';
 import { findDecoded } from '../support/decode.ts';
 

@@ -1,10 +1,10 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import type { Bus } from '../../src/core/bus.ts';
-import type { JobHub, SubscriberSink } from '../../src/core/hub.ts';
+import type { Bus } from '../../src/core/bus/bus.ts';
+import type { JobHub, SubscriberSink } from '../../src/core/fanout/hub.ts';
 import { silentLogger } from '../../src/core/logger.ts';
-import { createMemoryBus } from '../../src/core/memory-bus.ts';
+import { createMemoryBus } from '../../src/core/bus/memory-bus.ts';
 import { type Relay, type SubscribeOutcome, createRelay } from '../../src/core/relay.ts';
-import type { UpstreamClient } from '../../src/core/upstream.ts';
+import type { UpstreamClient } from '../../src/core/ingest/upstream.ts';
 import { jobApiClient, midjourneyFollow } from '../support/job-api.ts';
 
 // Relay.subscribe to a job this instance has seen nothing of: it waits for the job's first event

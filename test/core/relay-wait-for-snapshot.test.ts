@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import type { Bus } from '../../src/core/bus.ts';
+import type { Bus } from '../../src/core/bus/bus.ts';
 import { silentLogger } from '../../src/core/logger.ts';
-import { createMemoryBus } from '../../src/core/memory-bus.ts';
+import { createMemoryBus } from '../../src/core/bus/memory-bus.ts';
 import { type Relay, createRelay } from '../../src/core/relay.ts';
 import { acmeProfile, controlledUpstream } from '../support/acme-stream.ts';
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { RelayError } from '../../src/core/errors.ts';
-import { MAX_SEQ, MAX_UPSTREAM_SEQ } from '../../src/core/event.ts';
+import { MAX_SEQ, MAX_UPSTREAM_SEQ } from '../../src/core/ingest/event.ts';
 import { resumePoint } from '../../src/http/subscription-response.ts';
 
 describe('resumePoint', () => {

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { JobHub } from '../../src/core/hub.ts';
-import { createMemoryBus } from '../../src/core/memory-bus.ts';
+import { JobHub } from '../../src/core/fanout/hub.ts';
+import { createMemoryBus } from '../../src/core/bus/memory-bus.ts';
 import type { FrameStyle } from '../../src/core/profile.ts';
-import { encodeComment } from '../../src/core/sse.ts';
+import { encodeComment } from '../../src/core/fanout/sse.ts';
 import { subscriptionResponse } from '../../src/http/subscription-response.ts';
 
 // A runtime's stream-length cut (the Worker's MAX_STREAM_MS), through the hub.

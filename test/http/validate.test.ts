@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { checkJobId, parseTokenRequest } from '../../src/http/validate.ts';
-import { checkCreateLimits, checkVerb } from '../../src/profiles/midjourney-v3-request.ts';
+import { checkCreateLimits, checkVerb } from '../../src/profiles/midjourney-v3/request.ts';
 
 describe('input hardening', () => {
   it('accepts vendor job ids and rejects anything that could escape a URL, a Redis key, a header or an SSE field', () => {

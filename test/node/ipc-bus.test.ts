@@ -2,7 +2,7 @@ import { type ChildProcess, fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { channelOf, createIpcBus } from '../../src/node/ipc-bus.ts';
-import { CONTRACT_RETENTION, busContract } from '../core/bus-contract.ts';
+import { CONTRACT_RETENTION, busContract } from '../core/bus/bus-contract.ts';
 
 const HOST = fileURLToPath(new URL('../support/bus-host.ts', import.meta.url));
 let host: ChildProcess;

@@ -1,9 +1,9 @@
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { StoredEvent } from '../../src/core/bus.ts';
-import { JobHub } from '../../src/core/hub.ts';
+import type { StoredEvent } from '../../src/core/bus/bus.ts';
+import { JobHub } from '../../src/core/fanout/hub.ts';
 import { createRedisBus } from '../../src/node/redis-bus.ts';
-import { CONTRACT_RETENTION, busContract } from '../core/bus-contract.ts';
+import { CONTRACT_RETENTION, busContract } from '../core/bus/bus-contract.ts';
 import { type RedisServer, startRedisServer } from '../support/redis-server.ts';
 
 let server: RedisServer;

@@ -3,7 +3,7 @@ import { promisify } from 'node:util';
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { silentLogger } from '../../src/core/logger.ts';
-import { scopedBus } from '../../src/core/scoped-bus.ts';
+import { scopedBus } from '../../src/core/bus/scoped-bus.ts';
 import { createRedisBus } from '../../src/node/redis-bus.ts';
 import { GATEWAY_LEGACY_LAYOUT, migrateLegacyJobs } from '../../src/node/redis-migrate.ts';
 import { freePort } from '../support/free-port.ts';

@@ -2,8 +2,8 @@ import { type IncomingMessage, type Server, type ServerResponse, createServer } 
 import type { AddressInfo } from 'node:net';
 import { connect, type Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { SubscriberSink } from '../../src/core/hub.ts';
-import { SSE_HEADERS } from '../../src/core/sse.ts';
+import type { SubscriberSink } from '../../src/core/fanout/hub.ts';
+import { SSE_HEADERS } from '../../src/core/fanout/sse.ts';
 import { createSocketSinks } from '../../src/node/socket-sink-opener.ts';
 
 const encoder = new TextEncoder();

@@ -1,6 +1,6 @@
-import { isRecord } from '../../src/core/event.ts';
+import { isRecord } from '../../src/core/ingest/event.ts';
 import type { UpstreamProfile } from '../../src/core/profile.ts';
-import type { UpstreamClient } from '../../src/core/upstream.ts';
+import type { UpstreamClient } from '../../src/core/ingest/upstream.ts';
 
 /**
  * A made-up vendor whose create answers a stream of `{seq, id, status}` events: each carries its

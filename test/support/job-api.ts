@@ -1,5 +1,5 @@
-import type { UpstreamClient, UpstreamReply } from '../../src/core/upstream.ts';
-import { midjourneyV3 } from '../../src/profiles/midjourney-v3.ts';
+import type { UpstreamClient, UpstreamReply } from '../../src/core/ingest/upstream.ts';
+import { midjourneyV3 } from '../../src/profiles/midjourney-v3/profile.ts';
 
 /** A Midjourney-style job API whose status polls (`GET /jobs/<id>`) the test answers; every other call fails. */
 export function jobApiClient(getJob: (jobid: string) => Promise<UpstreamReply>): UpstreamClient {

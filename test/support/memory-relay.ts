@@ -1,8 +1,8 @@
 import { silentLogger } from '../../src/core/logger.ts';
-import { createMemoryBus } from '../../src/core/memory-bus.ts';
+import { createMemoryBus } from '../../src/core/bus/memory-bus.ts';
 import type { UpstreamProfile } from '../../src/core/profile.ts';
 import { type Relay, type RelayOptions, createRelay } from '../../src/core/relay.ts';
-import type { UpstreamClient } from '../../src/core/upstream.ts';
+import type { UpstreamClient } from '../../src/core/ingest/upstream.ts';
 
 /** What a unit test may set; the rest is quiet and slow enough never to fire on its own. */
 export type MemoryRelayOptions = Partial<Pick<RelayOptions, 'historyMaxEvents' | 'pollIntervalMs' | 'jobDeadlineMs'>>;

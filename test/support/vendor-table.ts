@@ -1,5 +1,5 @@
 import type { UpstreamRequest } from '../../src/core/profile.ts';
-import type { StreamResult, UpstreamClient } from '../../src/core/upstream.ts';
+import type { StreamResult, UpstreamClient } from '../../src/core/ingest/upstream.ts';
 
 /** A made-up vendor as an upstream client: answers each request by `METHOD path` from the test's table (else 404), counting them. */
 export function vendorTable(routes: Record<string, (request: UpstreamRequest) => StreamResult>) {

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll } from 'vitest';
-import type { Bus, BusListener, StoredEvent } from '../../src/core/bus.ts';
+import type { Bus, BusListener, StoredEvent } from '../../src/core/bus/bus.ts';
 import { type WorkerDev, startWorkerDev } from '../../scripts/worker-dev.ts';
-import { CONTRACT_RETENTION, busContract } from '../core/bus-contract.ts';
+import { CONTRACT_RETENTION, busContract } from '../core/bus/bus-contract.ts';
 
 // The shared bus contract against the Durable Object bus, in workerd: one object per job.
 let dev: WorkerDev;

@@ -3,7 +3,7 @@ import type { QueueStatus } from '@fal-ai/client';
 import { EventSource } from 'eventsource';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FAL_EARLY_END } from '../../src/profiles/fal-queue.ts';
+import { FAL_EARLY_END } from '../../src/profiles/fal-queue/profile.ts';
 import { SCENARIO_PROFILES } from '../scenarios/profiles.ts';
 import { answerTypes, expectSequence, responseIdOf } from '../simulator/openai-helpers.ts';
 import { ids, readSse } from '../support/sse.ts';

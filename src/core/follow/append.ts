@@ -1,0 +1,76 @@
+import type { AppendInput, Bus, StoredEvent } from '../bus/bus.ts';
+import { RelayError } from '../errors.ts';
+import type { JobEvent } from '../ingest/event.ts';
+import type { Follow } from './follow.ts';
+import type { Logger } from '../logger.ts';
+
+/** What one append did: how many events the bus refused (a newer or equal seq was stored, or the job is over). */
+export interface AppendOutcome {
+  refused: number;
+}
+
+export interface AppendDeps {
+  bus: Bus;
+  logger: Logger;
+  /** True once the followers are closing: retries stop. */
+  closed(): boolean;
+}
+
+const MAX_ATTEMPTS = 20;
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/**
+ * True for an error that no retry can cure: the bus refused the input itself (a TypeError or
+ * RangeError, say a seq it cannot store) or answered with a definite RelayError. Only an
+ * unreachable bus (`unavailable`) or an unknown failure is worth another try.
+ */
+export function isPermanent(err: unknown): boolean {
+  if (err instanceof TypeError || err instanceof RangeError) return true;
+  return err instanceof RelayError && err.code !== 'unavailable';
+}
+
+/** Appends events in order, as one batch when the bus can; only stored events change the follow. */
+async function appendOnce(bus: Bus, follow: Follow, events: JobEvent[]): Promise<AppendOutcome> {
+  const inputs: AppendInput[] = events.map((event) => ({
+    seq: event.seq,
+    data: event.data,
+    terminal: event.terminal,
+    prev: follow.lastSeq,
+    ...(event.job ? { snapshot: event.snapshot ?? event.data } : {}),
+  }));
+  let stored: (StoredEvent | null)[];
+  if (inputs.length > 1 && bus.appendMany) stored = await bus.appendMany(follow.jobId, inputs);
+  else {
+    stored = [];
+    for (const input of inputs) stored.push(await bus.append(follow.jobId, input));
+  }
+  let refused = 0;
+  events.forEach((event, i) => {
+    if (stored[i]) follow.stored(event);
+    else refused++;
+  });
+  return { refused };
+}
+
+/**
+ * Appends with retries (appends are idempotent by seq): an event the bus could not take now is
+ * not given up on quickly, and one it can never take is not retried at all.
+ */
+export async function appendReliably(
+  deps: AppendDeps,
+  follow: Follow,
+  events: JobEvent | JobEvent[],
+  maxAttempts = MAX_ATTEMPTS,
+): Promise<AppendOutcome> {
+  const batch = Array.isArray(events) ? events : [events];
+  if (batch.length === 0) return { refused: 0 };
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await appendOnce(deps.bus, follow, batch);
+    } catch (err) {
+      if (isPermanent(err) || deps.closed() || attempt >= maxAttempts) throw err;
+      deps.logger.warn({ jobId: follow.jobId, seq: batch[0]?.seq, err: String(err) }, 'bus append failed, retrying');
+      await sleep(Math.min(2000, 50 * 2 ** attempt));
+    }
+  }
+}

@@ -1,0 +1,7 @@
+import { createMemoryBus } from '../../../src/core/bus/memory-bus.ts';
+import { CONTRACT_RETENTION, busContract } from './bus-contract.ts';
+
+busContract('memory', async () => {
+  const bus = createMemoryBus(CONTRACT_RETENTION);
+  return { a: bus, b: bus, close: () => bus.close() };
+});

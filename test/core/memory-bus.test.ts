@@ -1,7 +1,0 @@
-import { createMemoryBus } from '../../src/core/memory-bus.ts';
-import { CONTRACT_RETENTION, busContract } from './bus-contract.ts';
-
-busContract('memory', async () => {
-  const bus = createMemoryBus(CONTRACT_RETENTION);
-  return { a: bus, b: bus, close: () => bus.close() };
-});
