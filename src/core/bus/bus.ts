@@ -1,4 +1,4 @@
-/** The bus: per-job history, latest snapshot, live fan-out between instances, and leases. */
+/** The bus, by port: the event log, the live feed, follow leases and health; `Bus` is all of them, as a runtime builds it. */
 
 /** An event as stored on the bus; `prev` is the seq stored just before it (-1 for the first). */
 export interface StoredEvent {
@@ -39,13 +39,8 @@ export interface JobState {
 export type BusListener = (event: StoredEvent) => void;
 export type Unsubscribe = () => Promise<void>;
 
-export interface Bus {
-  /**
-   * Only on a bus that can lose its data while the writers live on (Redis restarted without
-   * persistence): since when (ms since the epoch) it holds what it holds. A job created before
-   * then that it holds nothing of may be one it lost: a takeover first waits for a live owner.
-   */
-  dataSince?(): Promise<number>;
+/** The event log: a job's numbered events and its latest snapshot. Written by a follow, read by hubs and the relay. */
+export interface EventLog {
   /**
    * Stores and publishes an event if its seq is above the last stored one, atomically;
    * returns the stored event, or null for a duplicate or out-of-order seq (nothing happens).
@@ -60,8 +55,16 @@ export interface Bus {
   history(jobId: string, afterSeq: number): Promise<StoredEvent[]>;
   /** The job's state, or null when the bus holds nothing for it. */
   state(jobId: string): Promise<JobState | null>;
+}
+
+/** The live feed: events appended from now on, on any instance. A hub's one subscription per job. */
+export interface LiveFeed {
   /** Delivers every event appended from now on, on any instance, in append order. */
   subscribe(jobId: string, listener: BusListener): Promise<Unsubscribe>;
+}
+
+/** Follow leases: which instance follows a job's upstream. Only a follow uses them. */
+export interface Leases {
   /** Takes the job's follow lease if free (or already ours); true when we hold it. */
   acquireLease(jobId: string, owner: string, ttlMs: number): Promise<boolean>;
   /** Extends our lease; false when it is no longer ours. */
@@ -74,8 +77,22 @@ export interface Bus {
   claimLease(jobId: string, owner: string, ttlMs: number): Promise<void>;
   /** Gives the lease up if it is ours. */
   releaseLease(jobId: string, owner: string): Promise<void>;
+}
+
+/** The bus's health: readiness, and since when it holds what it holds. */
+export interface BusHealth {
   /** Resolves when the bus is reachable. */
   ping(): Promise<void>;
+  /**
+   * Only on a bus that can lose its data while the writers live on (Redis restarted without
+   * persistence): since when (ms since the epoch) it holds what it holds. A job created before
+   * then that it holds nothing of may be one it lost: a takeover first waits for a live owner.
+   */
+  dataSince?(): Promise<number>;
+}
+
+/** A whole bus, as a runtime builds it: every port, and close. Callers take only the ports they use. */
+export interface Bus extends EventLog, LiveFeed, Leases, BusHealth {
   close(): Promise<void>;
 }
 
