@@ -1,6 +1,9 @@
-import type { Bus, StoredEvent, Unsubscribe } from '../bus/bus.ts';
+import type { EventLog, LiveFeed, StoredEvent, Unsubscribe } from '../bus/bus.ts';
 import type { FrameStyle } from '../profile.ts';
 import { encodeEvent, encodeUnnumberedEvent } from './sse.ts';
+
+/** What a hub reads of the bus: the job's live feed, and its history to fill in around it. */
+export type HubSource = LiveFeed & Pick<EventLog, 'history'>;
 
 /** Where a hub writes one subscriber's bytes; implemented per runtime (Web stream, Node socket). */
 export interface SubscriberSink {
@@ -46,7 +49,7 @@ export const DEFAULT_FRAME_STYLE: FrameStyle = Object.freeze({});
  */
 export class JobHub {
   readonly jobId: string;
-  private readonly bus: Bus;
+  private readonly bus: HubSource;
   private readonly maxEvents: number;
   private readonly observer: HubObserver;
   private readonly seqs: number[] = [];
@@ -69,7 +72,7 @@ export class JobHub {
   /** Holders keeping this hub alive: subscribers and requests on their way to attach. */
   refs = 0;
 
-  constructor(jobId: string, bus: Bus, maxEvents: number, observer: HubObserver = {}, styles: readonly FrameStyle[] = []) {
+  constructor(jobId: string, bus: HubSource, maxEvents: number, observer: HubObserver = {}, styles: readonly FrameStyle[] = []) {
     this.jobId = jobId;
     this.bus = bus;
     this.maxEvents = maxEvents;

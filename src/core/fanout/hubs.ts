@@ -1,10 +1,10 @@
-import type { Bus } from '../bus/bus.ts';
-import { type HubObserver, JobHub, type SubscriberSink } from './hub.ts';
+import { type HubObserver, type HubSource, JobHub, type SubscriberSink } from './hub.ts';
 import type { FrameStyle } from '../profile.ts';
 import { encodeComment } from './sse.ts';
 
 export interface HubRegistryOptions {
-  bus: Bus;
+  /** Each hub's live feed and history (the profile's view of the bus). */
+  bus: HubSource;
   historyMaxEvents: number;
   /** How long an unused hub keeps its cache and bus subscription before it is dropped. */
   lingerMs: number;
