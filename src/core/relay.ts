@@ -1,5 +1,5 @@
 import type { Config } from './config.ts';
-import type { AppendInput, Bus } from './bus/bus.ts';
+import type { Bus, EventLog } from './bus/bus.ts';
 import { RelayError } from './errors.ts';
 import { createFollowers, type Followers } from './follow/followers.ts';
 import { parseSnapshot } from './follow/poll.ts';
@@ -8,7 +8,7 @@ import { createHubRegistry, type HubRegistry } from './fanout/hubs.ts';
 import type { Logger } from './logger.ts';
 import { openCreate } from './ingest/open-create.ts';
 import { PROFILE_NAME, type UpstreamProfile } from './profile.ts';
-import { scopedBus } from './bus/scoped-bus.ts';
+import { profileBus } from './bus/profile-bus.ts';
 import { createStats, type RelayStats } from './stats.ts';
 import type { UpstreamClient, UpstreamReply } from './ingest/upstream.ts';
 
@@ -97,9 +97,11 @@ export interface Relay {
 export function createRelay(options: RelayOptions): Relay {
   const { upstream, logger, profile } = options;
   if (!PROFILE_NAME.test(profile.name)) throw new TypeError(`profile name must match ${PROFILE_NAME}: ${JSON.stringify(profile.name)}`);
-  // Every job of this profile, and only those, under `<profile>:` on the shared bus.
-  const bus = scopedBus(options.bus, `${profile.name}:`);
   const stats = options.stats ?? createStats();
+  // Every job of this profile, and only those, under `<profile>:` on the shared bus; stored events counted.
+  const bus = profileBus(options.bus, `${profile.name}:`, { onStored: (count) => void (stats.eventsAppended += count) });
+  /** What the snapshot and wait paths read. */
+  const log: EventLog = bus;
   let draining = false;
   /** Aborts on drain and close: subscriptions still waiting for a job's first event give up. */
   const stopping = new AbortController();
@@ -117,7 +119,7 @@ export function createRelay(options: RelayOptions): Relay {
     },
   });
   const followers = createFollowers({
-    bus: countingBus(bus, stats),
+    bus,
     profile,
     upstream,
     redact: options.redact,
@@ -146,7 +148,7 @@ export function createRelay(options: RelayOptions): Relay {
   }, options.leaseMs);
 
   async function snapshot(jobId: string): Promise<Record<string, unknown> | null> {
-    const state = await bus.state(jobId);
+    const state = await log.state(jobId);
     return parseSnapshot(profile, state?.snapshot ?? null) ?? null;
   }
 
@@ -205,7 +207,7 @@ export function createRelay(options: RelayOptions): Relay {
       const live = watchForJob(hub, (data) => parseSnapshot(profile, data));
       try {
         await hub.ready();
-        for (const stored of await bus.history(jobId, -1)) {
+        for (const stored of await log.history(jobId, -1)) {
           const job = parseSnapshot(profile, stored.data);
           if (job) return job;
         }
@@ -309,34 +311,4 @@ function untilHub(hub: JobHub, timeoutMs: number, signal: AbortSignal | undefine
     const offEnd = hub.onEnd(done);
     signal?.addEventListener('abort', done, { once: true });
   });
-}
-
-/** The bus as the followers see it: every stored append is counted. */
-function countingBus(bus: Bus, stats: RelayStats): Bus {
-  return {
-    ...(bus.dataSince ? { dataSince: () => bus.dataSince!() } : {}),
-    append: async (jobId, event) => {
-      const stored = await bus.append(jobId, event);
-      if (stored) stats.eventsAppended++;
-      return stored;
-    },
-    ...(bus.appendMany
-      ? {
-          appendMany: async (jobId: string, events: AppendInput[]) => {
-            const stored = await bus.appendMany!(jobId, events);
-            stats.eventsAppended += stored.filter((event) => event !== null).length;
-            return stored;
-          },
-        }
-      : {}),
-    history: (jobId, afterSeq) => bus.history(jobId, afterSeq),
-    state: (jobId) => bus.state(jobId),
-    subscribe: (jobId, listener) => bus.subscribe(jobId, listener),
-    acquireLease: (jobId, owner, ttlMs) => bus.acquireLease(jobId, owner, ttlMs),
-    renewLease: (jobId, owner, ttlMs) => bus.renewLease(jobId, owner, ttlMs),
-    claimLease: (jobId, owner, ttlMs) => bus.claimLease(jobId, owner, ttlMs),
-    releaseLease: (jobId, owner) => bus.releaseLease(jobId, owner),
-    ping: () => bus.ping(),
-    close: () => bus.close(),
-  };
 }

@@ -5,6 +5,7 @@ import { type JobRef, qualifiedJobId } from '../core/auth/job-ref.ts';
 import { MAX_TOKEN_JOBS } from '../core/auth/subscribe-token.ts';
 import { RelayError, errorBody } from '../core/errors.ts';
 import type { Logger } from '../core/logger.ts';
+import type { BusHealth } from '../core/bus/bus.ts';
 import type { CreateOutcome, Relay } from '../core/relay.ts';
 import { SSE_HEADERS } from '../core/fanout/sse.ts';
 import { accessLog } from './access-log.ts';
@@ -98,8 +99,8 @@ export interface AppProfile {
 export interface AppDeps {
   /** Every profile served; the first is the one bare job ids in `/v1/tokens` bodies and tokens belong to. */
   profiles: readonly AppProfile[];
-  /** Readiness: the shared bus. */
-  bus: { ping(): Promise<void> };
+  /** Readiness: the shared bus answers ping. */
+  bus: BusHealth;
   /**
    * Serves subscriptions; default: this process's hubs (`relay.subscribe`). The Worker passes
    * one that asks the job's Durable Object, where its hub lives.

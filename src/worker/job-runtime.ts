@@ -17,7 +17,8 @@ import { workerEndpoint } from './profiles.ts';
 export interface JobRuntime {
   config: WorkerConfig;
   logger: Logger;
-  bus: DurableBus;
+  /** What the object's alarms need of its bus: the job's record. */
+  bus: Pick<DurableBus, 'record'>;
   relay: Relay;
   /**
    * The job's SSE from `since` on (or 204 when the client has it all), as on Node; errors as JSON.

@@ -2,7 +2,7 @@ import { type ChildProcess, fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { channelOf, createIpcBus } from '../../src/node/ipc-bus.ts';
-import { CONTRACT_RETENTION, busContract } from '../core/bus/bus-contract.ts';
+import { CONTRACT_RETENTION, busContracts } from '../core/bus/contracts/index.ts';
 
 const HOST = fileURLToPath(new URL('../support/bus-host.ts', import.meta.url));
 let host: ChildProcess;
@@ -22,7 +22,7 @@ afterAll(() => {
 });
 
 // Two clients in this process, the bus in another: every call and event crosses the process boundary.
-busContract('memory bus across processes (IPC)', async () => {
+busContracts('memory bus across processes (IPC)', async () => {
   const a = createIpcBus(channelOf(host));
   const b = createIpcBus(channelOf(host));
   return {

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { StoredEvent } from '../../src/core/bus/bus.ts';
 import { JobHub } from '../../src/core/fanout/hub.ts';
 import { createRedisBus } from '../../src/node/redis-bus.ts';
-import { CONTRACT_RETENTION, busContract } from '../core/bus/bus-contract.ts';
+import { CONTRACT_RETENTION, busContracts } from '../core/bus/contracts/index.ts';
 import { type RedisServer, startRedisServer } from '../support/redis-server.ts';
 
 let server: RedisServer;
@@ -14,7 +14,7 @@ afterAll(async () => {
   await server?.stop();
 });
 
-busContract('redis', async () => {
+busContracts('redis', async () => {
   const a = createRedisBus({ url: server.url, ...CONTRACT_RETENTION });
   const b = createRedisBus({ url: server.url, ...CONTRACT_RETENTION });
   return { a, b, close: async () => void (await Promise.all([a.close(), b.close()])) };

@@ -3,7 +3,7 @@ import { promisify } from 'node:util';
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { silentLogger } from '../../src/core/logger.ts';
-import { scopedBus } from '../../src/core/bus/scoped-bus.ts';
+import { profileBus } from '../../src/core/bus/profile-bus.ts';
 import { createRedisBus } from '../../src/node/redis-bus.ts';
 import { GATEWAY_LEGACY_LAYOUT, migrateLegacyJobs } from '../../src/node/redis-migrate.ts';
 import { freePort } from '../support/free-port.ts';
@@ -123,12 +123,12 @@ describe('migrating pre-profile Redis keys', () => {
     await writeLegacyJob(client, both, midjourneyEvents(both, 'completed'));
     const bus = createRedisBus({ url: redis.url, historyMaxEvents: 100, historyTtlMs: 60_000 });
     try {
-      await scopedBus(bus, 'midjourney-v3:').append(both, {
+      await profileBus(bus, 'midjourney-v3:').append(both, {
         seq: 0,
         data: '{"event":"initialized","seq":0,"newer":true}',
         terminal: false,
       });
-      await scopedBus(bus, 'fal-queue:').append('fal-ai:flux:r1', { seq: 0, data: '{"status":"IN_QUEUE"}', terminal: false });
+      await profileBus(bus, 'fal-queue:').append('fal-ai:flux:r1', { seq: 0, data: '{"status":"IN_QUEUE"}', terminal: false });
     } finally {
       await bus.close();
     }

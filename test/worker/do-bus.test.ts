@@ -1,7 +1,7 @@
 import { afterAll, beforeAll } from 'vitest';
 import type { Bus, BusListener, StoredEvent } from '../../src/core/bus/bus.ts';
 import { type WorkerDev, startWorkerDev } from '../../scripts/worker-dev.ts';
-import { CONTRACT_RETENTION, busContract } from '../core/bus/bus-contract.ts';
+import { CONTRACT_RETENTION, busContracts } from '../core/bus/contracts/index.ts';
 
 // The shared bus contract against the Durable Object bus, in workerd: one object per job.
 let dev: WorkerDev;
@@ -70,7 +70,7 @@ function remoteBus(url: string): Bus {
   };
 }
 
-busContract('Durable Object (workerd)', async () => {
+busContracts('Durable Object (workerd)', async () => {
   const a = remoteBus(dev.url);
   const b = remoteBus(dev.url);
   return { a, b, close: async () => void (await Promise.all([a.close(), b.close()])) };

@@ -1,7 +1,7 @@
-import type { Bus } from './bus.ts';
+import type { Leases } from './bus.ts';
 
-/** The lease part of a Bus, kept in this process's memory (one process, or one Durable Object). */
-export type LeaseTable = Pick<Bus, 'acquireLease' | 'renewLease' | 'claimLease' | 'releaseLease'> & {
+/** Follow leases kept in this process's memory (one process, or one Durable Object). */
+export type LeaseTable = Leases & {
   /** Drops expired leases. */
   sweep(): void;
   clear(): void;

@@ -1,6 +1,9 @@
-import type { Bus, StoredEvent, Unsubscribe } from '../bus/bus.ts';
+import type { EventLog, LiveFeed, StoredEvent, Unsubscribe } from '../bus/bus.ts';
 import type { FrameStyle } from '../profile.ts';
 import { encodeEvent, encodeUnnumberedEvent } from './sse.ts';
+
+/** What a hub reads of the bus: the job's live feed, and its history to fill in around it. */
+export type HubSource = LiveFeed & Pick<EventLog, 'history'>;
 
 /** Where a hub writes one subscriber's bytes; implemented per runtime (Web stream, Node socket). */
 export interface SubscriberSink {
@@ -43,10 +46,13 @@ export const DEFAULT_FRAME_STYLE: FrameStyle = Object.freeze({});
  * local subscribers. Replay and live hand-off happen synchronously, so no event is missed
  * or repeated however events and joins interleave. Frames are encoded once per event for
  * each frame style the hub was built with (the default one, plus a profile's drop-in style).
+ * Its holders (the relay, a subscription) use ready, lastSeq, terminalSeq, isFinishedFor,
+ * attach, detach, endSubscriber, onEvent and onEnd; its registry (hubs.ts) also heartbeat,
+ * size, endWaiting, sinks and close, and counts its holders itself.
  */
 export class JobHub {
   readonly jobId: string;
-  private readonly bus: Bus;
+  private readonly bus: HubSource;
   private readonly maxEvents: number;
   private readonly observer: HubObserver;
   private readonly seqs: number[] = [];
@@ -62,14 +68,11 @@ export class JobHub {
   private unsubscribe: Unsubscribe | null = null;
   private readyPromise: Promise<void> | null = null;
   private closed = false;
-  /** Seq of the newest event in the cache, -1 before any. */
-  lastSeq = -1;
-  /** Seq of the terminal event once it has been seen. */
-  terminalSeq: number | null = null;
-  /** Holders keeping this hub alive: subscribers and requests on their way to attach. */
-  refs = 0;
+  /** See lastSeq and terminalSeq: read-only outside. */
+  private newest = -1;
+  private terminal: number | null = null;
 
-  constructor(jobId: string, bus: Bus, maxEvents: number, observer: HubObserver = {}, styles: readonly FrameStyle[] = []) {
+  constructor(jobId: string, bus: HubSource, maxEvents: number, observer: HubObserver = {}, styles: readonly FrameStyle[] = []) {
     this.jobId = jobId;
     this.bus = bus;
     this.maxEvents = maxEvents;
@@ -80,6 +83,16 @@ export class JobHub {
       subscribers: new Set(),
       ahead: new Map(),
     }));
+  }
+
+  /** Seq of the newest event in the cache, -1 before any. */
+  get lastSeq(): number {
+    return this.newest;
+  }
+
+  /** Seq of the terminal event once it has been seen. */
+  get terminalSeq(): number | null {
+    return this.terminal;
   }
 
   /** Subscribes to the bus and loads the history once; resolves when the cache is complete. */
@@ -103,8 +116,8 @@ export class JobHub {
 
   /** Writes a heartbeat to every subscriber, including those waiting to catch up. */
   heartbeat(frame: Uint8Array): void {
-    this.broadcast(frame);
     for (const view of this.views) {
+      this.broadcastTo(view, frame);
       for (const sink of view.ahead.keys()) {
         if (!sink.write(frame)) {
           view.ahead.delete(sink);
@@ -220,7 +233,7 @@ export class JobHub {
       this.seqs.splice(0, drop);
       this.prevs.splice(0, drop);
     }
-    this.lastSeq = event.seq;
+    this.newest = event.seq;
     for (const view of this.views) {
       const frame = encodeEvent(event.seq, event.data, view.style.eventName?.(event.data));
       view.frames.push(frame);
@@ -231,7 +244,7 @@ export class JobHub {
     }
     if (this.eventWatchers.size > 0) this.notifyEvent(event);
     if (event.terminal) {
-      this.terminalSeq = event.seq;
+      this.terminal = event.seq;
       for (const view of this.views) {
         for (const sink of view.subscribers) sink.end();
         view.subscribers.clear();
@@ -254,11 +267,6 @@ export class JobHub {
       if (event.prev > since && !view.style.noGapFrames && !this.writeOrDrop(view, sink, gapFrame(since + 1, event.prev))) continue;
       view.subscribers.add(sink);
     }
-  }
-
-  /** Writes the same bytes to every live subscriber (every style); a failing one is dropped, the rest go on. */
-  broadcast(bytes: Uint8Array): void {
-    for (const view of this.views) this.broadcastTo(view, bytes);
   }
 
   private broadcastTo(view: View, bytes: Uint8Array): void {

@@ -1,10 +1,10 @@
-import type { Bus } from '../bus/bus.ts';
-import { type HubObserver, JobHub, type SubscriberSink } from './hub.ts';
+import { type HubObserver, type HubSource, JobHub, type SubscriberSink } from './hub.ts';
 import type { FrameStyle } from '../profile.ts';
 import { encodeComment } from './sse.ts';
 
 export interface HubRegistryOptions {
-  bus: Bus;
+  /** Each hub's live feed and history (the profile's view of the bus). */
+  bus: HubSource;
   historyMaxEvents: number;
   /** How long an unused hub keeps its cache and bus subscription before it is dropped. */
   lingerMs: number;
@@ -38,66 +38,73 @@ export interface HubRegistry {
 const DRAIN_SLICES = 100;
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
+/** A cached hub and its holders: subscribers and requests on their way to attach. Only the registry counts them. */
+interface Entry {
+  hub: JobHub;
+  holders: number;
+  /** Drops the hub once it has lingered unheld. */
+  linger?: ReturnType<typeof setTimeout>;
+}
+
 export function createHubRegistry(options: HubRegistryOptions): HubRegistry {
-  const hubs = new Map<string, JobHub>();
-  const timers = new Map<string, ReturnType<typeof setTimeout>>();
+  const entries = new Map<string, Entry>();
   const heartbeatFrame = encodeComment();
   const heartbeat = setInterval(() => {
-    for (const hub of hubs.values()) if (hub.size > 0) hub.heartbeat(heartbeatFrame);
+    for (const { hub } of entries.values()) if (hub.size > 0) hub.heartbeat(heartbeatFrame);
   }, options.heartbeatMs);
+  const hubs = () => [...entries.values()].map((entry) => entry.hub);
 
-  function drop(jobId: string, hub: JobHub): void {
-    timers.delete(jobId);
-    if (hub.refs > 0 || hubs.get(jobId) !== hub) return;
-    hubs.delete(jobId);
-    void hub.close().catch(() => undefined);
+  function drop(jobId: string, entry: Entry): void {
+    entry.linger = undefined;
+    if (entry.holders > 0 || entries.get(jobId) !== entry) return;
+    entries.delete(jobId);
+    void entry.hub.close().catch(() => undefined);
+  }
+
+  function release(jobId: string, entry: Entry): void {
+    entry.holders--;
+    if (entry.holders > 0) return;
+    if (options.lingerMs <= 0) drop(jobId, entry);
+    else entry.linger = setTimeout(() => drop(jobId, entry), options.lingerMs);
   }
 
   return {
     acquire(jobId) {
-      let hub = hubs.get(jobId);
-      if (!hub) {
-        hub = new JobHub(jobId, options.bus, options.historyMaxEvents, options.observer, options.styles);
-        hubs.set(jobId, hub);
+      let entry = entries.get(jobId);
+      if (!entry) {
+        entry = { hub: new JobHub(jobId, options.bus, options.historyMaxEvents, options.observer, options.styles), holders: 0 };
+        entries.set(jobId, entry);
       }
-      const timer = timers.get(jobId);
-      if (timer !== undefined) {
-        clearTimeout(timer);
-        timers.delete(jobId);
+      if (entry.linger !== undefined) {
+        clearTimeout(entry.linger);
+        entry.linger = undefined;
       }
-      hub.refs++;
-      const held = hub;
+      entry.holders++;
+      const held = entry;
       let released = false;
       return {
-        hub: held,
+        hub: held.hub,
         release() {
           if (released) return;
           released = true;
-          held.refs--;
-          if (held.refs > 0) return;
-          if (options.lingerMs <= 0) drop(jobId, held);
-          else
-            timers.set(
-              jobId,
-              setTimeout(() => drop(jobId, held), options.lingerMs),
-            );
+          release(jobId, held);
         },
       };
     },
 
     busy() {
-      return [...hubs.values()].filter((hub) => hub.size > 0 || hub.endWaiting > 0);
+      return hubs().filter((hub) => hub.size > 0 || hub.endWaiting > 0);
     },
 
     subscriberCount() {
       let n = 0;
-      for (const hub of hubs.values()) n += hub.size;
+      for (const { hub } of entries.values()) n += hub.size;
       return n;
     },
 
     async drain(windowMs) {
       const open: { hub: JobHub; sink: SubscriberSink }[] = [];
-      for (const hub of hubs.values()) for (const sink of hub.sinks()) open.push({ hub, sink });
+      for (const hub of hubs()) for (const sink of hub.sinks()) open.push({ hub, sink });
       const slices = windowMs > 0 ? Math.min(open.length, DRAIN_SLICES) : 1;
       for (let slice = 0; slice < slices; slice++) {
         if (slice > 0) await sleep(windowMs / slices);
@@ -112,11 +119,10 @@ export function createHubRegistry(options: HubRegistryOptions): HubRegistry {
 
     async close() {
       clearInterval(heartbeat);
-      for (const timer of timers.values()) clearTimeout(timer);
-      timers.clear();
-      const all = [...hubs.values()];
-      hubs.clear();
-      await Promise.all(all.map((hub) => hub.close()));
+      const all = [...entries.values()];
+      entries.clear();
+      for (const entry of all) clearTimeout(entry.linger);
+      await Promise.all(all.map((entry) => entry.hub.close()));
     },
   };
 }

@@ -1,7 +1,7 @@
 import { createMemoryBus } from '../../../src/core/bus/memory-bus.ts';
-import { CONTRACT_RETENTION, busContract } from './bus-contract.ts';
+import { CONTRACT_RETENTION, busContracts } from './contracts/index.ts';
 
-busContract('memory', async () => {
+busContracts('memory', async () => {
   const bus = createMemoryBus(CONTRACT_RETENTION);
   return { a: bus, b: bus, close: () => bus.close() };
 });

@@ -1,5 +1,5 @@
 // Test-only Worker: each job's Durable Object bus, reachable over HTTP so the shared bus
-// contract (test/core/bus-contract.ts) can run against it from Node. Not deployed.
+// contracts (test/core/bus/contracts/) can run against it from Node. Not deployed.
 import { DurableObject } from 'cloudflare:workers';
 import { type DurableBus, createDurableBus } from '../../../src/worker/do-bus.ts';
 
