@@ -1,5 +1,6 @@
 import type { Config } from './config.ts';
 import type { Bus, EventLog } from './bus/bus.ts';
+import { type Clock, systemClock } from './clock.ts';
 import { RelayError } from './errors.ts';
 import { createFollowers, type Followers } from './follow/followers.ts';
 import { parseSnapshot } from './follow/poll.ts';
@@ -52,6 +53,8 @@ export interface RelayOptions {
   /** Largest upstream event buffered; a bigger one is counted malformed (default 4 Mi characters). */
   maxEventChars?: number;
   stats?: RelayStats;
+  /** Times the follows, the watchdog and subscribers' waits (default: the system clock). */
+  clock?: Clock;
 }
 
 /** A job started (with the vendor's own answer when its create answers JSON naming the job), or the vendor's refusal. */
@@ -102,6 +105,7 @@ export function createRelay(options: RelayOptions): Relay {
   const bus = profileBus(options.bus, `${profile.name}:`, { onStored: (count) => void (stats.eventsAppended += count) });
   /** What the snapshot and wait paths read. */
   const log: EventLog = bus;
+  const clock = options.clock ?? systemClock;
   let draining = false;
   /** Aborts on drain and close: subscriptions still waiting for a job's first event give up. */
   const stopping = new AbortController();
@@ -135,10 +139,11 @@ export function createRelay(options: RelayOptions): Relay {
       logger.debug({ reason }, 'skipped a malformed upstream event');
     },
     onUpstreamStream: () => void stats.upstreamStreams++,
+    clock,
   });
 
   // Jobs with local subscribers must be followed by someone: take over when an owner is gone.
-  const watchdog = setInterval(() => {
+  const watchdog = clock.setInterval(() => {
     for (const hub of hubs.busy()) {
       if (hub.terminalSeq !== null) continue;
       followers.ensure(hub.jobId, hub.lastSeq).catch((err: unknown) => {
@@ -181,7 +186,7 @@ export function createRelay(options: RelayOptions): Relay {
           if (outcome !== 'following') {
             // Its first event comes from elsewhere: from its owner, or (bus data lost) from a takeover a lease on.
             const waitMs = outcome === 'awaiting-owner' ? options.leaseMs + unknownJobWaitMs : unknownJobWaitMs;
-            if (hub.lastSeq < 0 && !stopping.signal.aborted) await untilHub(hub, waitMs, stopping.signal, { onEvent: true });
+            if (hub.lastSeq < 0 && !stopping.signal.aborted) await untilHub(clock, hub, waitMs, stopping.signal, { onEvent: true });
             if (stopping.signal.aborted) throw new RelayError('unavailable', 'this instance is shutting down', { retryAfterS: 1 });
             if (hub.lastSeq < 0) throw new RelayError('not_found', 'Job not found');
           }
@@ -204,7 +209,7 @@ export function createRelay(options: RelayOptions): Relay {
     async waitForSnapshot(jobId, timeoutMs) {
       const { hub, release } = hubs.acquire(jobId);
       // Watching from before the history read: no event falls between the two.
-      const live = watchForJob(hub, (data) => parseSnapshot(profile, data));
+      const live = watchForJob(clock, hub, (data) => parseSnapshot(profile, data));
       try {
         await hub.ready();
         for (const stored of await log.history(jobId, -1)) {
@@ -229,7 +234,7 @@ export function createRelay(options: RelayOptions): Relay {
         if (hub.terminalSeq === null && !signal?.aborted) {
           // Someone must follow it while we wait; the watchdog checks again while we do.
           followers.ensure(jobId, hub.lastSeq).catch(() => undefined);
-          await untilHub(hub, Math.min(timeoutMs ?? bound, bound), signal);
+          await untilHub(clock, hub, Math.min(timeoutMs ?? bound, bound), signal);
         }
         return await snapshot(jobId);
       } finally {
@@ -250,7 +255,7 @@ export function createRelay(options: RelayOptions): Relay {
     async close() {
       draining = true;
       stopping.abort();
-      clearInterval(watchdog);
+      clock.clearInterval(watchdog);
       await followers.close();
       await hubs.close();
     },
@@ -264,7 +269,7 @@ const MAX_TIMER_MS = 2 ** 31 - 1;
  * Watches a hub for the first event carrying a job object (`parse`). `wait` resolves with it, or with
  * undefined at the job's end, when the hub closes or after `timeoutMs`; `stop` removes the watch.
  */
-function watchForJob(hub: JobHub, parse: (data: string) => Record<string, unknown> | undefined) {
+function watchForJob(clock: Clock, hub: JobHub, parse: (data: string) => Record<string, unknown> | undefined) {
   let found: Record<string, unknown> | undefined;
   let wake = () => {};
   const offEvent = hub.onEvent((event) => {
@@ -277,9 +282,9 @@ function watchForJob(hub: JobHub, parse: (data: string) => Record<string, unknow
     wait(timeoutMs: number): Promise<Record<string, unknown> | undefined> {
       if (found) return Promise.resolve(found);
       return new Promise((resolve) => {
-        const timer = setTimeout(() => wake(), Math.min(timeoutMs, MAX_TIMER_MS));
+        const timer = clock.setTimeout(() => wake(), Math.min(timeoutMs, MAX_TIMER_MS));
         wake = () => {
-          clearTimeout(timer);
+          clock.clearTimeout(timer);
           wake = () => {};
           resolve(found);
         };
@@ -297,16 +302,16 @@ function watchForJob(hub: JobHub, parse: (data: string) => Record<string, unknow
  * Resolves when the hub sees the job's end (or closes), with `onEvent` also at its next cached
  * event, after `timeoutMs`, or when `signal` aborts; removes what it listened with on every path.
  */
-function untilHub(hub: JobHub, timeoutMs: number, signal: AbortSignal | undefined, { onEvent = false } = {}): Promise<void> {
+function untilHub(clock: Clock, hub: JobHub, timeoutMs: number, signal: AbortSignal | undefined, { onEvent = false } = {}): Promise<void> {
   return new Promise<void>((resolve) => {
     const done = () => {
-      clearTimeout(timer);
+      clock.clearTimeout(timer);
       offEvent();
       offEnd();
       signal?.removeEventListener('abort', done);
       resolve();
     };
-    const timer = setTimeout(done, Math.min(timeoutMs, MAX_TIMER_MS));
+    const timer = clock.setTimeout(done, Math.min(timeoutMs, MAX_TIMER_MS));
     const offEvent = onEvent ? hub.onEvent(done) : () => {};
     const offEnd = hub.onEnd(done);
     signal?.addEventListener('abort', done, { once: true });

@@ -5,21 +5,17 @@ import { silentLogger } from '../../src/core/logger.ts';
 import { createMemoryBus } from '../../src/core/bus/memory-bus.ts';
 import { type Relay, type SubscribeOutcome, createRelay } from '../../src/core/relay.ts';
 import type { UpstreamClient } from '../../src/core/ingest/upstream.ts';
+import type { Clock } from '../../src/core/clock.ts';
+import { manualClock } from '../support/clock.ts';
 import { jobApiClient, midjourneyFollow } from '../support/job-api.ts';
+import { until } from '../support/until.ts';
 
 // Relay.subscribe to a job this instance has seen nothing of: it waits for the job's first event
 // through the hub (no polling), a lease longer when the bus may have lost the job's data (its owner
 // gets a lease to show up), and answers 404 at once for a job the vendor does not know.
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function until(check: () => boolean, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await sleep(5);
-  }
-}
+/** One turn of the event loop: what settles before it needed no timer. */
+const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 /** The real memory bus; `lossy` adds dataSince (its data began now), as Redis has, so empty means maybe lost. */
 function memoryBus(lossy: boolean): Bus {
@@ -47,7 +43,7 @@ afterEach(async () => {
   relay = undefined;
 });
 
-function start(bus: Bus, upstream: UpstreamClient, timing: { leaseMs: number; unknownJobWaitMs: number }): Relay {
+function start(bus: Bus, upstream: UpstreamClient, timing: { leaseMs: number; unknownJobWaitMs: number; clock?: Clock }): Relay {
   relay = createRelay({
     ...midjourneyFollow,
     bus,
@@ -103,16 +99,20 @@ function collect(): SubscriberSink & { text: () => string } {
 describe('subscribe to a job this instance has not seen', () => {
   it('resolves as soon as the first event of a job followed elsewhere reaches the hub: no polling loop', async () => {
     const { upstream } = runningUpstream();
-    const r = start(memoryBus(false), upstream, { leaseMs: 60_000, unknownJobWaitMs: 60_000 });
+    // On a clock that never moves: no timer of the relay can fire.
+    const r = start(memoryBus(false), upstream, { leaseMs: 60_000, unknownJobWaitMs: 60_000, clock: manualClock() });
     expect(await r.bus.acquireLease('j1', 'A', 60_000)).toBe(true);
     const hub = hubOf(r, 'j1');
     const subscription = r.subscribe('j1', -1);
-    await until(() => listeners(hub) > 0);
+    await until(
+      () => listeners(hub),
+      (n) => n > 0,
+    );
 
     await r.bus.append('j1', event(0));
     // The memory bus delivers at once: the subscription settles within the append's microtasks,
     // before any timer (a sleep loop would need one to fire).
-    const first = await Promise.race([subscription, sleep(0).then(() => 'timer' as const)]);
+    const first = await Promise.race([subscription, nextTurn().then(() => 'timer' as const)]);
     expect(first).toMatchObject({ kind: 'open' });
     expect(hub.lastSeq).toBe(0);
     expect(listeners(hub)).toBe(0);
@@ -142,7 +142,10 @@ describe('subscribe to a job this instance has not seen', () => {
     await r.bus.acquireLease('j4', 'A', 60_000);
     const hub = hubOf(r, 'j4');
     const subscription = r.subscribe('j4', -1);
-    await until(() => listeners(hub) > 0);
+    await until(
+      () => listeners(hub),
+      (n) => n > 0,
+    );
     await r.drain(0);
     await expect(subscription).rejects.toMatchObject({ code: 'unavailable' });
     expect(listeners(hub)).toBe(0);
@@ -150,14 +153,18 @@ describe('subscribe to a job this instance has not seen', () => {
 
   it('after bus data loss, waits past unknownJobWaitMs for the live owner, then serves its first event', async () => {
     const { upstream } = runningUpstream();
-    const r = start(memoryBus(true), upstream, { leaseMs: 10_000, unknownJobWaitMs: 50 });
+    const clock = manualClock();
+    const r = start(memoryBus(true), upstream, { leaseMs: 10_000, unknownJobWaitMs: 50, clock });
     const hub = hubOf(r, 'j5');
     const subscription = r.subscribe('j5', -1);
     const state = track(subscription);
-    await until(() => listeners(hub) > 0);
+    await until(
+      () => listeners(hub),
+      (n) => n > 0,
+    );
     // The owner took its lease again; its first event comes later than unknownJobWaitMs.
     expect(await r.bus.acquireLease('j5', 'A', 60_000)).toBe(true);
-    await sleep(200);
+    await clock.advance(200);
     expect(state.settled).toBe(false);
 
     await r.bus.append('j5', event(7));

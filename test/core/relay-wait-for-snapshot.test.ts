@@ -4,6 +4,7 @@ import { silentLogger } from '../../src/core/logger.ts';
 import { createMemoryBus } from '../../src/core/bus/memory-bus.ts';
 import { type Relay, createRelay } from '../../src/core/relay.ts';
 import { acmeProfile, controlledUpstream } from '../support/acme-stream.ts';
+import { type ManualClock, manualClock } from '../support/clock.ts';
 
 // Relay.waitForSnapshot: a stream:false create's wait for the job's first job object, through the
 // hub (no polling of the bus).
@@ -28,7 +29,8 @@ afterEach(async () => {
   relay = undefined;
 });
 
-function start() {
+/** A relay on `clock` (default: the system's). */
+function start(clock?: ManualClock) {
   const vendor = controlledUpstream();
   const { bus, counts } = countingBus();
   relay = createRelay({
@@ -43,15 +45,15 @@ function start() {
     leaseMs: 1000,
     pollIntervalMs: 20,
     jobDeadlineMs: 60_000,
+    ...(clock ? { clock } : {}),
   });
   return { relay, counts, ...vendor };
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
 describe('Relay.waitForSnapshot', () => {
   it('waits for the first job object on the hub, reading the bus history once, however long it takes', async () => {
-    const { relay, emit, counts } = start();
+    const clock = manualClock();
+    const { relay, emit, counts } = start(clock);
     emit({ seq: 0, id: 'j1', status: 'hello' });
     expect(await relay.create('x', {})).toEqual({ kind: 'job', jobId: 'j1' });
     const before = counts.history;
@@ -64,7 +66,7 @@ describe('Relay.waitForSnapshot', () => {
     await expect.poll(() => counts.history).toBeGreaterThan(before);
     const reads = counts.history;
     // Time for a poller to show itself: a wait on the hub reads nothing meanwhile.
-    await sleep(300);
+    await clock.advance(300);
     expect(settled).toBe(false);
     expect(counts.history).toBe(reads);
     emit({ seq: 1, id: 'j1', status: 'queued' });

@@ -1,4 +1,5 @@
-import type { AppendInput, Bus, StoredEvent } from '../bus/bus.ts';
+import type { AppendInput, EventLog, StoredEvent } from '../bus/bus.ts';
+import { type Clock, pause } from '../clock.ts';
 import { RelayError } from '../errors.ts';
 import type { JobEvent } from '../ingest/event.ts';
 import type { Follow } from './follow.ts';
@@ -10,14 +11,15 @@ export interface AppendOutcome {
 }
 
 export interface AppendDeps {
-  bus: Bus;
+  bus: Pick<EventLog, 'append' | 'appendMany'>;
   logger: Logger;
+  /** Times the retries. */
+  clock: Clock;
   /** True once the followers are closing: retries stop. */
   closed(): boolean;
 }
 
 const MAX_ATTEMPTS = 20;
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 /**
  * True for an error that no retry can cure: the bus refused the input itself (a TypeError or
@@ -29,15 +31,20 @@ export function isPermanent(err: unknown): boolean {
   return err instanceof RelayError && err.code !== 'unavailable';
 }
 
-/** Appends events in order, as one batch when the bus can; only stored events change the follow. */
-async function appendOnce(bus: Bus, follow: Follow, events: JobEvent[]): Promise<AppendOutcome> {
-  const inputs: AppendInput[] = events.map((event) => ({
+/** An event as the bus stores it after `prev` (the seq this writer stored last); one carrying a job object is the new snapshot. */
+export function toAppendInput(event: JobEvent, prev: number): AppendInput {
+  return {
     seq: event.seq,
     data: event.data,
     terminal: event.terminal,
-    prev: follow.lastSeq,
+    prev,
     ...(event.job ? { snapshot: event.snapshot ?? event.data } : {}),
-  }));
+  };
+}
+
+/** Appends events in order, as one batch when the bus can; only stored events change the follow. */
+async function appendOnce(bus: AppendDeps['bus'], follow: Follow, events: JobEvent[]): Promise<AppendOutcome> {
+  const inputs = events.map((event) => toAppendInput(event, follow.lastSeq));
   let stored: (StoredEvent | null)[];
   if (inputs.length > 1 && bus.appendMany) stored = await bus.appendMany(follow.jobId, inputs);
   else {
@@ -70,7 +77,7 @@ export async function appendReliably(
     } catch (err) {
       if (isPermanent(err) || deps.closed() || attempt >= maxAttempts) throw err;
       deps.logger.warn({ jobId: follow.jobId, seq: batch[0]?.seq, err: String(err) }, 'bus append failed, retrying');
-      await sleep(Math.min(2000, 50 * 2 ** attempt));
+      await pause(deps.clock, Math.min(2000, 50 * 2 ** attempt));
     }
   }
 }

@@ -1,6 +1,6 @@
-import type { Bus } from '../bus/bus.ts';
-import type { Logger } from '../logger.ts';
+import type { Clock, TimerHandle } from '../clock.ts';
 import type { KnownJob } from '../profile.ts';
+import { type LeaseHolder, renewLease } from './ownership.ts';
 
 /** How a job is being followed: reading its upstream stream, or polling its status. */
 export type FollowPhase = 'stream' | 'poll';
@@ -8,12 +8,11 @@ export type FollowPhase = 'stream' | 'poll';
 /** Why a follow was stopped from outside its phase. */
 export type StopReason = 'lost' | 'deadline' | 'closed';
 
-export interface FollowInit {
+/** A follow holds its job's lease (LeaseHolder) from the start. */
+export interface FollowInit extends LeaseHolder {
   jobId: string;
-  bus: Bus;
-  logger: Logger;
-  owner: string;
-  leaseMs: number;
+  /** Times the lease renewals and the deadline. */
+  clock: Clock;
   /** Ms from now after which the job is given up on (whatever the phase). */
   deadlineMs: number;
   phase: FollowPhase;
@@ -44,10 +43,10 @@ export class Follow {
   phase: FollowPhase;
   private readonly init: FollowInit;
   private readonly controller = new AbortController();
-  private readonly renewTimer: ReturnType<typeof setInterval>;
-  private deadlineTimer: ReturnType<typeof setTimeout> | undefined;
+  private readonly renewTimer: TimerHandle;
+  private deadlineTimer: TimerHandle | undefined;
   private deadlineAt: number;
-  private disposed = false;
+  private isDisposed = false;
   /** A renewal is in flight (they pile up while the bus hangs): the next tick skips. */
   private renewing = false;
 
@@ -55,12 +54,12 @@ export class Follow {
     this.init = init;
     this.jobId = init.jobId;
     this.phase = init.phase;
-    this.deadlineAt = Date.now() + init.deadlineMs;
-    this.renewTimer = setInterval(
+    this.deadlineAt = init.clock.now() + init.deadlineMs;
+    this.renewTimer = init.clock.setInterval(
       () => {
         if (this.renewing) return;
         this.renewing = true;
-        void this.renew().finally(() => {
+        void renewLease(this, init).finally(() => {
           this.renewing = false;
         });
       },
@@ -111,46 +110,32 @@ export class Follow {
    * epoch; a job taken over does not get a fresh deadline); a time in the future or unknown changes nothing.
    */
   startedAt(at: number | undefined, deadlineMs: number): void {
-    if (at === undefined || !Number.isFinite(at) || at > Date.now() || at + deadlineMs >= this.deadlineAt) return;
+    if (at === undefined || !Number.isFinite(at) || at > this.init.clock.now() || at + deadlineMs >= this.deadlineAt) return;
     this.deadlineAt = at + deadlineMs;
-    clearTimeout(this.deadlineTimer);
-    if (!this.disposed) this.armDeadline();
+    this.init.clock.clearTimeout(this.deadlineTimer);
+    if (!this.isDisposed) this.armDeadline();
+  }
+
+  /** The follow was dropped: its timers are cleared and its lease given up. */
+  get disposed(): boolean {
+    return this.isDisposed;
   }
 
   /** Clears the timers and gives the lease up; safe to call twice. */
   dispose(): void {
-    if (this.disposed) return;
-    this.disposed = true;
-    clearInterval(this.renewTimer);
-    clearTimeout(this.deadlineTimer);
+    if (this.isDisposed) return;
+    this.isDisposed = true;
+    this.init.clock.clearInterval(this.renewTimer);
+    this.init.clock.clearTimeout(this.deadlineTimer);
     this.init.bus.releaseLease(this.jobId, this.init.owner).catch(() => undefined);
   }
 
   private armDeadline(): void {
-    const remaining = this.deadlineAt - Date.now();
+    const remaining = this.deadlineAt - this.init.clock.now();
     if (remaining <= 0) {
       this.stop('deadline');
       return;
     }
-    this.deadlineTimer = setTimeout(() => this.armDeadline(), Math.min(remaining, MAX_TIMER_MS));
-  }
-
-  private async renew(): Promise<void> {
-    const { bus, owner, leaseMs, logger } = this.init;
-    const jobId = this.jobId;
-    try {
-      // A lapsed lease nobody took is simply taken back.
-      const held = (await bus.renewLease(jobId, owner, leaseMs)) || (await bus.acquireLease(jobId, owner, leaseMs));
-      if (held || this.disposed) return;
-      if (this.phase === 'stream') {
-        await bus.claimLease(jobId, owner, leaseMs);
-        logger.warn({ jobId }, 'lease was taken while this instance reads the upstream stream; claimed it back');
-        return;
-      }
-      logger.warn({ jobId }, 'another instance took over the job; stopped polling it');
-      this.stop('lost');
-    } catch (err) {
-      logger.warn({ jobId, err: err instanceof Error ? err.message : String(err) }, 'lease renewal failed');
-    }
+    this.deadlineTimer = this.init.clock.setTimeout(() => this.armDeadline(), Math.min(remaining, MAX_TIMER_MS));
   }
 }

@@ -1,3 +1,5 @@
+import type { EventLog, Leases } from '../bus/bus.ts';
+import { pause } from '../clock.ts';
 import type { JobEvent } from '../ingest/event.ts';
 import type { Follow } from './follow.ts';
 import { type AppendDeps, appendReliably } from './append.ts';
@@ -5,28 +7,16 @@ import type { PollOutcome, UpstreamProfile } from '../profile.ts';
 import type { UpstreamClient } from '../ingest/upstream.ts';
 
 export interface PollPhaseOptions extends AppendDeps {
+  bus: EventLog & Leases;
   profile: UpstreamProfile;
   upstream: UpstreamClient;
   owner: string;
   leaseMs: number;
   pollIntervalMs: number;
+  /** Ms since the epoch, for synthesized events' `ts`. */
   now(): number;
   /** The terminal event as it is to be stored (see StreamPhaseOptions.settle). */
   settle?(jobId: string, event: JobEvent): Promise<JobEvent>;
-}
-
-/** Sleeps, or less when the signal aborts. */
-export function pause(ms: number, signal: AbortSignal): Promise<void> {
-  if (signal.aborted) return Promise.resolve();
-  return new Promise((resolve) => {
-    const done = () => {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal.addEventListener('abort', done, { once: true });
-  });
 }
 
 /**
@@ -95,6 +85,6 @@ export async function pollPhase(follow: Follow, options: PollPhaseOptions): Prom
       last = false;
     }
     if (last) return;
-    await pause(options.pollIntervalMs * Math.min(8, 2 ** Math.min(failures, 3)), follow.signal);
+    await pause(options.clock, options.pollIntervalMs * Math.min(8, 2 ** Math.min(failures, 3)), follow.signal);
   }
 }

@@ -5,21 +5,14 @@ import { type FollowerOptions, createFollowers } from '../../../src/core/follow/
 import { silentLogger } from '../../../src/core/logger.ts';
 import { createMemoryBus } from '../../../src/core/bus/memory-bus.ts';
 import type { UpstreamClient } from '../../../src/core/ingest/upstream.ts';
+import { manualClock } from '../../support/clock.ts';
 import { jobApiClient, midjourneyFollow } from '../../support/job-api.ts';
+import { until } from '../../support/until.ts';
 
 // A hostile upstream at the stream level: bodies this test writes line by line, and a job
 // API whose answers the test chooses.
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const encoder = new TextEncoder();
-
-async function until(check: () => boolean | Promise<boolean>, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await sleep(5);
-  }
-}
 
 /** An upstream body the test writes to; `cancelled` once the reader gave it up. */
 function controlledBody() {
@@ -55,7 +48,7 @@ function jobApi(job: (jobid: string) => Record<string, unknown>) {
   return { upstream, counter };
 }
 
-const newBus = () => createMemoryBus({ historyMaxEvents: 1000, historyTtlMs: 60_000 });
+const newBus = (now?: () => number) => createMemoryBus({ historyMaxEvents: 1000, historyTtlMs: 60_000, ...(now ? { now } : {}) });
 
 function followers(bus: Bus, upstream: UpstreamClient, extra: Partial<FollowerOptions> = {}) {
   return createFollowers({
@@ -107,13 +100,19 @@ describe('only stored events change a follow', () => {
     const named = f.followStream(up.body);
     expect(await named).toBe(jobId);
     for (let seq = 1; seq <= 5; seq++) up.send(progress(jobId, seq));
-    await until(async () => (await bus.state(jobId))?.lastSeq === 5);
+    await until(
+      () => bus.state(jobId),
+      (state) => state?.lastSeq === 5,
+    );
     up.send({ ...completed(jobId, 3), marker: 'out-of-order' });
-    await until(() => refusals === 1);
+    await until(
+      () => refusals,
+      (n) => n === 1,
+    );
     up.send(progress(jobId, 6));
     up.send(completed(jobId, 7));
     up.close();
-    await until(() => f.active().length === 0);
+    await until(f.active, (active) => active.length === 0);
     const stored = await bus.history(jobId, -1);
     expect(stored.map((e) => e.seq)).toEqual([0, 1, 2, 3, 4, 5, 6, 7]);
     expect(stored.some((e) => e.data.includes('out-of-order'))).toBe(false);
@@ -134,7 +133,7 @@ describe('a stream that stays open after its terminal event', () => {
     up.send(init(jobId));
     expect(await f.followStream(up.body)).toBe(jobId);
     up.send(completed(jobId, 1));
-    await until(() => up.state.cancelled && f.active().length === 0);
+    await until(() => up.state.cancelled && f.active().length === 0, Boolean);
     expect((await bus.state(jobId))?.terminalSeq).toBe(1);
     expect(counter.polls).toBe(0);
     await f.close();
@@ -154,7 +153,7 @@ describe('seqs the bus cannot store', () => {
     up.send(progress(jobId, Number.MAX_SAFE_INTEGER));
     up.send(completed(jobId, 1));
     up.close();
-    await until(() => f.active().length === 0);
+    await until(f.active, (active) => active.length === 0);
     expect(malformed).toEqual(['seq out of range']);
     expect((await bus.history(jobId, -1)).map((e) => e.seq)).toEqual([0, 1]);
     await f.close();
@@ -180,7 +179,7 @@ describe('seqs the bus cannot store', () => {
     expect(await f.followStream(up.body)).toBe(jobId);
     up.send(progress(jobId, 1));
     // Retried, this would take 20 attempts over ~30 s before the follow gave up.
-    await until(() => f.active().length === 0, 5000);
+    await until(f.active, (active) => active.length === 0, 5000);
     expect(attempts).toBe(1);
     expect(up.state.cancelled).toBe(true);
     await f.close();
@@ -209,7 +208,7 @@ describe('seqs the bus cannot store', () => {
     up.send(progress(jobId, 1));
     up.send(completed(jobId, 2));
     up.close();
-    await until(() => f.active().length === 0);
+    await until(f.active, (active) => active.length === 0);
     expect(failures).toBe(2);
     expect((await memory.history(jobId, -1)).map((e) => e.seq)).toEqual([0, 1, 2]);
     await f.close();
@@ -228,10 +227,13 @@ describe('an upstream stream that goes quiet', () => {
     expect(await f.followStream(up.body)).toBe(jobId);
     up.send(progress(jobId, 1));
     // ... and then nothing, with the connection open.
-    await until(() => up.state.cancelled);
-    await until(() => counter.polls > 0);
+    await until(() => up.state.cancelled, Boolean);
+    await until(
+      () => counter.polls,
+      (polls) => polls > 0,
+    );
     done = true;
-    await until(() => f.active().length === 0);
+    await until(f.active, (active) => active.length === 0);
     const state = await bus.state(jobId);
     expect(state?.terminalSeq).not.toBeNull();
     const last = (await bus.history(jobId, -1)).at(-1);
@@ -240,24 +242,21 @@ describe('an upstream stream that goes quiet', () => {
   });
 
   it('holds the job deadline while the stream is read, ending the job and the stream', async () => {
-    const bus = newBus();
+    const clock = manualClock();
+    const bus = newBus(clock.now);
     const { upstream, counter } = jobApi((jobid) => ({ jobid, status: 'progress' }));
-    const f = followers(bus, upstream, { jobDeadlineMs: 300 });
+    const f = followers(bus, upstream, { jobDeadlineMs: 300, clock });
     const jobId = 'j1:endless';
     const up = controlledBody();
     up.send(init(jobId));
     expect(await f.followStream(up.body)).toBe(jobId);
-    // A stream that never goes quiet and never ends.
+    // A stream that never goes quiet and never ends: an event every 10 ms on the clock.
     let seq = 1;
-    const ticker = setInterval(() => up.send(progress(jobId, seq++)), 10);
-    try {
-      await until(async () => (await bus.state(jobId))?.terminalSeq != null);
-    } finally {
-      clearInterval(ticker);
-    }
+    clock.setInterval(() => up.send(progress(jobId, seq++)), 10);
+    await clock.advanceUntil(async () => (await bus.state(jobId))?.terminalSeq != null, 10);
     const last = (await bus.history(jobId, -1)).at(-1);
     expect(JSON.parse(last?.data ?? '{}')).toMatchObject({ event: 'error', jobId, error: 'relay gave up: job exceeded its deadline' });
-    await until(() => up.state.cancelled && f.active().length === 0);
+    await until(() => up.state.cancelled && f.active().length === 0, Boolean);
     expect(counter.polls).toBe(0);
     await f.close();
   });
@@ -273,7 +272,10 @@ describe('the job deadline on a takeover', () => {
     const snapshot = JSON.stringify({ event: 'midjourney_progress', job: { jobid: jobId, status: 'progress', created }, seq: 0 });
     await bus.append(jobId, { seq: 0, data: snapshot, terminal: false, snapshot });
     expect(await f.ensure(jobId)).toBe('following');
-    await until(async () => (await bus.state(jobId))?.terminalSeq != null);
+    await until(
+      () => bus.state(jobId),
+      (state) => state?.terminalSeq != null,
+    );
     const last = (await bus.history(jobId, -1)).at(-1);
     expect(JSON.parse(last?.data ?? '{}')).toMatchObject({ event: 'error', jobId, error: 'relay gave up: job exceeded its deadline' });
     await f.close();
@@ -282,21 +284,25 @@ describe('the job deadline on a takeover', () => {
 
 describe('one follower at a time', () => {
   it('has the stream holder claim its lease back, and a poller that took it meanwhile stop', async () => {
-    const bus = newBus();
+    const clock = manualClock();
+    const bus = newBus(clock.now);
     const api = jobApi((jobid) => ({ jobid, status: 'progress', updated: String(Math.random()) }));
-    const a = followers(bus, api.upstream, { owner: 'A' });
-    const b = followers(bus, api.upstream, { owner: 'B' });
+    const a = followers(bus, api.upstream, { owner: 'A', clock });
+    const b = followers(bus, api.upstream, { owner: 'B', clock });
     const jobId = 'j1:two-followers';
     const up = controlledBody();
     up.send(init(jobId));
     expect(await a.followStream(up.body)).toBe(jobId);
     up.send(progress(jobId, 1));
-    await until(async () => (await bus.state(jobId))?.lastSeq === 1);
+    await until(
+      () => bus.state(jobId),
+      (state) => state?.lastSeq === 1,
+    );
 
     // A's lease lapsed (Redis paused longer than LEASE_MS) and B's watchdog took the job.
     await bus.releaseLease(jobId, 'A');
     expect(await b.ensure(jobId)).toBe('following');
-    await until(() => b.active().length === 0);
+    await clock.advanceUntil(() => b.active().length === 0, 20);
     expect(a.active()).toEqual([jobId]);
     expect(await bus.acquireLease(jobId, 'C', 1000)).toBe(false);
 
@@ -305,7 +311,7 @@ describe('one follower at a time', () => {
     up.send(progress(jobId, seqBase));
     up.send(completed(jobId, seqBase + 1));
     up.close();
-    await until(() => a.active().length === 0);
+    await until(a.active, (active) => active.length === 0);
     const state = await bus.state(jobId);
     expect(state?.terminalSeq).toBe(seqBase + 1);
     const seqs = (await bus.history(jobId, -1)).map((e) => e.seq);
@@ -321,10 +327,16 @@ describe('one follower at a time', () => {
     const jobId = 'j1:stale-seq';
     await bus.append(jobId, { seq: 0, data: '{"event":"initialized","seq":0}', terminal: false });
     expect(await b.ensure(jobId)).toBe('following');
-    await until(async () => ((await bus.state(jobId))?.lastSeq ?? 0) >= 1);
+    await until(
+      () => bus.state(jobId),
+      (state) => (state?.lastSeq ?? 0) >= 1,
+    );
     // Another writer (an owner still reading the stream) jumps ahead.
     await bus.append(jobId, { seq: 50, data: '{"event":"midjourney_progress","seq":50}', terminal: false });
-    await until(async () => ((await bus.state(jobId))?.lastSeq ?? 0) > 50);
+    await until(
+      () => bus.state(jobId),
+      (state) => (state?.lastSeq ?? 0) > 50,
+    );
     await b.close();
   });
 });

@@ -4,27 +4,21 @@ import { type Followers, createFollowers } from '../../../src/core/follow/follow
 import { silentLogger } from '../../../src/core/logger.ts';
 import { createMemoryBus } from '../../../src/core/bus/memory-bus.ts';
 import type { UpstreamClient } from '../../../src/core/ingest/upstream.ts';
+import { type ManualClock, manualClock } from '../../support/clock.ts';
 import { jobApiClient, midjourneyFollow } from '../../support/job-api.ts';
+import { until } from '../../support/until.ts';
 
 // A bus that loses everything at once (Redis restarted without persistence) under followers
-// that live on: two writers must never give one seq two different events.
+// that live on: two writers must never give one seq two different events. Leases and the wait
+// for a live owner run on a manual clock: which instance renews or takes over first is the
+// order of their timers, not the machine's speed.
 
 const retention = { historyMaxEvents: 100, historyTtlMs: 60_000 };
 const LEASE_MS = 300;
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function until(check: () => boolean | Promise<boolean>, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await sleep(5);
-  }
-}
-
-/** The memory bus behind a switch: forget() swaps in an empty one, as Redis restarting empty would. */
-function forgetfulBus() {
-  let current = createMemoryBus(retention);
-  let since = Date.now();
+/** The memory bus on `clock` behind a switch: forget() swaps in an empty one, as Redis restarting empty would. */
+function forgetfulBus(clock: ManualClock) {
+  let current = createMemoryBus({ ...retention, now: clock.now });
+  let since = clock.now();
   const bus: Bus = {
     dataSince: async () => since,
     append: (jobId, input) => current.append(jobId, input),
@@ -43,8 +37,8 @@ function forgetfulBus() {
     bus,
     forget() {
       void current.close();
-      current = createMemoryBus(retention);
-      since = Date.now();
+      current = createMemoryBus({ ...retention, now: clock.now });
+      since = clock.now();
     },
   };
 }
@@ -107,7 +101,7 @@ const progress = (jobId: string, seq: number) =>
   `{"event":"midjourney_progress","job":{"jobid":"${jobId}","status":"progress"},"seq":${seq},"ts":"x"}`;
 
 const open: Followers[] = [];
-function followers(name: string, bus: Bus, upstream: UpstreamClient): Followers {
+function followers(name: string, bus: Bus, upstream: UpstreamClient, clock: ManualClock): Followers {
   const created = createFollowers({
     ...midjourneyFollow,
     bus,
@@ -117,6 +111,7 @@ function followers(name: string, bus: Bus, upstream: UpstreamClient): Followers 
     leaseMs: LEASE_MS,
     pollIntervalMs: 20,
     jobDeadlineMs: 60_000,
+    clock,
   });
   open.push(created);
   return created;
@@ -128,22 +123,26 @@ afterEach(async () => {
 
 describe('followers after the bus lost a job', () => {
   it('a cold takeover leaves a job alone while its live owner goes on: no second seq 0, no silent hole', async () => {
-    const shared = forgetfulBus();
+    const clock = manualClock();
+    const shared = forgetfulBus(clock);
     const { upstream } = runningUpstream();
-    const owner = followers('A', shared.bus, upstream);
+    const owner = followers('A', shared.bus, upstream, clock);
     const stream = controlledStream();
     const jobId = 'j1:restart';
     stream.send(`{"event":"initialized","jobId":"${jobId}","seq":0,"ts":"x"}`);
     expect(await owner.followStream(stream.body)).toBe(jobId);
     for (let seq = 1; seq <= 5; seq++) stream.send(progress(jobId, seq));
-    await until(async () => (await shared.bus.state(jobId))?.lastSeq === 5);
+    await until(
+      () => shared.bus.state(jobId),
+      (state) => state?.lastSeq === 5,
+    );
 
     shared.forget();
     // A cold instance's first subscriber asks for the job while the bus holds nothing of it.
     const cold = instanceBus(shared.bus);
-    expect(await followers('B', cold.bus, upstream).ensure(jobId)).toBe('awaiting-owner');
+    expect(await followers('B', cold.bus, upstream, clock).ensure(jobId)).toBe('awaiting-owner');
     stream.send(progress(jobId, 6));
-    await until(() => cold.acquired.length > 0);
+    await clock.advanceUntil(() => cold.acquired.length > 0, LEASE_MS / 6);
 
     expect(cold.acquired).toEqual([false]);
     const stored = await shared.bus.history(jobId, -1);
@@ -151,45 +150,54 @@ describe('followers after the bus lost a job', () => {
   });
 
   it('a takeover numbering on above its hub waits for the live owner too (no seq written twice)', async () => {
-    const shared = forgetfulBus();
+    const clock = manualClock();
+    const shared = forgetfulBus(clock);
     const { upstream } = runningUpstream();
-    const owner = followers('A', shared.bus, upstream);
+    const owner = followers('A', shared.bus, upstream, clock);
     const stream = controlledStream();
     const jobId = 'j2:restart';
     stream.send(`{"event":"initialized","jobId":"${jobId}","seq":0,"ts":"x"}`);
     expect(await owner.followStream(stream.body)).toBe(jobId);
     for (let seq = 1; seq <= 5; seq++) stream.send(progress(jobId, seq));
-    await until(async () => (await shared.bus.state(jobId))?.lastSeq === 5);
+    await until(
+      () => shared.bus.state(jobId),
+      (state) => state?.lastSeq === 5,
+    );
 
     shared.forget();
     // A warm instance whose hub missed seq 5 (it was stored just before the loss).
     const warm = instanceBus(shared.bus);
-    expect(await followers('C', warm.bus, upstream).ensure(jobId, 4)).toBe('awaiting-owner');
-    await until(() => warm.acquired.length > 0);
+    expect(await followers('C', warm.bus, upstream, clock).ensure(jobId, 4)).toBe('awaiting-owner');
+    await clock.advanceUntil(() => warm.acquired.length > 0, LEASE_MS / 6);
     stream.send(progress(jobId, 6));
-    await until(async () => (await shared.bus.state(jobId))?.lastSeq === 6);
+    await until(
+      () => shared.bus.state(jobId),
+      (state) => state?.lastSeq === 6,
+    );
 
     expect(warm.acquired).toEqual([false]);
     expect((await shared.bus.history(jobId, -1)).map((e) => [e.seq, e.prev])).toEqual([[6, 5]]);
   });
 
   it('still takes over a job from before the loss once no owner showed up, and answers an unknown one at once', async () => {
-    const shared = forgetfulBus();
+    const clock = manualClock();
+    const shared = forgetfulBus(clock);
     const { upstream } = runningUpstream(['j3:gone']);
-    const instance = followers('B', shared.bus, upstream);
+    const instance = followers('B', shared.bus, upstream, clock);
     expect(await instance.ensure('j3:gone')).toBe('unknown');
     expect(await instance.ensure('j3:elsewhere')).toBe('awaiting-owner');
     expect(instance.active()).toEqual([]);
     expect(await instance.ensure('j3:elsewhere')).toBe('awaiting-owner');
-    await until(async () => (await shared.bus.history('j3:elsewhere', -1)).length > 0);
+    await clock.advanceUntil(async () => (await shared.bus.history('j3:elsewhere', -1)).length > 0, LEASE_MS / 6);
     expect((await shared.bus.history('j3:elsewhere', -1))[0]).toMatchObject({ seq: 0, prev: -1 });
     expect(instance.active()).toEqual(['j3:elsewhere']);
   });
 
   it('follows at once a job created upstream after the bus data began (it never held it: nothing to collide with)', async () => {
-    const shared = forgetfulBus();
-    const { upstream } = runningUpstream([], { 'j4:new': Date.now() + 2 * LEASE_MS });
-    const instance = followers('B', shared.bus, upstream);
+    const clock = manualClock();
+    const shared = forgetfulBus(clock);
+    const { upstream } = runningUpstream([], { 'j4:new': clock.now() + 2 * LEASE_MS });
+    const instance = followers('B', shared.bus, upstream, clock);
     expect(await instance.ensure('j4:new')).toBe('following');
     expect(instance.active()).toEqual(['j4:new']);
   });

@@ -3,17 +3,12 @@ import { createFollowers } from '../../../src/core/follow/followers.ts';
 import { silentLogger } from '../../../src/core/logger.ts';
 import { createMemoryBus } from '../../../src/core/bus/memory-bus.ts';
 import type { UpstreamClient } from '../../../src/core/ingest/upstream.ts';
+import { manualClock } from '../../support/clock.ts';
 import { jobApiClient, midjourneyFollow } from '../../support/job-api.ts';
+import { until } from '../../support/until.ts';
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function until(check: () => boolean, timeoutMs = 3000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await sleep(5);
-  }
-}
+/** One turn of the event loop: a bus round trip that is not instant, whatever the machine's speed. */
+const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 /** An upstream whose job is always running, a little further on each poll. */
 function runningUpstream() {
@@ -30,26 +25,28 @@ function runningUpstream() {
 
 describe('followers', () => {
   it('stops polling a job once another instance holds its lease', async () => {
-    const bus = createMemoryBus({ historyMaxEvents: 100, historyTtlMs: 60_000 });
+    const clock = manualClock();
+    const bus = createMemoryBus({ historyMaxEvents: 100, historyTtlMs: 60_000, now: clock.now });
     const { upstream, counter } = runningUpstream();
-    const options = { bus, upstream, logger: silentLogger, leaseMs: 150, pollIntervalMs: 10, jobDeadlineMs: 60_000 };
+    const options = { bus, upstream, logger: silentLogger, leaseMs: 150, pollIntervalMs: 10, jobDeadlineMs: 60_000, clock };
     const followers = createFollowers({ ...midjourneyFollow, ...options, owner: 'A' });
     expect(await followers.ensure('j')).toBe('following');
-    await until(() => counter.polls >= 3);
+    await clock.advanceUntil(() => counter.polls >= 3, 10);
 
     // A's lease lapsed (say Redis was unreachable for longer than LEASE_MS) and B took it.
     await bus.releaseLease('j', 'A');
     expect(await bus.acquireLease('j', 'B', 60_000)).toBe(true);
-    await until(() => followers.active().length === 0);
+    await clock.advanceUntil(() => followers.active().length === 0, 10);
     const polls = counter.polls;
-    await sleep(100);
+    await clock.advance(100);
     expect(counter.polls - polls).toBeLessThanOrEqual(1);
     expect(await followers.ensure('j')).toBe('followed-elsewhere');
     await followers.close();
   });
 
   it('takes a lapsed lease back when nobody else took it, and keeps polling', async () => {
-    const bus = createMemoryBus({ historyMaxEvents: 100, historyTtlMs: 60_000 });
+    const clock = manualClock();
+    const bus = createMemoryBus({ historyMaxEvents: 100, historyTtlMs: 60_000, now: clock.now });
     const { upstream, counter } = runningUpstream();
     const followers = createFollowers({
       ...midjourneyFollow,
@@ -60,13 +57,14 @@ describe('followers', () => {
       leaseMs: 150,
       pollIntervalMs: 10,
       jobDeadlineMs: 60_000,
+      clock,
     });
     expect(await followers.ensure('j')).toBe('following');
     await bus.releaseLease('j', 'A');
-    await sleep(200);
+    await clock.advance(200);
     expect(await bus.acquireLease('j', 'B', 60_000)).toBe(false);
     const polls = counter.polls;
-    await until(() => counter.polls > polls + 2);
+    await clock.advanceUntil(() => counter.polls > polls + 2, 10);
     expect(followers.active()).toEqual(['j']);
     await followers.close();
   });
@@ -81,12 +79,12 @@ describe('followers reading a stream', () => {
       ...memory,
       append: async (jobId: string, input: Parameters<typeof memory.append>[1]) => {
         calls.push(1);
-        await sleep(10);
+        await nextTurn();
         return memory.append(jobId, input);
       },
       appendMany: async (jobId: string, inputs: Parameters<typeof memory.append>[1][]) => {
         calls.push(inputs.length);
-        await sleep(10);
+        await nextTurn();
         return memory.appendMany!(jobId, inputs);
       },
     };
@@ -110,13 +108,13 @@ describe('followers reading a stream', () => {
     const body = new ReadableStream<Uint8Array>({
       async start(controller) {
         controller.enqueue(encoder.encode(lines[0] as string));
-        await sleep(5);
+        await nextTurn();
         for (let i = 1; i < lines.length; i += 40) controller.enqueue(encoder.encode(lines.slice(i, i + 40).join('')));
         controller.close();
       },
     });
     expect(await followers.followStream(body)).toBe(jobId);
-    await until(() => followers.active().length === 0);
+    await until(followers.active, (active) => active.length === 0);
     const stored = await memory.history(jobId, -1);
     expect(stored.map((e) => e.seq)).toEqual([...Array(201).keys()]);
     expect(calls.reduce((a, b) => a + b, 0)).toBe(201);
@@ -140,7 +138,10 @@ describe('followers reading a stream', () => {
     });
     // The hub saw seqs up to 7; Redis restarted empty, so the bus knows nothing of the job.
     expect(await followers.ensure('j', 7)).toBe('following');
-    await until(() => counter.polls >= 2);
+    await until(
+      () => counter.polls,
+      (polls) => polls >= 2,
+    );
     const stored = await bus.history('j', -1);
     expect(stored[0]).toMatchObject({ seq: 8, prev: 7 });
     expect(stored.every((e) => e.seq > 7)).toBe(true);

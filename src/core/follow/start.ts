@@ -1,0 +1,49 @@
+import { complete } from './complete.ts';
+import type { FollowContext } from './context.ts';
+import type { Follow } from './follow.ts';
+import { streamPhase } from './stream.ts';
+
+/** The stream's holder follows the job, whoever held its lease. */
+function claim(context: FollowContext, jobId: string): void {
+  const { bus, owner, leaseMs } = context.options;
+  bus.claimLease(jobId, owner, leaseMs).catch(() => undefined);
+}
+
+/**
+ * Takes over a job's upstream stream as its creator; resolves with the job id once the first
+ * events are on the bus, and keeps reading (then resuming or polling) until the job is over.
+ */
+export function followStream(context: FollowContext, body: ReadableStream<Uint8Array>): Promise<string> {
+  context.options.onUpstreamStream?.();
+  return new Promise<string>((resolve, reject) => {
+    let named: Follow | undefined;
+    const run = (async () => {
+      const follow = await streamPhase(body, {
+        ...context.readOptions,
+        begin: (jobId) => {
+          named = context.begin(jobId, 'stream');
+          claim(context, jobId);
+          return named;
+        },
+        onNamed: (follow) => resolve(follow.jobId),
+      });
+      await complete(context, follow);
+    })();
+    // Before the job is named the create fails with the error; after, it is logged and the follow dropped.
+    run.catch(reject);
+    void run
+      .catch(() => undefined)
+      .finally(() => {
+        if (named) void context.finish(named, run);
+      });
+  });
+}
+
+/** Follows a job its create named: opens its stream (profile.streamRequest), then resumes or polls as for any job. */
+export function followStarted(context: FollowContext, jobId: string): string {
+  if (context.follows.has(jobId)) return jobId;
+  const follow = context.begin(jobId, 'stream');
+  claim(context, jobId);
+  void context.finish(follow, complete(context, follow));
+  return jobId;
+}
