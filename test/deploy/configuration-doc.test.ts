@@ -2,6 +2,9 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { configVariables } from '../../src/core/config.ts';
+import { FAL_QUEUE_VENDOR_URL } from '../../src/profiles/fal-queue/profile.ts';
+import { MIDJOURNEY_VENDOR_URL } from '../../src/profiles/midjourney-v3/profile.ts';
+import { OPENAI_VENDOR_URL } from '../../src/profiles/openai-responses/profile.ts';
 import { loadWorkerConfig } from '../../src/worker/config.ts';
 
 // docs/configuration.md against the code: the gateway's table is the schema (every variable, its
@@ -82,6 +85,13 @@ describe('docs/configuration.md', () => {
       if (variable.default === undefined && row.defaultCell === '') wrong.push(`${variable.name}: no default cell`);
     }
     expect(wrong).toEqual([]);
+  });
+
+  it("states each profile's base URL default as the profile has it", () => {
+    const urls = { UPSTREAM_URL: MIDJOURNEY_VENDOR_URL, OPENAI_BASE_URL: OPENAI_VENDOR_URL, FAL_QUEUE_URL: FAL_QUEUE_VENDOR_URL };
+    for (const [name, url] of Object.entries(urls)) {
+      expect(gateway.find((row) => row.name === name)?.defaultCell, name).toMatch(new RegExp(`^\`${url.replace(/\./g, '\\.')}\``));
+    }
   });
 
   it('documents the Worker-only MAX_STREAM_MS with its default', () => {
