@@ -97,6 +97,23 @@ const schema = z.object({
   CREATE_QUEUE_MAX_WAIT_MS: int(1000, 86_400_000).default(600_000),
 });
 
+/** One configuration variable of the schema, with its default as an environment value would spell it. */
+export interface ConfigVariable {
+  name: string;
+  /** Absent when the variable has no fixed default (optional, derived from the mode, or an empty list). */
+  default?: string;
+}
+
+/** Every variable the schema reads, in schema order, with its default: what the configuration page documents. */
+export function configVariables(): ConfigVariable[] {
+  const defaults: Record<string, unknown> = schema.parse({});
+  return Object.keys(schema.shape).map((name) => {
+    const value = defaults[name];
+    if (value === undefined || (Array.isArray(value) && value.length === 0)) return { name };
+    return { name, default: String(value) };
+  });
+}
+
 /** Validated configuration; `UPSTREAM_URL` undefined with a token means the profile's own vendor URL (see src/profiles). */
 export type Config = Omit<z.infer<typeof schema>, 'HOST'> & { HOST: string };
 

@@ -179,7 +179,7 @@ export async function startGateway(config: Config, overrides: GatewayOverrides =
   const host = config.HOST === '0.0.0.0' || config.HOST === '::' ? '127.0.0.1' : config.HOST;
   const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
   logger.info({ url, bus: busKind }, 'sse-relay listening');
-  // Jobs stored before profiles are not read: say so (moving them is the operator's step, README "Upgrading").
+  // Jobs stored before profiles are not read: say so (moving them is the operator's step, docs/operations/upgrading.md).
   const legacyCheck =
     config.REDIS_URL && !overrides.bus
       ? withRedis(config.REDIS_URL, GATEWAY_LEGACY_LAYOUT, (redis) => warnOfLegacyJobs(redis, GATEWAY_LEGACY_LAYOUT, logger))

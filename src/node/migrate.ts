@@ -2,7 +2,7 @@
  * `node dist/migrate.js` (`npm run migrate:redis` in development): moves the jobs Redis holds in the
  * pre-profile key layout to the names this version reads, then exits (0 done, 1 Redis failed, 2 bad
  * configuration). Reads the gateway's own environment; only REDIS_URL matters. `--dry-run` only
- * counts the jobs it would move. README: "Upgrading".
+ * counts the jobs it would move. See docs/operations/upgrading.md.
  */
 import { ConfigError, configSecrets, loadConfig, withDevDefaults } from '../core/config.ts';
 import { createRedactor } from '../core/redact.ts';

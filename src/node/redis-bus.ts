@@ -47,7 +47,7 @@ function watch(redis: Redis, role: string, logger: Logger): void {
 
 /**
  * The cluster bus: history, snapshot and leases in Redis, live events over Redis pub/sub
- * on one subscriber connection per instance. Keys and sizing: README, "What goes into Redis".
+ * on one subscriber connection per instance. Keys and sizing: docs/operations/redis.md, "What goes into Redis".
  */
 export function createRedisBus(options: RedisBusOptions): Bus & { channelCount(): number; dataSince(): Promise<number> } {
   const prefix = options.keyPrefix ?? 'sse-relay';

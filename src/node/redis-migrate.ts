@@ -2,7 +2,7 @@
  * Moves jobs stored before profiles existed (keys tagged `{<jobid>}`) to the names the bus reads
  * now (`{<profile>:<jobid>}`, the default profile: the only one there was). One Lua script per job
  * moves its history, meta and lease together with their TTLs, and never over newer data, so a
- * run is safe beside running gateways and a second run changes nothing. README: "Upgrading".
+ * run is safe beside running gateways and a second run changes nothing. See docs/operations/upgrading.md.
  */
 import { Redis } from 'ioredis';
 import type { Logger } from '../core/logger.ts';
@@ -119,7 +119,7 @@ export async function warnOfLegacyJobs(redis: Redis, layout: LegacyLayout, logge
     if (ids.length === 0) return;
     logger.warn(
       { jobs: ids.length, examples: ids.slice(0, 3), profile: layout.profile },
-      'Redis holds jobs in the pre-profile key layout, which this version does not read: run `node dist/migrate.js` (npm run migrate:redis) to move them (README, Upgrading)',
+      'Redis holds jobs in the pre-profile key layout, which this version does not read: run `node dist/migrate.js` (npm run migrate:redis) to move them (docs/operations/upgrading.md)',
     );
   } catch (err) {
     logger.debug({ err: err instanceof Error ? err.message : String(err) }, 'could not check Redis for old-layout jobs');

@@ -5,15 +5,20 @@ import { pathToFileURL } from 'node:url';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '../support/free-port.ts';
+import { markdownFiles } from '../support/doc-links.ts';
 import { type Example, missingExpectation, parseExamples } from '../support/readme-examples.ts';
 import { until } from '../support/until.ts';
 import { hasChromium, launchChromium } from '../support/chromium.ts';
 
-// The README's examples, run as written against `npm start` (README "Tests": the README's examples).
-// The only change made to a block is the port: `localhost:8080` becomes the gateway's free port.
+// The examples of README.md and docs/, run as written against `npm start` (docs/testing.md: the
+// examples in README.md and docs/). The only change made to a block is the port: `localhost:8080`
+// becomes the gateway's free port.
 
 const root = join(import.meta.dirname, '../..');
-const { examples, problems } = parseExamples(readFileSync(join(root, 'README.md'), 'utf8'));
+const files = markdownFiles(root);
+const parsed = files.map((file) => parseExamples(readFileSync(join(root, file), 'utf8'), file));
+const examples = parsed.flatMap((each) => each.examples);
+const problems = parsed.flatMap((each) => each.problems);
 const work = join(root, 'tmp', `readme-examples-${process.pid}`); // inside the repository, so imports resolve
 const BLOCK_TIMEOUT_MS = 60_000;
 // Every process started here: connections beyond this machine fail and are reported (loopback-only.mjs).
@@ -101,7 +106,7 @@ function runProcess(command: string, args: string[], env: Record<string, string>
   });
 }
 
-/** What a section's blocks share: the variables earlier blocks set, and the gateway one of them started. */
+/** What a section's blocks share (a heading of one file): the variables earlier blocks set, and the gateway one of them started. */
 interface Section {
   vars: Record<string, string>;
   gateway?: Gateway;
@@ -126,7 +131,9 @@ const readNul = (file: string): Record<string, string> =>
       .map((pair) => [pair.slice(0, pair.indexOf('=')), pair.slice(pair.indexOf('=') + 1)]),
   );
 
-const where = (example: Example) => `README.md:${example.line} (${example.section})`;
+const where = (example: Example) => `${example.file}:${example.line} (${example.section})`;
+/** A name for a block's scratch files, unique across files. */
+const scratch = (example: Example) => `${example.file.replace(/[^\w.-]/g, '_')}-${example.line}`;
 const withPort = (code: string, port: number) => code.replaceAll('localhost:8080', `localhost:${port}`);
 
 function failure(example: Example, run: Run, problem: string): string {
@@ -143,7 +150,7 @@ function check(example: Example, run: Run): void {
 
 /** A ```sh block through `bash -euo pipefail`, with the section's variables; its new variables go back to the section. */
 async function runShell(example: Example, section: Section, port: number): Promise<void> {
-  const id = `${example.line}`;
+  const id = scratch(example);
   const script = join(work, `${id}.sh`);
   const vars = join(work, `${id}.vars`);
   const started = join(work, `${id}.npm-start`);
@@ -165,7 +172,7 @@ async function runShell(example: Example, section: Section, port: number): Promi
 
 /** A ```js block as a module inside the repository (so `openai`, `@fal-ai/client`, `eventsource` resolve). */
 async function runNode(example: Example, port: number): Promise<void> {
-  const file = join(work, `${example.line}.${example.lang === 'ts' ? 'ts' : 'mjs'}`);
+  const file = join(work, `${scratch(example)}.${example.lang === 'ts' ? 'ts' : 'mjs'}`);
   writeFileSync(file, withPort(example.code, port));
   const args = example.lang === 'ts' ? ['--import', 'tsx', file] : [file];
   check(example, await runProcess(process.execPath, args, { ...BASE_ENV }));
@@ -248,10 +255,13 @@ const gateways: Gateway[] = [];
 let gateway: Gateway;
 const sections = new Map<string, Section>();
 
-describe('README.md examples', () => {
-  it('marks every fenced example: run, browser, or skip with a reason', () => {
+describe('README.md and docs/ examples', () => {
+  it('marks every fenced example of README.md and docs/: run, browser, or skip with a reason', () => {
     expect(problems).toEqual([]);
     expect(examples.filter((e) => e.how.length > 0).length).toBeGreaterThan(0);
+    // The pages under docs/ are read too, and hold examples that run.
+    expect(files.filter((file) => file.startsWith('docs/')).length).toBeGreaterThan(0);
+    expect(examples.filter((e) => e.file.startsWith('docs/') && e.how.length > 0).length).toBeGreaterThan(0);
   });
 
   describe('run as written against npm start', () => {
@@ -281,8 +291,9 @@ describe('README.md examples', () => {
       it.skipIf(example.skip !== undefined || needsChromium)(
         name,
         async () => {
-          const section = sections.get(example.section) ?? { vars: {} };
-          sections.set(example.section, section);
+          const key = `${example.file}#${example.section}`;
+          const section = sections.get(key) ?? { vars: {} };
+          sections.set(key, section);
           const port = (section.gateway ?? gateway).port;
           if (example.how.includes('run')) {
             if (example.lang === 'sh' || example.lang === 'bash') await runShell(example, section, port);

@@ -61,6 +61,16 @@ describe('README example markers', () => {
     expect(problems.join('\n')).toMatch(/README\.md:29: a marker with no fence after it/);
   });
 
+  it('names the file it read, in examples and problems (README.md unless told)', () => {
+    const page = ['# Ops', fence('sh', 'echo unmarked'), '<!-- example: run -->', fence('sh', 'echo ok')].join('\n');
+    const { examples, problems } = parseExamples(page, 'docs/operations/redis.md');
+    expect(examples.map(({ file, line, section }) => ({ file, line, section }))).toEqual([
+      { file: 'docs/operations/redis.md', line: 6, section: 'Ops' },
+    ]);
+    expect(problems).toEqual([expect.stringMatching(/^docs\/operations\/redis\.md:2 \(Ops\): a ```sh block needs a marker/)]);
+    expect(parseExamples(fence('sh', 'echo x')).problems[0]).toMatch(/^README\.md:1/);
+  });
+
   it('finds expected strings only in order', () => {
     expect(missingExpectation('created … completed … 204', ['created', 'completed', '204'])).toBeUndefined();
     expect(missingExpectation('completed … created', ['created', 'completed'])).toBe('completed');

@@ -1,5 +1,6 @@
 /**
- * The README's fenced examples and their markers (README "Tests": the README's examples). Every fence
+ * The fenced examples of README.md and every Markdown page under docs/, and their markers (docs/testing.md: the
+ * examples in README.md and docs/). Every fence
  * with a language has a marker on its last non-blank line before it:
  *   <!-- example: run -->                  sh: bash -euo pipefail; js/ts: a Node module in the repository
  *   <!-- example: browser -->              js: in Chromium, on the gateway's origin
@@ -13,6 +14,8 @@
 export type How = 'run' | 'browser';
 
 export interface Example {
+  /** The Markdown file, relative to the repository root. */
+  file: string;
   /** 1-based line of the opening fence. */
   line: number;
   lang: string;
@@ -33,7 +36,8 @@ export interface Parsed {
 const MARKER = /^\s*<!--\s*example:(.*?)-->\s*$/;
 const FENCE = /^\s*```\s*([\w+-]*)/;
 
-export function parseExamples(readme: string): Parsed {
+/** The examples of one Markdown file (`file` names it in problems and examples). */
+export function parseExamples(readme: string, file = 'README.md'): Parsed {
   const lines = readme.split('\n');
   const examples: Example[] = [];
   const problems: string[] = [];
@@ -47,13 +51,13 @@ export function parseExamples(readme: string): Parsed {
       while (++i < lines.length && !/^\s*```\s*$/.test(lines[i] as string));
       const lang = fence[1] ?? '';
       const code = lines.slice(start + 1, i).join('\n');
-      const at = `README.md:${start + 1} (${section})`;
+      const at = `${file}:${start + 1} (${section})`;
       if (lang === '') {
         if (marker) problems.push(`${at}: a fence without a language is never run; drop the marker above it or name the language`);
       } else if (!marker) {
         problems.push(`${at}: a \`\`\`${lang} block needs a marker above it: <!-- example: run --> or <!-- example: skip (why) -->`);
       } else {
-        const example = readMarker(marker.text, { line: start + 1, lang, code, section }, problems, at);
+        const example = readMarker(marker.text, { file, line: start + 1, lang, code, section }, problems, at);
         if (example) examples.push(example);
       }
       marker = undefined;
@@ -63,14 +67,14 @@ export function parseExamples(readme: string): Parsed {
     if (heading) section = heading[1] as string;
     const found = MARKER.exec(text);
     if (found) {
-      if (marker) problems.push(`README.md:${marker.line}: a marker with no fence after it`);
+      if (marker) problems.push(`${file}:${marker.line}: a marker with no fence after it`);
       marker = { line: i + 1, text: (found[1] as string).trim() };
     } else if (marker && text.trim() !== '') {
-      problems.push(`README.md:${marker.line}: a marker must be the last line before its fence`);
+      problems.push(`${file}:${marker.line}: a marker must be the last line before its fence`);
       marker = undefined;
     }
   }
-  if (marker) problems.push(`README.md:${marker.line}: a marker with no fence after it`);
+  if (marker) problems.push(`${file}:${marker.line}: a marker with no fence after it`);
   return { examples, problems };
 }
 
