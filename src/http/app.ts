@@ -91,7 +91,7 @@ export interface AppDeps<Ctx> {
   profiles: readonly AppProfile[];
   /** Readiness: the shared bus. */
   bus: { ping(): Promise<void> };
-  /** Where jobs' streams come from: Node's hubs (localSubscriptions), the Worker's Durable Objects. */
+  /** Where jobs' streams come from: Node's hubs (createLocalSubscriptions), the Worker's Durable Objects. */
   subscriptions: Subscriptions<Ctx>;
   logger: Logger;
   /** Removes secrets from anything about to be sent (upstream bodies can echo the token). */

@@ -48,7 +48,7 @@ export interface LocalSubscriptionsOptions<Ctx> {
 }
 
 /** Subscriptions served by this process's relays, from their hubs. */
-export function localSubscriptions<Ctx>(options: LocalSubscriptionsOptions<Ctx>): Required<Subscriptions<Ctx>> {
+export function createLocalSubscriptions<Ctx>(options: LocalSubscriptionsOptions<Ctx>): Required<Subscriptions<Ctx>> {
   const { openSink } = options;
   const streamOptions = { retryMs: options.retryMs, maxQueuedBytes: options.maxQueuedBytes ?? 8 << 20, maxReplay: options.maxReplay };
   const sinkFor = (context: Ctx): { openSink?: SinkOpener } => (openSink ? { openSink: (init) => openSink(init, context) } : {});

@@ -19,7 +19,7 @@ import { PROFILES } from '../profiles/index.ts';
 import { clientIpFrom } from '../http/client-ip.ts';
 import { isLoopbackAddress } from '../http/open-mode.ts';
 import { createSecurity } from '../http/security.ts';
-import { localSubscriptions } from '../http/subscriptions.ts';
+import { createLocalSubscriptions } from '../http/subscriptions.ts';
 import { type Simulator, createSimulator } from '../simulator/simulator.ts';
 import { createNodeLogger } from './logger.ts';
 import { createMetrics } from './metrics.ts';
@@ -143,7 +143,12 @@ export async function startGateway(config: Config, overrides: GatewayOverrides =
     profiles: served.map(({ entry }) => entry.app(relays.get(entry.profile.name) as Relay)),
     bus,
     // This process's hubs, written straight to the socket.
-    subscriptions: localSubscriptions({ relays, retryMs: config.RETRY_MS, maxReplay: security.maxReplayEvents, openSink: sinks.open }),
+    subscriptions: createLocalSubscriptions({
+      relays,
+      retryMs: config.RETRY_MS,
+      maxReplay: security.maxReplayEvents,
+      openSink: sinks.open,
+    }),
     queues: new Map(
       [...queues].map(([name, queue]) => [
         name,
