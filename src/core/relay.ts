@@ -2,10 +2,10 @@ import type { Config } from './config.ts';
 import type { Bus, EventLog } from './bus/bus.ts';
 import { type Clock, systemClock } from './clock.ts';
 import { RelayError } from './errors.ts';
-import { createFollowers, type Followers } from './follow/followers.ts';
+import { createFollowers, type EnsureResult } from './follow/followers.ts';
 import { parseSnapshot } from './follow/poll.ts';
 import type { JobHub } from './fanout/hub.ts';
-import { createHubRegistry, type HubRegistry } from './fanout/hubs.ts';
+import { createHubRegistry } from './fanout/hubs.ts';
 import type { Logger } from './logger.ts';
 import { openCreate } from './ingest/open-create.ts';
 import { PROFILE_NAME, type UpstreamProfile } from './profile.ts';
@@ -62,16 +62,33 @@ export type CreateOutcome = { kind: 'job'; jobId: string; reply?: UpstreamReply 
 
 export type SubscribeOutcome = { kind: 'finished' } | { kind: 'open'; hub: JobHub; release: () => void };
 
+/** What a relay holds right now on this instance (metrics, the Worker's idle check, tests). */
+export interface RelayCounts {
+  /** Subscribers attached to its jobs' hubs. */
+  subscribers: number;
+  /** Callers waiting for a job's end or next event (a blocking create, a subscription waiting for a first event). */
+  waiters: number;
+  /** Jobs whose upstream this instance follows now. */
+  followed: readonly string[];
+}
+
 /** The relay of one profile on one instance: creates and follows its jobs, serves their events to subscribers. */
 export interface Relay {
   readonly profile: UpstreamProfile;
   readonly stats: RelayStats;
-  readonly hubs: HubRegistry;
-  readonly followers: Followers;
   readonly upstream: UpstreamClient;
-  readonly bus: Bus;
   /** Starts a job of `kind` upstream (the profile's create) and follows it to its end, whoever listens. */
   create(kind: string, body: Record<string, unknown>): Promise<CreateOutcome>;
+  /** Follows the upstream stream of a job created elsewhere (the Worker's starter pumps it here); resolves with its id once its first events are stored. */
+  adopt(body: ReadableStream<Uint8Array>): Promise<string>;
+  /** Follows a job whose create answered JSON naming it: its stream opened here, resumed or polled as any job's. */
+  follow(jobId: string): void;
+  /** Makes sure someone follows the job (taking it over when its owner is gone); `knownSeq` is the last event seen here. */
+  check(jobId: string, knownSeq?: number): Promise<EnsureResult>;
+  /** Ends a job past its deadline with the gateway's terminal event (the Worker's alarm; Node's follower does it itself). */
+  endPastDeadline(jobId: string): Promise<void>;
+  /** What this relay holds now on this instance. */
+  counts(): RelayCounts;
   /** Opens a job's events for a subscriber that has seen up to `since`. */
   subscribe(jobId: string, since: number): Promise<SubscribeOutcome>;
   /** The job object of the latest event that carried one, if the bus has it. */
@@ -160,10 +177,7 @@ export function createRelay(options: RelayOptions): Relay {
   return {
     profile,
     stats,
-    hubs,
-    followers,
     upstream,
-    bus,
 
     async create(kind, body) {
       const opened = await openCreate(upstream, profile, kind, body);
@@ -174,6 +188,18 @@ export function createRelay(options: RelayOptions): Relay {
       // A create answering JSON naming the job: the vendor's answer goes to the caller.
       return opened.kind === 'started' ? { kind: 'job', jobId, reply: opened.reply } : { kind: 'job', jobId };
     },
+
+    adopt: (body) => followers.followStream(body),
+
+    follow(jobId) {
+      followers.followStarted(jobId);
+    },
+
+    check: (jobId, knownSeq) => followers.ensure(jobId, knownSeq),
+
+    endPastDeadline: (jobId) => followers.endPastDeadline(jobId),
+
+    counts: () => ({ subscribers: hubs.subscriberCount(), waiters: hubs.waiterCount(), followed: followers.active() }),
 
     async subscribe(jobId, since) {
       if (draining) throw new RelayError('unavailable', 'this instance is shutting down', { retryAfterS: 1 });

@@ -11,28 +11,25 @@ import { SSE_HEADERS } from '../core/fanout/sse.ts';
 import { accessLog } from './access-log.ts';
 import { requireApiKey, requireJobAccess } from './auth.ts';
 import { type AppQueue, queueCreate } from './queued-create.ts';
-import { queuedStream } from './queued-stream.ts';
 import type { Security } from './security.ts';
-import { type SinkOpener, resumePoint, subscriptionResponse } from './subscription-response.ts';
+import { resumePoint } from './subscription-response.ts';
+import type { Subscriptions } from './subscriptions.ts';
 import { checkJobId, parseTokenRequest } from './validate.ts';
 
-/** What the app uses of one profile's relay: all of it on Node; on Workers a front backed by Durable Objects. */
-export type AppRelay = Pick<Relay, 'profile' | 'create' | 'snapshot' | 'waitForSnapshot' | 'waitForEnd' | 'upstream'> &
-  Partial<Pick<Relay, 'subscribe'>>;
+/** What the app uses of one profile's relay (its streams come through AppDeps.subscriptions): a Relay on Node; on Workers a front backed by Durable Objects. */
+export type AppRelay = Pick<Relay, 'profile' | 'create' | 'snapshot' | 'waitForSnapshot' | 'waitForEnd' | 'upstream'>;
 
-/** Where a subscription's SSE Response comes from, given the job, the resume point and extra headers. */
-export type OpenSubscription = (
-  job: JobRef,
-  since: number,
-  options: {
-    headers: Record<string, string>;
-    onClose: () => void;
-    /** The runtime's request context (Hono's `c.env`). */
-    env?: unknown;
-    /** Frames in the profile's drop-in style (profile.dropInFrames) instead of the uniform path's. */
-    dropIn?: boolean;
-  },
-) => Promise<Response>;
+/** A subscription as a drop-in route asks for it (see RouteKit.subscribe). */
+export interface KitSubscription {
+  /** The resume point: the last seq the client has (default -1, from the start). */
+  since?: number;
+  /** Frees the subscriber slot the caller holds (see RouteKit.withSlot). */
+  release: () => void;
+  /** Response headers besides SSE's, CORS and the request id. */
+  headers?: Record<string, string>;
+  /** Frames in the profile's drop-in style (profile.dropInFrames) instead of the uniform path's. */
+  dropIn?: boolean;
+}
 
 /** What a profile's drop-in routes get from the app: its relay, and the shared access, limits and subscription steps. */
 export interface RouteKit {
@@ -44,14 +41,7 @@ export interface RouteKit {
   /** Runs `open` holding a subscriber slot, which the SSE response frees when the client is gone, whichever way. */
   withSlot(c: Context, open: (release: () => void) => Promise<Response>): Promise<Response>;
   /** Opens this profile's job for the caller (after access was checked), holding `release`'s slot. */
-  subscribe(
-    c: Context,
-    jobId: string,
-    since: number,
-    release: () => void,
-    extra?: Record<string, string>,
-    dropIn?: boolean,
-  ): Promise<Response>;
+  subscribe(c: Context, jobId: string, subscription: KitSubscription): Promise<Response>;
   /** Throws unless the caller may read this profile's job. */
   requireJobAccess(c: Context, jobId: string): Promise<void>;
   /** A subscribe route's whole answer for the job named by `rawJobId`: id check, access, resume point, HEAD, slot, stream. */
@@ -59,7 +49,7 @@ export interface RouteKit {
   /** A subscribe token for this profile's jobs. */
   issueToken(jobIds: readonly string[], ttlS?: number): Promise<{ token: string; expiresAt: number }>;
   /**
-   * The opt-in create queue (`X-Queue: true`), when configured and this runtime has local hubs:
+   * The opt-in create queue (`X-Queue: true`), when configured and the runtime streams queued creates (`Subscriptions.openQueued`):
    * runs `create` when the upstream has room. It answers as an ordinary create when the job
    * starts at once; a streaming one (given `release` and `options`) that must wait becomes the
    * queued SSE stream; a non-streaming one holds the request until the job starts.
@@ -96,30 +86,23 @@ export interface AppProfile {
   streamPath?(jobId: string): string;
 }
 
-export interface AppDeps {
+/** What the app needs from its runtime; `Ctx` is the runtime's request context (Hono's `c.env`), handed to `subscriptions`. */
+export interface AppDeps<Ctx> {
   /** Every profile served; the first is the one bare job ids in `/v1/tokens` bodies and tokens belong to. */
   profiles: readonly AppProfile[];
   /** Readiness: the shared bus answers ping. */
   bus: BusHealth;
-  /**
-   * Serves subscriptions; default: this process's hubs (`relay.subscribe`). The Worker passes
-   * one that asks the job's Durable Object, where its hub lives.
-   */
-  openSubscription?: OpenSubscription;
+  /** Where jobs' streams come from: Node's hubs (createLocalSubscriptions), the Worker's Durable Objects. */
+  subscriptions: Subscriptions<Ctx>;
   logger: Logger;
   /** Removes secrets from anything about to be sent (upstream bodies can echo the token). */
   redact: (text: string) => string;
-  retryMs: number;
   maxBodyBytes: number;
-  /** Max bytes queued for one slow subscriber before it is dropped. */
-  maxQueuedBytes?: number;
-  /** The runtime's fast subscriber sink (Node: straight to the socket); default: a Web stream body. */
-  openSink?: SinkOpener;
   /** Prometheus exposition for `GET /metrics`, when the runtime has it. */
   metrics?: { contentType: string; render(): Promise<string> };
   /** API keys, subscribe tokens, CORS and limits (see createSecurity). */
   security: Security;
-  /** The opt-in create queue (`X-Queue: true`) of each profile, by name; without one its upstream 429s are passed on. Needs `relay.subscribe`. */
+  /** The opt-in create queue (`X-Queue: true`) of each profile, by name; without one its upstream 429s are passed on. Needs `subscriptions.openQueued`. */
   queues?: ReadonlyMap<string, AppQueue>;
 }
 
@@ -127,15 +110,9 @@ export interface AppDeps {
 export const uniformStreamPath = (job: JobRef) => `/v1/jobs/${job.profile}/${encodeURIComponent(job.jobId)}/stream`;
 
 /** The gateway's HTTP API, runtime-neutral: Node and Workers both serve `app.fetch`. */
-export function createApp(deps: AppDeps): Hono {
-  const { logger, security } = deps;
+export function createApp<Ctx>(deps: AppDeps<Ctx>): Hono {
+  const { logger, security, subscriptions } = deps;
   const profiles = new Map(deps.profiles.map((entry) => [entry.relay.profile.name, entry]));
-  const streamOptions = {
-    retryMs: deps.retryMs,
-    maxQueuedBytes: deps.maxQueuedBytes ?? 8 << 20,
-    maxReplay: security.maxReplayEvents,
-    openSink: deps.openSink,
-  };
   const app = new Hono();
   app.use('*', requestId(), accessLog(logger, security.clientIp));
   app.use('*', security.guard);
@@ -173,27 +150,13 @@ export function createApp(deps: AppDeps): Hono {
     }
   }
 
-  const openSubscription: OpenSubscription =
-    deps.openSubscription ??
-    (async (job, since, { headers, onClose, env, dropIn }) => {
-      const relay = profiles.get(job.profile)?.relay;
-      if (!relay?.subscribe) throw new Error('openSubscription is required when the relay has no local hubs');
-      const outcome = await relay.subscribe(job.jobId, since);
-      const style = dropIn ? relay.profile.dropInFrames : undefined;
-      return subscriptionResponse(outcome, since, { ...streamOptions, onClose, headers, ...(style ? { style } : {}) }, env);
-    });
-
-  function subscribe(
-    c: Context,
-    job: JobRef,
-    since: number,
-    release: () => void,
-    extra?: Record<string, string>,
-    dropIn?: boolean,
-  ): Promise<Response> {
+  /** Opens the job's stream through the runtime, in the caller's subscriber slot. */
+  function subscribe(c: Context, job: JobRef, { since = -1, release, headers: extra, dropIn }: KitSubscription): Promise<Response> {
     // A stream's head goes out here, not through Hono: the request id goes with it.
     const headers = { ...security.cors.headersFor(c.req.header('Origin')), 'X-Request-Id': c.get('requestId') as string, ...extra };
-    return openSubscription(job, since, { headers, onClose: release, env: c.env, ...(dropIn ? { dropIn } : {}) });
+    // Hono's `c.env` is typed per app, not here: it is what the runtime serving this app passed in.
+    const context: Ctx = c.env;
+    return subscriptions.open(job, since, { headers, onClose: release, context, ...(dropIn ? { dropIn } : {}) });
   }
 
   const streamPathOf = (job: JobRef) => {
@@ -216,7 +179,7 @@ export function createApp(deps: AppDeps): Hono {
     const since = resumePoint(c.req.header('Last-Event-ID'), c.req.query('since'));
     // Hono answers HEAD by running GET and dropping the body uncancelled: never open a subscriber for it.
     if (c.req.method === 'HEAD') return c.body(null, 200, SSE_HEADERS);
-    return withSlot(c, (release) => subscribe(c, job, since, release, undefined, dropIn));
+    return withSlot(c, (release) => subscribe(c, job, { since, release, ...(dropIn ? { dropIn } : {}) }));
   }
 
   // One subscribe path for every profile's jobs, with the uniform frames (gap notices, 204 when finished).
@@ -230,6 +193,7 @@ export function createApp(deps: AppDeps): Hono {
   async function createInQueue(
     c: Context,
     queue: AppQueue,
+    openQueued: NonNullable<Subscriptions<Ctx>['openQueued']>,
     relay: AppRelay,
     create: () => Promise<CreateOutcome>,
     release: (() => void) | undefined,
@@ -240,13 +204,12 @@ export function createApp(deps: AppDeps): Hono {
     const queued = queueCreate(queue.runner, create, left.signal);
     const first = await Promise.race([queued.outcome, queued.waiting.then(() => 'waiting' as const)]);
     if (first !== 'waiting') return first;
-    if (!release || !options || !relay.subscribe) return queued.outcome;
-    const response = queuedStream(queued, {
-      ...streamOptions,
+    if (!release || !options) return queued.outcome;
+    const context: Ctx = c.env;
+    const response = openQueued(queued, relay.profile.name, {
       heartbeatMs: queue.heartbeatMs,
       headers: security.cors.headersFor(c.req.header('Origin')),
-      env: c.env,
-      subscribe: relay.subscribe,
+      context,
       refusal: options.refusal,
       leave: () => left.abort(),
       onClose: release,
@@ -262,13 +225,14 @@ export function createApp(deps: AppDeps): Hono {
     const name = entry.relay.profile.name;
     const relay = entry.relay;
     const queue = deps.queues?.get(name);
+    const openQueued = subscriptions.openQueued?.bind(subscriptions);
     entry.routes?.(app, {
       relay: entry.relay,
       security,
       redact: deps.redact,
       limitBody,
       withSlot,
-      subscribe: (c, jobId, since, release, extra, dropIn) => subscribe(c, { profile: name, jobId }, since, release, extra, dropIn),
+      subscribe: (c, jobId, subscription) => subscribe(c, { profile: name, jobId }, subscription),
       requireJobAccess: (c, jobId) => requireJobAccess(security, c, { profile: name, jobId }),
       serveStream: (c, rawJobId, dropIn) => serveStream(c, name, rawJobId, dropIn),
       issueToken: (jobIds, ttlS) =>
@@ -276,10 +240,10 @@ export function createApp(deps: AppDeps): Hono {
           jobIds.map((jobId) => qualifiedJobId({ profile: name, jobId })),
           ttlS,
         ),
-      ...(queue && relay.subscribe
+      ...(queue && openQueued
         ? {
             createInQueue: (c: Context, create: () => Promise<CreateOutcome>, release?: () => void, options?: QueueCreateOptions) =>
-              createInQueue(c, queue, relay, create, release, options),
+              createInQueue(c, queue, openQueued, relay, create, release, options),
           }
         : {}),
     });

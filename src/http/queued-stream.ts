@@ -12,8 +12,8 @@ export interface QueuedStreamOptions {
   maxReplay: number;
   heartbeatMs: number;
   headers: Record<string, string>;
+  /** The runtime's fast sink for this request; default: the Web stream. */
   openSink?: SinkOpener;
-  env?: unknown;
   /** Where the job's events come from once it started. */
   subscribe: Relay['subscribe'];
   /** The `submitted` frame's contents for the started job: id, subscribe token, stream URL (not on vendor frames). */
@@ -51,7 +51,7 @@ export function queuedStream(queued: QueuedCreate, options: QueuedStreamOptions)
       options.onClose();
     },
   };
-  const opened = options.openSink?.(init, options.env) ?? openStreamSink(init);
+  const opened = options.openSink?.(init) ?? openStreamSink(init);
   const out: SubscriberSink = opened.sink;
   const write = (bytes: Uint8Array) => {
     lastWrite = Date.now();

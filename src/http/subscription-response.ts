@@ -17,10 +17,10 @@ export interface SinkInit {
 }
 
 /**
- * A runtime's own, faster way to serve a subscriber (Node writes straight to the socket).
- * Returns undefined when it cannot serve this request, and the Web stream is used instead.
+ * A runtime's own, faster way to serve this request's subscriber (Node writes straight to the socket).
+ * Returns undefined when it cannot serve it, and the Web stream is used instead.
  */
-export type SinkOpener = (init: SinkInit, env: unknown) => { sink: SubscriberSink; response: Response } | undefined;
+export type SinkOpener = (init: SinkInit) => { sink: SubscriberSink; response: Response } | undefined;
 
 /** The default sink: a Web ReadableStream returned as the Response body (every runtime can serve it). */
 export function openStreamSink(init: SinkInit): { sink: SubscriberSink; response: Response } {
@@ -56,16 +56,8 @@ export interface StreamCut {
   tail?: readonly Uint8Array[];
 }
 
-/**
- * Turns an opened subscription into the SSE Response: retry, replay after `since`, then live.
- * `env` is the runtime's request context (Hono's `c.env`), handed to `openSink`.
- */
-export function subscriptionResponse(
-  outcome: SubscribeOutcome,
-  since: number,
-  options: SubscriptionResponseOptions,
-  env?: unknown,
-): Response {
+/** Turns an opened subscription into the SSE Response: retry, replay after `since`, then live. */
+export function subscriptionResponse(outcome: SubscribeOutcome, since: number, options: SubscriptionResponseOptions): Response {
   if (outcome.kind === 'finished') {
     options.onClose?.();
     // Some clients throw on 204 (OpenAI's SDK): their style asks for an empty, closed stream instead.
@@ -87,7 +79,7 @@ export function subscriptionResponse(
       options.onClose?.();
     },
   };
-  const opened = options.openSink?.(init, env) ?? openStreamSink(init);
+  const opened = options.openSink?.(init) ?? openStreamSink(init);
   const attached = opened.sink;
   sink = attached;
   sink.write(encodeRetry(options.retryMs));

@@ -19,13 +19,14 @@ import { PROFILES } from '../profiles/index.ts';
 import { clientIpFrom } from '../http/client-ip.ts';
 import { isLoopbackAddress } from '../http/open-mode.ts';
 import { createSecurity } from '../http/security.ts';
+import { createLocalSubscriptions } from '../http/subscriptions.ts';
 import { type Simulator, createSimulator } from '../simulator/simulator.ts';
 import { createNodeLogger } from './logger.ts';
 import { createMetrics } from './metrics.ts';
 import { createRedisBus } from './redis-bus.ts';
 import { GATEWAY_LEGACY_LAYOUT, warnOfLegacyJobs, withRedis } from './redis-migrate.ts';
 import { createRedisQueue } from './redis-queue.ts';
-import { createSocketSinks } from './socket-sink-opener.ts';
+import { type NodeContext, createSocketSinks } from './socket-sink-opener.ts';
 
 export interface Gateway {
   url: string;
@@ -132,9 +133,22 @@ export async function startGateway(config: Config, overrides: GatewayOverrides =
     }
   }
   const closeQueues = () => Promise.all([...queues.values()].map((queue) => queue.close()));
-  const app = createApp({
+  const security = createSecurity(config, {
+    logger,
+    profiles: [...relays.keys()],
+    bindHost: config.HOST,
+    clientIp: (c: Context) => clientIpFrom(c.req.header('X-Forwarded-For'), getConnInfo(c).remote.address, config.TRUST_PROXY),
+  });
+  const app = createApp<NodeContext>({
     profiles: served.map(({ entry }) => entry.app(relays.get(entry.profile.name) as Relay)),
     bus,
+    // This process's hubs, written straight to the socket.
+    subscriptions: createLocalSubscriptions({
+      relays,
+      retryMs: config.RETRY_MS,
+      maxReplay: security.maxReplayEvents,
+      openSink: sinks.open,
+    }),
     queues: new Map(
       [...queues].map(([name, queue]) => [
         name,
@@ -152,16 +166,9 @@ export async function startGateway(config: Config, overrides: GatewayOverrides =
     ),
     logger,
     redact,
-    retryMs: config.RETRY_MS,
     maxBodyBytes: config.MAX_BODY_BYTES,
     metrics: createMetrics([...relays.values()]),
-    openSink: sinks.open,
-    security: createSecurity(config, {
-      logger,
-      profiles: [...relays.keys()],
-      bindHost: config.HOST,
-      clientIp: (c: Context) => clientIpFrom(c.req.header('X-Forwarded-For'), getConnInfo(c).remote.address, config.TRUST_PROXY),
-    }),
+    security,
   });
   let server: ServerType;
   try {

@@ -37,7 +37,7 @@ export function createMetrics(relays: readonly Relay[]): { contentType: string; 
     labelNames,
     registers: [registry],
     collect() {
-      for (const relay of relays) this.set({ profile: relay.profile.name }, relay.hubs.subscriberCount());
+      for (const relay of relays) this.set({ profile: relay.profile.name }, relay.counts().subscribers);
     },
   });
   new Gauge({
@@ -46,7 +46,7 @@ export function createMetrics(relays: readonly Relay[]): { contentType: string; 
     labelNames,
     registers: [registry],
     collect() {
-      for (const relay of relays) this.set({ profile: relay.profile.name }, relay.followers.active().length);
+      for (const relay of relays) this.set({ profile: relay.profile.name }, relay.counts().followed.length);
     },
   });
   return { contentType: registry.contentType, render: () => registry.metrics() };

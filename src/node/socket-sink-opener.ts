@@ -1,5 +1,6 @@
 import { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
+import type { Http2Bindings, HttpBindings } from '@hono/node-server';
 import { RESPONSE_ALREADY_SENT } from '@hono/node-server/utils/response';
 import type { SinkInit, SinkOpener } from '../http/subscription-response.ts';
 import { SocketSink } from './socket-sink.ts';
@@ -9,17 +10,24 @@ const KEEPALIVE_MS = 30_000;
 /** An ended or cut-off stream whose client takes nothing for this long loses its socket (and the bytes it pins). */
 export const END_GRACE_MS = 2_000;
 
+/**
+ * The app's request context on Node: @hono/node-server's bindings (node:http's request and
+ * response, or HTTP/2's); absent when the app is driven without a server (`app.request`).
+ */
+export type NodeContext = HttpBindings | Http2Bindings | undefined;
+
 /** The Node fast path for subscribers, and the connections it took from node:http (closed on shutdown). */
 export interface SocketSinks {
-  open: SinkOpener;
+  /** This request's sink, or undefined (the Web stream is used) when it did not come through a Node server. */
+  open(init: SinkInit, context: NodeContext): ReturnType<SinkOpener>;
   /** Destroys every stream connection still open (node:http's closeAllConnections no longer sees them). */
   destroyAll(): void;
 }
 
 /**
- * Takes over the response @hono/node-server hands in `env.outgoing` and gives the hub a
+ * Takes over the response @hono/node-server hands in its bindings (`outgoing`) and gives the hub a
  * {@link SocketSink}, which sends the head as soon as the response owns the socket. Declines (the
- * Web stream is used instead) when the request did not come through a Node server (e.g. `app.request`).
+ * Web stream is used instead) when the request did not come through a node:http server (e.g. `app.request`).
  */
 export function createSocketSinks(): SocketSinks {
   const detached = new Set<Socket>();
@@ -31,10 +39,10 @@ export function createSocketSinks(): SocketSinks {
     socket.once('close', forget);
   };
   return {
-    open(init: SinkInit, env: unknown) {
-      const { incoming, outgoing: res } = (env ?? {}) as { incoming?: unknown; outgoing?: unknown };
+    open(init, context) {
+      const res = context?.outgoing;
       if (!(res instanceof ServerResponse) || res.headersSent) return undefined;
-      const req = incoming instanceof IncomingMessage ? incoming : null;
+      const req = context?.incoming instanceof IncomingMessage ? context.incoming : null;
       // A pipelined request's response has no socket yet; the request always knows its connection.
       const socket = res.socket ?? req?.socket;
       if (!socket) return undefined;

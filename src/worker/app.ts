@@ -5,8 +5,9 @@ import { configSecrets } from '../core/config.ts';
 import { createRedactor } from '../core/redact.ts';
 import { createUpstreamClient } from '../core/ingest/upstream.ts';
 import type { UpstreamProfile } from '../core/profile.ts';
-import { type AppProfile, type AppRelay, type OpenSubscription, createApp } from '../http/app.ts';
+import { type AppProfile, type AppRelay, createApp } from '../http/app.ts';
 import { createSecurity } from '../http/security.ts';
+import type { Subscriptions } from '../http/subscriptions.ts';
 import { PROFILES } from '../profiles/index.ts';
 import { loadWorkerConfig } from './config.ts';
 import type { Env } from './env.ts';
@@ -60,35 +61,37 @@ export function createWorkerApp(env: Env): Hono {
   const apps: AppProfile[] = served.map((entry) => entry.app(front(entry.profile)));
 
   const tail = streamLimitTail(config.RETRY_MS);
-  const openSubscription: OpenSubscription = async (job, since, { headers, onClose, dropIn }) => {
-    const query = new URLSearchParams({ profile: job.profile, job: job.jobId, since: String(since), ...(dropIn ? { dropin: '1' } : {}) });
-    let response: Response;
-    try {
-      response = await jobObject(job).fetch(`https://job.internal/subscribe?${query}`);
-    } catch (err) {
-      onClose();
-      throw err;
-    }
-    const merged = new Headers(response.headers);
-    for (const [name, value] of Object.entries(headers)) merged.set(name, value);
-    if (!response.body || response.status !== 200) {
-      onClose();
-      return new Response(response.body, { status: response.status, headers: merged });
-    }
-    // A drop-in stream is never closed cleanly before its end: no tail, errored instead.
-    const capped = capStream(response.body, config.MAX_STREAM_MS + BACKSTOP_MS, { ...(dropIn ? {} : { tail }), onEnd: onClose });
-    return new Response(capped, { status: 200, headers: merged });
+  /** Every job's stream comes from its object, where its hub lives; the front adds the headers and the backstop. */
+  const subscriptions: Subscriptions<Env> = {
+    open: async (job, since, { headers, onClose, dropIn }) => {
+      const query = new URLSearchParams({ profile: job.profile, job: job.jobId, since: String(since), ...(dropIn ? { dropin: '1' } : {}) });
+      let response: Response;
+      try {
+        response = await jobObject(job).fetch(`https://job.internal/subscribe?${query}`);
+      } catch (err) {
+        onClose();
+        throw err;
+      }
+      const merged = new Headers(response.headers);
+      for (const [name, value] of Object.entries(headers)) merged.set(name, value);
+      if (!response.body || response.status !== 200) {
+        onClose();
+        return new Response(response.body, { status: response.status, headers: merged });
+      }
+      // A drop-in stream is never closed cleanly before its end: no tail, errored instead.
+      const capped = capStream(response.body, config.MAX_STREAM_MS + BACKSTOP_MS, { ...(dropIn ? {} : { tail }), onEnd: onClose });
+      return new Response(capped, { status: 200, headers: merged });
+    },
   };
 
-  return createApp({
+  return createApp<Env>({
     profiles: apps,
     // Durable Objects are the bus here: nothing separate to be unreachable.
     bus: { ping: async () => {} },
-    openSubscription,
+    subscriptions,
     logger,
     redact,
     security,
-    retryMs: config.RETRY_MS,
     maxBodyBytes: config.MAX_BODY_BYTES,
   });
 }

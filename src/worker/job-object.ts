@@ -54,7 +54,7 @@ export class JobObject extends DurableObject<Env> {
    * pumps it here); resolves with the job id once its first events are stored.
    */
   async adopt(profile: string, body: ReadableStream<Uint8Array>): Promise<string> {
-    return this.job(profile).relay.followers.followStream(body);
+    return this.job(profile).relay.adopt(body);
   }
 
   /**
@@ -62,7 +62,7 @@ export class JobObject extends DurableObject<Env> {
    * (profile.streamRequest) and resumes or polls as for any job; the alarm watchdog re-ensures it.
    */
   async follow(profile: string, jobId: string): Promise<void> {
-    this.job(profile).relay.followers.followStarted(jobId);
+    this.job(profile).relay.follow(jobId);
   }
 
   /** The relay's waitForSnapshot (the first job object, as the vendor answers `stream:false`), up to `timeoutMs`. */
@@ -88,16 +88,16 @@ export class JobObject extends DurableObject<Env> {
     if (record.terminalAt !== null) {
       const expiresAt = record.terminalAt + job.config.HISTORY_TTL_S * 1000;
       if (now >= expiresAt) return this.expire();
-      if (job.relay.hubs.subscriberCount() === 0) await this.dropRuntime();
+      if (job.relay.counts().subscribers === 0) await this.dropRuntime();
       return this.ctx.storage.setAlarm(this.runtime ? Math.min(now + IDLE_AFTER_TERMINAL_MS, expiresAt) : expiresAt);
     }
     const deadline = record.createdAt + job.config.JOB_DEADLINE_MS;
     if (now >= deadline) {
-      await job.relay.followers.endPastDeadline(ref.jobId);
+      await job.relay.endPastDeadline(ref.jobId);
       return;
     }
     try {
-      await job.relay.followers.ensure(ref.jobId);
+      await job.relay.check(ref.jobId);
     } catch (err) {
       job.logger.warn({ jobId: ref.jobId, err: err instanceof Error ? err.message : String(err) }, 'follow check failed');
     }

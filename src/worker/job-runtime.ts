@@ -72,7 +72,7 @@ export function createJobRuntime(
     relay,
     async subscribe(jobId, since, dropIn) {
       try {
-        const onClose = () => logger.debug({ jobId, subscribers: relay.hubs.subscriberCount() }, 'subscriber left');
+        const onClose = () => logger.debug({ jobId, subscribers: relay.counts().subscribers }, 'subscriber left');
         const style = dropIn ? profile.dropInFrames : undefined;
         return subscriptionResponse(await relay.subscribe(jobId, since), since, {
           ...streamOptions,

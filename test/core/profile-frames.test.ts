@@ -95,7 +95,7 @@ describe('a profile whose events carry no number, with its own drop-in frame sty
     const relay = relayFor(stream, 2);
     await relay.create('model', {});
     // The whole job is stored (and trimmed to 2 events) before anyone subscribes.
-    for (let i = 0; i < 500 && (await relay.bus.state('run-1'))?.terminalSeq == null; i++) await new Promise((r) => setTimeout(r, 10));
+    for (let i = 0; i < 500 && (await relay.stored.state('run-1'))?.terminalSeq == null; i++) await new Promise((r) => setTimeout(r, 10));
     const uniform = await read(relay, -1, false);
     expect(uniform.text).toContain('event: gap\ndata: {"from":0,"to":1}\n\n');
     const dropIn = await read(relay, -1, true);

@@ -37,10 +37,10 @@ const relayOf = (profile: UpstreamProfile, upstream: UpstreamClient) => memoryRe
 
 async function history(relay: ReturnType<typeof relayOf>, jobId: string): Promise<string[]> {
   for (let i = 0; i < 500; i++) {
-    if ((await relay.bus.state(jobId))?.terminalSeq != null) break;
+    if ((await relay.stored.state(jobId))?.terminalSeq != null) break;
     await sleep(10);
   }
-  return (await relay.bus.history(jobId, -1)).map((event) => `${event.seq} ${event.data}`);
+  return (await relay.stored.history(jobId, -1)).map((event) => `${event.seq} ${event.data}`);
 }
 
 describe('a create that answers JSON naming the job, its stream opened separately', () => {

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import type { Bus } from '../../src/core/bus/bus.ts';
-import type { JobHub, SubscriberSink } from '../../src/core/fanout/hub.ts';
+import type { AppendInput, Bus } from '../../src/core/bus/bus.ts';
+import type { SubscriberSink } from '../../src/core/fanout/hub.ts';
 import { silentLogger } from '../../src/core/logger.ts';
 import { createMemoryBus } from '../../src/core/bus/memory-bus.ts';
 import { type Relay, type SubscribeOutcome, createRelay } from '../../src/core/relay.ts';
@@ -36,12 +36,19 @@ function runningUpstream(gone: string[] = []) {
 }
 
 let relay: Relay | undefined;
-const leases: (() => void)[] = [];
 afterEach(async () => {
-  for (const release of leases.splice(0)) release();
   await relay?.close();
   relay = undefined;
 });
+
+/** The relay's jobs on `bus` by their ids, as another instance (owner `A`) writes them: under `<profile>:<jobid>`. */
+function jobsOn(bus: Bus) {
+  const key = (jobId: string) => `${midjourneyFollow.profile.name}:${jobId}`;
+  return {
+    acquireLease: (jobId: string, owner: string, ttlMs: number) => bus.acquireLease(key(jobId), owner, ttlMs),
+    append: (jobId: string, event: AppendInput) => bus.append(key(jobId), event),
+  };
+}
 
 function start(bus: Bus, upstream: UpstreamClient, timing: { leaseMs: number; unknownJobWaitMs: number; clock?: Clock }): Relay {
   relay = createRelay({
@@ -59,17 +66,8 @@ function start(bus: Bus, upstream: UpstreamClient, timing: { leaseMs: number; un
   return relay;
 }
 
-/** The relay's hub of a job (held until the test ends). */
-function hubOf(relay: Relay, jobId: string): JobHub {
-  const { hub, release } = relay.hubs.acquire(jobId);
-  leases.push(release);
-  return hub;
-}
-
-/** Listeners a waiting subscription holds on the hub: end waiters and event watchers. */
-function listeners(hub: JobHub): number {
-  return hub.endWaiting + (hub as unknown as { eventWatchers: Set<unknown> }).eventWatchers.size;
-}
+/** Listeners a waiting subscription holds on the relay's hubs: end waiters and event watchers. */
+const listeners = (relay: Relay) => relay.counts().waiters;
 
 /** Tracks whether a subscription has settled yet. */
 function track(subscription: Promise<SubscribeOutcome>) {
@@ -99,33 +97,34 @@ function collect(): SubscriberSink & { text: () => string } {
 describe('subscribe to a job this instance has not seen', () => {
   it('resolves as soon as the first event of a job followed elsewhere reaches the hub: no polling loop', async () => {
     const { upstream } = runningUpstream();
+    const bus = memoryBus(false);
     // On a clock that never moves: no timer of the relay can fire.
-    const r = start(memoryBus(false), upstream, { leaseMs: 60_000, unknownJobWaitMs: 60_000, clock: manualClock() });
-    expect(await r.bus.acquireLease('j1', 'A', 60_000)).toBe(true);
-    const hub = hubOf(r, 'j1');
+    const r = start(bus, upstream, { leaseMs: 60_000, unknownJobWaitMs: 60_000, clock: manualClock() });
+    expect(await jobsOn(bus).acquireLease('j1', 'A', 60_000)).toBe(true);
     const subscription = r.subscribe('j1', -1);
     await until(
-      () => listeners(hub),
+      () => listeners(r),
       (n) => n > 0,
     );
 
-    await r.bus.append('j1', event(0));
+    await jobsOn(bus).append('j1', event(0));
     // The memory bus delivers at once: the subscription settles within the append's microtasks,
     // before any timer (a sleep loop would need one to fire).
     const first = await Promise.race([subscription, nextTurn().then(() => 'timer' as const)]);
     expect(first).toMatchObject({ kind: 'open' });
-    expect(hub.lastSeq).toBe(0);
-    expect(listeners(hub)).toBe(0);
-    if (first !== 'timer' && first.kind === 'open') first.release();
+    if (first === 'timer' || first.kind !== 'open') return;
+    expect(first.hub.lastSeq).toBe(0);
+    expect(listeners(r)).toBe(0);
+    first.release();
   });
 
   it('answers 404 when a job followed elsewhere sends nothing within unknownJobWaitMs, its listeners released', async () => {
     const { upstream } = runningUpstream();
-    const r = start(memoryBus(false), upstream, { leaseMs: 60_000, unknownJobWaitMs: 50 });
-    await r.bus.acquireLease('j2', 'A', 60_000);
-    const hub = hubOf(r, 'j2');
+    const bus = memoryBus(false);
+    const r = start(bus, upstream, { leaseMs: 60_000, unknownJobWaitMs: 50 });
+    await jobsOn(bus).acquireLease('j2', 'A', 60_000);
     await expect(r.subscribe('j2', -1)).rejects.toMatchObject({ code: 'not_found' });
-    expect(listeners(hub)).toBe(0);
+    expect(listeners(r)).toBe(0);
   });
 
   it('answers 404 at once for a job the vendor does not know, even when the bus may have lost data', async () => {
@@ -138,36 +137,36 @@ describe('subscribe to a job this instance has not seen', () => {
 
   it('gives up waiting with 503 when the relay drains, its listeners released', async () => {
     const { upstream } = runningUpstream();
-    const r = start(memoryBus(false), upstream, { leaseMs: 60_000, unknownJobWaitMs: 60_000 });
-    await r.bus.acquireLease('j4', 'A', 60_000);
-    const hub = hubOf(r, 'j4');
+    const bus = memoryBus(false);
+    const r = start(bus, upstream, { leaseMs: 60_000, unknownJobWaitMs: 60_000 });
+    await jobsOn(bus).acquireLease('j4', 'A', 60_000);
     const subscription = r.subscribe('j4', -1);
     await until(
-      () => listeners(hub),
+      () => listeners(r),
       (n) => n > 0,
     );
     await r.drain(0);
     await expect(subscription).rejects.toMatchObject({ code: 'unavailable' });
-    expect(listeners(hub)).toBe(0);
+    expect(listeners(r)).toBe(0);
   });
 
   it('after bus data loss, waits past unknownJobWaitMs for the live owner, then serves its first event', async () => {
     const { upstream } = runningUpstream();
+    const bus = memoryBus(true);
     const clock = manualClock();
-    const r = start(memoryBus(true), upstream, { leaseMs: 10_000, unknownJobWaitMs: 50, clock });
-    const hub = hubOf(r, 'j5');
+    const r = start(bus, upstream, { leaseMs: 10_000, unknownJobWaitMs: 50, clock });
     const subscription = r.subscribe('j5', -1);
     const state = track(subscription);
     await until(
-      () => listeners(hub),
+      () => listeners(r),
       (n) => n > 0,
     );
     // The owner took its lease again; its first event comes later than unknownJobWaitMs.
-    expect(await r.bus.acquireLease('j5', 'A', 60_000)).toBe(true);
+    expect(await jobsOn(bus).acquireLease('j5', 'A', 60_000)).toBe(true);
     await clock.advance(200);
     expect(state.settled).toBe(false);
 
-    await r.bus.append('j5', event(7));
+    await jobsOn(bus).append('j5', event(7));
     const outcome = await subscription;
     expect(outcome.kind).toBe('open');
     if (outcome.kind !== 'open') return;

@@ -22,12 +22,12 @@ describe('shutdown drain', () => {
     const reads = Array.from({ length: streams }, () =>
       readSse(streamUrl(gateway.url, jobId), { timeoutMs: 60_000 }).finally(() => void ended++),
     );
-    await until(() => gateway.relay.hubs.subscriberCount() === streams);
+    await until(() => gateway.relay.counts().subscribers === streams);
 
     const closing = gateway.close();
     await until(() => ended >= 1);
     // Spread over 4 s, most streams are still open when the first has ended (all at once: none).
-    expect(gateway.relay.hubs.subscriberCount()).toBeGreaterThanOrEqual(streams / 2);
+    expect(gateway.relay.counts().subscribers).toBeGreaterThanOrEqual(streams / 2);
     await closing;
     const results = await Promise.all(reads);
     for (const result of results) {
@@ -45,7 +45,7 @@ describe('shutdown drain', () => {
     const gateway = await startTestGateway({ DRAIN_MS: '0' });
     const jobId = await createJobId(gateway.url, 'drain now --sim-steps 99 --sim-interval 1000');
     const read = readSse(streamUrl(gateway.url, jobId), { timeoutMs: 30_000 });
-    await until(() => gateway.relay.hubs.subscriberCount() === 1);
+    await until(() => gateway.relay.counts().subscribers === 1);
     await gateway.close();
     expect((await read).status).toBe(200);
   });

@@ -55,7 +55,7 @@ async function expectAllSlotsFree(jobId: string): Promise<void> {
   } finally {
     for (const c of controllers) c.abort();
   }
-  await until(() => gw.relay.hubs.subscriberCount() === 0, 'the four probe streams gone');
+  await until(() => gw.relay.counts().subscribers === 0, 'the four probe streams gone');
 }
 
 describe('HTTP/1.1 pipelining', () => {
@@ -64,10 +64,10 @@ describe('HTTP/1.1 pipelining', () => {
     const { socket, received, closed } = pipeline([get(streamPath(jobId)), get(streamPath(jobId)), get(streamPath(jobId))]);
     await until(() => received().includes('retry:'), 'the first stream started');
     // Every request was parsed and routed: three hub subscribers, three slots.
-    await until(() => gw.relay.hubs.subscriberCount() === 3, 'three subscribers');
+    await until(() => gw.relay.counts().subscribers === 3, 'three subscribers');
     socket.destroy();
     await closed;
-    await until(() => gw.relay.hubs.subscriberCount() === 0, 'no subscriber left after the connection went');
+    await until(() => gw.relay.counts().subscribers === 0, 'no subscriber left after the connection went');
     await expectAllSlotsFree(jobId);
   });
 
@@ -78,7 +78,7 @@ describe('HTTP/1.1 pipelining', () => {
     expect(received()).toContain('{"ok":true}');
     socket.destroy();
     await closed;
-    await until(() => gw.relay.hubs.subscriberCount() === 0, 'no subscriber left');
+    await until(() => gw.relay.counts().subscribers === 0, 'no subscriber left');
     await expectAllSlotsFree(jobId);
   });
 
@@ -96,7 +96,7 @@ describe('HTTP/1.1 pipelining', () => {
       return (text.match(/\r\n0\r\n\r\n/g) ?? []).length === 2 || (/connection: close/i.test(text) && text.includes('0\r\n\r\n'));
     }, 'the streams answered');
     socket.destroy();
-    await until(() => gw.relay.hubs.subscriberCount() === 0, 'no subscriber left');
+    await until(() => gw.relay.counts().subscribers === 0, 'no subscriber left');
     await expectAllSlotsFree(jobid);
   });
 });
@@ -116,7 +116,7 @@ describe('HTTP/1.0 and HEAD on the stream route', () => {
     expect(head?.toLowerCase()).not.toContain('transfer-encoding');
     expect(body.startsWith('retry:')).toBe(true);
     expect(body).toMatch(/"status":"completed"/);
-    await until(() => gw.relay.hubs.subscriberCount() === 0, 'no subscriber left');
+    await until(() => gw.relay.counts().subscribers === 0, 'no subscriber left');
     await expectAllSlotsFree(jobid);
   });
 
@@ -126,7 +126,7 @@ describe('HTTP/1.0 and HEAD on the stream route', () => {
     await until(() => received().includes('\r\n\r\n'), 'the head');
     expect(received()).toMatch(/^HTTP\/1\.1 200 OK/);
     expect(received().toLowerCase()).toContain('content-type: text/event-stream');
-    expect(gw.relay.hubs.subscriberCount()).toBe(0);
+    expect(gw.relay.counts().subscribers).toBe(0);
     socket.destroy();
     await expectAllSlotsFree(jobId);
   });

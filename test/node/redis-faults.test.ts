@@ -109,7 +109,7 @@ describe('Redis paused longer than the lease', () => {
     const jobId = await createJobId(A.url, 'paused --sim-steps 99 --sim-interval 150');
     const watching = readSse(streamUrl(B.url, jobId), { timeoutMs: 60_000 });
     await until(async () => (await lastSeq(jobId)) >= 3);
-    expect(A.relay.followers.active()).toContain(jobId);
+    expect(A.relay.counts().followed).toContain(jobId);
 
     // B must win the race for the lapsed lease against A's own renewal, which is a coin toss
     // (both wait on a frozen Redis): pause again until it does.
@@ -119,12 +119,12 @@ describe('Redis paused longer than the lease', () => {
       await sleep(LEASE_MS * 2); // the fault: longer than the lease
       redis.resume();
       // What B's watchdog does for its subscriber, done at once.
-      outcome = await B.relay.followers.ensure(jobId).catch((err: unknown) => String(err));
+      outcome = await B.relay.check(jobId).catch((err: unknown) => String(err));
     }
     expect(outcome).toBe('following');
 
     // The stream holder claims the job back and B steps back, long before the job ends.
-    await until(() => !B.relay.followers.active().includes(jobId) && A.relay.followers.active().includes(jobId));
+    await until(() => !B.relay.counts().followed.includes(jobId) && A.relay.counts().followed.includes(jobId));
     const pollsWhenStopped = polls('B', jobId);
 
     const result = await watching;

@@ -4,7 +4,7 @@ import { connect, type Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { SubscriberSink } from '../../src/core/fanout/hub.ts';
 import { SSE_HEADERS } from '../../src/core/fanout/sse.ts';
-import { createSocketSinks } from '../../src/node/socket-sink-opener.ts';
+import { type NodeContext, createSocketSinks } from '../../src/node/socket-sink-opener.ts';
 
 const encoder = new TextEncoder();
 const servers: Server[] = [];
@@ -189,6 +189,8 @@ describe('socket sink (Node fast path)', () => {
 
   it('declines (falls back to the Web stream) without a Node response', () => {
     expect(openSocketSink({ headers: {}, maxQueuedBytes: 1, onClose: () => undefined }, undefined)).toBeUndefined();
-    expect(openSocketSink({ headers: {}, maxQueuedBytes: 1, onClose: () => undefined }, { outgoing: {} })).toBeUndefined();
+    // A response that is not node:http's (as HTTP/2's would be).
+    const foreign = { outgoing: {} } as unknown as NodeContext;
+    expect(openSocketSink({ headers: {}, maxQueuedBytes: 1, onClose: () => undefined }, foreign)).toBeUndefined();
   });
 });

@@ -150,6 +150,11 @@ export class JobHub {
     return this.endWaiters.size;
   }
 
+  /** Callers waiting for the job's end or its next event (onEnd, onEvent). */
+  get waiting(): number {
+    return this.endWaiters.size + this.eventWatchers.size;
+  }
+
   private notifyEvent(event: StoredEvent): void {
     for (const watcher of [...this.eventWatchers]) {
       try {

@@ -26,6 +26,8 @@ export interface HubRegistry {
   /** Hubs that have live subscribers, or callers waiting for the job's end, now. */
   busy(): JobHub[];
   subscriberCount(): number;
+  /** Callers waiting on any hub for a job's end or next event (JobHub.waiting). */
+  waiterCount(): number;
   /**
    * Ends every open stream, spread evenly over `windowMs` (so clients come back in a trickle,
    * not a storm); resolves with how many were ended once the last one is.
@@ -99,6 +101,12 @@ export function createHubRegistry(options: HubRegistryOptions): HubRegistry {
     subscriberCount() {
       let n = 0;
       for (const { hub } of entries.values()) n += hub.size;
+      return n;
+    },
+
+    waiterCount() {
+      let n = 0;
+      for (const { hub } of entries.values()) n += hub.waiting;
       return n;
     },
 

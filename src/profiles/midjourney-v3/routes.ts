@@ -64,7 +64,7 @@ function mountMidjourneyRoutes(app: Hono, kit: RouteKit): void {
     const issued = kit.issueToken([outcome.jobId]);
     if (release) {
       const { token } = await issued;
-      return kit.subscribe(c, outcome.jobId, -1, release, { 'X-Job-Id': outcome.jobId, 'X-Subscribe-Token': token });
+      return kit.subscribe(c, outcome.jobId, { release, headers: { 'X-Job-Id': outcome.jobId, 'X-Subscribe-Token': token } });
     }
     const job = (await relay.waitForSnapshot(outcome.jobId, 10_000)) ?? { jobid: outcome.jobId, verb, status: 'created' };
     const { token } = await issued;

@@ -72,7 +72,7 @@ function mountOpenAIRoutes(app: Hono, kit: RouteKit): void {
     const id = outcome.jobId;
     const { token } = await kit.issueToken([id]);
     const headers = { 'X-Job-Id': id, 'X-Subscribe-Token': token, [NO_RETRY]: 'false' };
-    if (streamSlot) return kit.subscribe(c, id, -1, streamSlot, headers, true);
+    if (streamSlot) return kit.subscribe(c, id, { release: streamSlot, headers, dropIn: true });
     const created = { id, object: 'response', status: 'queued', background: true, output: [] };
     if (request.background) return c.json((await relay.waitForSnapshot(id, 10_000)) ?? created, 200, headers);
     // The blocking create: headers now, the final object when the response is over (or the latest one, should the wait end first).
@@ -94,7 +94,7 @@ function mountOpenAIRoutes(app: Hono, kit: RouteKit): void {
     if (c.req.query('stream') === 'true') {
       const since = startingAfter(c.req.query('starting_after'));
       if (c.req.method === 'HEAD') return c.body(null, 200, SSE_HEADERS);
-      return kit.withSlot(c, (release) => kit.subscribe(c, id, since, release, undefined, true));
+      return kit.withSlot(c, (release) => kit.subscribe(c, id, { since, release, dropIn: true }));
     }
     const job = await relay.snapshot(id);
     if (job) return c.json(job);

@@ -71,8 +71,8 @@ describe('fal-queue: FAL_KEY never leaves the gateway', () => {
     // Every followed job finished, so its log lines are in.
     const relay = gw.relays.get('fal-queue')!;
     const deadline = Date.now() + 20_000;
-    while (relay.followers.active().length > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
-    expect(relay.followers.active()).toEqual([]);
+    while (relay.counts().followed.length > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(relay.counts().followed).toEqual([]);
 
     expect(seen.some((s) => s.what === 'result error' && s.status === 422)).toBe(true);
     expect(seen.some((s) => s.what === 'reject 503' && s.status === 503)).toBe(true);

@@ -50,8 +50,8 @@ describe('fal log lines: each event carries its new ones, the stored status all 
     const relay = falRelay(upstream);
     try {
       expect(await relay.create('fal-ai/flux/dev', { prompt: 'x' })).toMatchObject({ kind: 'job', jobId: JOB });
-      for (let i = 0; i < 1000 && (await relay.bus.state(JOB))?.terminalSeq == null; i++) await sleep(10);
-      const history = await relay.bus.history(JOB, -1);
+      for (let i = 0; i < 1000 && (await relay.stored.state(JOB))?.terminalSeq == null; i++) await sleep(10);
+      const history = await relay.stored.history(JOB, -1);
       expect(history.map((event) => [JSON.parse(event.data).status, logsOf(event.data)])).toEqual([
         ['IN_QUEUE', []],
         ['IN_PROGRESS', ['step 1/4']],
@@ -77,14 +77,14 @@ describe('fal log lines: each event carries its new ones, the stored status all 
       for (const seq of [0, 1]) {
         const status = parseFalStatus(JSON.stringify({ status: 'IN_PROGRESS', logs: lines(seq + 1) }), seq) as JobEvent;
         const event = falQueue.unseenPart(status, last)!;
-        await relay.bus.append(JOB, { seq, data: event.data, terminal: false, snapshot: event.snapshot ?? event.data });
+        await relay.stored.append(JOB, { seq, data: event.data, terminal: false, snapshot: event.snapshot ?? event.data });
         last = event.job;
       }
-      await relay.followers.endPastDeadline(JOB);
+      await relay.endPastDeadline(JOB);
       const snapshot = await relay.snapshot(JOB);
       expect(snapshot).toMatchObject({ status: 'COMPLETED', error_type: 'relay_gave_up' });
       expect(snapshot?.logs).toEqual(lines(1, 2));
-      expect(logsOf((await relay.bus.history(JOB, 1))[0]!.data)).toEqual([]);
+      expect(logsOf((await relay.stored.history(JOB, 1))[0]!.data)).toEqual([]);
     } finally {
       await relay.close();
     }
