@@ -11,8 +11,11 @@ export interface UntilOptions {
 /** Resolves after `ms`: a pause between reads or a pace an actor keeps, never a wait for something to happen (use `until`). */
 export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
+/** A value `until` accepts without an `ok` test. */
+type Truthy<T> = Exclude<T, null | undefined | false | 0 | ''>;
+
 /** Reads until the value is truthy, then returns it; throws after the timeout (a number: `timeoutMs`, a string: `what`). */
-export function until<T>(read: () => T | Promise<T>, options?: UntilOptions | number | string): Promise<T>;
+export function until<T>(read: () => T | Promise<T>, options?: UntilOptions | number | string): Promise<Truthy<T>>;
 /** Reads until `ok` holds, then returns the value; throws with the last value after the timeout (a number: `timeoutMs`). */
 export function until<T>(read: () => T | Promise<T>, ok: (value: T) => boolean, options?: UntilOptions | number): Promise<T>;
 export async function until<T>(
