@@ -6,6 +6,7 @@ import { type Managed, descendants, sampleProcess, startProcess, stopProcess, wa
 import { freePort } from '../support/free-port.ts';
 import type { Row } from './report.ts';
 import { workerDoRows } from './worker-do.ts';
+import { sleep } from '../support/until.ts';
 
 export interface BenchContext {
   root: string;
@@ -72,7 +73,6 @@ function startStrace(dir: string, name: string, pids: number[]): Managed {
   return startProcess(`strace-${name}`, '/usr/bin/strace', args);
 }
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 /** Seqs 0 and 1 are the job's first two events (sent on creation); phases start at 2. */
 const FIRST_SEQ = 2;
 let channelSerial = 0;

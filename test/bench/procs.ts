@@ -1,5 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { readFileSync, readdirSync } from 'node:fs';
+import { until } from '../support/until.ts';
 
 /** A process the bench started; every one is killed (its whole process group) by `stopAll`. */
 export interface Managed {
@@ -124,17 +125,17 @@ export function descendants(pid: number): number[] {
 
 /** Polls `url` until it answers 2xx, or throws after `timeoutMs`. */
 export async function waitForHttp(url: string, timeoutMs: number, managed?: Managed): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
+  const exited = () => managed !== undefined && managed.child.exitCode !== null;
+  const answers = async () => {
     try {
       const response = await fetch(url);
       await response.arrayBuffer();
-      if (response.ok) return;
+      return response.ok;
     } catch {
-      // Not up yet.
+      return false; // Not up yet.
     }
-    if (managed && managed.child.exitCode !== null) throw new Error(`${managed.name} exited: ${managed.output.slice(-5).join(' | ')}`);
-    if (Date.now() > deadline) throw new Error(`${url} not up after ${timeoutMs} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
+  };
+  const up = await until(async () => exited() || (await answers()), { timeoutMs, intervalMs: 50 }).catch(() => false);
+  if (managed && exited()) throw new Error(`${managed.name} exited: ${managed.output.slice(-5).join(' | ')}`);
+  if (!up) throw new Error(`${url} not up after ${timeoutMs} ms`);
 }

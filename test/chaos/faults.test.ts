@@ -1,5 +1,6 @@
 import { describe, it } from 'vitest';
 import { runScenario } from './harness/scenario.ts';
+import { sleep } from '../support/until.ts';
 
 // Real gateway processes on a real redis-server in front of the real simulator, while the
 // network, the owner of the job, Redis and the subscribers misbehave. Each scenario: 50
@@ -63,7 +64,7 @@ describe('chaos: faults around a well-behaved upstream', () => {
         async fault(ctx) {
           await ctx.eventsSeen(5);
           await ctx.cluster.redis.stop();
-          await new Promise((r) => setTimeout(r, 500));
+          await sleep(500); // the fault: Redis down for half a second
           await ctx.cluster.redis.start();
         },
       }),
@@ -84,7 +85,7 @@ describe('chaos: faults around a well-behaved upstream', () => {
         async fault(ctx) {
           await ctx.eventsSeen(5);
           ctx.cluster.redis.pause();
-          await new Promise((r) => setTimeout(r, 2500));
+          await sleep(2500); // the fault: Redis frozen past the lease
           ctx.cluster.redis.resume();
         },
       }),

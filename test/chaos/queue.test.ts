@@ -3,11 +3,11 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { type SseResult, createJob } from '../support/sse.ts';
 import { checkText } from './harness/checks.ts';
 import { type Cluster, startCluster, startSimulatorUpstream } from './harness/cluster.ts';
+import { until } from '../support/until.ts';
 
 // The create queue across real gateway processes on one redis-server, in front of a simulator
 // whose channel runs one job at a time: instances die and Redis forgets while callers wait.
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const ORDER = 'sse-relay:{queue:midjourney-v3}:order';
 const TIMEOUT = 90_000;
 
@@ -16,14 +16,6 @@ afterEach(async () => {
   for (const step of cleanup.reverse()) await step();
   cleanup = [];
 });
-
-async function until(check: () => boolean | Promise<boolean>, what: string, timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(20);
-  }
-}
 
 async function setUp() {
   const token = `ChaosCanary-${randomBytes(12).toString('hex')}`;
@@ -66,7 +58,7 @@ async function joinInOrder(cluster: Cluster, callers: { url: string; name: strin
   const running: Promise<SseResult | Error>[] = [];
   for (const [i, caller] of callers.entries()) {
     running.push(queuedCaller(caller.url, caller.name));
-    await until(async () => (await cluster.raw.zcard(ORDER)) === i + 1, `${caller.name} to queue`);
+    await until(async () => (await cluster.raw.zcard(ORDER)) === i + 1, { what: `${caller.name} to queue`, timeoutMs: 30_000 });
   }
   return running;
 }
@@ -124,7 +116,10 @@ describe('chaos: the create queue across instances', () => {
       const running = await joinInOrder(cluster, callers);
       await cluster.redis.stop();
       await cluster.redis.start();
-      await until(async () => (await cluster.raw.zcard(ORDER).catch(() => 0)) === 4, 'the callers to join again');
+      await until(async () => (await cluster.raw.zcard(ORDER).catch(() => 0)) === 4, {
+        what: 'the callers to join again',
+        timeoutMs: 30_000,
+      });
       await free();
       for (const result of await Promise.all(running)) expectServed(result, token);
       expect(await cluster.raw.zcard(ORDER)).toBe(0);

@@ -4,6 +4,7 @@ import type { UpstreamProfile } from '../../src/core/profile.ts';
 import type { UpstreamClient } from '../../src/core/ingest/upstream.ts';
 import { subscriptionResponse } from '../../src/http/subscription-response.ts';
 import { memoryRelay } from '../support/memory-relay.ts';
+import { until } from '../support/until.ts';
 
 // A made-up vendor, to prove the profile interface without any real one: its events carry no
 // number (the gateway assigns seqs), name their type in `event:` lines, and its SDK wants
@@ -95,7 +96,9 @@ describe('a profile whose events carry no number, with its own drop-in frame sty
     const relay = relayFor(stream, 2);
     await relay.create('model', {});
     // The whole job is stored (and trimmed to 2 events) before anyone subscribes.
-    for (let i = 0; i < 500 && (await relay.stored.state('run-1'))?.terminalSeq == null; i++) await new Promise((r) => setTimeout(r, 10));
+    await until(async () => (await relay.stored.state('run-1'))?.terminalSeq != null, { timeoutMs: 5000, intervalMs: 10 }).catch(
+      () => undefined,
+    );
     const uniform = await read(relay, -1, false);
     expect(uniform.text).toContain('event: gap\ndata: {"from":0,"to":1}\n\n');
     const dropIn = await read(relay, -1, true);

@@ -4,12 +4,12 @@ import type { UpstreamProfile } from '../../src/core/profile.ts';
 import type { UpstreamClient } from '../../src/core/ingest/upstream.ts';
 import { vendorTable } from '../support/vendor-table.ts';
 import { memoryRelay } from '../support/memory-relay.ts';
+import { until } from '../support/until.ts';
 
 // Made-up vendors for the two other ways a job can run: a create that answers JSON and a
 // status stream opened separately with a result fetched once at the end (as fal's queue), and a
 // stream that numbers its events and resumes after a drop (as OpenAI's background mode).
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const sse = (...events: object[]) =>
   new Response(events.map((e) => `data: ${JSON.stringify(e)}\n\n`).join('')).body as ReadableStream<Uint8Array>;
 
@@ -36,10 +36,9 @@ const base: Omit<UpstreamProfile, 'name' | 'createRequest' | 'toEvent'> = {
 const relayOf = (profile: UpstreamProfile, upstream: UpstreamClient) => memoryRelay(profile, upstream);
 
 async function history(relay: ReturnType<typeof relayOf>, jobId: string): Promise<string[]> {
-  for (let i = 0; i < 500; i++) {
-    if ((await relay.stored.state(jobId))?.terminalSeq != null) break;
-    await sleep(10);
-  }
+  await until(async () => (await relay.stored.state(jobId))?.terminalSeq != null, { timeoutMs: 5000, intervalMs: 10 }).catch(
+    () => undefined,
+  );
   return (await relay.stored.history(jobId, -1)).map((event) => `${event.seq} ${event.data}`);
 }
 

@@ -28,9 +28,13 @@ describe('createRateLimiter', () => {
     limiter.take('key-1');
   });
 
-  it('0 means no limit', () => {
-    const limiter = createRateLimiter({ perMinute: 0 });
-    for (let i = 0; i < 1000; i++) limiter.take('k');
+  it('0 means no limit: with the clock stopped, a thousand takes in a row all pass, where 1 per minute refuses the second', () => {
+    const stopped = () => 0;
+    const unlimited = createRateLimiter({ perMinute: 0, now: stopped });
+    for (let i = 0; i < 1000; i++) expect(() => unlimited.take('k')).not.toThrow();
+    const one = createRateLimiter({ perMinute: 1, now: stopped });
+    one.take('k');
+    expect(thrown(() => one.take('k')).code).toBe('rate_limited');
   });
 });
 

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type TestGateway, startTestGateway } from '../support/gateway.ts';
 import { type RedisServer, startRedisServer } from '../support/redis-server.ts';
+import { until } from '../support/until.ts';
 
 // Errors keep their cause: with the bus down, a create cannot store its job, and says so (503),
 // not that the upstream broke.
@@ -36,12 +37,11 @@ describe('a create while Redis is down', () => {
       expect(body.error).not.toMatch(/upstream/);
     }
     await redis.start();
-    for (let deadline = Date.now() + 30_000; ; ) {
+    const created = async () => {
       const response = await create(false);
-      if (response.status === 201) break;
-      await response.body?.cancel();
-      if (Date.now() > deadline) throw new Error('creates did not recover');
-      await new Promise((r) => setTimeout(r, 200));
-    }
+      if (response.status !== 201) await response.body?.cancel();
+      return response.status === 201;
+    };
+    await until(created, { timeoutMs: 30_000, intervalMs: 200, what: 'creates to recover' });
   }, 120_000);
 });

@@ -3,6 +3,7 @@ import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { answerTypes, collect } from '../simulator/openai-helpers.ts';
 import { type TestGateway, startTestGateway } from '../support/gateway.ts';
+import { until } from '../support/until.ts';
 
 // The opt-in create queue (`X-Queue: true`) on the OpenAI and fal drop-in create paths, with the
 // official clients. The in-process simulator runs one OpenAI response at a time (SIM_MAX_JOBS=1:
@@ -10,16 +11,6 @@ import { type TestGateway, startTestGateway } from '../support/gateway.ts';
 
 const QUEUE = { 'X-Queue': 'true' };
 const FLUX = 'fal-ai/flux/dev';
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-async function until(check: () => boolean | Promise<boolean>, what: string, timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(20);
-  }
-}
-
 const gatewayEnv = { SIM_MAX_JOBS: '1', POLL_INTERVAL_MS: '30', CREATE_QUEUE_POLL_MS: '50' };
 /** The SDK on the gateway, asking for the queue on every call; no retries, so every upstream create is the gateway's. */
 const openai = (gw: TestGateway) => new OpenAI({ apiKey: 'any', baseURL: `${gw.url}/openai/v1`, maxRetries: 0, defaultHeaders: QUEUE });

@@ -6,11 +6,11 @@ import { type Simulator, createSimulator } from '../../src/simulator/simulator.t
 import { type TestGateway, startTestGateway } from '../support/gateway.ts';
 import { type RedisServer, startRedisServer } from '../support/redis-server.ts';
 import { createJob, createJobId, readSse } from '../support/sse.ts';
+import { sleep, until } from '../support/until.ts';
 
 // Two gateways on one Redis in front of one simulator whose channel holds a single job, so a
 // second create meets the upstream's 429 and, with `X-Queue: true`, waits in the shared queue.
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const QUEUE = { 'X-Queue': 'true' };
 const ORDER = 'sse-relay:{queue:midjourney-v3}:order';
 const EXPIRY = 'sse-relay:{queue:midjourney-v3}:expiry';
@@ -21,14 +21,6 @@ let simulator: Simulator;
 let simServer: ServerType;
 let A: TestGateway;
 let B: TestGateway;
-
-async function until(check: () => boolean | Promise<boolean>, what: string, timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(20);
-  }
-}
 
 beforeAll(async () => {
   redis = await startRedisServer();

@@ -2,16 +2,10 @@ import { describe, expect, it } from 'vitest';
 import { startTestGateway } from '../support/gateway.ts';
 import { startGatewayProcess } from '../support/gateway-process.ts';
 import { createJobId, readSse, streamUrl } from '../support/sse.ts';
+import { until } from '../support/until.ts';
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function until(check: () => boolean, timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await sleep(10);
-  }
-}
+/** Drain windows are seconds long: waits get 30 s. */
+const patient = { timeoutMs: 30_000, intervalMs: 10 };
 
 describe('shutdown drain', () => {
   it('ends open streams spread over DRAIN_MS instead of all at once, and logs the drain', async () => {
@@ -22,10 +16,10 @@ describe('shutdown drain', () => {
     const reads = Array.from({ length: streams }, () =>
       readSse(streamUrl(gateway.url, jobId), { timeoutMs: 60_000 }).finally(() => void ended++),
     );
-    await until(() => gateway.relay.counts().subscribers === streams);
+    await until(() => gateway.relay.counts().subscribers === streams, patient);
 
     const closing = gateway.close();
-    await until(() => ended >= 1);
+    await until(() => ended >= 1, patient);
     // Spread over 4 s, most streams are still open when the first has ended (all at once: none).
     expect(gateway.relay.counts().subscribers).toBeGreaterThanOrEqual(streams / 2);
     await closing;
@@ -45,7 +39,7 @@ describe('shutdown drain', () => {
     const gateway = await startTestGateway({ DRAIN_MS: '0' });
     const jobId = await createJobId(gateway.url, 'drain now --sim-steps 99 --sim-interval 1000');
     const read = readSse(streamUrl(gateway.url, jobId), { timeoutMs: 30_000 });
-    await until(() => gateway.relay.counts().subscribers === 1);
+    await until(() => gateway.relay.counts().subscribers === 1, patient);
     await gateway.close();
     expect((await read).status).toBe(200);
   });
@@ -54,12 +48,11 @@ describe('shutdown drain', () => {
     const gateway = await startGatewayProcess('drain', { DRAIN_MS: '2000', LOG_LEVEL: 'info' });
     const jobId = await createJobId(gateway.url, 'sigterm --sim-steps 99 --sim-interval 1000');
     const reads = Array.from({ length: 4 }, () => readSse(streamUrl(gateway.url, jobId), { timeoutMs: 30_000 }));
-    for (const deadline = Date.now() + 30_000; ; ) {
-      if (Date.now() > deadline) throw new Error('streams did not open in time');
-      const metrics = await (await fetch(`${gateway.url}/metrics`)).text();
-      if (/^sse_relay_subscribers\{profile="midjourney-v3"\} 4$/m.test(metrics)) break;
-      await sleep(20);
-    }
+    await until(
+      () => fetch(`${gateway.url}/metrics`).then((response) => response.text()),
+      (metrics) => /^sse_relay_subscribers\{profile="midjourney-v3"\} 4$/m.test(metrics),
+      { ...patient, what: 'four streams open' },
+    );
     await gateway.stop('SIGTERM');
     await Promise.all(reads);
     expect(gateway.output()).toContain('drain started');

@@ -2,8 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestGateway, type TestGateway } from '../support/gateway.ts';
 import { type RedisServer, startRedisServer } from '../support/redis-server.ts';
 import { createJobId, readSse, streamUrl } from '../support/sse.ts';
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+import { until } from '../support/until.ts';
 
 let redis: RedisServer;
 let gw: TestGateway;
@@ -57,8 +56,7 @@ describe('gateway with REDIS_URL', () => {
     expect(await refused.json()).toEqual({ error: 'event bus unavailable', code: 'unavailable' });
 
     await redis.start();
-    const deadline = Date.now() + 10_000;
-    while ((await readyz()).status !== 200 && Date.now() < deadline) await sleep(50);
+    await until(readyz, (ready) => ready.status === 200, { timeoutMs: 10_000, intervalMs: 50, what: 'ready again' });
     expect((await readyz()).status).toBe(200);
     // The same job on the same instance: its hub must not stay broken by the failed attempt.
     const result = await readSse(streamUrl(gw.url, jobId));

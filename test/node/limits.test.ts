@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestGateway, type TestGateway } from '../support/gateway.ts';
 import { holdStream } from '../support/security.ts';
 import { ids, readSse, streamUrl } from '../support/sse.ts';
+import { until } from '../support/until.ts';
 
 let gw: TestGateway;
 beforeAll(async () => {
@@ -31,15 +32,6 @@ async function expectLimited(response: Response, status: number, code: string) {
   expect(response.status).toBe(status);
   expect(Number(response.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
   expect(((await response.json()) as { code: string }).code).toBe(code);
-}
-
-async function eventually(check: () => Promise<boolean>, timeoutMs = 5000) {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (await check()) return;
-    await new Promise((r) => setTimeout(r, 25));
-  }
-  throw new Error('condition not met in time');
 }
 
 describe('job creation rate per caller', () => {
@@ -76,20 +68,19 @@ describe('subscriber caps', () => {
     await expectLimited(await fetch(url, { headers: from('10.1.1.3') }), 503, 'unavailable');
 
     a1.close();
-    let again: Awaited<ReturnType<typeof holdStream>> | undefined;
-    await eventually(async () => {
+    const again = await until(async () => {
       const attempt = await holdStream(url, from('10.1.1.1'));
-      if (attempt.response.status === 200) again = attempt;
-      else attempt.close();
-      return attempt.response.status === 200;
-    });
+      if (attempt.response.status === 200) return attempt;
+      attempt.close();
+      return undefined;
+    }, 'the slot back');
     for (const held of [a2, b1, again]) held?.close();
     // Every slot is back once the clients are gone: three streams from one new address.
-    await eventually(async () => {
+    await until(async () => {
       const trio = await Promise.all([1, 2, 3].map((n) => holdStream(url, from(`10.2.0.${n}`))));
       for (const held of trio) held.close();
       return trio.every((held) => held.response.status === 200);
-    });
+    }, 'every slot back');
   });
 
   it('frees the slot when the job ends the stream and on a 204', async () => {

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type GatewayProcess, startGatewayProcess } from '../support/gateway-process.ts';
+import { until } from '../support/until.ts';
 
 const KEY = 'obs-key-0123456789abcdef';
 let gw: GatewayProcess;
@@ -22,13 +23,9 @@ const lines = (): Line[] =>
     .map((l) => JSON.parse(l) as Line);
 
 async function waitForLine(match: (line: Line) => boolean): Promise<Line> {
-  const deadline = Date.now() + 20_000;
-  for (;;) {
-    const found = lines().find(match);
-    if (found) return found;
-    if (Date.now() > deadline) throw new Error(`no such log line in:\n${gw.output().slice(-3000)}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
+  const found = await until(() => lines().find(match), { intervalMs: 50 }).catch(() => undefined);
+  if (!found) throw new Error(`no such log line in:\n${gw.output().slice(-3000)}`);
+  return found;
 }
 
 describe('operator logs', () => {

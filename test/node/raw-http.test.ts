@@ -1,6 +1,7 @@
 import { connect, type Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestGateway, type TestGateway } from '../support/gateway.ts';
+import { until } from '../support/until.ts';
 
 let gw: TestGateway;
 const sockets: Socket[] = [];
@@ -20,14 +21,6 @@ async function longJob(): Promise<string> {
   });
   expect(response.status).toBe(201);
   return ((await response.json()) as { jobid: string }).jobid;
-}
-
-async function until(check: () => boolean | Promise<boolean>, what: string, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`not in time: ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
 }
 
 /** One raw connection that sends every request in a single write and keeps what comes back. */

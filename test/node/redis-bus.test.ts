@@ -5,6 +5,7 @@ import { JobHub } from '../../src/core/fanout/hub.ts';
 import { createRedisBus } from '../../src/node/redis-bus.ts';
 import { CONTRACT_RETENTION, busContracts } from '../core/bus/contracts/index.ts';
 import { type RedisServer, startRedisServer } from '../support/redis-server.ts';
+import { sleep, until } from '../support/until.ts';
 
 let server: RedisServer;
 beforeAll(async () => {
@@ -20,18 +21,9 @@ busContracts('redis', async () => {
   return { a, b, close: async () => void (await Promise.all([a.close(), b.close()])) };
 });
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 let counter = 0;
 const newJob = () => `j${Date.now()}-${counter++}-u1-c2-bot:midjourney`;
 const ev = (seq: number, terminal = false) => ({ seq, data: `{"event":"e","seq":${seq}}`, terminal });
-
-async function until(check: () => boolean | Promise<boolean>, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await sleep(10);
-  }
-}
 
 function recordingLogger() {
   const warnings: string[] = [];

@@ -7,12 +7,15 @@ import { type Simulator, createSimulator } from '../../src/simulator/simulator.t
 import { type TestGateway, startTestGateway } from '../support/gateway.ts';
 import { type RedisServer, startRedisServer } from '../support/redis-server.ts';
 import { createJobId, readSse, streamUrl } from '../support/sse.ts';
+import { sleep, until } from '../support/until.ts';
+
+/** Redis pauses and lease takeovers take seconds: waits get 30 s. */
+const PATIENT_MS = 30_000;
 
 // Two gateways (A, B) on one real redis-server that the tests pause (SIGSTOP) or restart
 // empty, one simulator. Each gateway reaches the simulator through its own port, so every
 // upstream request is attributed to an instance.
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const LEASE_MS = 500;
 
 let redis: RedisServer;
@@ -22,14 +25,6 @@ const servers: ServerType[] = [];
 const upstreamLog: { instance: string; method: string; path: string }[] = [];
 let A: TestGateway;
 let B: TestGateway;
-
-async function until(check: () => boolean | Promise<boolean>, timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await sleep(20);
-  }
-}
 
 async function upstreamFor(instance: string): Promise<string> {
   const server = await new Promise<ServerType>((resolve) => {
@@ -108,7 +103,7 @@ describe('Redis paused longer than the lease', () => {
   it('leaves the job with the instance reading its stream: a poller that took the lease stops', async () => {
     const jobId = await createJobId(A.url, 'paused --sim-steps 99 --sim-interval 150');
     const watching = readSse(streamUrl(B.url, jobId), { timeoutMs: 60_000 });
-    await until(async () => (await lastSeq(jobId)) >= 3);
+    await until(async () => (await lastSeq(jobId)) >= 3, PATIENT_MS);
     expect(A.relay.counts().followed).toContain(jobId);
 
     // B must win the race for the lapsed lease against A's own renewal, which is a coin toss
@@ -124,7 +119,7 @@ describe('Redis paused longer than the lease', () => {
     expect(outcome).toBe('following');
 
     // The stream holder claims the job back and B steps back, long before the job ends.
-    await until(() => !B.relay.counts().followed.includes(jobId) && A.relay.counts().followed.includes(jobId));
+    await until(() => !B.relay.counts().followed.includes(jobId) && A.relay.counts().followed.includes(jobId), PATIENT_MS);
     const pollsWhenStopped = polls('B', jobId);
 
     const result = await watching;
@@ -144,7 +139,7 @@ describe('Redis restarted empty mid-job', () => {
     const jobId = await createJobId(A.url, 'restart --sim-steps 30 --sim-interval 60');
     // The job's full history, as a subscriber that watched it live from the start saw it.
     const live = readSse(streamUrl(A.url, jobId), { timeoutMs: 60_000 });
-    await until(async () => (await lastSeq(jobId)) >= 5);
+    await until(async () => (await lastSeq(jobId)) >= 5, PATIENT_MS);
     await redis.stop();
     await redis.start();
     await until(async () => (await terminalSeq(jobId)) !== null, 60_000);

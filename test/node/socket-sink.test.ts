@@ -5,6 +5,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { SubscriberSink } from '../../src/core/fanout/hub.ts';
 import { SSE_HEADERS } from '../../src/core/fanout/sse.ts';
 import { type NodeContext, createSocketSinks } from '../../src/node/socket-sink-opener.ts';
+import { until } from '../support/until.ts';
 
 const encoder = new TextEncoder();
 const servers: Server[] = [];
@@ -61,14 +62,6 @@ async function sinkAndClient(
   client.write(`GET /stream ${version}\r\nHost: test\r\n\r\n`);
   return { opened, client, received: () => text };
 }
-
-const until = async (check: () => boolean, timeoutMs = 5000) => {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
-};
 
 describe('socket sink (Node fast path)', () => {
   it('sends the SSE head, then each write as one HTTP chunk, and ends with the last chunk', async () => {
@@ -147,11 +140,7 @@ describe('socket sink (Node fast path)', () => {
     expect(closes()).toBe(1);
     expect(socket.writableLength).toBeGreaterThan(0);
     const connections = () => new Promise<number>((resolve) => server.getConnections((_err, n) => resolve(n)));
-    const deadline = Date.now() + 15_000;
-    while ((await connections()) > 0) {
-      if (Date.now() > deadline) throw new Error('the cut-off socket was never destroyed');
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
+    await until(connections, (open) => open === 0, { intervalMs: 50, what: 'the cut-off socket destroyed' });
     expect(socket.destroyed).toBe(true);
   });
 
@@ -182,9 +171,17 @@ describe('socket sink (Node fast path)', () => {
 
   it('drops a client that keeps sending on a stream connection', async () => {
     const { opened, client } = await sinkAndClient();
-    const { closes } = await opened;
+    const { sink, closes, socket } = await opened;
+    const gone = new Promise<void>((resolve) => client.once('close', () => resolve()));
     client.write(Buffer.alloc(256 * 1024, 0x41));
-    await until(() => closes() === 1);
+    await until(() => closes() === 1, 'the disconnect path');
+    // Cut past its inbound bound (64 KiB): the server's socket destroyed, the client's connection closed.
+    expect(socket.destroyed).toBe(true);
+    expect(socket.bytesRead).toBeGreaterThan(64 * 1024);
+    await gone;
+    expect(client.destroyed).toBe(true);
+    expect(sink.write(encoder.encode('data: x\n\n'))).toBe(false);
+    expect(closes()).toBe(1);
   });
 
   it('declines (falls back to the Web stream) without a Node response', () => {

@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { type RedisServer, startRedisServer } from '../support/redis-server.ts';
 import { readSse } from '../support/sse.ts';
+import { until } from '../support/until.ts';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const children: ChildProcess[] = [];
@@ -32,8 +33,7 @@ async function startCluster(env: Record<string, string>): Promise<Cluster> {
   let output = '';
   child.stdout?.on('data', (chunk: Buffer) => void (output += chunk.toString()));
   child.stderr?.on('data', (chunk: Buffer) => void (output += chunk.toString()));
-  const deadline = Date.now() + 60_000;
-  for (;;) {
+  const listening = () => {
     const lines = output.split('\n').flatMap((line) => {
       try {
         return [JSON.parse(line) as { msg?: string; url?: string; upstream?: string }];
@@ -41,12 +41,13 @@ async function startCluster(env: Record<string, string>): Promise<Cluster> {
         return [];
       }
     });
-    const ready = lines.find((l) => l.msg === 'sse-relay cluster listening');
-    const sim = lines.find((l) => l.upstream);
-    if (ready?.url && sim?.upstream) return { url: ready.url, simulatorUrl: sim.upstream, child, output: () => output };
-    if (child.exitCode !== null || Date.now() > deadline) throw new Error(`cluster did not start:\n${output}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
+    const url = lines.find((l) => l.msg === 'sse-relay cluster listening')?.url;
+    const simulatorUrl = lines.find((l) => l.upstream)?.upstream;
+    return url && simulatorUrl ? { url, simulatorUrl } : undefined;
+  };
+  const started = await until(() => listening() ?? child.exitCode !== null, { timeoutMs: 60_000, intervalMs: 50 }).catch(() => false);
+  if (started === true || started === false) throw new Error(`cluster did not start:\n${output}`);
+  return { ...started, child, output: () => output };
 }
 
 /**
@@ -81,12 +82,11 @@ async function fanOut(cluster: Cluster): Promise<void> {
   const streams = Array.from({ length: subscribers }, () => readSse(`${cluster.url}${stream_url}`, { timeoutMs: 45_000 }));
   // While they stream, both workers hold some of them (the primary hands connections out in turn).
   const port = new URL(cluster.url).port;
-  const deadline = Date.now() + 20_000;
-  let pids = servingPids(port, cluster.child.pid);
-  while (pids.size < 2 && Date.now() < deadline) {
-    await new Promise((resolve) => setTimeout(resolve, 50));
-    pids = servingPids(port, cluster.child.pid);
-  }
+  const pids = await until(
+    () => servingPids(port, cluster.child.pid),
+    (serving) => serving.size >= 2,
+    { intervalMs: 50, what: 'both workers serving' },
+  );
   expect(pids.size).toBe(2);
   const results = await Promise.all(streams);
   for (const result of results) {

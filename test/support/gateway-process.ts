@@ -2,10 +2,9 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { withDevDefaults } from '../../src/core/config.ts';
 import { freePort } from './free-port.ts';
+import { until } from './until.ts';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
 /** A gateway running as its own Node process (`src/node/main.ts`), as in production. */
 export interface GatewayProcess {
   name: string;
@@ -49,19 +48,18 @@ async function spawnGateway(name: string, env: Record<string, string>, port: num
     clearTimeout(timer);
   };
 
-  const deadline = Date.now() + 60_000;
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`gateway ${name} exited with ${child.exitCode}: ${output}`);
-    const ok = await fetch(`${url}/healthz`).then(
+  const healthy = () =>
+    fetch(`${url}/healthz`).then(
       (r) => r.ok,
       () => false,
     );
-    if (ok) break;
-    if (Date.now() > deadline) {
-      await stop('SIGKILL');
-      throw new Error(`gateway ${name} did not come up: ${output}`);
-    }
-    await sleep(50);
+  const up = await until(async () => child.exitCode !== null || (await healthy()), { timeoutMs: 60_000, intervalMs: 50 }).catch(
+    () => false,
+  );
+  if (child.exitCode !== null) throw new Error(`gateway ${name} exited with ${child.exitCode}: ${output}`);
+  if (!up) {
+    await stop('SIGKILL');
+    throw new Error(`gateway ${name} did not come up: ${output}`);
   }
   return { name, url, output: () => output, stop };
 }

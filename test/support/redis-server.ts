@@ -1,6 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { connect } from 'node:net';
 import { freePort } from './free-port.ts';
+import { until } from './until.ts';
 
 /** A throwaway redis-server on a free port: no persistence, gone after stop(). */
 export interface RedisServer {
@@ -16,7 +17,6 @@ export interface RedisServer {
   resume(): void;
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const running = new Set<ChildProcess>();
 process.once('exit', () => {
   for (const child of running) {
@@ -63,17 +63,17 @@ function launch(port: number): Promise<ChildProcess> {
       running.delete(child);
       reject(new Error(`redis-server exited with ${code}: ${stderr}`));
     });
-    void (async () => {
-      const deadline = Date.now() + 10_000;
-      while (!exited && Date.now() < deadline) {
-        if (await answersPing(port)) return resolve(child);
-        await sleep(20);
-      }
-      if (!exited) {
+    // An exit has rejected already; otherwise the server answers PING or is killed.
+    void until(async () => exited || (await answersPing(port)), { timeoutMs: 10_000 }).then(
+      () => {
+        if (!exited) resolve(child);
+      },
+      () => {
+        if (exited) return;
         child.kill('SIGKILL');
         reject(new Error('redis-server did not answer PING in time'));
-      }
-    })();
+      },
+    );
   });
 }
 

@@ -18,9 +18,9 @@ export interface TestSimulator {
   close(): Promise<void>;
 }
 
-/** The upstream simulator on a free local port, for a Worker in workerd to reach. */
-export async function startTestSimulator(): Promise<TestSimulator> {
-  const simulator = createSimulator({ maxJobs: 1000 });
+/** The upstream simulator on a free local port, for a Worker in workerd to reach; `token`: the bearer token it wants. */
+export async function startTestSimulator(options: { token?: string } = {}): Promise<TestSimulator> {
+  const simulator = createSimulator({ maxJobs: 1000, ...options });
   const server = await new Promise<ServerType>((resolve) => {
     const s = serve({ fetch: simulator.fetch, port: 0, hostname: '127.0.0.1' }, () => resolve(s));
   });

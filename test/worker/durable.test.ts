@@ -2,6 +2,7 @@ import { EventSource } from 'eventsource';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createJob, createJobId, ids, readSse, streamUrl } from '../support/sse.ts';
 import { type TestWorker, startTestWorker } from '../support/worker.ts';
+import { sleep } from '../support/until.ts';
 
 // What only the Worker does: stream time cap, deadline and history expiry by Durable Object alarms.
 let worker: TestWorker;
@@ -19,7 +20,6 @@ afterAll(async () => {
   await worker?.close();
 });
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const parsed = (data: string) =>
   JSON.parse(data) as { event: string; seq: number; error?: string; jobId?: string; job?: { status: string } };
 

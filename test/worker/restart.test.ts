@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type WorkerDev, startWorkerDev } from '../../scripts/worker-dev.ts';
 import { createJobId, ids, readSse, streamUrl } from '../support/sse.ts';
 import { type TestSimulator, startTestSimulator, workerTestVars } from '../support/worker.ts';
+import { until } from '../support/until.ts';
 
 // Eviction, the hard way: workerd is stopped mid-job and started again on the same storage.
 let simulator: TestSimulator;
@@ -38,8 +39,7 @@ describe('Worker: a job survives its Durable Objects being torn down', () => {
 
     dev = await start();
     // No request reaches the job: only its alarm can wake the object and make it poll.
-    const deadline = Date.now() + 15_000;
-    while ((await polls()) <= pollsWhileDown && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    await until(polls, (count) => count > pollsWhileDown, { timeoutMs: 15_000, intervalMs: 100, what: 'a poll after the restart' });
     expect(await polls()).toBeGreaterThan(pollsWhileDown);
 
     const rest = await readSse(streamUrl(dev.url, jobId), { headers: { 'Last-Event-ID': head.events.at(-1)?.id ?? '' } });

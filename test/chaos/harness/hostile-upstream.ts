@@ -1,5 +1,6 @@
 import { type IncomingMessage, type Server, type ServerResponse, createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { sleep } from '../../support/until.ts';
 
 /**
  * A fake job API that misbehaves on request. The prompt names the behaviour (`chaos:<name>`);
@@ -69,8 +70,6 @@ function jobJson(job: HostileJob): string {
 }
 
 const ts = () => new Date().toISOString().slice(11, 23);
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
 function readBody(req: IncomingMessage): Promise<string> {
   return new Promise((resolve, reject) => {
     let body = '';

@@ -1,7 +1,6 @@
 import { createParser } from 'eventsource-parser';
 import { type SubscriberRecord, recordMessage } from './record.ts';
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+import { sleep } from '../../support/until.ts';
 
 export interface RawSubscriberOptions {
   /** Where it records what it gets (the scenario watches it live). */

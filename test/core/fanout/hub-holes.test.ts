@@ -3,6 +3,7 @@ import type { StoredEvent } from '../../../src/core/bus/bus.ts';
 import { JobHub, type SubscriberSink } from '../../../src/core/fanout/hub.ts';
 import { createMemoryBus } from '../../../src/core/bus/memory-bus.ts';
 import type { FrameStyle } from '../../../src/core/profile.ts';
+import { until } from '../../support/until.ts';
 
 // Events the bus lost (Redis restarted empty mid-job) are never a silent hole: whoever is
 // attached, joins later, or waits ahead gets a `gap` frame for them, wherever the hole is.
@@ -26,14 +27,6 @@ function transcriptSink() {
       m[3] === undefined ? `gap ${m[1]}-${m[2]}` : m[3],
     );
   return { sink, read };
-}
-
-async function until(check: () => boolean): Promise<void> {
-  const deadline = Date.now() + 5000;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 5));
-  }
 }
 
 describe('JobHub: holes after bus data loss', () => {

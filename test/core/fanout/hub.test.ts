@@ -3,6 +3,7 @@ import type { Bus } from '../../../src/core/bus/bus.ts';
 import type { SubscriberSink } from '../../../src/core/fanout/hub.ts';
 import { JobHub } from '../../../src/core/fanout/hub.ts';
 import { createMemoryBus } from '../../../src/core/bus/memory-bus.ts';
+import { sleep, until } from '../../support/until.ts';
 
 const decoder = new TextDecoder();
 
@@ -30,7 +31,6 @@ function recordingSink(limit = Infinity) {
 }
 
 const ev = (seq: number, terminal = false) => ({ seq, data: `{"event":"e","seq":${seq}}`, terminal });
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const retention = { historyMaxEvents: 10_000, historyTtlMs: 60_000 };
 
 /** A bus whose reads are slow, so live events arrive while history is being read. */
@@ -124,7 +124,7 @@ describe('JobHub', () => {
     const sub = recordingSink();
     hub.attach(sub.sink, -1);
     for (let seq = 0; seq < 5; seq++) await lossy.append('j', ev(seq));
-    await sleep(20);
+    await until(() => sub.ids().length >= 5);
     expect(sub.ids()).toEqual([0, 1, 2, 3, 4]);
     expect(sub.text()).not.toContain('gap');
     expect(gaps).toEqual([]);

@@ -3,6 +3,7 @@ import type { JobEvent } from '../../../src/core/ingest/event.ts';
 import { type ReadEventsOptions, readEvents } from '../../../src/core/ingest/upstream-stream.ts';
 import { RelayError } from '../../../src/core/errors.ts';
 import { midjourneyV3 } from '../../../src/profiles/midjourney-v3/profile.ts';
+import { sleep } from '../../support/until.ts';
 
 function streamOf(chunks: Uint8Array[]): ReadableStream<Uint8Array> {
   return new ReadableStream({
@@ -105,7 +106,7 @@ describe('readEvents', () => {
     let sent = 0;
     const chatty = new ReadableStream<Uint8Array>({
       async pull(controller) {
-        await new Promise((r) => setTimeout(r, 20));
+        await sleep(20);
         sent++;
         controller.enqueue(enc.encode(sent < 15 ? ': ping\n' : `data: ${e0}\n\n`));
         if (sent >= 15) controller.close();

@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { CreateQueue } from '../../../src/core/queue/create-queue.ts';
+import { sleep, until } from '../../support/until.ts';
 
 /** Two handles on one shared queue (two instances; the same object for memory), built with `max`. */
 export interface QueuePair {
@@ -11,7 +12,6 @@ export interface QueuePair {
 /** The bound every contract run uses. */
 export const CONTRACT_MAX = 4;
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 let counter = 0;
 const newId = () => `entry-${Date.now()}-${counter++}`;
 
@@ -71,8 +71,11 @@ export function queueContract(name: string, open: () => Promise<QueuePair>): voi
       await pair.a.join(dead, 100);
       await pair.b.join(kept, 1000);
       expect(await pair.b.refresh(kept, 60_000)).toBe(1);
-      const deadline = Date.now() + 5000;
-      while ((await pair.a.size()) > 1 && Date.now() < deadline) await sleep(20);
+      await until(
+        () => pair.a.size(),
+        (size) => size <= 1,
+        { timeoutMs: 5000, what: 'the unrefreshed entry to go' },
+      );
       expect(await pair.a.refresh(dead, 100)).toBeNull();
       await sleep(1100);
       expect(await pair.b.refresh(kept, 60_000)).toBe(0);
@@ -82,8 +85,11 @@ export function queueContract(name: string, open: () => Promise<QueuePair>): voi
     it('an expired entry frees its place for a newcomer', async () => {
       for (let i = 0; i < CONTRACT_MAX; i++) await pair.a.join(newId(), 100);
       expect(await pair.b.join(newId(), 100)).toBeNull();
-      const deadline = Date.now() + 5000;
-      while ((await pair.b.size()) > 0 && Date.now() < deadline) await sleep(20);
+      await until(
+        () => pair.b.size(),
+        (size) => size === 0,
+        { timeoutMs: 5000, what: 'the expired entries to go' },
+      );
       expect(await pair.b.join(newId(), 5000)).toBe(0);
     });
   });

@@ -4,8 +4,8 @@ import { silentLogger } from '../../../src/core/logger.ts';
 import type { CreateQueue } from '../../../src/core/queue/create-queue.ts';
 import { createMemoryQueue } from '../../../src/core/queue/memory-queue.ts';
 import { type QueueTurn, createQueueRunner } from '../../../src/core/queue/queue-runner.ts';
+import { until } from '../../support/until.ts';
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const runnerOn = (queue: CreateQueue, maxWaitMs = 60_000) =>
   createQueueRunner({ queue, entryTtlMs: 5000, pollMs: 10, maxWaitMs, logger: silentLogger });
 
@@ -39,14 +39,6 @@ const rejection = (promise: Promise<unknown>) =>
     },
     (err: RelayError) => err,
   );
-
-async function until(check: () => boolean | Promise<boolean>): Promise<void> {
-  const deadline = Date.now() + 10_000;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await sleep(5);
-  }
-}
 
 describe('queue runner', () => {
   it('starts jobs in arrival order as capacity frees, reporting positions', async () => {

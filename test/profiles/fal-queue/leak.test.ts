@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Simulator, createSimulator } from '../../../src/simulator/simulator.ts';
 import { findDecoded } from '../../support/decode.ts';
 import { type TestGateway, startTestGateway } from '../../support/gateway.ts';
+import { until } from '../../support/until.ts';
 
 // FAL_KEY against a simulator that accepts only it and echoes it (--sim-echo-token) into log lines and model errors.
 const FAL_KEY = 'fal-LEAK-CANARY-5678';
@@ -70,8 +71,7 @@ describe('fal-queue: FAL_KEY never leaves the gateway', () => {
     await call('unknown request', '/fal/queue/fal-ai/flux/requests/00000000-0000-4000-8000-000000000000/status');
     // Every followed job finished, so its log lines are in.
     const relay = gw.relays.get('fal-queue')!;
-    const deadline = Date.now() + 20_000;
-    while (relay.counts().followed.length > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+    await until(() => relay.counts().followed.length === 0).catch(() => undefined);
     expect(relay.counts().followed).toEqual([]);
 
     expect(seen.some((s) => s.what === 'result error' && s.status === 422)).toBe(true);

@@ -4,6 +4,7 @@ import type { StreamResult, UpstreamClient } from '../../../src/core/ingest/upst
 import { vendorTable } from '../../support/vendor-table.ts';
 import { falQueue, parseFalStatus } from '../../../src/profiles/fal-queue/profile.ts';
 import { memoryRelay } from '../../support/memory-relay.ts';
+import { until } from '../../support/until.ts';
 
 // fal's log lines through the real profile and the core follower, against a vendor stand-in whose
 // status stream ends early and is then refused, so the follower reads it, then polls.
@@ -15,8 +16,6 @@ const lines = (...ns: number[]) => ns.map(line);
 const sse = (...events: object[]) =>
   new Response(events.map((e) => `data: ${JSON.stringify({ request_id: 'r1', ...e })}\n\n`).join('')).body as ReadableStream<Uint8Array>;
 const reply = (status: number, body: unknown): StreamResult => ({ kind: 'reply', reply: { status, body } });
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
 const falRelay = (upstream: UpstreamClient) => memoryRelay(falQueue, upstream, { pollIntervalMs: 10 });
 
 const logsOf = (data: string) => ((JSON.parse(data) as { logs?: { message: string }[] }).logs ?? []).map((each) => each.message);
@@ -50,7 +49,9 @@ describe('fal log lines: each event carries its new ones, the stored status all 
     const relay = falRelay(upstream);
     try {
       expect(await relay.create('fal-ai/flux/dev', { prompt: 'x' })).toMatchObject({ kind: 'job', jobId: JOB });
-      for (let i = 0; i < 1000 && (await relay.stored.state(JOB))?.terminalSeq == null; i++) await sleep(10);
+      await until(async () => (await relay.stored.state(JOB))?.terminalSeq != null, { timeoutMs: 10_000, intervalMs: 10 }).catch(
+        () => undefined,
+      );
       const history = await relay.stored.history(JOB, -1);
       expect(history.map((event) => [JSON.parse(event.data).status, logsOf(event.data)])).toEqual([
         ['IN_QUEUE', []],
