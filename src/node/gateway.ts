@@ -5,7 +5,7 @@ import { getConnInfo } from '@hono/node-server/conninfo';
 import type { Context, Hono } from 'hono';
 import type pino from 'pino';
 import type { Bus } from '../core/bus/bus.ts';
-import { type Config, ConfigError, configSecrets } from '../core/config.ts';
+import { type Config, ConfigError, configSecrets } from '../config.ts';
 import type { Logger } from '../core/logger.ts';
 import { createMemoryBus } from '../core/bus/memory-bus.ts';
 import type { CreateQueue } from '../core/queue/create-queue.ts';

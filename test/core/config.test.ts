@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, configSecrets, isProduction, loadConfig as load, withDevDefaults } from '../../src/core/config.ts';
+import { ConfigError, configSecrets, isProduction, loadConfig as load, withDevDefaults } from '../../src/config.ts';
 import { PROFILES } from '../../src/profiles/index.ts';
 import { FAL_QUEUE_VENDOR_URL } from '../../src/profiles/fal-queue/profile.ts';
 import { FAL_DIRECT_ORIGINS } from '../../src/profiles/fal-queue/paths.ts';
@@ -41,7 +41,9 @@ describe('loadConfig', () => {
   });
 
   it('names every profile credential when none is set, or when one is set beside SIMULATOR=true', () => {
-    expect(() => load({ GATEWAY_OPEN: 'true' })).toThrow(/UPSTREAM_TOKEN, OPENAI_API_KEY or FAL_KEY/);
+    expect(() => load({ GATEWAY_OPEN: 'true' })).toThrow(
+      /UPSTREAM_TOKEN, FAL_KEY, OPENAI_API_KEY: no upstream configured; set a profile's credential \(UPSTREAM_TOKEN, FAL_KEY or OPENAI_API_KEY, each with its optional base URL: UPSTREAM_URL, FAL_QUEUE_URL, OPENAI_BASE_URL\)/,
+    );
     for (const credential of ['UPSTREAM_TOKEN', 'OPENAI_API_KEY', 'FAL_KEY']) {
       expect(() => load({ GATEWAY_OPEN: 'true', SIMULATOR: 'true', [credential]: 'credential-0123456789' })).toThrow(
         'SIMULATOR: cannot be combined with an upstream credential',
