@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, configSecrets, isProduction, loadConfig as load, withDevDefaults } from '../../src/config.ts';
+import { ConfigError, configSecrets, configVariables, isProduction, loadConfig as load, withDevDefaults } from '../../src/config.ts';
 import { PROFILES } from '../../src/profiles/index.ts';
 import { FAL_QUEUE_VENDOR_URL } from '../../src/profiles/fal-queue/profile.ts';
 import { FAL_DIRECT_ORIGINS } from '../../src/profiles/fal-queue/paths.ts';
@@ -49,6 +49,15 @@ describe('loadConfig', () => {
         'SIMULATOR: cannot be combined with an upstream credential',
       );
     }
+  });
+
+  it("lists every profile's variables beside the gateway's: credentials secret, base URLs defaulting to the vendor's", () => {
+    const byName = new Map(configVariables().map((variable) => [variable.name, variable]));
+    for (const credential of ['UPSTREAM_TOKEN', 'FAL_KEY', 'OPENAI_API_KEY']) expect(byName.get(credential)?.secret).toBe(true);
+    expect(byName.get('UPSTREAM_URL')).toEqual({ name: 'UPSTREAM_URL', default: MIDJOURNEY_VENDOR_URL, secret: false });
+    expect(byName.get('FAL_QUEUE_URL')?.default).toBe(FAL_QUEUE_VENDOR_URL);
+    expect(byName.get('SUBSCRIBE_TOKEN_SECRET')?.secret).toBe(true);
+    expect(byName.get('HEARTBEAT_MS')).toEqual({ name: 'HEARTBEAT_MS', default: '15000', secret: false });
   });
 
   it('ignores empty values and unrelated variables', () => {
