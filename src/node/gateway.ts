@@ -73,7 +73,7 @@ export async function startGateway(config: Config, overrides: GatewayOverrides =
   let simServer: ServerType | undefined;
   let simulatorOrigin: string | undefined;
   // The in-process simulator gets SIM_TOKEN, else a random token: the redactor knows both.
-  const token = config.SIMULATOR ? (config.SIM_TOKEN ?? `sim-${randomUUID()}`) : config.UPSTREAM_TOKEN;
+  const token = config.SIMULATOR ? (config.SIM_TOKEN ?? `sim-${randomUUID()}`) : undefined;
   const redact = createRedactor([...configSecrets(config), token]);
   const instanceId = config.INSTANCE_ID ?? randomUUID();
   const logger =
