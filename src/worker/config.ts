@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { type Config, ConfigError, loadConfig } from '../config.ts';
+import type { Variables } from '../core/config.ts';
 import { PROFILES } from '../profiles/index.ts';
 
 /** The shared configuration plus what only the Worker needs. */
@@ -14,6 +15,9 @@ const maxStreamMs = z.coerce
   .min(1000)
   .max(24 * 3_600_000)
   .default(5 * 60_000);
+
+/** The Worker's own variables, beside the shared ones (for its `Env` and the configuration's documentation). */
+export const WORKER_VARIABLES = { MAX_STREAM_MS: { schema: maxStreamMs } } satisfies Variables;
 
 /**
  * Validates the Worker's vars with the same schema as Node; there is no in-process simulator

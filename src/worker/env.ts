@@ -1,13 +1,14 @@
 import type { ConfigVariableName } from '../config.ts';
+import type { WORKER_VARIABLES } from './config.ts';
 import type { JobObject } from './job-object.ts';
 import type { JobStarter } from './job-starter.ts';
 
 /**
  * Every variable the Worker reads, as a string: the gateway's, every profile's (credentials are
  * secrets, `wrangler secret put <name>`; at least one, each profile is served only when its own is
- * set) and MAX_STREAM_MS; `GATEWAY_OPEN="true"` runs without API keys (development, as `npm run dev:worker` does).
+ * set) and the Worker's own (WORKER_VARIABLES); `GATEWAY_OPEN="true"` runs without API keys (development, as `npm run dev:worker` does).
  */
-type Vars = { [Name in ConfigVariableName | 'MAX_STREAM_MS']?: string };
+type Vars = { [Name in ConfigVariableName | keyof typeof WORKER_VARIABLES]?: string };
 
 /** Bindings, vars and secrets of the Worker (see wrangler.toml); vars arrive as strings. */
 export interface Env extends Vars {
