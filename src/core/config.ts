@@ -1,3 +1,9 @@
+/**
+ * The configuration: environment variables parsed and validated in one place. This module
+ * declares the gateway's own variables and applies the rules; each upstream profile declares its
+ * own (credential, base URL…) in its folder under src/profiles/, and the edge (src/config.ts)
+ * passes those declarations in, so the core names no vendor's variable.
+ */
 import { z } from 'zod';
 
 const int = (min: number, max = Number.MAX_SAFE_INTEGER) => z.coerce.number().int().min(min).max(max);
@@ -27,95 +33,114 @@ const origin = z.string().refine((value) => {
   }
 });
 
-const schema = z.object({
-  PORT: int(0, 65535).default(8080),
+/** One environment variable: how its raw string is read and whether its value is a secret. */
+export interface Variable<T = unknown> {
+  /** Reads the raw string (unset or empty: undefined); a `.default()` on it is the variable's default. */
+  readonly schema: z.ZodType<T>;
+  /** Its value never appears in a response, frame, log line or error: the redactor knows it. */
+  readonly secret?: boolean;
+  /** The default as an operator reads it, where the schema has none because it depends on something else. */
+  readonly default?: string;
+}
+
+/** Variables by name. */
+export type Variables = Readonly<Record<string, Variable>>;
+
+/** Parsed values by variable name. */
+export type ValuesOf<V extends Variables> = { -readonly [K in keyof V]: z.output<V[K]['schema']> };
+
+/**
+ * The variables one upstream profile declares. The mode rules know two by role: the credential
+ * (set: the profile is served) and the base URL (another host than the vendor's own), each
+ * declared in `variables`.
+ */
+export interface ProfileVariables<V extends Variables = Variables> {
+  /** The variable holding the profile's credential; always a secret. */
+  readonly credential: string;
+  /** The variable naming another base URL than `vendorUrl`; only with the credential. */
+  readonly baseUrl: string;
+  /** The vendor's own base URL: what the credential alone means. */
+  readonly vendorUrl: string;
+  /** Every variable the profile reads, its credential and base URL included. */
+  readonly variables: V;
+}
+
+type UnionToIntersection<U> = (U extends unknown ? (x: U) => void : never) extends (x: infer I) => void ? I : never;
+
+/** The parsed values of the variables of every profile in `P` (a union of declarations). */
+export type ProfileValues<P extends ProfileVariables> = UnionToIntersection<P extends ProfileVariables<infer V> ? ValuesOf<V> : never>;
+
+/** The gateway's own variables (the profiles' are declared in src/profiles/). */
+const GATEWAY_VARIABLES = {
+  PORT: { schema: int(0, 65535).default(8080) },
   /** Default depends on the mode: loopback when open, every interface with API keys. */
-  HOST: z.string().min(1).optional(),
-  UPSTREAM_URL: z.url({ protocol: /^https?$/ }).optional(),
-  UPSTREAM_TOKEN: z
-    .string()
-    .min(8, 'must be at least 8 characters (a shorter token cannot be told apart from data, so it could not be redacted)')
-    .optional(),
-  /** fal.ai's queue (the fal-queue profile): its key, sent as `Authorization: Key`, and optionally another queue host. */
-  FAL_KEY: z
-    .string()
-    .min(8, 'must be at least 8 characters (a shorter key cannot be told apart from data, so it could not be redacted)')
-    .optional(),
-  FAL_QUEUE_URL: z.url({ protocol: /^https?$/ }).optional(),
-  // OpenAI Responses profile: its vendor key (a secret, redacted everywhere) and optional base URL.
-  OPENAI_API_KEY: z
-    .string()
-    .min(8, 'must be at least 8 characters (a shorter key cannot be told apart from data, so it could not be redacted)')
-    .optional(),
-  OPENAI_BASE_URL: z.url({ protocol: /^https?$/ }).optional(),
-  REDIS_URL: z.url({ protocol: /^rediss?$/ }).optional(),
-  HEARTBEAT_MS: int(100, 3_600_000).default(15_000),
-  RETRY_MS: int(0, 3_600_000).default(2_000),
-  HISTORY_TTL_S: int(1).default(86_400),
-  HISTORY_MAX_EVENTS: int(1, 1_000_000).default(10_000),
-  LEASE_MS: int(100, 3_600_000).default(10_000),
-  POLL_INTERVAL_MS: int(10, 3_600_000).default(2_000),
-  JOB_DEADLINE_MS: int(1000).default(30 * 60_000),
+  HOST: { schema: z.string().min(1).optional(), default: '127.0.0.1 when GATEWAY_OPEN=true, else 0.0.0.0' },
+  REDIS_URL: { schema: z.url({ protocol: /^rediss?$/ }).optional() },
+  HEARTBEAT_MS: { schema: int(100, 3_600_000).default(15_000) },
+  RETRY_MS: { schema: int(0, 3_600_000).default(2_000) },
+  HISTORY_TTL_S: { schema: int(1).default(86_400) },
+  HISTORY_MAX_EVENTS: { schema: int(1, 1_000_000).default(10_000) },
+  LEASE_MS: { schema: int(100, 3_600_000).default(10_000) },
+  POLL_INTERVAL_MS: { schema: int(10, 3_600_000).default(2_000) },
+  JOB_DEADLINE_MS: { schema: int(1000).default(30 * 60_000) },
   /** An upstream stream silent (not a byte) for this long is abandoned for polling. */
-  UPSTREAM_IDLE_MS: int(100, 3_600_000).default(300_000),
+  UPSTREAM_IDLE_MS: { schema: int(100, 3_600_000).default(300_000) },
   /** On shutdown, open SSE streams are closed spread over this window (not all at once). */
-  DRAIN_MS: int(0, 60_000).default(5_000),
-  MAX_BODY_BYTES: int(1, 100 * 1024 * 1024).default(1024 * 1024),
-  INSTANCE_ID: z
-    .string()
-    .regex(/^[\w.-]{1,64}$/)
-    .optional(),
-  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-  SIM_TOKEN: z.string().min(1).optional(),
-  SIM_MAX_JOBS: int(1, 10_000).default(3),
-  NODE_ENV: z.string().optional(),
-  GATEWAY_OPEN: bool.default(false),
-  SIMULATOR: bool.default(false),
-  GATEWAY_API_KEYS: list(z.string().regex(/^[\x21-\x7e]{16,256}$/), '16-256 printable characters without spaces').default([]),
-  SUBSCRIBE_TOKEN_SECRET: z
-    .string()
-    .refine((s) => bytes(s) >= 32, 'must be at least 32 bytes')
-    .optional(),
-  SUBSCRIBE_TOKEN_TTL_S: int(10, 7 * 86_400).default(3600),
-  SUBSCRIBE_PUBLIC: bool.default(false),
-  CORS_ORIGINS: list(origin, 'an origin like https://app.example.com (scheme, host, optional port; no path)').default([]),
-  ALLOW_REPLY_URL: bool.default(false),
-  MAX_PROMPT_CHARS: int(1, 1_000_000).default(5000),
-  CREATE_RATE_PER_MIN: int(0, 1_000_000).default(60),
-  MAX_SUBSCRIBERS: int(0, 10_000_000).default(10_000),
-  MAX_SUBSCRIBERS_PER_IP: int(0, 10_000_000).default(100),
-  MAX_REPLAY_EVENTS: int(1, 1_000_000).default(1000),
-  TRUST_PROXY: bool.default(false),
+  DRAIN_MS: { schema: int(0, 60_000).default(5_000) },
+  MAX_BODY_BYTES: { schema: int(1, 100 * 1024 * 1024).default(1024 * 1024) },
+  INSTANCE_ID: {
+    schema: z
+      .string()
+      .regex(/^[\w.-]{1,64}$/)
+      .optional(),
+  },
+  LOG_LEVEL: { schema: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info') },
+  SIM_TOKEN: { schema: z.string().min(1).optional(), secret: true },
+  SIM_MAX_JOBS: { schema: int(1, 10_000).default(3) },
+  NODE_ENV: { schema: z.string().optional() },
+  GATEWAY_OPEN: { schema: bool.default(false) },
+  SIMULATOR: { schema: bool.default(false) },
+  GATEWAY_API_KEYS: {
+    schema: list(z.string().regex(/^[\x21-\x7e]{16,256}$/), '16-256 printable characters without spaces').default([]),
+    secret: true,
+  },
+  SUBSCRIBE_TOKEN_SECRET: {
+    schema: z
+      .string()
+      .refine((s) => bytes(s) >= 32, 'must be at least 32 bytes')
+      .optional(),
+    secret: true,
+  },
+  SUBSCRIBE_TOKEN_TTL_S: { schema: int(10, 7 * 86_400).default(3600) },
+  SUBSCRIBE_PUBLIC: { schema: bool.default(false) },
+  CORS_ORIGINS: {
+    schema: list(origin, 'an origin like https://app.example.com (scheme, host, optional port; no path)').default([]),
+  },
+  ALLOW_REPLY_URL: { schema: bool.default(false) },
+  MAX_PROMPT_CHARS: { schema: int(1, 1_000_000).default(5000) },
+  CREATE_RATE_PER_MIN: { schema: int(0, 1_000_000).default(60) },
+  MAX_SUBSCRIBERS: { schema: int(0, 10_000_000).default(10_000) },
+  MAX_SUBSCRIBERS_PER_IP: { schema: int(0, 10_000_000).default(100) },
+  MAX_REPLAY_EVENTS: { schema: int(1, 1_000_000).default(1000) },
+  TRUST_PROXY: { schema: bool.default(false) },
   /** Gateway processes sharing the port (Node): a count, or `auto` for one per core. */
-  WORKERS: z
-    .string()
-    .regex(/^(auto|[1-9]\d{0,2})$/, 'must be auto or a count from 1 to 999')
-    .transform((v) => (v === 'auto' ? 'auto' : Number(v)))
-    .default(1),
-  CREATE_QUEUE_MAX: int(0, 1_000_000).default(0),
-  CREATE_QUEUE_POLL_MS: int(10, 3_600_000).default(1000),
-  CREATE_QUEUE_MAX_WAIT_MS: int(1000, 86_400_000).default(600_000),
-});
+  WORKERS: {
+    schema: z
+      .string()
+      .regex(/^(auto|[1-9]\d{0,2})$/, 'must be auto or a count from 1 to 999')
+      .transform((v): number | 'auto' => (v === 'auto' ? 'auto' : Number(v)))
+      .default(1),
+  },
+  CREATE_QUEUE_MAX: { schema: int(0, 1_000_000).default(0) },
+  CREATE_QUEUE_POLL_MS: { schema: int(10, 3_600_000).default(1000) },
+  CREATE_QUEUE_MAX_WAIT_MS: { schema: int(1000, 86_400_000).default(600_000) },
+} satisfies Variables;
 
-/** One configuration variable of the schema, with its default as an environment value would spell it. */
-export interface ConfigVariable {
-  name: string;
-  /** Absent when the variable has no fixed default (optional, derived from the mode, or an empty list). */
-  default?: string;
-}
+/** The name of one of the gateway's own variables. */
+export type GatewayVariableName = keyof typeof GATEWAY_VARIABLES;
 
-/** Every variable the schema reads, in schema order, with its default: what the configuration page documents. */
-export function configVariables(): ConfigVariable[] {
-  const defaults: Record<string, unknown> = schema.parse({});
-  return Object.keys(schema.shape).map((name) => {
-    const value = defaults[name];
-    if (value === undefined || (Array.isArray(value) && value.length === 0)) return { name };
-    return { name, default: String(value) };
-  });
-}
-
-/** Validated configuration; `UPSTREAM_URL` undefined with a token means the profile's own vendor URL (see src/profiles). */
-export type Config = Omit<z.infer<typeof schema>, 'HOST'> & { HOST: string };
+/** The gateway's own validated variables (a loaded configuration also holds the profiles'). */
+export type Config = Omit<ValuesOf<typeof GATEWAY_VARIABLES>, 'HOST'> & { HOST: string };
 
 /** A configuration problem, naming every variable at fault. */
 export class ConfigError extends Error {
@@ -134,34 +159,43 @@ export function isProduction(nodeEnv: string | undefined): boolean {
   return name !== '' && !DEVELOPMENT_ENVS.has(name);
 }
 
+const present = (env: Record<string, string | undefined>) =>
+  Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
+
+/** "A, B or C". */
+const oneOf = (names: readonly string[]) => (names.length < 2 ? names.join('') : `${names.slice(0, -1).join(', ')} or ${names.at(-1)}`);
+
 /**
  * What `--dev` (`npm start`) asks for: an open gateway when no API keys are set, the built-in
- * simulator when no upstream is. Explicit values in `env` win; with NODE_ENV naming production
- * it asks for nothing (production gets neither by default).
+ * simulator when no profile's credential is. Explicit values in `env` win; with NODE_ENV naming
+ * production it asks for nothing (production gets neither by default).
  */
-export function withDevDefaults(env: Record<string, string | undefined>): Record<string, string | undefined> {
+export function withDevDefaults(
+  env: Record<string, string | undefined>,
+  profiles: readonly ProfileVariables[],
+): Record<string, string | undefined> {
   if (isProduction(env.NODE_ENV)) return env;
   const set = (name: string) => (env[name] ?? '') !== '';
   return {
     ...(set('GATEWAY_API_KEYS') ? {} : { GATEWAY_OPEN: 'true' }),
-    ...(set('UPSTREAM_URL') || set('UPSTREAM_TOKEN') || set('FAL_KEY') || set('OPENAI_API_KEY') ? {} : { SIMULATOR: 'true' }),
-    ...Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== '')),
+    ...(profiles.some((profile) => set(profile.credential)) ? {} : { SIMULATOR: 'true' }),
+    ...present(env),
   };
 }
+
+type Parsed = ValuesOf<typeof GATEWAY_VARIABLES> & Readonly<Record<string, unknown>>;
 
 /**
  * The mode rule, shared by Node and the Worker: running without API keys (open) and running
  * against the in-process simulator are things an operator asks for (GATEWAY_OPEN=true,
- * SIMULATOR=true), never fallbacks; production never runs open.
+ * SIMULATOR=true), never fallbacks; production never runs open. A profile is configured by its
+ * credential; its base URL alone is a mistake.
  */
-function modeProblems(config: z.infer<typeof schema>): string[] {
+function modeProblems(config: Parsed, profiles: readonly ProfileVariables[]): string[] {
   const production = isProduction(config.NODE_ENV);
   const keys = config.GATEWAY_API_KEYS.length > 0;
-  const upstream =
-    config.UPSTREAM_URL !== undefined ||
-    config.UPSTREAM_TOKEN !== undefined ||
-    config.FAL_KEY !== undefined ||
-    config.OPENAI_API_KEY !== undefined;
+  const credentials = profiles.map((profile) => profile.credential);
+  const configured = credentials.filter((name) => config[name] !== undefined);
   const problems: string[] = [];
   if (!keys && !config.GATEWAY_OPEN) {
     problems.push(
@@ -173,47 +207,102 @@ function modeProblems(config: z.infer<typeof schema>): string[] {
   if (production && keys && config.SUBSCRIBE_TOKEN_SECRET === undefined) {
     problems.push('SUBSCRIBE_TOKEN_SECRET: required (at least 32 bytes) when NODE_ENV is production');
   }
-  if (!upstream && !config.SIMULATOR) {
+  if (configured.length === 0 && !config.SIMULATOR) {
+    const urls = profiles.map((profile) => profile.baseUrl).join(', ');
     problems.push(
-      "UPSTREAM_URL: no upstream configured; set a profile's credential (UPSTREAM_TOKEN, OPENAI_API_KEY or FAL_KEY, each with its optional URL), or SIMULATOR=true for the built-in simulator, as `npm start` does",
+      `${credentials.join(', ') || 'SIMULATOR'}: no upstream configured; set a profile's credential (${oneOf(credentials)}, each with its optional base URL: ${urls}), or SIMULATOR=true for the built-in simulator, as \`npm start\` does`,
     );
   }
-  if (upstream && config.SIMULATOR)
-    problems.push('SIMULATOR: cannot be combined with an upstream credential (UPSTREAM_TOKEN, OPENAI_API_KEY or FAL_KEY)');
-  if (config.UPSTREAM_URL !== undefined && config.UPSTREAM_TOKEN === undefined) {
-    problems.push('UPSTREAM_TOKEN: required when UPSTREAM_URL is set');
+  if (configured.length > 0 && config.SIMULATOR) {
+    problems.push(`SIMULATOR: cannot be combined with an upstream credential (${configured.join(', ')} set)`);
   }
-  if (config.FAL_QUEUE_URL !== undefined && config.FAL_KEY === undefined) problems.push('FAL_KEY: required when FAL_QUEUE_URL is set');
-  if (config.OPENAI_BASE_URL !== undefined && config.OPENAI_API_KEY === undefined) {
-    problems.push('OPENAI_API_KEY: required when OPENAI_BASE_URL is set');
+  for (const { credential, baseUrl } of profiles) {
+    if (config[baseUrl] !== undefined && config[credential] === undefined) problems.push(`${credential}: required when ${baseUrl} is set`);
   }
   return problems;
 }
 
-/** Parses environment variables; throws ConfigError naming each invalid variable. */
-export function loadConfig(env: Record<string, string | undefined>): Config {
-  const present = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
-  const result = schema.safeParse(present);
+/** Every declared variable: the gateway's own, then each profile's; a name declared twice is a programming error. */
+function allVariables(profiles: readonly ProfileVariables[]): Map<string, Variable> {
+  const all = new Map<string, Variable>(Object.entries(GATEWAY_VARIABLES));
+  for (const profile of profiles) {
+    for (const [name, variable] of Object.entries(profile.variables)) {
+      if (all.has(name)) throw new Error(`variable ${name} is declared twice`);
+      all.set(name, name === profile.credential ? { ...variable, secret: true } : variable);
+    }
+    for (const role of [profile.credential, profile.baseUrl]) {
+      if (!(role in profile.variables)) throw new Error(`variable ${role} is named by a profile but not declared`);
+    }
+  }
+  return all;
+}
+
+const schemas = new WeakMap<readonly ProfileVariables[], z.ZodType<Parsed>>();
+
+/** The one schema of the gateway's and the profiles' variables (built once per declaration list). */
+function schemaOf(profiles: readonly ProfileVariables[]): z.ZodType<Parsed> {
+  let schema = schemas.get(profiles);
+  if (!schema) {
+    const shape = Object.fromEntries([...allVariables(profiles)].map(([name, variable]) => [name, variable.schema]));
+    schema = z.object(shape) as unknown as z.ZodType<Parsed>;
+    schemas.set(profiles, schema);
+  }
+  return schema;
+}
+
+/** Parses environment variables, the gateway's and the given profiles'; throws ConfigError naming each invalid variable (never its value). */
+export function loadConfig<P extends ProfileVariables>(
+  env: Record<string, string | undefined>,
+  profiles: readonly P[],
+): Config & ProfileValues<P> {
+  const result = schemaOf(profiles).safeParse(present(env));
   if (!result.success) {
     const problems = result.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`);
     throw new ConfigError(`invalid configuration: ${problems.join('; ')}`);
   }
   const config = result.data;
-  const problems = modeProblems(config);
+  const problems = modeProblems(config, profiles);
   if (problems.length > 0) throw new ConfigError(`invalid configuration: ${problems.join('; ')}`);
   // Open mode listens on loopback only unless told otherwise (a Dockerfile sets HOST=0.0.0.0).
   const host = config.HOST ?? (config.GATEWAY_OPEN ? '127.0.0.1' : '0.0.0.0');
-  return { ...config, HOST: host };
+  return { ...config, HOST: host } as Config & ProfileValues<P>;
 }
 
-/** Every configured secret, for the redactor: none of these may appear in a response or log line. */
-export function configSecrets(config: Config): string[] {
-  return [
-    config.UPSTREAM_TOKEN,
-    config.FAL_KEY,
-    config.OPENAI_API_KEY,
-    config.SIM_TOKEN,
-    config.SUBSCRIBE_TOKEN_SECRET,
-    ...config.GATEWAY_API_KEYS,
-  ].filter((s): s is string => s !== undefined);
+/** Every configured secret, the gateway's and the profiles', for the redactor: none of these may appear in a response or log line. */
+export function configSecrets(config: Config, profiles: readonly ProfileVariables[]): string[] {
+  const values = config as unknown as Readonly<Record<string, unknown>>;
+  return [...allVariables(profiles)]
+    .filter(([, variable]) => variable.secret)
+    .flatMap(([name]) => {
+      const value = values[name];
+      return Array.isArray(value) ? value : [value];
+    })
+    .filter((value): value is string => typeof value === 'string' && value !== '');
+}
+
+/** A variable as documentation lists it. */
+export interface VariableInfo {
+  name: string;
+  /** What an unset variable means, as an operator would write it; undefined: unset (nothing). */
+  default: string | undefined;
+  secret: boolean;
+}
+
+/** Every variable, the gateway's then each profile's, with its default and whether it is a secret (for the configuration docs and their test). */
+export function configVariables(profiles: readonly ProfileVariables[]): VariableInfo[] {
+  const vendorUrls = new Map(profiles.map((profile) => [profile.baseUrl, profile.vendorUrl]));
+  return [...allVariables(profiles)].map(([name, variable]) => ({
+    name,
+    default: variable.default ?? vendorUrls.get(name) ?? defaultOf(variable.schema),
+    secret: variable.secret === true,
+  }));
+}
+
+/** The schema's default as a raw value (a list: comma-separated; an empty one: undefined). */
+function defaultOf(schema: z.ZodType): string | undefined {
+  const parsed = schema.safeParse(undefined);
+  if (!parsed.success || parsed.data === undefined) return undefined;
+  const value: unknown = parsed.data;
+  if (Array.isArray(value)) return value.length > 0 ? value.join(',') : undefined;
+  return String(value);
 }

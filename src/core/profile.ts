@@ -1,7 +1,8 @@
 /**
  * An upstream profile: everything the relay needs to know about one vendor's job API, and
- * nothing else. The core, the hub, the bus and the runtimes work through this interface only;
- * each vendor is one file in `src/profiles/`. Members marked optional exist for vendors that
+ * nothing else, grouped by phase (start, ingest, recovery, frames). The core, the hub, the bus
+ * and the runtimes work through these interfaces only, each caller through the phase it needs;
+ * each vendor is a folder in `src/profiles/`. Members marked optional exist for vendors that
  * need them (the comment says which); a profile leaves out what its vendor does not do.
  */
 import { type JobEvent, isRecord } from './ingest/event.ts';
@@ -69,10 +70,12 @@ export interface FrameStyle {
   earlyEnd?(lastSeq: number): string;
 }
 
-export interface UpstreamProfile {
-  /** The profile's name: `/v1/jobs/<name>/…`, bus keys `<name>:<jobid>`, subscribe tokens, the metrics `profile` label. */
-  readonly name: string;
-
+/**
+ * Starting a job: how the vendor is called, what starts a job and, where the create does not
+ * answer the stream itself, how the job's id and its stream are found. Used by the upstream
+ * client, the create and the follower's first stream.
+ */
+export interface ProfileStart {
   /** The credential's header (Midjourney, OpenAI: `Authorization: Bearer`; fal: `Authorization: Key`). */
   authorization(credential: string): Record<string, string>;
 
@@ -95,7 +98,10 @@ export interface UpstreamProfile {
    * create and again after a drop (events of a reopened stream get the next gateway seqs).
    */
   streamRequest?(jobId: string): UpstreamRequest;
+}
 
+/** Ingesting: each vendor message becomes an event to store. Used by the stream reader, the poller and the create's first event. */
+export interface ProfileIngest {
   /**
    * Maps one vendor message to an event: its job id (Midjourney `jobId`/`job.jobid`, OpenAI
    * `response.id`; fal names it in the create), its seq (Midjourney `seq`, OpenAI
@@ -104,6 +110,22 @@ export interface UpstreamProfile {
    */
   toEvent(message: VendorMessage, nextSeq: number): JobEvent | string;
 
+  /**
+   * fal: its events carry no seq; a reopened status stream starts with the current status and
+   * every log line so far, as a poll answers. Given a streamed or polled event and the last stored
+   * job object (undefined: none yet), returns the event to store: its data only what is new (fal:
+   * the log lines after the last stored one), its `job` and `snapshot` everything so far (fal: every
+   * line, the newest kept); or undefined when nothing is new (a repeated status, then skipped: it
+   * takes no seq). Left out by vendors whose events are numbered (the bus drops repeated seqs).
+   */
+  unseenPart?(event: JobEvent, last: Record<string, unknown> | undefined): JobEvent | undefined;
+}
+
+/**
+ * Recovering: resuming a dropped stream, polling the job's status, ending a job the vendor lost
+ * or that outlived its deadline, and storing its result. Used by the follower.
+ */
+export interface ProfileRecovery {
   /**
    * OpenAI: the request that resumes an interrupted stream after `afterSeq`
    * (`GET /responses/<id>?stream=true&starting_after=N`) while the vendor allows it; an answer
@@ -140,24 +162,21 @@ export interface UpstreamProfile {
   resultRequest?(jobId: string): UpstreamRequest;
   /** fal: the terminal event to store, given its result's answer (required with resultRequest). */
   withResult?(terminal: JobEvent, result: UpstreamReply): JobEvent;
+}
 
-  /** Cancels a running job (Midjourney `DELETE /jobs/<id>`, OpenAI `POST …/cancel`, fal `PUT …/cancel`). */
-  cancelRequest(jobId: string): UpstreamRequest;
-  /** Lists the account's running jobs, where the vendor can (Midjourney `GET /jobs`). */
-  listRequest?(): UpstreamRequest;
-
-  /**
-   * fal: its events carry no seq; a reopened status stream starts with the current status and
-   * every log line so far, as a poll answers. Given a streamed or polled event and the last stored
-   * job object (undefined: none yet), returns the event to store: its data only what is new (fal:
-   * the log lines after the last stored one), its `job` and `snapshot` everything so far (fal: every
-   * line, the newest kept); or undefined when nothing is new (a repeated status, then skipped: it
-   * takes no seq). Left out by vendors whose events are numbered (the bus drops repeated seqs).
-   */
-  unseenPart?(event: JobEvent, last: Record<string, unknown> | undefined): JobEvent | undefined;
-
+/** Framing: how a subscription's frames look on the vendor's drop-in paths. Used by the app and the runtimes' subscriptions. */
+export interface ProfileFrames {
   /** How frames look on the vendor's own drop-in paths (OpenAI: `event:` names, no gap frames, no 204); default: as on the uniform path. */
   readonly dropInFrames?: FrameStyle;
+}
+
+/**
+ * A vendor's job API, phase by phase. Requests a vendor's own routes make and no generic caller
+ * does (cancel, list) live with those routes, not here.
+ */
+export interface UpstreamProfile extends ProfileStart, ProfileIngest, ProfileRecovery, ProfileFrames {
+  /** The profile's name: `/v1/jobs/<name>/…`, bus keys `<name>:<jobid>`, subscribe tokens, the metrics `profile` label. */
+  readonly name: string;
 }
 
 /** Profile names: safe in a URL segment, a bus key and a metrics label. */

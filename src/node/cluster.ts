@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { availableParallelism } from 'node:os';
 import { type ServerType, serve } from '@hono/node-server';
 import type { Bus } from '../core/bus/bus.ts';
-import type { Config } from '../core/config.ts';
+import type { Config } from '../config.ts';
 import type { Logger } from '../core/logger.ts';
 import { createMemoryBus } from '../core/bus/memory-bus.ts';
 import { createSimulator } from '../simulator/simulator.ts';

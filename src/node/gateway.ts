@@ -5,7 +5,7 @@ import { getConnInfo } from '@hono/node-server/conninfo';
 import type { Context, Hono } from 'hono';
 import type pino from 'pino';
 import type { Bus } from '../core/bus/bus.ts';
-import { type Config, ConfigError, configSecrets } from '../core/config.ts';
+import { type Config, ConfigError, configSecrets } from '../config.ts';
 import type { Logger } from '../core/logger.ts';
 import { createMemoryBus } from '../core/bus/memory-bus.ts';
 import type { CreateQueue } from '../core/queue/create-queue.ts';
@@ -74,7 +74,7 @@ export async function startGateway(config: Config, overrides: GatewayOverrides =
   let simServer: ServerType | undefined;
   let simulatorOrigin: string | undefined;
   // The in-process simulator gets SIM_TOKEN, else a random token: the redactor knows both.
-  const token = config.SIMULATOR ? (config.SIM_TOKEN ?? `sim-${randomUUID()}`) : config.UPSTREAM_TOKEN;
+  const token = config.SIMULATOR ? (config.SIM_TOKEN ?? `sim-${randomUUID()}`) : undefined;
   const redact = createRedactor([...configSecrets(config), token]);
   const instanceId = config.INSTANCE_ID ?? randomUUID();
   const logger =

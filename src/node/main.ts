@@ -1,5 +1,5 @@
 import cluster from 'node:cluster';
-import { type Config, ConfigError, configSecrets, loadConfig, withDevDefaults } from '../core/config.ts';
+import { type Config, ConfigError, configSecrets, loadConfig, withDevDefaults } from '../config.ts';
 import type { Logger } from '../core/logger.ts';
 import { createRedactor } from '../core/redact.ts';
 import { startCluster, workerCount } from './cluster.ts';

@@ -4,7 +4,7 @@
  * configuration). Reads the gateway's own environment; only REDIS_URL matters. `--dry-run` only
  * counts the jobs it would move. See docs/operations/upgrading.md.
  */
-import { ConfigError, configSecrets, loadConfig, withDevDefaults } from '../core/config.ts';
+import { ConfigError, configSecrets, loadConfig, withDevDefaults } from '../config.ts';
 import { createRedactor } from '../core/redact.ts';
 import { createNodeLogger } from './logger.ts';
 import { GATEWAY_LEGACY_LAYOUT, findLegacyJobs, migrateLegacyJobs, withRedis } from './redis-migrate.ts';

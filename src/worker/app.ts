@@ -1,7 +1,7 @@
 import type { Hono } from 'hono';
 import { type JobRef, qualifiedJobId } from '../core/auth/job-ref.ts';
 import { RelayError } from '../core/errors.ts';
-import { configSecrets } from '../core/config.ts';
+import { configSecrets } from '../config.ts';
 import { createRedactor } from '../core/redact.ts';
 import { createUpstreamClient } from '../core/ingest/upstream.ts';
 import type { UpstreamProfile } from '../core/profile.ts';

@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { type Config, ConfigError, loadConfig } from '../core/config.ts';
+import { type Config, ConfigError, loadConfig } from '../config.ts';
+import type { Variables } from '../core/config.ts';
 import { PROFILES } from '../profiles/index.ts';
 
 /** The shared configuration plus what only the Worker needs. */
@@ -15,14 +16,8 @@ const maxStreamMs = z.coerce
   .max(24 * 3_600_000)
   .default(5 * 60_000);
 
-/** The variable each profile's credential is read from: where its `endpointEnv` puts the credential. */
-function credentialVariables(): string[] {
-  const marker = 'credential';
-  return PROFILES.flatMap((entry) => {
-    const vars = entry.endpointEnv('https://vendor.invalid', marker);
-    return Object.keys(vars).filter((name) => vars[name] === marker);
-  });
-}
+/** The Worker's own variables, beside the shared ones (for its `Env` and the configuration's documentation). */
+export const WORKER_VARIABLES = { MAX_STREAM_MS: { schema: maxStreamMs } } satisfies Variables;
 
 /**
  * Validates the Worker's vars with the same schema as Node; there is no in-process simulator
@@ -31,7 +26,7 @@ function credentialVariables(): string[] {
 export function loadWorkerConfig(env: object): WorkerConfig {
   const vars: Record<string, string | undefined> = {};
   for (const [key, value] of Object.entries(env)) if (typeof value === 'string') vars[key] = value;
-  const credentials = credentialVariables();
+  const credentials = PROFILES.map((entry) => entry.variables.credential);
   const oneOf = `${credentials.slice(0, -1).join(', ')} or ${credentials.at(-1)}`;
   if (vars.SIMULATOR === 'true' || vars.SIMULATOR === '1') {
     throw new ConfigError(

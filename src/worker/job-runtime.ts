@@ -1,6 +1,6 @@
 import type { StoredEvent } from '../core/bus/bus.ts';
 import type { Logger } from '../core/logger.ts';
-import { configSecrets } from '../core/config.ts';
+import { configSecrets } from '../config.ts';
 import { createRedactor } from '../core/redact.ts';
 import { encodeComment, encodeRetry } from '../core/fanout/sse.ts';
 import { type Relay, createRelay, relayTimings } from '../core/relay.ts';

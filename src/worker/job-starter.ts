@@ -1,6 +1,6 @@
 import { DurableObject } from 'cloudflare:workers';
 import { qualifiedJobId } from '../core/auth/job-ref.ts';
-import { configSecrets } from '../core/config.ts';
+import { configSecrets } from '../config.ts';
 import { RelayError } from '../core/errors.ts';
 import { firstJobId } from '../core/ingest/first-job-id.ts';
 import { openCreate } from '../core/ingest/open-create.ts';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { loadConfig, withDevDefaults } from '../../src/core/config.ts';
+import { loadConfig, withDevDefaults } from '../../src/config.ts';
 
 // The variables of the follower's idle limit and the shutdown drain (kept apart from
 // config.test.ts so each concern's checks stay small).

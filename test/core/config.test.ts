@@ -1,8 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, configSecrets, isProduction, loadConfig as load, withDevDefaults } from '../../src/core/config.ts';
-import { PROFILES } from '../../src/profiles/index.ts';
+import { ConfigError, configSecrets, configVariables, isProduction, loadConfig as load, withDevDefaults } from '../../src/config.ts';
 import { FAL_QUEUE_VENDOR_URL } from '../../src/profiles/fal-queue/profile.ts';
-import { FAL_DIRECT_ORIGINS } from '../../src/profiles/fal-queue/paths.ts';
 import { MIDJOURNEY_VENDOR_URL } from '../../src/profiles/midjourney-v3/profile.ts';
 
 const KEYS = { GATEWAY_API_KEYS: 'key-test-0123456789abcdef' };
@@ -20,33 +18,37 @@ describe('loadConfig', () => {
     expect(config.HISTORY_MAX_EVENTS).toBe(10_000);
   });
 
-  it('uses the vendor URL when only a token is set', () => {
-    expect(PROFILES[0]?.endpoint(loadConfig({ UPSTREAM_TOKEN: 'tok-12345' }))?.baseUrl).toBe(MIDJOURNEY_VENDOR_URL);
-  });
-
-  it('fal-queue: FAL_KEY alone means fal own queue host, is a secret, and is no simulator in --dev', () => {
-    const fal = PROFILES.find((entry) => entry.profile.name === 'fal-queue')!;
-    const config = loadConfig({ FAL_KEY: 'fal-key-12345' });
-    expect(config.SIMULATOR).toBe(false);
-    expect(fal.endpoint(config)).toEqual({ baseUrl: FAL_QUEUE_VENDOR_URL, credential: 'fal-key-12345', origins: FAL_DIRECT_ORIGINS });
-    expect(PROFILES[0]?.endpoint(config)).toBeUndefined();
-    expect(configSecrets(config)).toContain('fal-key-12345');
-    const elsewhere = loadConfig({ FAL_KEY: 'fal-key-12345', FAL_QUEUE_URL: 'https://queue.example/q' });
-    expect(fal.endpoint(elsewhere)?.baseUrl).toBe('https://queue.example/q');
-    // A queue that is not fal's own (a stand-in, a simulator): the key goes to none of fal's other hosts.
-    expect(fal.endpoint(elsewhere)?.origins).toBeUndefined();
-    expect(() => loadConfig({ FAL_QUEUE_URL: 'https://queue.example/q' })).toThrow('FAL_KEY: required when FAL_QUEUE_URL is set');
-    expect(() => loadConfig({ FAL_KEY: 'short' })).toThrow('FAL_KEY');
-    expect(fal.endpoint(loadConfig({}))).toBeUndefined();
-  });
-
   it('names every profile credential when none is set, or when one is set beside SIMULATOR=true', () => {
-    expect(() => load({ GATEWAY_OPEN: 'true' })).toThrow(/UPSTREAM_TOKEN, OPENAI_API_KEY or FAL_KEY/);
+    expect(() => load({ GATEWAY_OPEN: 'true' })).toThrow(
+      /UPSTREAM_TOKEN, FAL_KEY, OPENAI_API_KEY: no upstream configured; set a profile's credential \(UPSTREAM_TOKEN, FAL_KEY or OPENAI_API_KEY, each with its optional base URL: UPSTREAM_URL, FAL_QUEUE_URL, OPENAI_BASE_URL\)/,
+    );
     for (const credential of ['UPSTREAM_TOKEN', 'OPENAI_API_KEY', 'FAL_KEY']) {
       expect(() => load({ GATEWAY_OPEN: 'true', SIMULATOR: 'true', [credential]: 'credential-0123456789' })).toThrow(
         'SIMULATOR: cannot be combined with an upstream credential',
       );
     }
+  });
+
+  it("lists every profile's variables beside the gateway's: credentials secret, base URLs defaulting to the vendor's", () => {
+    const byName = new Map(configVariables().map((variable) => [variable.name, variable]));
+    for (const credential of ['UPSTREAM_TOKEN', 'FAL_KEY', 'OPENAI_API_KEY']) expect(byName.get(credential)?.secret).toBe(true);
+    expect(byName.get('UPSTREAM_URL')).toEqual({ name: 'UPSTREAM_URL', default: MIDJOURNEY_VENDOR_URL, secret: false });
+    expect(byName.get('FAL_QUEUE_URL')?.default).toBe(FAL_QUEUE_VENDOR_URL);
+    expect(byName.get('SUBSCRIBE_TOKEN_SECRET')?.secret).toBe(true);
+    expect(byName.get('HEARTBEAT_MS')).toEqual({ name: 'HEARTBEAT_MS', default: '15000', secret: false });
+  });
+
+  it("gives the redactor every secret set: the gateway's and each profile's credential", () => {
+    const config = load({
+      ...KEYS,
+      SUBSCRIBE_TOKEN_SECRET: 's'.repeat(32),
+      UPSTREAM_TOKEN: 'tok-12345678',
+      FAL_KEY: 'fal-key-12345',
+      OPENAI_API_KEY: 'sk-openai-12345',
+    });
+    expect(configSecrets(config).sort()).toEqual(
+      [KEYS.GATEWAY_API_KEYS, 's'.repeat(32), 'tok-12345678', 'fal-key-12345', 'sk-openai-12345'].sort(),
+    );
   });
 
   it('ignores empty values and unrelated variables', () => {
@@ -161,33 +163,5 @@ describe('modes: open and the simulator are asked for, never fallen back to', ()
     expect(withDevDefaults({ GATEWAY_OPEN: 'false' }).GATEWAY_OPEN).toBe('false');
     // `NODE_ENV=production npm start` gets neither: it must configure keys and an upstream.
     expect(withDevDefaults({ NODE_ENV: 'Production' })).toEqual({ NODE_ENV: 'Production' });
-  });
-});
-
-describe('openai-responses configuration', () => {
-  const openai = PROFILES.find((entry) => entry.profile.name === 'openai-responses');
-
-  it("OPENAI_API_KEY alone means OpenAI's API, counts as an upstream (no simulator under --dev) and is a secret", () => {
-    const config = load(withDevDefaults({ ...KEYS, OPENAI_API_KEY: 'sk-openai-test-key-123' }));
-    expect(config.SIMULATOR).toBe(false);
-    expect(openai?.endpoint(config)).toEqual({ baseUrl: 'https://api.openai.com/v1', credential: 'sk-openai-test-key-123' });
-    expect(configSecrets(config)).toContain('sk-openai-test-key-123');
-    const based = load(
-      withDevDefaults({ ...KEYS, OPENAI_API_KEY: 'sk-openai-test-key-123', OPENAI_BASE_URL: 'http://127.0.0.1:9/openai/v1' }),
-    );
-    expect(openai?.endpoint(based)?.baseUrl).toBe('http://127.0.0.1:9/openai/v1');
-    expect(openai?.endpoint(loadConfig({}))).toBeUndefined();
-  });
-
-  it('refuses OPENAI_BASE_URL without a key and a short key, without echoing it', () => {
-    expect(() => load({ ...KEYS, SIMULATOR: 'true', OPENAI_BASE_URL: 'http://127.0.0.1:9/v1' })).toThrow(/OPENAI_API_KEY: required/);
-    let message = '';
-    try {
-      load({ ...KEYS, OPENAI_API_KEY: 'sk-1' });
-    } catch (err) {
-      message = (err as Error).message;
-    }
-    expect(message).toMatch(/OPENAI_API_KEY/);
-    expect(message).not.toContain('sk-1');
   });
 });

@@ -36,7 +36,6 @@ const acme: UpstreamProfile = {
   statusEvent: (seq, job) => ({ seq, type: 'acme.status', data: JSON.stringify({ type: 'acme.status', job }), terminal: false, job }),
   createdAt: () => undefined,
   terminalEvent: (seq, reason) => ({ seq, type: 'acme.done', data: JSON.stringify({ type: 'acme.done', error: reason }), terminal: true }),
-  cancelRequest: (jobId) => ({ method: 'PUT', path: `/run/${jobId}/cancel` }),
   dropInFrames: {
     eventName: (data) => (JSON.parse(data) as { type: string }).type,
     noGapFrames: true,

@@ -30,7 +30,6 @@ const base: Omit<UpstreamProfile, 'name' | 'createRequest' | 'toEvent'> = {
   statusEvent: (seq, job) => ({ seq, type: 'status', data: JSON.stringify({ status: job.status }), terminal: false, job }),
   createdAt: () => undefined,
   terminalEvent: (seq, reason) => ({ seq, type: 'failed', data: JSON.stringify({ status: 'FAILED', reason }), terminal: true }),
-  cancelRequest: (jobId) => ({ method: 'PUT', path: `/jobs/${jobId}/cancel` }),
 };
 
 const relayOf = (profile: UpstreamProfile, upstream: UpstreamClient) => memoryRelay(profile, upstream);

@@ -32,7 +32,6 @@ export const acmeProfile: UpstreamProfile = {
     const job = { id: jobId, status: 'done', error: reason };
     return { seq, type: 'done', data: JSON.stringify({ seq, ...job }), terminal: true, job };
   },
-  cancelRequest: (id) => ({ method: 'DELETE', path: `/jobs/${id}` }),
 };
 
 /** An upstream whose one create stream the test writes to (`emit`); every other call answers 503. */

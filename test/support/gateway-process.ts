@@ -1,6 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { withDevDefaults } from '../../src/core/config.ts';
+import { withDevDefaults } from '../../src/config.ts';
 import { freePort } from './free-port.ts';
 import { until } from './until.ts';
 

@@ -1,5 +1,5 @@
 import { Writable } from 'node:stream';
-import { loadConfig, withDevDefaults } from '../../src/core/config.ts';
+import { loadConfig, withDevDefaults } from '../../src/config.ts';
 import { type Gateway, startGateway } from '../../src/node/gateway.ts';
 import type { ScenarioTarget } from '../scenarios/target.ts';
 

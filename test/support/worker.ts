@@ -1,7 +1,7 @@
 import type { AddressInfo } from 'node:net';
 import { type ServerType, serve } from '@hono/node-server';
 import { type WorkerDev, startWorkerDev } from '../../scripts/worker-dev.ts';
-import { withDevDefaults } from '../../src/core/config.ts';
+import { withDevDefaults } from '../../src/config.ts';
 import { PROFILES } from '../../src/profiles/index.ts';
 import { type Simulator, createSimulator } from '../../src/simulator/simulator.ts';
 import type { ScenarioTarget } from '../scenarios/target.ts';

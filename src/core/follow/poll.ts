@@ -3,12 +3,12 @@ import { pause } from '../clock.ts';
 import type { JobEvent } from '../ingest/event.ts';
 import type { Follow } from './follow.ts';
 import { type AppendDeps, appendReliably } from './append.ts';
-import type { PollOutcome, UpstreamProfile } from '../profile.ts';
+import type { PollOutcome, ProfileIngest, ProfileRecovery } from '../profile.ts';
 import type { UpstreamClient } from '../ingest/upstream.ts';
 
 export interface PollPhaseOptions extends AppendDeps {
   bus: EventLog & Leases;
-  profile: UpstreamProfile;
+  profile: ProfileIngest & ProfileRecovery;
   upstream: UpstreamClient;
   owner: string;
   leaseMs: number;
@@ -43,7 +43,7 @@ async function resync(follow: Follow, options: PollPhaseOptions): Promise<void> 
 }
 
 /** The job object inside a stored snapshot event, as the profile reads it (a bad one only costs one repeated status event). */
-export function parseSnapshot(profile: UpstreamProfile, snapshot: string | null): Record<string, unknown> | undefined {
+export function parseSnapshot(profile: ProfileIngest, snapshot: string | null): Record<string, unknown> | undefined {
   if (!snapshot) return undefined;
   const event = profile.toEvent({ data: snapshot }, 0);
   return typeof event === 'string' ? undefined : event.job;

@@ -3,11 +3,11 @@ import type { JobEvent } from '../ingest/event.ts';
 import type { Follow } from './follow.ts';
 import { type AppendDeps, appendReliably } from './append.ts';
 import { namedJobId } from '../ingest/job-id.ts';
-import type { UpstreamProfile } from '../profile.ts';
+import type { ProfileIngest } from '../profile.ts';
 import { readEvents } from '../ingest/upstream-stream.ts';
 
 export interface StreamPhaseOptions extends AppendDeps {
-  profile: Pick<UpstreamProfile, 'toEvent' | 'unseenPart'>;
+  profile: ProfileIngest;
   redact(text: string): string;
   /** Longest the upstream stream may stay silent before it is abandoned for polling. */
   idleMs: number;

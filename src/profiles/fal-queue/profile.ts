@@ -199,8 +199,10 @@ export const falQueue = {
     const job = { ...(terminal.job ?? (JSON.parse(terminal.snapshot) as Record<string, unknown>)), ...stored };
     return { ...terminal, data: JSON.stringify(data), job, snapshot: JSON.stringify(job) };
   },
-  cancelRequest: (jobId) => ({ method: 'PUT', path: `${requestPath(jobId)}/cancel` }),
   // The client reads statuses only: no gap notices; it never resumes, so no 204 either; a stream
   // cut short ends with data it rejects on, never a clean close after a running status.
   dropInFrames: { noGapFrames: true, emptyWhenFinished: true, earlyEnd: () => FAL_EARLY_END },
 } satisfies UpstreamProfile;
+
+/** The `PUT …/requests/<id>/cancel` request (the drop-in route's, not a job operation the core needs). */
+export const cancelRequest = (jobId: string) => ({ method: 'PUT' as const, path: `${requestPath(jobId)}/cancel` });

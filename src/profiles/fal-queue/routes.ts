@@ -11,7 +11,7 @@ import type { AppProfile, AppRelay, RouteKit } from '../../http/app.ts';
 import { requireApiKey } from '../../http/auth.ts';
 import { wantsQueue } from '../../http/queued-create.ts';
 import { parseJsonObject } from '../../http/validate.ts';
-import { falQueue, requestPath, storedResult, withQueueUrls } from './profile.ts';
+import { cancelRequest, falQueue, requestPath, storedResult, withQueueUrls } from './profile.ts';
 import { FAL_QUEUE_HOST, type FalQueueCall, allowedTarget, parseQueueCall } from './paths.ts';
 
 /** Where fal's queue paths are mounted. */
@@ -47,7 +47,7 @@ async function serveCall(c: Context, kit: RouteKit, path: string, query: URLSear
   if (call.kind === 'submit') return submit(c, kit, call.endpoint, base);
   if (call.kind === 'cancel') {
     await requireApiKey(kit.security, c);
-    return passThrough(await kit.relay.upstream.send(falQueue.cancelRequest(call.jobId)), call);
+    return passThrough(await kit.relay.upstream.send(cancelRequest(call.jobId)), call);
   }
   await kit.requireJobAccess(c, call.jobId);
   if (call.kind === 'stream') return kit.serveStream(c, call.jobId, true);

@@ -85,6 +85,8 @@ export const midjourneyV3 = {
     const data = JSON.stringify({ event: 'error', jobId, seq, ts: vendorTimestamp(now), error: reason });
     return { seq, type: 'error', data, terminal: true, jobId };
   },
-  cancelRequest: (jobId) => ({ method: 'DELETE', path: job(jobId) }),
-  listRequest: () => ({ method: 'GET', path: '/jobs' }),
 } satisfies UpstreamProfile;
+
+/** The drop-in routes' own requests, not job operations the core needs: cancel a job (`DELETE /jobs/<id>`), list the account's (`GET /jobs`). */
+export const cancelRequest = (jobId: string) => ({ method: 'DELETE' as const, path: job(jobId) });
+export const listRequest = () => ({ method: 'GET' as const, path: '/jobs' });

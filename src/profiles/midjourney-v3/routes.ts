@@ -6,7 +6,7 @@ import type { AppProfile, AppRelay, RouteKit } from '../../http/app.ts';
 import { requireApiKey } from '../../http/auth.ts';
 import { wantsQueue } from '../../http/queued-create.ts';
 import { checkJobId } from '../../http/validate.ts';
-import { midjourneyV3 } from './profile.ts';
+import { cancelRequest, listRequest, midjourneyV3 } from './profile.ts';
 import { checkCreateLimits, checkVerb, parseCreateBody } from './request.ts';
 
 /** Where the vendor's paths are mounted. */
@@ -85,13 +85,13 @@ function mountMidjourneyRoutes(app: Hono, kit: RouteKit): void {
 
   app.get(`${base}/jobs`, async (c) => {
     await requireApiKey(security, c);
-    return passThrough(await send(midjourneyV3.listRequest()), kit.redact);
+    return passThrough(await send(listRequest()), kit.redact);
   });
 
   app.delete(`${base}/jobs/:jobid`, async (c) => {
     await requireApiKey(security, c);
     const jobId = checkJobId(c.req.param('jobid'));
-    return passThrough(await send(midjourneyV3.cancelRequest(jobId)), kit.redact);
+    return passThrough(await send(cancelRequest(jobId)), kit.redact);
   });
 }
 

@@ -142,9 +142,11 @@ export const openaiResponses = {
     return typeof job.created_at === 'number' && Number.isFinite(job.created_at) ? job.created_at * 1000 : undefined;
   },
   terminalEvent: (seq, reason, now, known) => failedEvent(seq, reason, now, known),
-  cancelRequest: (id) => ({ method: 'POST', path: `${response(id)}/cancel` }),
   dropInFrames: DROP_IN_FRAMES,
 } satisfies UpstreamProfile;
+
+/** The `POST /responses/<id>/cancel` request (the drop-in route's, not a job operation the core needs). */
+export const cancelRequest = (id: string) => ({ method: 'POST' as const, path: `${response(id)}/cancel` });
 
 /** The `DELETE /responses/<id>` request (not a job operation the core needs). */
 export const deleteRequest = (id: string) => ({ method: 'DELETE' as const, path: response(id) });

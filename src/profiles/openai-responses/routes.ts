@@ -14,7 +14,7 @@ import { wantsQueue } from '../../http/queued-create.ts';
 import { resumePoint } from '../../http/subscription-response.ts';
 import { checkJobId, parseJsonObject } from '../../http/validate.ts';
 import { VendorRejection, errorEventData, openaiErrorBody, upstreamFailure } from './errors.ts';
-import { OPENAI_KIND, deleteRequest, openaiResponses } from './profile.ts';
+import { OPENAI_KIND, cancelRequest, deleteRequest, openaiResponses } from './profile.ts';
 
 /** Where the vendor's paths are mounted: an SDK's `baseURL` is `<gateway>/openai/v1`. */
 export const OPENAI_BASE = '/openai/v1';
@@ -104,7 +104,7 @@ function mountOpenAIRoutes(app: Hono, kit: RouteKit): void {
   api.post('/responses/:id/cancel', async (c) => {
     await requireApiKey(security, c);
     const id = checkJobId(c.req.param('id'));
-    return passThrough(await send(openaiResponses.cancelRequest(id)), kit.redact);
+    return passThrough(await send(cancelRequest(id)), kit.redact);
   });
 
   api.delete('/responses/:id', async (c) => {

@@ -1,7 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { RelayError } from '../../../src/core/errors.ts';
 import { errorEventData, upstreamFailure } from '../../../src/profiles/openai-responses/errors.ts';
-import { earlyEndEvent, eventType, openaiResponses, parseOpenAIEvent } from '../../../src/profiles/openai-responses/profile.ts';
+import {
+  cancelRequest,
+  earlyEndEvent,
+  eventType,
+  openaiResponses,
+  parseOpenAIEvent,
+} from '../../../src/profiles/openai-responses/profile.ts';
 
 describe('parseOpenAIEvent', () => {
   it('keeps the JSON byte for byte and reads type, sequence_number, the response id and object', () => {
@@ -100,7 +106,7 @@ describe('synthesized events and requests', () => {
     });
     expect(openaiResponses.resumeRequest('resp_1', 4).path).toBe('/responses/resp_1?stream=true&starting_after=4');
     expect(openaiResponses.resumeRequest('resp_1', -1).path).toBe('/responses/resp_1?stream=true');
-    expect(openaiResponses.cancelRequest('resp_1')).toEqual({ method: 'POST', path: '/responses/resp_1/cancel' });
+    expect(cancelRequest('resp_1')).toEqual({ method: 'POST', path: '/responses/resp_1/cancel' });
     expect(openaiResponses.createdAt({ created_at: 1741476542 })).toBe(1741476542000);
   });
 
