@@ -1,3 +1,23 @@
+/**
+ * The relay: one profile's jobs on one instance. Start reading here.
+ *
+ * The event path, hop by hop (docs/architecture.md has the long version):
+ * 1. upstream bytes: the follower's stream phase opens the vendor's stream
+ *    (follow/followers.ts → follow/start.ts, follow/stream.ts; after a drop follow/resume.ts,
+ *    then follow/poll.ts);
+ * 2. parser: eventsource-parser over the decoded body, every secret redacted
+ *    (ingest/upstream-stream.ts, redact.ts);
+ * 3. the profile's mapping: `toEvent` turns a vendor message into a JobEvent with its seq
+ *    (the port in profile.ts, each vendor in src/profiles/<vendor>/profile.ts);
+ * 4. append: atomic and idempotent by seq on the event log (follow/append.ts, the EventLog
+ *    port in bus/bus.ts, scoped to this profile by bus/profile-bus.ts);
+ * 5. pub/sub: the same append publishes on the live feed (bus/memory-bus.ts here; Redis, IPC
+ *    and Durable Object buses at the runtimes' edges);
+ * 6. hub: one per job per instance, replay then live, each frame encoded once
+ *    (fanout/hubs.ts, fanout/hub.ts, fanout/sse.ts);
+ * 7. subscriber socket: the HTTP layer opens it through the runtime's subscriptions port
+ *    (src/http/subscriptions.ts; Node writes to the socket, the Worker's Durable Object to a Web stream).
+ */
 import type { Config } from './config.ts';
 import type { Bus, EventLog } from './bus/bus.ts';
 import { type Clock, systemClock } from './clock.ts';
