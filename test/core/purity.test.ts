@@ -42,7 +42,7 @@ function codeOf(source: string): string {
     .replace(/\b[A-Z][A-Z0-9]*_[A-Z0-9_]+\b/g, 'ENV_NAME');
 }
 
-// Vendors live in src/profiles (one file per profile) and src/simulator; the relay, hub, bus,
+// Vendors live in src/profiles (one folder per profile) and packages/simulator; the relay, hub, bus,
 // security, HTTP layer and runtimes work through the profile interface only.
 describe.each(['src/core', 'src/http', 'src/node', 'src/worker'])('%s names no vendor', (dir) => {
   it('has no vendor name in its code', () => {
