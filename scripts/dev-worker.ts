@@ -2,18 +2,16 @@
 // PORT (8787) for the Worker, SIM_PORT (8090) for the simulator, Durable Object state in
 // DEV_STATE_DIR (default .wrangler/state).
 import { randomUUID } from 'node:crypto';
-import { serve } from '@hono/node-server';
+import { startSimulator } from '@sse-relay/simulator/node';
 import { PROFILES } from '../src/profiles/index.ts';
-import { createSimulator } from '../src/simulator/simulator.ts';
 import { startWorkerDev } from './worker-dev.ts';
 
 const port = Number(process.env.PORT || 8787);
 const simPort = Number(process.env.SIM_PORT || 8090);
 // One token for both sides: the simulator accepts only it, the Worker sends it (and redacts it).
 const token = `dev-${randomUUID()}`;
-const simulator = createSimulator({ token, maxJobs: 100 });
-const simServer = serve({ fetch: simulator.fetch, port: simPort, hostname: '127.0.0.1' });
-const origin = `http://127.0.0.1:${simPort}`;
+const simulator = await startSimulator({ token, maxJobs: 100, port: simPort });
+const origin = simulator.url;
 console.log(`upstream simulator on ${origin}`);
 
 const worker = await startWorkerDev({
@@ -32,10 +30,7 @@ console.log(
 );
 
 const stop = () => {
-  simulator.close();
-  simServer.close();
-  if ('closeAllConnections' in simServer) simServer.closeAllConnections();
-  worker.close().then(
+  Promise.all([simulator.close(), worker.close()]).then(
     () => process.exit(0),
     () => process.exit(1),
   );

@@ -1,13 +1,11 @@
 import cluster, { type Worker } from 'node:cluster';
 import { randomBytes, randomUUID } from 'node:crypto';
-import type { AddressInfo } from 'node:net';
 import { availableParallelism } from 'node:os';
-import { type ServerType, serve } from '@hono/node-server';
+import { type StartedSimulator, startSimulator } from '@sse-relay/simulator/node';
 import type { Bus } from '../core/bus/bus.ts';
 import type { Config } from '../config.ts';
 import type { Logger } from '../core/logger.ts';
 import { createMemoryBus } from '../core/bus/memory-bus.ts';
-import { createSimulator } from '../simulator/simulator.ts';
 import { PROFILES } from '../profiles/index.ts';
 import { channelOf, serveBus } from './ipc-bus.ts';
 
@@ -28,20 +26,15 @@ const RESTART_BACKOFF_MS = 1_000;
 export async function startCluster(config: Config, count: number, logger: Logger): Promise<{ url: string; stop(): Promise<void> }> {
   const env: Record<string, string> = {};
   let bus: Bus | undefined;
-  let simulator: ReturnType<typeof createSimulator> | undefined;
-  let simServer: ServerType | undefined;
+  let simulator: StartedSimulator | undefined;
   if (!config.REDIS_URL) bus = createMemoryBus({ historyMaxEvents: config.HISTORY_MAX_EVENTS, historyTtlMs: config.HISTORY_TTL_S * 1000 });
   if (PROFILES.every((entry) => entry.endpoint(config) === undefined)) {
     // One simulator for every worker, so a job started on one can be followed by any other.
     const token = config.SIM_TOKEN ?? `sim-${randomUUID()}`;
     if (token.length < 8) throw new Error('SIM_TOKEN must be at least 8 characters when WORKERS > 1');
-    simulator = createSimulator({ maxJobs: config.SIM_MAX_JOBS, token });
-    const sim = simulator;
-    simServer = await new Promise<ServerType>((resolve) => {
-      const server = serve({ fetch: sim.fetch, port: 0, hostname: '127.0.0.1' }, () => resolve(server));
-    });
+    simulator = await startSimulator({ maxJobs: config.SIM_MAX_JOBS, token });
     // Every profile not configured otherwise: its own upstream variables, at the simulator's paths for it.
-    const origin = `http://127.0.0.1:${(simServer.address() as AddressInfo).port}`;
+    const origin = simulator.url;
     for (const entry of PROFILES) {
       if (!entry.endpoint(config)) Object.assign(env, entry.endpointEnv(origin + entry.simulatorPath, token));
     }
@@ -89,8 +82,7 @@ export async function startCluster(config: Config, count: number, logger: Logger
     for (const worker of workers) worker.process.kill('SIGTERM');
     await Promise.all(exits);
     await bus?.close();
-    simulator?.close();
-    if (simServer) await new Promise<void>((resolve) => simServer.close(() => resolve()));
+    await simulator?.close();
   }
 
   let address: { port: number };

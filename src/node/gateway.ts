@@ -4,6 +4,8 @@ import { type ServerType, serve } from '@hono/node-server';
 import { getConnInfo } from '@hono/node-server/conninfo';
 import type { Context, Hono } from 'hono';
 import type pino from 'pino';
+import type { Simulator } from '@sse-relay/simulator';
+import { type StartedSimulator, startSimulator } from '@sse-relay/simulator/node';
 import type { Bus } from '../core/bus/bus.ts';
 import { type Config, ConfigError, configSecrets } from '../config.ts';
 import type { Logger } from '../core/logger.ts';
@@ -20,7 +22,6 @@ import { clientIpFrom } from '../http/client-ip.ts';
 import { isLoopbackAddress } from '../http/open-mode.ts';
 import { createSecurity } from '../http/security.ts';
 import { createLocalSubscriptions } from '../http/subscriptions.ts';
-import { type Simulator, createSimulator } from '../simulator/simulator.ts';
 import { createNodeLogger } from './logger.ts';
 import { createMetrics } from './metrics.ts';
 import { createRedisBus } from './redis-bus.ts';
@@ -70,8 +71,7 @@ function closeServer(server: ServerType): Promise<void> {
 
 /** Wires real dependencies from a validated config and starts listening. */
 export async function startGateway(config: Config, overrides: GatewayOverrides = {}): Promise<Gateway> {
-  let simulator: Simulator | undefined;
-  let simServer: ServerType | undefined;
+  let sim: StartedSimulator | undefined;
   let simulatorOrigin: string | undefined;
   // The in-process simulator gets SIM_TOKEN, else a random token: the redactor knows both.
   const token = config.SIMULATOR ? (config.SIM_TOKEN ?? `sim-${randomUUID()}`) : undefined;
@@ -87,10 +87,8 @@ export async function startGateway(config: Config, overrides: GatewayOverrides =
     });
 
   if (config.SIMULATOR) {
-    simulator = createSimulator({ maxJobs: config.SIM_MAX_JOBS, ...(config.SIM_TOKEN ? { token: config.SIM_TOKEN } : {}) });
-    simServer = await listen(simulator.fetch, 0, '127.0.0.1');
-    const { port } = simServer.address() as AddressInfo;
-    simulatorOrigin = `http://127.0.0.1:${port}`;
+    sim = await startSimulator({ maxJobs: config.SIM_MAX_JOBS, ...(config.SIM_TOKEN ? { token: config.SIM_TOKEN } : {}) });
+    simulatorOrigin = sim.url;
     logger.warn({ upstream: simulatorOrigin }, 'SIMULATOR=true: serving jobs from the built-in simulator, not a real upstream');
   }
 
@@ -178,8 +176,7 @@ export async function startGateway(config: Config, overrides: GatewayOverrides =
     for (const each of relays.values()) await each.close();
     await bus.close();
     await closeQueues();
-    simulator?.close();
-    if (simServer) await closeServer(simServer);
+    await sim?.close();
     throw err;
   }
   const { port } = server.address() as AddressInfo;
@@ -206,7 +203,7 @@ export async function startGateway(config: Config, overrides: GatewayOverrides =
     relay,
     relays,
     app,
-    simulator,
+    simulator: sim?.simulator,
     simulatorUrl: simulatorOrigin ? simulatorOrigin + (PROFILES[0]?.simulatorPath ?? '') : undefined,
     close() {
       closing ??= (async () => {
@@ -222,8 +219,7 @@ export async function startGateway(config: Config, overrides: GatewayOverrides =
         await bus.close();
         await closeQueues();
         await legacyCheck?.catch(() => undefined);
-        simulator?.close();
-        if (simServer) await closeServer(simServer);
+        await sim?.close();
         logger.info({ ms: Date.now() - started }, 'stopped: streams drained, leases released, connections closed');
       })();
       return closing;

@@ -37,7 +37,7 @@ function codeOf(source: string): string {
   return source.replace(/\/\*[\s\S]*?\*\//g, '').replace(/(^|[^:'"`])\/\/.*$/gm, '$1');
 }
 
-// Vendors live in src/profiles (one file per profile) and src/simulator; the relay, hub, bus,
+// Vendors live in src/profiles (one folder per profile) and packages/simulator; the relay, hub, bus,
 // security, HTTP layer and runtimes work through the profile interface only.
 describe.each(['src/core', 'src/http', 'src/node', 'src/worker'])('%s names no vendor', (dir) => {
   it('has no vendor name in its code', () => {

@@ -28,8 +28,14 @@ describe('what a fresh clone ships', () => {
   it('points only to files that exist', () => {
     const sources = tracked.filter((f) => /\.(ts|toml|md|yml|json)$/.test(f) && !f.endsWith('package-lock.json'));
     for (const file of sources) {
-      for (const match of text(file).matchAll(/\b((?:docs|deploy|scripts|src|test)\/[\w./-]+\.(?:md|ts|yml|conf|toml))\b/g)) {
-        expect(existsSync(join(root, match[1] as string)), `${file} mentions ${match[1]}`).toBe(true);
+      // A workspace package's files name paths from its own folder (packages/<name>/) or from the root.
+      const home = /^packages\/[\w.-]+\//.exec(file)?.[0];
+      for (const match of text(file).matchAll(
+        /\b((?:packages\/[\w.-]+\/)?(?:docs|deploy|scripts|src|test)\/[\w./-]+\.(?:md|ts|yml|conf|toml))\b/g,
+      )) {
+        const path = match[1] as string;
+        const exists = existsSync(join(root, path)) || (home !== undefined && existsSync(join(root, home, path)));
+        expect(exists, `${file} mentions ${path}`).toBe(true);
       }
     }
   });

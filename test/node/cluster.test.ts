@@ -2,7 +2,7 @@ import type { AddressInfo } from 'node:net';
 import { type ServerType, serve } from '@hono/node-server';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Simulator, createSimulator } from '../../src/simulator/simulator.ts';
+import { type Simulator, createSimulator } from '@sse-relay/simulator';
 import { type GatewayProcess, startGatewayProcess } from '../support/gateway-process.ts';
 import { type RedisServer, startRedisServer } from '../support/redis-server.ts';
 import { type SseResult, createJobId, ids, readSse, streamUrl } from '../support/sse.ts';

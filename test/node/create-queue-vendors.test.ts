@@ -1,7 +1,7 @@
 import { createFalClient } from '@fal-ai/client';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { answerTypes, collect } from '../simulator/openai-helpers.ts';
+import { answerTypes, collect } from '../../packages/simulator/test/openai-helpers.ts';
 import { type TestGateway, startTestGateway } from '../support/gateway.ts';
 import { until } from '../support/until.ts';
 

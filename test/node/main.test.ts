@@ -68,6 +68,7 @@ describe('the compiled production entry (node dist/main.js)', () => {
       target: 'node20',
       format: 'esm',
       packages: 'external',
+      alias: { '@sse-relay/simulator': join(ROOT, 'packages/simulator/src') },
       outfile: join(dir, 'main.js'),
       logLevel: 'silent',
     });

@@ -3,7 +3,7 @@ import { type ServerType, serve } from '@hono/node-server';
 import type { EventSourceMessage } from 'eventsource-parser';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Simulator, createSimulator } from '../../src/simulator/simulator.ts';
+import { type Simulator, createSimulator } from '@sse-relay/simulator';
 import { type TestGateway, startTestGateway } from '../support/gateway.ts';
 import { type RedisServer, startRedisServer } from '../support/redis-server.ts';
 import { createJobId, readSse, streamUrl } from '../support/sse.ts';

@@ -2,7 +2,7 @@ import { createFalClient } from '@fal-ai/client';
 import type { FalClient, QueueStatus } from '@fal-ai/client';
 import { EventSource } from 'eventsource';
 import { describe, expect, it } from 'vitest';
-import type { FalStats } from '../../src/simulator/fal/stats.ts';
+import type { FalStats } from '@sse-relay/simulator';
 import { until } from '../support/until.ts';
 import type { ScenarioTarget } from './target.ts';
 

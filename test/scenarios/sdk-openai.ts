@@ -1,7 +1,7 @@
 import OpenAI from 'openai';
 import { beforeAll, describe, expect, it } from 'vitest';
-import type { OpenAIStats } from '../../src/simulator/openai/stats.ts';
-import { answerTypes, collect, expectSequence, responseIdOf, waitForStatus } from '../simulator/openai-helpers.ts';
+import type { OpenAIStats } from '@sse-relay/simulator';
+import { answerTypes, collect, expectSequence, responseIdOf, waitForStatus } from '../../packages/simulator/test/openai-helpers.ts';
 import type { ScenarioTarget } from './target.ts';
 
 /** The official SDK pointed at the relay's drop-in base URL, with the SDK's default retries. */

@@ -3,7 +3,7 @@ import { type ServerType, serve } from '@hono/node-server';
 import { type WorkerDev, startWorkerDev } from '../../scripts/worker-dev.ts';
 import { withDevDefaults } from '../../src/config.ts';
 import { PROFILES } from '../../src/profiles/index.ts';
-import { type Simulator, createSimulator } from '../../src/simulator/simulator.ts';
+import { type Simulator, createSimulator } from '@sse-relay/simulator';
 import type { ScenarioTarget } from '../scenarios/target.ts';
 
 export interface TestWorker extends ScenarioTarget {

@@ -5,7 +5,7 @@ import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FAL_EARLY_END } from '../../src/profiles/fal-queue/profile.ts';
 import { SCENARIO_PROFILES } from '../scenarios/profiles.ts';
-import { answerTypes, expectSequence, responseIdOf } from '../simulator/openai-helpers.ts';
+import { answerTypes, expectSequence, responseIdOf } from '../../packages/simulator/test/openai-helpers.ts';
 import { ids, readSse } from '../support/sse.ts';
 import { type TestWorker, startTestWorker } from '../support/worker.ts';
 

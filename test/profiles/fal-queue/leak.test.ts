@@ -1,7 +1,7 @@
 import type { AddressInfo } from 'node:net';
 import { type ServerType, serve } from '@hono/node-server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Simulator, createSimulator } from '../../../src/simulator/simulator.ts';
+import { type Simulator, createSimulator } from '@sse-relay/simulator';
 import { findDecoded } from '../../support/decode.ts';
 import { type TestGateway, startTestGateway } from '../../support/gateway.ts';
 import { until } from '../../support/until.ts';

@@ -1,8 +1,7 @@
 import type { AddressInfo } from 'node:net';
 import { type ServerType, serve } from '@hono/node-server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { maskKey } from '../../../src/simulator/openai/auth.ts';
-import { type Simulator, createSimulator } from '../../../src/simulator/simulator.ts';
+import { type Simulator, createSimulator, maskKey } from '@sse-relay/simulator';
 import { findDecoded } from '../../support/decode.ts';
 import { startTestGateway, type TestGateway } from '../../support/gateway.ts';
 import { API_KEY, SECURED, TOKEN_SECRET, withKey } from '../../support/security.ts';

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestGateway, type TestGateway } from '../../support/gateway.ts';
 import { API_KEY as GATEWAY_KEY, SECURED } from '../../support/security.ts';
 import { type Event, sdk, upstreamCreates } from '../../scenarios/sdk-openai.ts';
-import { collect, responseIdOf, waitFor, waitForStatus } from '../../simulator/openai-helpers.ts';
+import { collect, responseIdOf, waitFor, waitForStatus } from '../../../packages/simulator/test/openai-helpers.ts';
 
 // The official SDK against the Node gateway, in settings and failures the shared scenarios
 // (test/scenarios/sdk-openai.ts, run on Node and in workerd) do not set up.

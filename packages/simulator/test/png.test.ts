@@ -1,7 +1,7 @@
 import { inflateSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
-import { GRID_SIZE, renderImage, TILE_SIZE } from '../../src/simulator/images.ts';
-import { adler32, crc32, encodePng } from '../../src/simulator/png.ts';
+import { GRID_SIZE, renderImage, TILE_SIZE } from '../src/images.ts';
+import { adler32, crc32, encodePng } from '../src/png.ts';
 
 const SIGNATURE = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
 

@@ -1,7 +1,7 @@
 import { createFalClient } from '@fal-ai/client';
 import type { FalClient } from '@fal-ai/client';
 import { createParser } from 'eventsource-parser';
-import { FAL_QUEUE_PATH } from '../../src/simulator/fal/fal-simulator.ts';
+import { FAL_QUEUE_PATH } from '../src/fal/fal-simulator.ts';
 
 /** The endpoint the tests use, as fal names it. */
 export const FLUX = 'fal-ai/flux/dev';

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { parseFalScenario } from '../../src/simulator/fal/directives.ts';
-import { parseQueuePath } from '../../src/simulator/fal/paths.ts';
-import type { FalRun } from '../../src/simulator/fal/request-run.ts';
-import { createRunnerPool } from '../../src/simulator/fal/runner-pool.ts';
+import { parseFalScenario } from '../src/fal/directives.ts';
+import { parseQueuePath } from '../src/fal/paths.ts';
+import type { FalRun } from '../src/fal/request-run.ts';
+import { createRunnerPool } from '../src/fal/runner-pool.ts';
 
 describe('parseFalScenario', () => {
   it('gives the defaults for a plain prompt or none', () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createStatsRecorder, MAX_RECORDED_REQUESTS } from '../../src/simulator/stats.ts';
+import { createStatsRecorder, MAX_RECORDED_REQUESTS } from '../src/stats.ts';
 
 describe('stats recorder', () => {
   it('keeps only the last requests, oldest first', () => {

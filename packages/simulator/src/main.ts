@@ -1,8 +1,7 @@
 // Runs the simulator alone on Node: SIM_PORT (8090), SIM_HOST (127.0.0.1), SIM_TOKEN, and optionally
 // SIM_MAX_JOBS, SIM_INTERVAL_MS, SIM_STEPS to change the defaults and SIM_PUBLIC_URL for image URLs
 // (README, Configuration).
-import { serve } from '@hono/node-server';
-import { createSimulator } from './simulator.ts';
+import { startSimulator } from './node.ts';
 
 function readInt(name: string, fallback?: number): number | undefined {
   const raw = process.env[name];
@@ -12,25 +11,20 @@ function readInt(name: string, fallback?: number): number | undefined {
   return value;
 }
 
-const port = readInt('SIM_PORT', 8090) ?? 8090;
-const hostname = process.env.SIM_HOST || '127.0.0.1';
-const simulator = createSimulator({
+const started = await startSimulator({
+  port: readInt('SIM_PORT', 8090) ?? 8090,
+  hostname: process.env.SIM_HOST || '127.0.0.1',
   token: process.env.SIM_TOKEN || undefined,
   maxJobs: readInt('SIM_MAX_JOBS'),
   defaultIntervalMs: readInt('SIM_INTERVAL_MS'),
   defaultSteps: readInt('SIM_STEPS'),
   publicOrigin: process.env.SIM_PUBLIC_URL ? new URL(process.env.SIM_PUBLIC_URL).origin : undefined,
 });
-
-const server = serve({ fetch: simulator.fetch, port, hostname }, (info) => {
-  const origin = `http://${hostname}:${info.port}`;
-  console.log(`upstream simulator listening on ${origin}/v3/midjourney (fal queue: ${origin}/fal/queue, OpenAI: ${origin}/openai/v1)`);
-});
+const origin = started.url;
+console.log(`upstream simulator listening on ${origin}/v3/midjourney (fal queue: ${origin}/fal/queue, OpenAI: ${origin}/openai/v1)`);
 
 const shutdown = () => {
-  simulator.close();
-  server.close(() => process.exit(0));
-  if ('closeAllConnections' in server) server.closeAllConnections();
+  void started.close().then(() => process.exit(0));
 };
 process.once('SIGINT', shutdown);
 process.once('SIGTERM', shutdown);

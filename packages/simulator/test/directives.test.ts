@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseScenario } from '../../src/simulator/directives.ts';
+import { parseScenario } from '../src/directives.ts';
 
 describe('parseScenario', () => {
   it('gives the defaults for a plain prompt or none', () => {

@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { maskKey } from '../../src/simulator/openai/auth.ts';
-import { inputText, readCreateRequest } from '../../src/simulator/openai/create-request.ts';
-import { parseOpenAIScenario } from '../../src/simulator/openai/directives.ts';
-import { createEventLog } from '../../src/simulator/openai/event-log.ts';
-import type { StoredEvent } from '../../src/simulator/openai/event-log.ts';
-import { answerDeltas } from '../../src/simulator/openai/text.ts';
+import { maskKey } from '../src/openai/auth.ts';
+import { inputText, readCreateRequest } from '../src/openai/create-request.ts';
+import { parseOpenAIScenario } from '../src/openai/directives.ts';
+import { createEventLog } from '../src/openai/event-log.ts';
+import type { StoredEvent } from '../src/openai/event-log.ts';
+import { answerDeltas } from '../src/openai/text.ts';
 
 describe('parseOpenAIScenario', () => {
   it('gives the defaults for plain text', () => {

@@ -1,9 +1,7 @@
-import { serve } from '@hono/node-server';
-import type { AddressInfo } from 'node:net';
 import { createParser } from 'eventsource-parser';
 import type { EventSourceMessage } from 'eventsource-parser';
-import { createSimulator } from '../../src/simulator/simulator.ts';
-import type { Simulator, SimulatorOptions } from '../../src/simulator/simulator.ts';
+import { startSimulator as serveSimulator } from '../src/node.ts';
+import type { Simulator, SimulatorOptions } from '../src/simulator.ts';
 
 /** A simulator behind a real HTTP server on an ephemeral port. */
 export interface RunningSimulator {
@@ -16,22 +14,8 @@ export interface RunningSimulator {
 
 /** Starts a simulator (fast default interval) on 127.0.0.1:0. */
 export async function startSimulator(options: SimulatorOptions = {}): Promise<RunningSimulator> {
-  const sim = createSimulator({ defaultIntervalMs: 5, ...options });
-  const server = serve({ fetch: sim.fetch, port: 0, hostname: '127.0.0.1' });
-  await new Promise<void>((resolve) => server.once('listening', () => resolve()));
-  const { port } = server.address() as AddressInfo;
-  const origin = `http://127.0.0.1:${port}`;
-  return {
-    sim,
-    origin,
-    base: `${origin}/v3/midjourney`,
-    close: () =>
-      new Promise<void>((resolve) => {
-        sim.close();
-        server.close(() => resolve());
-        if ('closeAllConnections' in server) server.closeAllConnections();
-      }),
-  };
+  const started = await serveSimulator({ defaultIntervalMs: 5, ...options });
+  return { sim: started.simulator, origin: started.url, base: `${started.url}/v3/midjourney`, close: started.close };
 }
 
 /** Headers of an authenticated JSON request. */

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { initializedEvent } from '../../src/simulator/events.ts';
-import { createStreamSession } from '../../src/simulator/stream-session.ts';
+import { initializedEvent } from '../src/events.ts';
+import { createStreamSession } from '../src/stream-session.ts';
 
 const event = (seq: number) => initializedEvent('j1', seq, Date.UTC(2025, 0, 1, 22, 41, 58, 458));
 
