@@ -6,6 +6,7 @@ import { startCluster, workerCount } from './cluster.ts';
 import { startGateway } from './gateway.ts';
 import { channelOf, createIpcBus } from './ipc-bus.ts';
 import { createNodeLogger } from './logger.ts';
+import { errorMessage } from '../core/errors.ts';
 
 /** How long shutdown may take after the drain window before the process exits anyway. */
 const SHUTDOWN_GRACE_MS = 10_000;
@@ -31,9 +32,7 @@ process.on('uncaughtException', (err) => {
 
 const failed = (err: unknown) => {
   // E.g. the port is taken: exit instead of lingering half-started (Redis and simulator handles keep the loop alive).
-  console.error(
-    JSON.stringify({ level: 60, msg: 'gateway failed to start', err: redact(err instanceof Error ? err.message : String(err)) }),
-  );
+  console.error(JSON.stringify({ level: 60, msg: 'gateway failed to start', err: redact(errorMessage(err)) }));
   process.exit(1);
 };
 

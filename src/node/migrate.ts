@@ -8,6 +8,7 @@ import { ConfigError, configSecrets, loadConfig, withDevDefaults } from '../core
 import { createRedactor } from '../core/redact.ts';
 import { createNodeLogger } from './logger.ts';
 import { GATEWAY_LEGACY_LAYOUT, findLegacyJobs, migrateLegacyJobs, withRedis } from './redis-migrate.ts';
+import { errorMessage } from '../core/errors.ts';
 
 let exitCode = 0;
 try {
@@ -25,7 +26,7 @@ try {
       logger.info({ found: ids.length, examples: ids.slice(0, 10) }, 'redis migration (dry run): old-layout jobs found, nothing moved');
     });
   } catch (err) {
-    logger.error({ err: err instanceof Error ? err.message : String(err) }, 'redis migration failed; run it again (it is safe to repeat)');
+    logger.error({ err: errorMessage(err) }, 'redis migration failed; run it again (it is safe to repeat)');
     exitCode = 1;
   }
 } catch (err) {

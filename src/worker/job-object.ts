@@ -5,6 +5,7 @@ import { type JobRecord, storedJobKey } from './do-bus.ts';
 import type { Env } from './env.ts';
 import { type JobRuntime, createJobRuntime } from './job-runtime.ts';
 import { storedJobRef, workerProfile } from './profiles.ts';
+import { errorMessage } from '../core/errors.ts';
 
 /** After the terminal event, how long the in-memory relay stays before an idle object drops it. */
 const IDLE_AFTER_TERMINAL_MS = 60_000;
@@ -99,7 +100,7 @@ export class JobObject extends DurableObject<Env> {
     try {
       await job.relay.followers.ensure(ref.jobId);
     } catch (err) {
-      job.logger.warn({ jobId: ref.jobId, err: err instanceof Error ? err.message : String(err) }, 'follow check failed');
+      job.logger.warn({ jobId: ref.jobId, err: errorMessage(err) }, 'follow check failed');
     }
     await this.ctx.storage.setAlarm(Math.min(now + job.config.LEASE_MS, deadline));
   }

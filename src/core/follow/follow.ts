@@ -1,6 +1,7 @@
 import type { Bus } from '../bus/bus.ts';
 import type { Logger } from '../logger.ts';
 import type { KnownJob } from '../profile.ts';
+import { errorMessage } from '../errors.ts';
 
 /** How a job is being followed: reading its upstream stream, or polling its status. */
 export type FollowPhase = 'stream' | 'poll';
@@ -150,7 +151,7 @@ export class Follow {
       logger.warn({ jobId }, 'another instance took over the job; stopped polling it');
       this.stop('lost');
     } catch (err) {
-      logger.warn({ jobId, err: err instanceof Error ? err.message : String(err) }, 'lease renewal failed');
+      logger.warn({ jobId, err: errorMessage(err) }, 'lease renewal failed');
     }
   }
 }

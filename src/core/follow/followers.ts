@@ -1,5 +1,5 @@
 import type { Bus, JobState } from '../bus/bus.ts';
-import { RelayError } from '../errors.ts';
+import { RelayError, errorMessage } from '../errors.ts';
 import type { JobEvent } from '../ingest/event.ts';
 import { Follow, type FollowPhase } from './follow.ts';
 import { type AppendDeps, appendReliably } from './append.ts';
@@ -89,10 +89,7 @@ export function createFollowers(options: FollowerOptions): Followers {
     try {
       return profile.withResult(event, await upstream.send(profile.resultRequest(jobId)));
     } catch (err) {
-      logger.warn(
-        { jobId, err: err instanceof Error ? err.message : String(err) },
-        'could not fetch the result; storing the terminal event without it',
-      );
+      logger.warn({ jobId, err: errorMessage(err) }, 'could not fetch the result; storing the terminal event without it');
       return event;
     }
   }
@@ -174,9 +171,7 @@ export function createFollowers(options: FollowerOptions): Followers {
   /** Runs a follow's remaining work; however it ends, the follow is dropped and its lease given up. */
   function finish(follow: Follow, work: Promise<void>): Promise<void> {
     return work
-      .catch((err: unknown) =>
-        logger.error({ jobId: follow.jobId, err: err instanceof Error ? err.message : String(err) }, 'following a job failed'),
-      )
+      .catch((err: unknown) => logger.error({ jobId: follow.jobId, err: errorMessage(err) }, 'following a job failed'))
       .finally(() => {
         follow.dispose();
         if (follows.get(follow.jobId) === follow) follows.delete(follow.jobId);
@@ -215,7 +210,7 @@ export function createFollowers(options: FollowerOptions): Followers {
       .then(async () => {
         if (!closed) await takeOver(jobId, knownSeq, await bus.state(jobId));
       })
-      .catch((err: unknown) => logger.warn({ jobId, err: err instanceof Error ? err.message : String(err) }, 'taking over the job failed'))
+      .catch((err: unknown) => logger.warn({ jobId, err: errorMessage(err) }, 'taking over the job failed'))
       .finally(() => waiting.delete(jobId));
     return 'awaiting-owner';
   }

@@ -3,6 +3,7 @@ import type { Follow } from './follow.ts';
 import { type AppendDeps, appendReliably } from './append.ts';
 import type { PollOutcome, UpstreamProfile } from '../profile.ts';
 import type { UpstreamClient } from '../ingest/upstream.ts';
+import { errorMessage } from '../errors.ts';
 
 export interface PollPhaseOptions extends AppendDeps {
   profile: UpstreamProfile;
@@ -48,7 +49,7 @@ async function resync(follow: Follow, options: PollPhaseOptions): Promise<void> 
       follow.stop('lost');
     }
   } catch (err) {
-    logger.warn({ jobId: follow.jobId, err: err instanceof Error ? err.message : String(err) }, 'could not re-read the job state');
+    logger.warn({ jobId: follow.jobId, err: errorMessage(err) }, 'could not re-read the job state');
   }
 }
 
@@ -73,7 +74,7 @@ export async function pollPhase(follow: Follow, options: PollPhaseOptions): Prom
     try {
       outcome = profile.pollOutcome(await options.upstream.send(profile.pollRequest(follow.jobId)));
     } catch (err) {
-      options.logger.warn({ jobId: follow.jobId, err: err instanceof Error ? err.message : String(err) }, 'poll failed');
+      options.logger.warn({ jobId: follow.jobId, err: errorMessage(err) }, 'poll failed');
     }
     let event: JobEvent | undefined;
     let last = false;
