@@ -4,9 +4,9 @@ import { configSecrets } from '../core/config.ts';
 import { createRedactor } from '../core/redact.ts';
 import { encodeComment, encodeRetry } from '../core/fanout/sse.ts';
 import { type Relay, createRelay, relayTimings } from '../core/relay.ts';
-import { RelayError, errorBody } from '../core/errors.ts';
 import type { UpstreamProfile } from '../core/profile.ts';
 import { createUpstreamClient } from '../core/ingest/upstream.ts';
+import { answerUnexpected, errorAnswer, errorResponse } from '../http/error-response.ts';
 import { subscriptionResponse } from '../http/subscription-response.ts';
 import type { WorkerConfig } from './config.ts';
 import { type DurableBus, type JobRecord, createDurableBus } from './do-bus.ts';
@@ -80,9 +80,7 @@ export function createJobRuntime(
           ...(style ? { style } : {}),
         });
       } catch (err) {
-        if (err instanceof RelayError) return Response.json(errorBody(err), { status: err.status });
-        logger.error({ jobId, err: redact(err instanceof Error ? (err.stack ?? err.message) : String(err)) }, 'subscription failed');
-        return Response.json({ error: 'internal error', code: 'internal' }, { status: 500 });
+        return errorResponse(errorAnswer(err) ?? answerUnexpected(err, { logger, redact }, { jobId }, 'subscription failed'));
       }
     },
     async close() {
