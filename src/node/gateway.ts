@@ -5,13 +5,12 @@ import { getConnInfo } from '@hono/node-server/conninfo';
 import type { Context, Hono } from 'hono';
 import type pino from 'pino';
 import type { Bus } from '../core/bus/bus.ts';
-import { type Config, ConfigError, configSecrets } from '../core/config.ts';
+import { type Config, ConfigError } from '../core/config.ts';
 import type { Logger } from '../core/logger.ts';
 import { createMemoryBus } from '../core/bus/memory-bus.ts';
 import type { CreateQueue } from '../core/queue/create-queue.ts';
 import { createMemoryQueue } from '../core/queue/memory-queue.ts';
 import { createQueueRunner } from '../core/queue/queue-runner.ts';
-import { createRedactor } from '../core/redact.ts';
 import { type Relay, createRelay, relayTimings } from '../core/relay.ts';
 import { createUpstreamClient } from '../core/ingest/upstream.ts';
 import { createApp } from '../http/app.ts';
@@ -20,12 +19,12 @@ import { clientIpFrom } from '../http/client-ip.ts';
 import { isLoopbackAddress } from '../http/open-mode.ts';
 import { createSecurity } from '../http/security.ts';
 import { type Simulator, createSimulator } from '../simulator/simulator.ts';
-import { createNodeLogger } from './logger.ts';
 import { createMetrics } from './metrics.ts';
 import { createRedisBus } from './redis-bus.ts';
 import { GATEWAY_LEGACY_LAYOUT, warnOfLegacyJobs, withRedis } from './redis-migrate.ts';
 import { createRedisQueue } from './redis-queue.ts';
 import { createSocketSinks } from './socket-sink-opener.ts';
+import { type NodeProcess, createNodeProcess } from './recipe.ts';
 
 export interface Gateway {
   url: string;
@@ -45,6 +44,8 @@ export interface Gateway {
 }
 
 export interface GatewayOverrides {
+  /** The process's configuration steps and redactor (main's); default built here from `config`. */
+  node?: NodeProcess;
   logger?: Logger;
   /** Where the gateway's own (redacting) logger writes; tests capture lines here. */
   logDestination?: pino.DestinationStream;
@@ -72,18 +73,11 @@ export async function startGateway(config: Config, overrides: GatewayOverrides =
   let simulator: Simulator | undefined;
   let simServer: ServerType | undefined;
   let simulatorOrigin: string | undefined;
-  // The in-process simulator gets SIM_TOKEN, else a random token: the redactor knows both.
-  const token = config.SIMULATOR ? (config.SIM_TOKEN ?? `sim-${randomUUID()}`) : config.UPSTREAM_TOKEN;
-  const redact = createRedactor([...configSecrets(config), token]);
+  // The in-process simulator is called with the process's simulator token, which its redactor knows.
+  const node = overrides.node ?? createNodeProcess(config);
+  const { redact, simulatorToken } = node;
   const instanceId = config.INSTANCE_ID ?? randomUUID();
-  const logger =
-    overrides.logger ??
-    createNodeLogger({
-      level: config.LOG_LEVEL,
-      redact,
-      instance: instanceId,
-      ...(overrides.logDestination ? { destination: overrides.logDestination } : {}),
-    });
+  const logger = overrides.logger ?? node.logger(instanceId, overrides.logDestination);
 
   if (config.SIMULATOR) {
     simulator = createSimulator({ maxJobs: config.SIM_MAX_JOBS, ...(config.SIM_TOKEN ? { token: config.SIM_TOKEN } : {}) });
@@ -95,7 +89,9 @@ export async function startGateway(config: Config, overrides: GatewayOverrides =
 
   // Every configured profile (with SIMULATOR=true: every profile, against the simulator's paths for it).
   const served = PROFILES.flatMap((entry) => {
-    const endpoint = simulatorOrigin ? { baseUrl: simulatorOrigin + entry.simulatorPath, credential: token ?? '' } : entry.endpoint(config);
+    const endpoint = simulatorOrigin
+      ? { baseUrl: simulatorOrigin + entry.simulatorPath, credential: simulatorToken ?? '' }
+      : entry.endpoint(config);
     return endpoint ? [{ entry, endpoint }] : [];
   });
   if (served.length === 0) throw new ConfigError('invalid configuration: UPSTREAM_URL: no upstream configured and SIMULATOR is not true');
@@ -163,24 +159,38 @@ export async function startGateway(config: Config, overrides: GatewayOverrides =
       clientIp: (c: Context) => clientIpFrom(c.req.header('X-Forwarded-For'), getConnInfo(c).remote.address, config.TRUST_PROXY),
     }),
   });
-  let server: ServerType;
+  let server: ServerType | undefined;
+  let legacyCheck: Promise<void> | undefined;
+  /**
+   * The one way down, after a failed start as after a drain: relays (their leases released), the
+   * server and its sockets, the bus, the queues, the simulator. Nothing stays open.
+   */
+  const teardown = async () => {
+    for (const each of relays.values()) await each.close();
+    if (server) {
+      const closed = closeServer(server);
+      sinks.destroyAll();
+      await closed;
+    }
+    await bus.close();
+    await closeQueues();
+    await legacyCheck?.catch(() => undefined);
+    simulator?.close();
+    if (simServer) await closeServer(simServer);
+  };
   try {
     server = await listen(app.fetch, config.PORT, config.HOST);
   } catch (err) {
-    // Nothing may stay open (Redis connections, the simulator) when the gateway cannot start.
-    for (const each of relays.values()) await each.close();
-    await bus.close();
-    await closeQueues();
-    simulator?.close();
-    if (simServer) await closeServer(simServer);
+    await teardown();
     throw err;
   }
+  const listening = server;
   const { port } = server.address() as AddressInfo;
   const host = config.HOST === '0.0.0.0' || config.HOST === '::' ? '127.0.0.1' : config.HOST;
   const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
   logger.info({ url, bus: busKind }, 'sse-relay listening');
   // Jobs stored before profiles are not read: say so (moving them is the operator's step, README "Upgrading").
-  const legacyCheck =
+  legacyCheck =
     config.REDIS_URL && !overrides.bus
       ? withRedis(config.REDIS_URL, GATEWAY_LEGACY_LAYOUT, (redis) => warnOfLegacyJobs(redis, GATEWAY_LEGACY_LAYOUT, logger))
       : undefined;
@@ -205,18 +215,10 @@ export async function startGateway(config: Config, overrides: GatewayOverrides =
       closing ??= (async () => {
         const started = Date.now();
         // No new connections; open streams end spread over DRAIN_MS while their jobs are still followed.
-        const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
+        const stopped = new Promise<void>((resolve) => listening.close(() => resolve()));
         await Promise.all([...relays.values()].map((each) => each.drain(config.DRAIN_MS)));
-        for (const each of relays.values()) await each.close();
-        const closed = closeServer(server);
-        sinks.destroyAll();
-        await closed;
+        await teardown();
         await stopped;
-        await bus.close();
-        await closeQueues();
-        await legacyCheck?.catch(() => undefined);
-        simulator?.close();
-        if (simServer) await closeServer(simServer);
         logger.info({ ms: Date.now() - started }, 'stopped: streams drained, leases released, connections closed');
       })();
       return closing;
