@@ -1,10 +1,11 @@
 import { DurableObject } from 'cloudflare:workers';
 import type { StoredEvent } from '../core/bus/bus.ts';
-import { type WorkerConfig, loadWorkerConfig } from './config.ts';
+import type { WorkerConfig } from './config.ts';
 import { type JobRecord, storedJobKey } from './do-bus.ts';
 import type { Env } from './env.ts';
 import { type JobRuntime, createJobRuntime } from './job-runtime.ts';
 import { storedJobRef, workerProfile } from './profiles.ts';
+import { workerRecipe } from './recipe.ts';
 import { errorMessage } from '../core/errors.ts';
 
 /** After the terminal event, how long the in-memory relay stays before an idle object drops it. */
@@ -17,16 +18,14 @@ const IDLE_AFTER_TERMINAL_MS = 60_000;
  */
 export class JobObject extends DurableObject<Env> {
   private runtime: JobRuntime | undefined;
-  private loadedConfig: WorkerConfig | undefined;
 
   private get config(): WorkerConfig {
-    this.loadedConfig ??= loadWorkerConfig(this.env);
-    return this.loadedConfig;
+    return workerRecipe(this.env).config;
   }
 
   /** The job's runtime, for its profile (one object holds one job, so one profile). */
   private job(profileName: string): JobRuntime {
-    this.runtime ??= createJobRuntime(this.ctx, this.config, workerProfile(profileName).profile, (event, record) =>
+    this.runtime ??= createJobRuntime(this.ctx, workerRecipe(this.env), workerProfile(profileName).profile, (event, record) =>
       this.scheduleAfter(event, record),
     );
     return this.runtime;
