@@ -35,6 +35,8 @@ export const INTERNAL_ERROR: ErrorAnswer = { status: 500, body: { error: 'intern
  * with its status, `Retry-After` and `WWW-Authenticate`, in the shape's body; undefined for
  * anything else, which is a bug (see `answerUnexpected`).
  */
+export function errorAnswer(err: RelayError, shape?: ErrorShape, c?: Context): ErrorAnswer;
+export function errorAnswer(err: unknown, shape?: ErrorShape, c?: Context): ErrorAnswer | undefined;
 export function errorAnswer(err: unknown, shape: ErrorShape = gatewayErrors, c?: Context): ErrorAnswer | undefined {
   if (!(err instanceof Error)) return undefined;
   const vendor = shape.vendorError?.(err);
