@@ -1,9 +1,10 @@
-import { errorBody, errorDetail, RelayError } from '../core/errors.ts';
+import { errorDetail, RelayError } from '../core/errors.ts';
 import type { Logger } from '../core/logger.ts';
 import type { SubscriberSink } from '../core/fanout/hub.ts';
 import type { FrameStyle } from '../core/profile.ts';
 import type { Relay } from '../core/relay.ts';
 import { SSE_HEADERS, encodeComment, encodeRetry, encodeUnnumberedEvent } from '../core/fanout/sse.ts';
+import { INTERNAL_ERROR, errorAnswer } from './error-response.ts';
 import type { QueuedCreate } from './queued-create.ts';
 import { type SinkInit, type SinkOpener, openStreamSink } from './subscription-response.ts';
 
@@ -79,8 +80,8 @@ export function queuedStream(queued: QueuedCreate, options: QueuedStreamOptions)
       const data = vendor.failure(err);
       write(encodeUnnumberedEvent(vendor.style.eventName?.(data) ?? 'error', data));
     } else {
-      const error = err instanceof RelayError ? err : new RelayError('internal', 'internal error', { cause: err });
-      write(frame('queue_error', { ...errorBody(error), status: error.status }));
+      const answer = errorAnswer(err) ?? INTERNAL_ERROR;
+      write(frame('queue_error', { ...(answer.body as object), status: answer.status }));
     }
     out.end();
   };
