@@ -3,7 +3,7 @@
 // DEV_STATE_DIR (default .wrangler/state).
 import { randomUUID } from 'node:crypto';
 import { startSimulator } from '@sse-relay/simulator/node';
-import { PROFILES } from '../src/profiles/index.ts';
+import { simulatorEnv } from '../src/node/recipe.ts';
 import { startWorkerDev } from './worker-dev.ts';
 
 const port = Number(process.env.PORT || 8787);
@@ -19,7 +19,7 @@ const worker = await startWorkerDev({
   persistTo: process.env.DEV_STATE_DIR || '.wrangler/state',
   // Every profile's vendor at the simulator: each profile's own variables, as the cluster's workers get them.
   vars: {
-    ...Object.assign({}, ...PROFILES.map((entry) => entry.endpointEnv(origin + entry.simulatorPath, token))),
+    ...simulatorEnv(origin, token),
     GATEWAY_OPEN: 'true',
     LOG_LEVEL: process.env.LOG_LEVEL || 'info',
   },

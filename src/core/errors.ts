@@ -55,3 +55,24 @@ export class RelayError extends Error {
 export function errorBody(err: RelayError): { error: string; code: ErrorCode } {
   return { error: err.message, code: err.code };
 }
+
+/** A thrown value's message: an Error's own, anything else as text. */
+export function errorMessage(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+/** How many causes deep `errorDetail` follows a chain (a cycle must not loop). */
+const MAX_CAUSES = 5;
+
+const stackOf = (value: unknown) => (value instanceof Error ? (value.stack ?? value.message) : String(value));
+
+/** A thrown value for a log line: its stack (else message), then each `cause` under it. Redact before logging. */
+export function errorDetail(err: unknown): string {
+  let text = stackOf(err);
+  let cause = err instanceof Error ? err.cause : undefined;
+  for (let depth = 0; cause !== undefined && depth < MAX_CAUSES; depth++) {
+    text += `\ncaused by: ${stackOf(cause)}`;
+    cause = cause instanceof Error ? cause.cause : undefined;
+  }
+  return text;
+}

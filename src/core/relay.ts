@@ -21,7 +21,7 @@
 import type { Config } from './config.ts';
 import type { Bus, EventLog } from './bus/bus.ts';
 import { type Clock, systemClock } from './clock.ts';
-import { RelayError } from './errors.ts';
+import { RelayError, errorMessage } from './errors.ts';
 import { createFollowers, type EnsureResult } from './follow/followers.ts';
 import { parseSnapshot } from './follow/poll.ts';
 import type { JobHub } from './fanout/hub.ts';
@@ -184,7 +184,7 @@ export function createRelay(options: RelayOptions): Relay {
     for (const hub of hubs.busy()) {
       if (hub.terminalSeq !== null) continue;
       followers.ensure(hub.jobId, hub.lastSeq).catch((err: unknown) => {
-        logger.warn({ jobId: hub.jobId, err: err instanceof Error ? err.message : String(err) }, 'follow check failed');
+        logger.warn({ jobId: hub.jobId, err: errorMessage(err) }, 'follow check failed');
       });
     }
   }, options.leaseMs);

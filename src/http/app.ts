@@ -1,14 +1,15 @@
-import { type Context, Hono } from 'hono';
+import { type Context, type ErrorHandler, Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { requestId } from 'hono/request-id';
 import { type JobRef, qualifiedJobId } from '../core/auth/job-ref.ts';
 import { MAX_TOKEN_JOBS } from '../core/auth/subscribe-token.ts';
-import { RelayError, errorBody } from '../core/errors.ts';
+import { RelayError } from '../core/errors.ts';
 import type { Logger } from '../core/logger.ts';
 import type { BusHealth } from '../core/bus/bus.ts';
 import type { CreateOutcome, Relay } from '../core/relay.ts';
 import { SSE_HEADERS } from '../core/fanout/sse.ts';
 import { accessLog } from './access-log.ts';
+import { type ErrorShape, createErrorHandler } from './error-response.ts';
 import { requireApiKey, requireJobAccess } from './auth.ts';
 import { type AppQueue, queueCreate } from './queued-create.ts';
 import type { Security } from './security.ts';
@@ -38,6 +39,8 @@ export interface RouteKit {
   redact: (text: string) => string;
   /** Body size limit middleware (413 past MAX_BODY_BYTES). */
   limitBody: ReturnType<typeof bodyLimit>;
+  /** The app's error handler with the vendor's error shape, for the profile's own sub-app (`onError`). */
+  onError(shape: ErrorShape): ErrorHandler;
   /** Runs `open` holding a subscriber slot, which the SSE response frees when the client is gone, whichever way. */
   withSlot(c: Context, open: (release: () => void) => Promise<Response>): Promise<Response>;
   /** Opens this profile's job for the caller (after access was checked), holding `release`'s slot. */
@@ -113,6 +116,7 @@ export const uniformStreamPath = (job: JobRef) => `/v1/jobs/${job.profile}/${enc
 export function createApp<Ctx>(deps: AppDeps<Ctx>): Hono {
   const { logger, security, subscriptions } = deps;
   const profiles = new Map(deps.profiles.map((entry) => [entry.relay.profile.name, entry]));
+  const onError = createErrorHandler(deps);
   const app = new Hono();
   app.use('*', requestId(), accessLog(logger, security.clientIp));
   app.use('*', security.guard);
@@ -213,6 +217,8 @@ export function createApp<Ctx>(deps: AppDeps<Ctx>): Hono {
       refusal: options.refusal,
       leave: () => left.abort(),
       onClose: release,
+      logger,
+      redact: deps.redact,
       ...(options.describe ? { describe: options.describe } : {}),
       ...(options.vendorFailure && relay.profile.dropInFrames
         ? { vendor: { style: relay.profile.dropInFrames, failure: options.vendorFailure } }
@@ -231,6 +237,7 @@ export function createApp<Ctx>(deps: AppDeps<Ctx>): Hono {
       security,
       redact: deps.redact,
       limitBody,
+      onError,
       withSlot,
       subscribe: (c, jobId, subscription) => subscribe(c, { profile: name, jobId }, subscription),
       requireJobAccess: (c, jobId) => requireJobAccess(security, c, { profile: name, jobId }),
@@ -251,18 +258,7 @@ export function createApp<Ctx>(deps: AppDeps<Ctx>): Hono {
 
   app.notFound((c) => c.json({ error: 'no such route', code: 'not_found' }, 404));
 
-  app.onError((err, c) => {
-    if (err instanceof RelayError) {
-      if (err.retryAfterS !== undefined) c.header('Retry-After', String(err.retryAfterS));
-      if (err.code === 'unauthorized') c.header('WWW-Authenticate', 'Bearer realm="sse-relay"');
-      return c.json(errorBody(err), err.status as 400);
-    }
-    logger.error(
-      { err: deps.redact(err instanceof Error ? (err.stack ?? err.message) : String(err)), path: c.req.path },
-      'unhandled error',
-    );
-    return c.json({ error: 'internal error', code: 'internal' }, 500);
-  });
+  app.onError(onError());
 
   return app;
 }

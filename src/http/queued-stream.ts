@@ -1,8 +1,10 @@
-import { errorBody, RelayError } from '../core/errors.ts';
+import { errorDetail, RelayError } from '../core/errors.ts';
+import type { Logger } from '../core/logger.ts';
 import type { SubscriberSink } from '../core/fanout/hub.ts';
 import type { FrameStyle } from '../core/profile.ts';
 import type { Relay } from '../core/relay.ts';
 import { SSE_HEADERS, encodeComment, encodeRetry, encodeUnnumberedEvent } from '../core/fanout/sse.ts';
+import { INTERNAL_ERROR, errorAnswer } from './error-response.ts';
 import type { QueuedCreate } from './queued-create.ts';
 import { type SinkInit, type SinkOpener, openStreamSink } from './subscription-response.ts';
 
@@ -26,6 +28,9 @@ export interface QueuedStreamOptions {
   leave(): void;
   /** Frees the caller's subscriber slot. */
   onClose(): void;
+  /** Where an unexpected failure is told (redacted): the caller sees only "internal error". */
+  logger: Logger;
+  redact(text: string): string;
 }
 
 const frame = (event: string, data: unknown) => encodeUnnumberedEvent(event, JSON.stringify(data));
@@ -68,19 +73,21 @@ export function queuedStream(queued: QueuedCreate, options: QueuedStreamOptions)
     shown = position;
   });
 
-  const fail = (err: unknown) => {
+  /** Ends the stream with the failure; one the caller was not refused with (`refused`) nor a RelayError is a bug, logged. */
+  const fail = (err: unknown, refused = false) => {
+    if (!refused && !(err instanceof RelayError)) options.logger.error({ err: options.redact(errorDetail(err)) }, 'queued create failed');
     if (vendor) {
       const data = vendor.failure(err);
       write(encodeUnnumberedEvent(vendor.style.eventName?.(data) ?? 'error', data));
     } else {
-      const error = err instanceof RelayError ? err : new RelayError('internal', 'internal error');
-      write(frame('queue_error', { ...errorBody(error), status: error.status }));
+      const answer = errorAnswer(err) ?? INTERNAL_ERROR;
+      write(frame('queue_error', { ...(answer.body as object), status: answer.status }));
     }
     out.end();
   };
   queued.outcome
     .then(async (outcome) => {
-      if (outcome.kind === 'reply') return fail(options.refusal(outcome.reply));
+      if (outcome.kind === 'reply') return fail(options.refusal(outcome.reply), true);
       if (!vendor && options.describe) write(frame('submitted', await options.describe(outcome.jobId)));
       const subscription = await options.subscribe(outcome.jobId, -1);
       if (subscription.kind === 'finished') return out.end();
@@ -92,6 +99,6 @@ export function queuedStream(queued: QueuedCreate, options: QueuedStreamOptions)
       };
       hub.attach(out, -1, options.maxReplay, vendor?.style);
     })
-    .catch(fail);
+    .catch((err: unknown) => fail(err));
   return opened.response;
 }

@@ -18,7 +18,7 @@ export interface SubscriptionOptions<Ctx> {
 /** A streaming create waiting in the create queue, as the app hands it over (see queuedStream). */
 export type QueuedOptions<Ctx> = Pick<
   QueuedStreamOptions,
-  'heartbeatMs' | 'headers' | 'describe' | 'refusal' | 'vendor' | 'leave' | 'onClose'
+  'heartbeatMs' | 'headers' | 'describe' | 'refusal' | 'vendor' | 'leave' | 'onClose' | 'logger' | 'redact'
 > & { context: Ctx };
 
 /**

@@ -6,8 +6,8 @@ import type { Bus } from '../core/bus/bus.ts';
 import type { Config } from '../config.ts';
 import type { Logger } from '../core/logger.ts';
 import { createMemoryBus } from '../core/bus/memory-bus.ts';
-import { PROFILES } from '../profiles/index.ts';
 import { channelOf, serveBus } from './ipc-bus.ts';
+import { type NodeProcess, simulatorEnv } from './recipe.ts';
 
 /** How many gateway processes `WORKERS` asks for: `auto` is one per core. */
 export function workerCount(workers: Config['WORKERS']): number {
@@ -23,21 +23,20 @@ const RESTART_BACKOFF_MS = 1_000;
  * simulator (when there is no upstream), the subscribe-token secret and distinct instance ids.
  * Serves no HTTP itself. Resolves with a stop function once every worker listens.
  */
-export async function startCluster(config: Config, count: number, logger: Logger): Promise<{ url: string; stop(): Promise<void> }> {
+export async function startCluster(node: NodeProcess, count: number, logger: Logger): Promise<{ url: string; stop(): Promise<void> }> {
+  const { config } = node;
   const env: Record<string, string> = {};
   let bus: Bus | undefined;
   let simulator: StartedSimulator | undefined;
   if (!config.REDIS_URL) bus = createMemoryBus({ historyMaxEvents: config.HISTORY_MAX_EVENTS, historyTtlMs: config.HISTORY_TTL_S * 1000 });
-  if (PROFILES.every((entry) => entry.endpoint(config) === undefined)) {
-    // One simulator for every worker, so a job started on one can be followed by any other.
-    const token = config.SIM_TOKEN ?? `sim-${randomUUID()}`;
+  const token = node.simulatorToken;
+  if (token !== undefined) {
+    // One simulator for every worker (SIMULATOR=true), so a job started on one can be followed by any other.
     if (token.length < 8) throw new Error('SIM_TOKEN must be at least 8 characters when WORKERS > 1');
     simulator = await startSimulator({ maxJobs: config.SIM_MAX_JOBS, token });
-    // Every profile not configured otherwise: its own upstream variables, at the simulator's paths for it.
+    // Every profile (none is configured otherwise): its own upstream variables, at the simulator's paths for it.
     const origin = simulator.url;
-    for (const entry of PROFILES) {
-      if (!entry.endpoint(config)) Object.assign(env, entry.endpointEnv(origin + entry.simulatorPath, token));
-    }
+    Object.assign(env, simulatorEnv(origin, token));
     logger.info({ upstream: origin }, 'serving the unconfigured profiles from the built-in simulator');
   }
   // A token issued by one worker must be accepted by every other.

@@ -7,13 +7,12 @@ import type pino from 'pino';
 import type { Simulator } from '@sse-relay/simulator';
 import { type StartedSimulator, startSimulator } from '@sse-relay/simulator/node';
 import type { Bus } from '../core/bus/bus.ts';
-import { type Config, ConfigError, configSecrets } from '../config.ts';
+import { type Config, ConfigError } from '../config.ts';
 import type { Logger } from '../core/logger.ts';
 import { createMemoryBus } from '../core/bus/memory-bus.ts';
 import type { CreateQueue } from '../core/queue/create-queue.ts';
 import { createMemoryQueue } from '../core/queue/memory-queue.ts';
 import { createQueueRunner } from '../core/queue/queue-runner.ts';
-import { createRedactor } from '../core/redact.ts';
 import { type Relay, createRelay, relayTimings } from '../core/relay.ts';
 import { createUpstreamClient } from '../core/ingest/upstream.ts';
 import { createApp } from '../http/app.ts';
@@ -22,12 +21,12 @@ import { clientIpFrom } from '../http/client-ip.ts';
 import { isLoopbackAddress } from '../http/open-mode.ts';
 import { createSecurity } from '../http/security.ts';
 import { createLocalSubscriptions } from '../http/subscriptions.ts';
-import { createNodeLogger } from './logger.ts';
 import { createMetrics } from './metrics.ts';
 import { createRedisBus } from './redis-bus.ts';
 import { GATEWAY_LEGACY_LAYOUT, warnOfLegacyJobs, withRedis } from './redis-migrate.ts';
 import { createRedisQueue } from './redis-queue.ts';
 import { type NodeContext, createSocketSinks } from './socket-sink-opener.ts';
+import { type NodeProcess, createNodeProcess } from './recipe.ts';
 
 export interface Gateway {
   url: string;
@@ -47,6 +46,8 @@ export interface Gateway {
 }
 
 export interface GatewayOverrides {
+  /** The process's configuration steps and redactor (main's); default built here from `config`. */
+  node?: NodeProcess;
   logger?: Logger;
   /** Where the gateway's own (redacting) logger writes; tests capture lines here. */
   logDestination?: pino.DestinationStream;
@@ -73,18 +74,11 @@ function closeServer(server: ServerType): Promise<void> {
 export async function startGateway(config: Config, overrides: GatewayOverrides = {}): Promise<Gateway> {
   let sim: StartedSimulator | undefined;
   let simulatorOrigin: string | undefined;
-  // The in-process simulator gets SIM_TOKEN, else a random token: the redactor knows both.
-  const token = config.SIMULATOR ? (config.SIM_TOKEN ?? `sim-${randomUUID()}`) : undefined;
-  const redact = createRedactor([...configSecrets(config), token]);
+  // The in-process simulator is called with the process's simulator token, which its redactor knows.
+  const node = overrides.node ?? createNodeProcess(config);
+  const { redact, simulatorToken } = node;
   const instanceId = config.INSTANCE_ID ?? randomUUID();
-  const logger =
-    overrides.logger ??
-    createNodeLogger({
-      level: config.LOG_LEVEL,
-      redact,
-      instance: instanceId,
-      ...(overrides.logDestination ? { destination: overrides.logDestination } : {}),
-    });
+  const logger = overrides.logger ?? node.logger(instanceId, overrides.logDestination);
 
   if (config.SIMULATOR) {
     sim = await startSimulator({ maxJobs: config.SIM_MAX_JOBS, ...(config.SIM_TOKEN ? { token: config.SIM_TOKEN } : {}) });
@@ -94,7 +88,9 @@ export async function startGateway(config: Config, overrides: GatewayOverrides =
 
   // Every configured profile (with SIMULATOR=true: every profile, against the simulator's paths for it).
   const served = PROFILES.flatMap((entry) => {
-    const endpoint = simulatorOrigin ? { baseUrl: simulatorOrigin + entry.simulatorPath, credential: token ?? '' } : entry.endpoint(config);
+    const endpoint = simulatorOrigin
+      ? { baseUrl: simulatorOrigin + entry.simulatorPath, credential: simulatorToken ?? '' }
+      : entry.endpoint(config);
     return endpoint ? [{ entry, endpoint }] : [];
   });
   if (served.length === 0) throw new ConfigError('invalid configuration: UPSTREAM_URL: no upstream configured and SIMULATOR is not true');
@@ -168,23 +164,37 @@ export async function startGateway(config: Config, overrides: GatewayOverrides =
     metrics: createMetrics([...relays.values()]),
     security,
   });
-  let server: ServerType;
+  let server: ServerType | undefined;
+  let legacyCheck: Promise<void> | undefined;
+  /**
+   * The one way down, after a failed start as after a drain: relays (their leases released), the
+   * server and its sockets, the bus, the queues, the simulator. Nothing stays open.
+   */
+  const teardown = async () => {
+    for (const each of relays.values()) await each.close();
+    if (server) {
+      const closed = closeServer(server);
+      sinks.destroyAll();
+      await closed;
+    }
+    await bus.close();
+    await closeQueues();
+    await legacyCheck?.catch(() => undefined);
+    await sim?.close();
+  };
   try {
     server = await listen(app.fetch, config.PORT, config.HOST);
   } catch (err) {
-    // Nothing may stay open (Redis connections, the simulator) when the gateway cannot start.
-    for (const each of relays.values()) await each.close();
-    await bus.close();
-    await closeQueues();
-    await sim?.close();
+    await teardown();
     throw err;
   }
+  const listening = server;
   const { port } = server.address() as AddressInfo;
   const host = config.HOST === '0.0.0.0' || config.HOST === '::' ? '127.0.0.1' : config.HOST;
   const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
   logger.info({ url, bus: busKind }, 'sse-relay listening');
   // Jobs stored before profiles are not read: say so (moving them is the operator's step, docs/operations/upgrading.md).
-  const legacyCheck =
+  legacyCheck =
     config.REDIS_URL && !overrides.bus
       ? withRedis(config.REDIS_URL, GATEWAY_LEGACY_LAYOUT, (redis) => warnOfLegacyJobs(redis, GATEWAY_LEGACY_LAYOUT, logger))
       : undefined;
@@ -209,17 +219,10 @@ export async function startGateway(config: Config, overrides: GatewayOverrides =
       closing ??= (async () => {
         const started = Date.now();
         // No new connections; open streams end spread over DRAIN_MS while their jobs are still followed.
-        const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
+        const stopped = new Promise<void>((resolve) => listening.close(() => resolve()));
         await Promise.all([...relays.values()].map((each) => each.drain(config.DRAIN_MS)));
-        for (const each of relays.values()) await each.close();
-        const closed = closeServer(server);
-        sinks.destroyAll();
-        await closed;
+        await teardown();
         await stopped;
-        await bus.close();
-        await closeQueues();
-        await legacyCheck?.catch(() => undefined);
-        await sim?.close();
         logger.info({ ms: Date.now() - started }, 'stopped: streams drained, leases released, connections closed');
       })();
       return closing;

@@ -1,4 +1,5 @@
 import type { AppendInput, Bus, BusListener, JobState, StoredEvent, Unsubscribe } from '../core/bus/bus.ts';
+import { errorMessage } from '../core/errors.ts';
 
 /** One message pipe between two processes (a cluster worker's `process`, or the primary's `Worker`). */
 export interface IpcChannel {
@@ -42,7 +43,7 @@ export function serveBus(bus: Bus, channel: IpcChannel): () => Promise<void> {
     work.then(
       // undefined (a void call) is left out of the message, null is kept.
       (v) => send({ tag: TAG, k: 'ret', c, id, v }),
-      (err: unknown) => send({ tag: TAG, k: 'err', c, id, e: err instanceof Error ? err.message : String(err) }),
+      (err: unknown) => send({ tag: TAG, k: 'err', c, id, e: errorMessage(err) }),
     );
   const off = channel.onMessage((message) => {
     if (!isBusMessage(message)) return;

@@ -1,39 +1,33 @@
 import cluster from 'node:cluster';
-import { type Config, ConfigError, configSecrets, loadConfig, withDevDefaults } from '../config.ts';
+import { type Config, ConfigError } from '../config.ts';
+import { errorMessage } from '../core/errors.ts';
 import type { Logger } from '../core/logger.ts';
-import { createRedactor } from '../core/redact.ts';
 import { startCluster, workerCount } from './cluster.ts';
 import { startGateway } from './gateway.ts';
 import { channelOf, createIpcBus } from './ipc-bus.ts';
-import { createNodeLogger } from './logger.ts';
+import { createNodeProcess, loadNodeConfig } from './recipe.ts';
 
 /** How long shutdown may take after the drain window before the process exits anyway. */
 const SHUTDOWN_GRACE_MS = 10_000;
 
 let config: Config;
 try {
-  // `--dev` (what `npm start` passes) asks for the open gateway and the built-in simulator; nothing else falls back to them.
-  config = loadConfig(process.argv.includes('--dev') ? withDevDefaults(process.env) : process.env);
+  config = loadNodeConfig(process.argv, process.env);
 } catch (err) {
   if (!(err instanceof ConfigError)) throw err;
   console.error(err.message);
   process.exit(2);
 }
 
-const redact = createRedactor(configSecrets(config));
-// Last line of defence: a bug must cost one request, never the process (and never leak the token).
-process.on('unhandledRejection', (reason) => {
-  console.error(JSON.stringify({ level: 50, msg: 'unhandled rejection', err: redact(String(reason)) }));
-});
-process.on('uncaughtException', (err) => {
-  console.error(JSON.stringify({ level: 50, msg: 'uncaught exception', err: redact(err.stack ?? err.message) }));
-});
+// One redactor for the whole process (the simulator's token included): the handlers below, the gateway or the cluster primary.
+const node = createNodeProcess(config);
+// Last line of defence: a bug must cost one request, never the process (and never leak a secret).
+process.on('unhandledRejection', (reason) => console.error(node.failureLine('unhandled rejection', reason)));
+process.on('uncaughtException', (err) => console.error(node.failureLine('uncaught exception', err)));
 
 const failed = (err: unknown) => {
   // E.g. the port is taken: exit instead of lingering half-started (Redis and simulator handles keep the loop alive).
-  console.error(
-    JSON.stringify({ level: 60, msg: 'gateway failed to start', err: redact(err instanceof Error ? err.message : String(err)) }),
-  );
+  console.error(node.failureLine('gateway failed to start', errorMessage(err), 60));
   process.exit(1);
 };
 
@@ -43,12 +37,12 @@ const workers = workerCount(config.WORKERS);
 try {
   if (cluster.isPrimary && workers > 1) {
     // The primary forks the gateways and holds what they share; it serves no request itself.
-    processLogger = createNodeLogger({ level: config.LOG_LEVEL, redact, instance: `${config.INSTANCE_ID ?? 'sse-relay'}-primary` });
-    stopping = (await startCluster(config, workers, processLogger)).stop;
+    processLogger = node.logger(`${config.INSTANCE_ID ?? 'sse-relay'}-primary`);
+    stopping = (await startCluster(node, workers, processLogger)).stop;
   } else {
     // A cluster worker without Redis uses the primary's memory bus, so every worker sees every job.
     const bus = cluster.isWorker && !config.REDIS_URL ? createIpcBus(channelOf(process)) : undefined;
-    const gateway = await startGateway(config, bus ? { bus, busKind: 'memory (in the cluster primary, over IPC)' } : {});
+    const gateway = await startGateway(config, { node, ...(bus ? { bus, busKind: 'memory (in the cluster primary, over IPC)' } : {}) });
     processLogger = gateway.logger;
     stopping = () => gateway.close();
   }

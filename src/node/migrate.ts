@@ -4,17 +4,16 @@
  * configuration). Reads the gateway's own environment; only REDIS_URL matters. `--dry-run` only
  * counts the jobs it would move. See docs/operations/upgrading.md.
  */
-import { ConfigError, configSecrets, loadConfig, withDevDefaults } from '../config.ts';
-import { createRedactor } from '../core/redact.ts';
-import { createNodeLogger } from './logger.ts';
+import { ConfigError } from '../config.ts';
+import { createNodeProcess, loadNodeConfig } from './recipe.ts';
 import { GATEWAY_LEGACY_LAYOUT, findLegacyJobs, migrateLegacyJobs, withRedis } from './redis-migrate.ts';
+import { errorMessage } from '../core/errors.ts';
 
 let exitCode = 0;
 try {
-  const config = loadConfig(process.argv.includes('--dev') ? withDevDefaults(process.env) : process.env);
+  const config = loadNodeConfig(process.argv, process.env);
   if (config.REDIS_URL === undefined) throw new ConfigError('invalid configuration: REDIS_URL: required to migrate Redis keys');
-  const redact = createRedactor([...configSecrets(config), config.REDIS_URL]);
-  const logger = createNodeLogger({ level: config.LOG_LEVEL, redact, instance: `${config.INSTANCE_ID ?? 'sse-relay'}-migrate` });
+  const logger = createNodeProcess(config).logger(`${config.INSTANCE_ID ?? 'sse-relay'}-migrate`);
   try {
     await withRedis(config.REDIS_URL, GATEWAY_LEGACY_LAYOUT, async (redis) => {
       if (!process.argv.includes('--dry-run')) {
@@ -25,7 +24,7 @@ try {
       logger.info({ found: ids.length, examples: ids.slice(0, 10) }, 'redis migration (dry run): old-layout jobs found, nothing moved');
     });
   } catch (err) {
-    logger.error({ err: err instanceof Error ? err.message : String(err) }, 'redis migration failed; run it again (it is safe to repeat)');
+    logger.error({ err: errorMessage(err) }, 'redis migration failed; run it again (it is safe to repeat)');
     exitCode = 1;
   }
 } catch (err) {

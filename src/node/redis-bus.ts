@@ -1,6 +1,6 @@
 import { Redis } from 'ioredis';
 import type { AppendInput, Bus, JobState, RetentionOptions, StoredEvent } from '../core/bus/bus.ts';
-import { RelayError } from '../core/errors.ts';
+import { RelayError, errorMessage } from '../core/errors.ts';
 import { type Logger, silentLogger } from '../core/logger.ts';
 import { createFanout } from './redis-fanout.ts';
 import { type JobKeys, decodeEntries, jobKeys, streamStart } from './redis-schema.ts';
@@ -82,7 +82,7 @@ export function createRedisBus(options: RedisBusOptions): Bus & { channelCount()
     } catch (err) {
       if (err instanceof RelayError || err instanceof TypeError) throw err;
       const connected = client.status === 'ready' && subscriber.status === 'ready';
-      if (connected) logger.warn({ operation, err: err instanceof Error ? err.message : String(err) }, 'redis command failed');
+      if (connected) logger.warn({ operation, err: errorMessage(err) }, 'redis command failed');
       throw new RelayError('unavailable', 'event bus unavailable', { retryAfterS: 1, cause: err });
     }
   }

@@ -8,6 +8,7 @@ import { Redis } from 'ioredis';
 import type { Logger } from '../core/logger.ts';
 import { PROFILES } from '../profiles/index.ts';
 import { type JobKeys, jobKeys } from './redis-schema.ts';
+import { errorMessage } from '../core/errors.ts';
 
 /** Where old-layout jobs are and where they go. */
 export interface LegacyLayout {
@@ -122,7 +123,7 @@ export async function warnOfLegacyJobs(redis: Redis, layout: LegacyLayout, logge
       'Redis holds jobs in the pre-profile key layout, which this version does not read: run `node dist/migrate.js` (npm run migrate:redis) to move them (docs/operations/upgrading.md)',
     );
   } catch (err) {
-    logger.debug({ err: err instanceof Error ? err.message : String(err) }, 'could not check Redis for old-layout jobs');
+    logger.debug({ err: errorMessage(err) }, 'could not check Redis for old-layout jobs');
   }
 }
 

@@ -1,20 +1,15 @@
 import type { Hono } from 'hono';
 import { type JobRef, qualifiedJobId } from '../core/auth/job-ref.ts';
 import { RelayError } from '../core/errors.ts';
-import { configSecrets } from '../config.ts';
-import { createRedactor } from '../core/redact.ts';
-import { createUpstreamClient } from '../core/ingest/upstream.ts';
 import type { UpstreamProfile } from '../core/profile.ts';
 import { type AppProfile, type AppRelay, createApp } from '../http/app.ts';
 import { createSecurity } from '../http/security.ts';
 import type { Subscriptions } from '../http/subscriptions.ts';
 import { PROFILES } from '../profiles/index.ts';
-import { loadWorkerConfig } from './config.ts';
 import type { Env } from './env.ts';
 import type { StartResult } from './job-starter.ts';
 import { streamLimitTail } from './job-runtime.ts';
-import { createConsoleLogger } from './logger.ts';
-import { workerEndpoint } from './profiles.ts';
+import { workerRecipe } from './recipe.ts';
 import { expiringSlots } from './slots.ts';
 import { capStream } from './stream-cap.ts';
 
@@ -30,9 +25,8 @@ const BACKSTOP_MS = 1000;
  * through a JobStarter; a job's events, snapshot and subscriptions come from its JobObject.
  */
 export function createWorkerApp(env: Env): Hono {
-  const config = loadWorkerConfig(env);
-  const redact = createRedactor(configSecrets(config));
-  const logger = createConsoleLogger(config.LOG_LEVEL, redact);
+  const recipe = workerRecipe(env);
+  const { config, redact, logger } = recipe;
   const jobObject = (job: JobRef) => env.JOBS.get(env.JOBS.idFromName(qualifiedJobId(job)));
   const profiles = PROFILES.map((entry) => entry.profile.name);
   // Cloudflare sets CF-Connecting-IP itself; a client cannot forge it.
@@ -42,7 +36,7 @@ export function createWorkerApp(env: Env): Hono {
   /** One profile's relay front: creates go through a JobStarter, everything else to the job's object. */
   const front = (profile: UpstreamProfile): AppRelay => ({
     profile,
-    upstream: createUpstreamClient(profile, workerEndpoint(profile, config), redact),
+    upstream: recipe.upstream(profile),
     async create(kind, body) {
       const starter = env.JOB_STARTERS.get(env.JOB_STARTERS.newUniqueId());
       // The RPC result type drops `unknown` (the reply's JSON body); it arrives structured-cloned.

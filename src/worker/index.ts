@@ -1,5 +1,7 @@
 import type { Hono } from 'hono';
 import { ConfigError } from '../core/config.ts';
+import { RelayError } from '../core/errors.ts';
+import { errorAnswer, errorResponse } from '../http/error-response.ts';
 import { createWorkerApp } from './app.ts';
 import type { Env } from './env.ts';
 
@@ -19,7 +21,7 @@ export default {
         if (!(err instanceof ConfigError)) throw err;
         // A misconfigured deploy (e.g. no GATEWAY_API_KEYS and no GATEWAY_OPEN) serves nothing; the message names variables, never values.
         console.error(err.message);
-        return Response.json({ error: `gateway not started: ${err.message}`, code: 'unavailable' }, { status: 503 });
+        return errorResponse(errorAnswer(new RelayError('unavailable', `gateway not started: ${err.message}`)));
       }
       apps.set(env, app);
     }

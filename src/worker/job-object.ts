@@ -1,10 +1,12 @@
 import { DurableObject } from 'cloudflare:workers';
 import type { StoredEvent } from '../core/bus/bus.ts';
-import { type WorkerConfig, loadWorkerConfig } from './config.ts';
+import type { WorkerConfig } from './config.ts';
 import { type JobRecord, storedJobKey } from './do-bus.ts';
 import type { Env } from './env.ts';
 import { type JobRuntime, createJobRuntime } from './job-runtime.ts';
 import { storedJobRef, workerProfile } from './profiles.ts';
+import { workerRecipe } from './recipe.ts';
+import { errorMessage } from '../core/errors.ts';
 
 /** After the terminal event, how long the in-memory relay stays before an idle object drops it. */
 const IDLE_AFTER_TERMINAL_MS = 60_000;
@@ -16,16 +18,14 @@ const IDLE_AFTER_TERMINAL_MS = 60_000;
  */
 export class JobObject extends DurableObject<Env> {
   private runtime: JobRuntime | undefined;
-  private loadedConfig: WorkerConfig | undefined;
 
   private get config(): WorkerConfig {
-    this.loadedConfig ??= loadWorkerConfig(this.env);
-    return this.loadedConfig;
+    return workerRecipe(this.env).config;
   }
 
   /** The job's runtime, for its profile (one object holds one job, so one profile). */
   private job(profileName: string): JobRuntime {
-    this.runtime ??= createJobRuntime(this.ctx, this.config, workerProfile(profileName).profile, (event, record) =>
+    this.runtime ??= createJobRuntime(this.ctx, workerRecipe(this.env), workerProfile(profileName).profile, (event, record) =>
       this.scheduleAfter(event, record),
     );
     return this.runtime;
@@ -99,7 +99,7 @@ export class JobObject extends DurableObject<Env> {
     try {
       await job.relay.check(ref.jobId);
     } catch (err) {
-      job.logger.warn({ jobId: ref.jobId, err: err instanceof Error ? err.message : String(err) }, 'follow check failed');
+      job.logger.warn({ jobId: ref.jobId, err: errorMessage(err) }, 'follow check failed');
     }
     await this.ctx.storage.setAlarm(Math.min(now + job.config.LEASE_MS, deadline));
   }

@@ -1,17 +1,13 @@
 import type { StoredEvent } from '../core/bus/bus.ts';
 import type { Logger } from '../core/logger.ts';
-import { configSecrets } from '../config.ts';
-import { createRedactor } from '../core/redact.ts';
 import { encodeComment, encodeRetry } from '../core/fanout/sse.ts';
 import { type Relay, createRelay, relayTimings } from '../core/relay.ts';
-import { RelayError, errorBody } from '../core/errors.ts';
 import type { UpstreamProfile } from '../core/profile.ts';
-import { createUpstreamClient } from '../core/ingest/upstream.ts';
+import { answerUnexpected, errorAnswer, errorResponse } from '../http/error-response.ts';
 import { subscriptionResponse } from '../http/subscription-response.ts';
 import type { WorkerConfig } from './config.ts';
 import { type DurableBus, type JobRecord, createDurableBus } from './do-bus.ts';
-import { createConsoleLogger } from './logger.ts';
-import { workerEndpoint } from './profiles.ts';
+import type { WorkerRecipe } from './recipe.ts';
 
 /** The core relay assembled inside one job's Durable Object, on that object's storage. */
 export interface JobRuntime {
@@ -40,12 +36,11 @@ export function streamLimitTail(retryMs: number): Uint8Array[] {
 /** One job's relay, for the job's profile, on the object's storage (jobs stored as `<profile>:<jobid>`). */
 export function createJobRuntime(
   ctx: DurableObjectState,
-  config: WorkerConfig,
+  recipe: WorkerRecipe,
   profile: UpstreamProfile,
   onAppend: (event: StoredEvent, record: JobRecord) => void,
 ): JobRuntime {
-  const redact = createRedactor(configSecrets(config));
-  const logger = createConsoleLogger(config.LOG_LEVEL, redact);
+  const { config, redact, logger } = recipe;
   const bus = createDurableBus(ctx.storage, {
     historyMaxEvents: config.HISTORY_MAX_EVENTS,
     historyTtlMs: config.HISTORY_TTL_S * 1000,
@@ -54,7 +49,7 @@ export function createJobRuntime(
   const relay = createRelay({
     bus,
     profile,
-    upstream: createUpstreamClient(profile, workerEndpoint(profile, config), redact),
+    upstream: recipe.upstream(profile),
     redact,
     logger,
     instanceId: ctx.id.toString(),
@@ -81,9 +76,7 @@ export function createJobRuntime(
           ...(style ? { style } : {}),
         });
       } catch (err) {
-        if (err instanceof RelayError) return Response.json(errorBody(err), { status: err.status });
-        logger.error({ jobId, err: redact(err instanceof Error ? (err.stack ?? err.message) : String(err)) }, 'subscription failed');
-        return Response.json({ error: 'internal error', code: 'internal' }, { status: 500 });
+        return errorResponse(errorAnswer(err) ?? answerUnexpected(err, { logger, redact }, { jobId }, 'subscription failed'));
       }
     },
     async close() {

@@ -1,15 +1,12 @@
 import { DurableObject } from 'cloudflare:workers';
 import { qualifiedJobId } from '../core/auth/job-ref.ts';
-import { configSecrets } from '../config.ts';
 import { RelayError } from '../core/errors.ts';
 import { firstJobId } from '../core/ingest/first-job-id.ts';
 import { openCreate } from '../core/ingest/open-create.ts';
-import { createRedactor } from '../core/redact.ts';
 import type { CreateOutcome } from '../core/relay.ts';
-import { createUpstreamClient } from '../core/ingest/upstream.ts';
-import { loadWorkerConfig } from './config.ts';
 import type { Env } from './env.ts';
-import { workerEndpoint, workerProfile } from './profiles.ts';
+import { workerProfile } from './profiles.ts';
+import { workerRecipe } from './recipe.ts';
 
 export type StartResult = CreateOutcome | { kind: 'failed'; message: string; code: 'upstream_error' | 'unavailable' };
 
@@ -23,10 +20,9 @@ export type StartResult = CreateOutcome | { kind: 'failed'; message: string; cod
  */
 export class JobStarter extends DurableObject<Env> {
   async start(profileName: string, kind: string, body: Record<string, unknown>): Promise<StartResult> {
-    const config = loadWorkerConfig(this.env);
+    const { redact, upstream: upstreamOf } = workerRecipe(this.env);
     const { profile } = workerProfile(profileName);
-    const redact = createRedactor(configSecrets(config));
-    const upstream = createUpstreamClient(profile, workerEndpoint(profile, config), redact);
+    const upstream = upstreamOf(profile);
     const jobObject = (jobId: string) => this.env.JOBS.get(this.env.JOBS.idFromName(qualifiedJobId({ profile: profile.name, jobId })));
     try {
       const opened = await openCreate(upstream, profile, kind, body);

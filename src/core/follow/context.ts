@@ -1,3 +1,4 @@
+import { errorMessage } from '../errors.ts';
 import type { BusHealth, EventLog, Leases } from '../bus/bus.ts';
 import { type Clock, systemClock } from '../clock.ts';
 import type { JobEvent } from '../ingest/event.ts';
@@ -108,9 +109,7 @@ export function createFollowContext(options: FollowerOptions): FollowContext {
 
     finish(follow, work) {
       return work
-        .catch((err: unknown) =>
-          logger.error({ jobId: follow.jobId, err: err instanceof Error ? err.message : String(err) }, 'following a job failed'),
-        )
+        .catch((err: unknown) => logger.error({ jobId: follow.jobId, err: errorMessage(err) }, 'following a job failed'))
         .finally(() => release(follow));
     },
 

@@ -1,3 +1,4 @@
+import { errorMessage } from '../errors.ts';
 import type { Leases } from '../bus/bus.ts';
 import type { Logger } from '../logger.ts';
 import type { Follow } from './follow.ts';
@@ -29,6 +30,6 @@ export async function renewLease(follow: Follow, holder: LeaseHolder): Promise<v
     logger.warn({ jobId }, 'another instance took over the job; stopped polling it');
     follow.stop('lost');
   } catch (err) {
-    logger.warn({ jobId, err: err instanceof Error ? err.message : String(err) }, 'lease renewal failed');
+    logger.warn({ jobId, err: errorMessage(err) }, 'lease renewal failed');
   }
 }

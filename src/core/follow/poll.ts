@@ -5,6 +5,7 @@ import type { Follow } from './follow.ts';
 import { type AppendDeps, appendReliably } from './append.ts';
 import type { PollOutcome, ProfileIngest, ProfileRecovery } from '../profile.ts';
 import type { UpstreamClient } from '../ingest/upstream.ts';
+import { errorMessage } from '../errors.ts';
 
 export interface PollPhaseOptions extends AppendDeps {
   bus: EventLog & Leases;
@@ -38,7 +39,7 @@ async function resync(follow: Follow, options: PollPhaseOptions): Promise<void> 
       follow.stop('lost');
     }
   } catch (err) {
-    logger.warn({ jobId: follow.jobId, err: err instanceof Error ? err.message : String(err) }, 'could not re-read the job state');
+    logger.warn({ jobId: follow.jobId, err: errorMessage(err) }, 'could not re-read the job state');
   }
 }
 
@@ -63,7 +64,7 @@ export async function pollPhase(follow: Follow, options: PollPhaseOptions): Prom
     try {
       outcome = profile.pollOutcome(await options.upstream.send(profile.pollRequest(follow.jobId)));
     } catch (err) {
-      options.logger.warn({ jobId: follow.jobId, err: err instanceof Error ? err.message : String(err) }, 'poll failed');
+      options.logger.warn({ jobId: follow.jobId, err: errorMessage(err) }, 'poll failed');
     }
     let event: JobEvent | undefined;
     let last = false;

@@ -1,3 +1,4 @@
+import { errorMessage } from '../errors.ts';
 import type { JobEvent } from '../ingest/event.ts';
 import type { UpstreamClient } from '../ingest/upstream.ts';
 import type { Logger } from '../logger.ts';
@@ -14,10 +15,7 @@ export function settleWithResult(options: { profile: UpstreamProfile; upstream: 
     try {
       return profile.withResult(event, await upstream.send(profile.resultRequest(jobId)));
     } catch (err) {
-      logger.warn(
-        { jobId, err: err instanceof Error ? err.message : String(err) },
-        'could not fetch the result; storing the terminal event without it',
-      );
+      logger.warn({ jobId, err: errorMessage(err) }, 'could not fetch the result; storing the terminal event without it');
       return event;
     }
   };

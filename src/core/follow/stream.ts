@@ -1,4 +1,4 @@
-import { RelayError } from '../errors.ts';
+import { RelayError, errorMessage } from '../errors.ts';
 import type { JobEvent } from '../ingest/event.ts';
 import type { Follow } from './follow.ts';
 import { type AppendDeps, appendReliably } from './append.ts';
@@ -120,7 +120,7 @@ export async function streamPhase(body: ReadableStream<Uint8Array>, options: Str
     );
   }
   if (broke !== undefined) {
-    const reason = broke instanceof Error ? broke.message : String(broke);
+    const reason = errorMessage(broke);
     options.logger.warn({ jobId: follow.jobId, lastSeq: follow.lastSeq, err: reason }, 'upstream stream broke; polling');
   } else if (!follow.over && !follow.signal.aborted) {
     options.logger.info({ jobId: follow.jobId, lastSeq: follow.lastSeq }, 'upstream stream ended early; polling');

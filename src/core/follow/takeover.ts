@@ -1,6 +1,6 @@
 import type { JobState } from '../bus/bus.ts';
 import { pause } from '../clock.ts';
-import { RelayError } from '../errors.ts';
+import { RelayError, errorMessage } from '../errors.ts';
 import { appendReliably } from './append.ts';
 import { complete } from './complete.ts';
 import type { FollowContext } from './context.ts';
@@ -46,7 +46,7 @@ export function createTakeover(context: FollowContext) {
       .then(async () => {
         if (!context.closing.aborted) await takeOver(jobId, knownSeq, await bus.state(jobId));
       })
-      .catch((err: unknown) => logger.warn({ jobId, err: err instanceof Error ? err.message : String(err) }, 'taking over the job failed'))
+      .catch((err: unknown) => logger.warn({ jobId, err: errorMessage(err) }, 'taking over the job failed'))
       .finally(() => waiting.delete(jobId));
     return 'awaiting-owner';
   }

@@ -1,4 +1,4 @@
-import { RelayError } from '../errors.ts';
+import { RelayError, errorMessage } from '../errors.ts';
 import { MAX_JSON_DEPTH, jsonTooDeep } from './json-depth.ts';
 import type { UpstreamProfile, UpstreamReply, UpstreamRequest } from '../profile.ts';
 
@@ -57,7 +57,7 @@ export function createUpstreamClient(
     try {
       return await doFetch((request.origin ?? base) + request.path, init);
     } catch (err) {
-      const reason = err instanceof Error ? err.message : String(err);
+      const reason = errorMessage(err);
       throw new RelayError('upstream_error', `upstream unreachable: ${redact(reason)}`, { cause: err });
     }
   }

@@ -1,4 +1,4 @@
-import { RelayError } from '../errors.ts';
+import { RelayError, errorMessage } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import type { CreateQueue } from './create-queue.ts';
 
@@ -78,8 +78,7 @@ export function createQueueRunner(options: QueueRunnerOptions): QueueRunner {
       return await join(id);
     } catch (err) {
       if (err instanceof RelayError && err.code === 'queue_full') throw err;
-      if (!unreachable)
-        logger.warn({ err: err instanceof Error ? err.message : String(err) }, 'create queue unreachable; callers keep waiting');
+      if (!unreachable) logger.warn({ err: errorMessage(err) }, 'create queue unreachable; callers keep waiting');
       unreachable = true;
       return null;
     }
@@ -107,7 +106,7 @@ export function createQueueRunner(options: QueueRunnerOptions): QueueRunner {
         }
       } finally {
         await queue.leave(id).catch((err: unknown) => {
-          logger.warn({ err: err instanceof Error ? err.message : String(err) }, 'could not leave the create queue; the entry expires');
+          logger.warn({ err: errorMessage(err) }, 'could not leave the create queue; the entry expires');
         });
         wakeAll();
       }

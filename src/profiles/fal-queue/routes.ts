@@ -8,6 +8,7 @@ import { RelayError } from '../../core/errors.ts';
 import { isRecord } from '../../core/ingest/event.ts';
 import type { UpstreamReply } from '../../core/profile.ts';
 import type { AppProfile, AppRelay, RouteKit } from '../../http/app.ts';
+import type { ErrorShape } from '../../http/error-response.ts';
 import { requireApiKey } from '../../http/auth.ts';
 import { wantsQueue } from '../../http/queued-create.ts';
 import { parseJsonObject } from '../../http/validate.ts';
@@ -28,7 +29,7 @@ export function falApp(relay: AppRelay): AppProfile {
 
 function mountFalRoutes(app: Hono, kit: RouteKit): void {
   const fal = new Hono();
-  fal.onError((err) => falError(err));
+  fal.onError(kit.onError(falErrors));
   const fromPath = (c: Context) => serveCall(c, kit, c.req.path.slice(FAL_QUEUE_BASE.length), new URL(c.req.url).searchParams);
   fal.all('/queue/*', kit.limitBody, fromPath);
   fal.all('/proxy', kit.limitBody, (c) => {
@@ -146,14 +147,5 @@ function passThrough(reply: UpstreamReply, call?: { requestId: string }): Respon
   return Response.json(reply.body, { status: reply.status, headers });
 }
 
-/**
- * The gateway's errors on these paths in fal's shape: `{"detail": "..."}` (RelayError messages
- * never carry a secret). Anything else goes on to the app's handler, which logs it (redacted).
- */
-function falError(err: Error): Response {
-  if (!(err instanceof RelayError)) throw err;
-  const headers: Record<string, string> = {};
-  if (err.retryAfterS !== undefined) headers['Retry-After'] = String(err.retryAfterS);
-  if (err.code === 'unauthorized') headers['WWW-Authenticate'] = 'Key realm="sse-relay"';
-  return Response.json({ detail: err.message, code: err.code }, { status: err.status, headers });
-}
+/** The gateway's errors on these paths in fal's shape: `{"detail": "..."}` (RelayError messages never carry a secret). */
+const falErrors: ErrorShape = { body: (err) => ({ detail: err.message, code: err.code }), authScheme: 'Key' };

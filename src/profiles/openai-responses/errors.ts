@@ -1,9 +1,10 @@
 /**
  * Errors on the OpenAI drop-in paths in the vendor's shape, `{"error":{"message","type","param","code"}}`,
- * which the official SDK reads (notes §7), and the upstream's error answers turned into ours.
+ * which the official SDK reads, and the upstream's error answers turned into ours.
  */
 import { RelayError } from '../../core/errors.ts';
 import type { UpstreamReply } from '../../core/profile.ts';
+import type { ErrorShape } from '../../http/error-response.ts';
 
 /** OpenAI's `type` for one of our errors. */
 function errorType(err: RelayError): string {
@@ -16,6 +17,24 @@ function errorType(err: RelayError): string {
 /** Our error as the vendor would have framed it; `code` is the gateway's fixed code. */
 export function openaiErrorBody(err: RelayError): { error: { message: string; type: string; param: string | null; code: string } } {
   return { error: { message: err.message, type: errorType(err), param: null, code: err.code } };
+}
+
+/**
+ * The drop-in paths' error shape: ours in the vendor's four fields, a VendorRejection as the
+ * vendor framed it; `noRetry` (the SDK's retry header) as the route set it, else `false` on a POST
+ * (a create the upstream may already have accepted).
+ */
+export function openaiErrors(noRetry: string): ErrorShape {
+  return {
+    body: openaiErrorBody,
+    authScheme: 'Bearer',
+    vendorError: (err) =>
+      err instanceof VendorRejection ? { status: err.status, body: err.body, retryAfterS: err.retryAfterS } : undefined,
+    headers(c) {
+      const retry = c.res.headers.get(noRetry) ?? (c.req.method === 'POST' ? 'false' : undefined);
+      return retry ? { [noRetry]: retry } : {};
+    },
+  };
 }
 
 /** The vendor's four-field error, if a reply body carries one. */

@@ -13,7 +13,7 @@ import { heldJsonBody } from '../../http/held-json.ts';
 import { wantsQueue } from '../../http/queued-create.ts';
 import { resumePoint } from '../../http/subscription-response.ts';
 import { checkJobId, parseJsonObject } from '../../http/validate.ts';
-import { VendorRejection, errorEventData, openaiErrorBody, upstreamFailure } from './errors.ts';
+import { errorEventData, openaiErrors, upstreamFailure } from './errors.ts';
 import { OPENAI_KIND, cancelRequest, deleteRequest, openaiResponses } from './profile.ts';
 
 /** Where the vendor's paths are mounted: an SDK's `baseURL` is `<gateway>/openai/v1`. */
@@ -118,20 +118,7 @@ function mountOpenAIRoutes(app: Hono, kit: RouteKit): void {
   });
 
   // Errors here in the vendor's shape (the SDK reads them); a create's always with x-should-retry: false.
-  api.onError((err, c) => {
-    const retry = c.res.headers.get(NO_RETRY) ?? (c.req.method === 'POST' ? 'false' : undefined);
-    const headers: Record<string, string> = retry ? { [NO_RETRY]: retry } : {};
-    if (err instanceof VendorRejection) {
-      if (err.retryAfterS !== undefined) headers['Retry-After'] = String(err.retryAfterS);
-      return c.json(err.body, err.status as 400, headers);
-    }
-    // Anything else is a bug: the app's handler logs it (redacted) and answers 500.
-    if (!(err instanceof RelayError)) throw err;
-    const relayError = err;
-    if (relayError.retryAfterS !== undefined) headers['Retry-After'] = String(relayError.retryAfterS);
-    if (relayError.code === 'unauthorized') headers['WWW-Authenticate'] = 'Bearer realm="sse-relay"';
-    return c.json(openaiErrorBody(relayError), relayError.status as 400, headers);
-  });
+  api.onError(kit.onError(openaiErrors(NO_RETRY)));
 
   app.route(OPENAI_BASE, api);
 }
