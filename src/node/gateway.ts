@@ -33,7 +33,7 @@ export interface Gateway {
   /** This gateway's (redacting) logger, for the process around it. */
   logger: Logger;
   port: number;
-  /** The relay of the default profile (midjourney-v3). */
+  /** The relay of the first profile served (the one bare job ids in tokens belong to). */
   relay: Relay;
   /** Every profile's relay, by profile name. */
   relays: ReadonlyMap<string, Relay>;

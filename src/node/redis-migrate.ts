@@ -1,6 +1,6 @@
 /**
  * Moves jobs stored before profiles existed (keys tagged `{<jobid>}`) to the names the bus reads
- * now (`{<profile>:<jobid>}`, the default profile: the only one there was). One Lua script per job
+ * now (`{<profile>:<jobid>}`, under the first profile: the only one there was). One Lua script per job
  * moves its history, meta and lease together with their TTLs, and never over newer data, so a
  * run is safe beside running gateways and a second run changes nothing. See docs/operations/upgrading.md.
  */

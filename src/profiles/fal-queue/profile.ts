@@ -1,5 +1,5 @@
 /**
- * fal.ai's queue API (notes: ../shared/upstream/fal-queue.md): `POST /<model id>` answers JSON
+ * fal.ai's queue API (docs/profiles/fal-queue.md): `POST /<model id>` answers JSON
  * naming the request (`request_id`); its statuses (`IN_QUEUE`, `IN_PROGRESS`, `COMPLETED`, no
  * seq, no event names) come from `GET …/requests/<id>/status/stream`, reopened after a drop; the
  * result is fetched once at `COMPLETED` and stored with it. Status, result and cancel name

@@ -2,7 +2,7 @@
  * The Midjourney v3 job API as useapi.net defined it (discontinued 2026-06-24; compatible APIs
  * and the simulator still speak it): `POST /jobs/<verb>` answers the stream itself, events carry
  * their own `seq`, the job id comes from `initialized.jobId` or `job.jobid`, there is no resume,
- * and `GET /jobs/<id>` is the documented recovery (notes: ../shared/upstream/README.md).
+ * and `GET /jobs/<id>` is the documented recovery (docs/profiles/midjourney-v3.md).
  */
 import { type JobEvent, isRecord, parseJsonObject, seqProblem } from '../../core/ingest/event.ts';
 import { type PollOutcome, type UpstreamProfile, type UpstreamReply, jobObjectPollOutcome } from '../../core/profile.ts';

@@ -91,7 +91,7 @@ export function upstreamFailure(reply: UpstreamReply, redact: (text: string) => 
 }
 
 /**
- * The vendor's `error` stream event (the nested form first-party streams use, notes §4) for an
+ * The vendor's `error` stream event (the nested form first-party streams use) for an
  * error after the stream began (the create queue gave up, or the upstream refused the create):
  * the SDK throws on it, instead of taking a clean close for an answer.
  */

@@ -1,5 +1,5 @@
 /**
- * OpenAI's Responses API in background mode (notes: ../shared/upstream/openai-responses.md):
+ * OpenAI's Responses API in background mode (docs/profiles/openai-responses.md):
  * `POST /responses` with `background`, `stream` and `store` on answers the event stream itself;
  * every event names its `type` (also its `event:` line) and carries a `sequence_number`; the
  * response id (`resp_…`) is in the `response` object of the lifecycle events; a broken stream is
@@ -63,7 +63,7 @@ function statusEvent(seq: number, job: Record<string, unknown>): JobEvent {
 /**
  * The `response.failed` the relay synthesizes (deadline, response lost upstream): the response
  * as last known (its id, model, echoed fields and output so far) with `status: "failed"` and an
- * `error` of `code`/`message` only, as the vendor's failed event carries it (notes §4).
+ * `error` of `code`/`message` only, as the vendor's failed event carries it.
  */
 function failedEvent(seq: number, reason: string, now: Date, known: KnownJob): JobEvent {
   const last = known.last ?? {};
@@ -100,7 +100,7 @@ export function eventType(data: string): string | undefined {
 
 /**
  * The `error` event ending a stream the gateway cuts short (drain, shutdown), in the nested form
- * first-party streams use (notes §4): the SDK throws on it instead of taking the partial answer
+ * first-party streams use: the SDK throws on it instead of taking the partial answer
  * for a finished one, and the caller resumes with `starting_after`.
  */
 export function earlyEndEvent(lastSeq: number): string {
@@ -112,7 +112,7 @@ export function earlyEndEvent(lastSeq: number): string {
   });
 }
 
-/** The SDK's needs on the drop-in paths (notes §9): `event:` names, only the vendor's events, no 204, no clean early close. */
+/** The SDK's needs on the drop-in paths: `event:` names, only the vendor's events, no 204, no clean early close. */
 const DROP_IN_FRAMES: FrameStyle = { eventName: eventType, noGapFrames: true, emptyWhenFinished: true, earlyEnd: earlyEndEvent };
 
 const response = (id: string) => `/responses/${encodeURIComponent(id)}`;

@@ -22,6 +22,6 @@ export interface ResponseRecord {
 /** Whether GET, cancel and DELETE can see the response: background ones always; others once finished, and only if stored. */
 export function isVisible(record: ResponseRecord): boolean {
   if (record.background) return true;
-  // A non-background response still running is reported as not found (notes §5, secondary).
+  // A non-background response still running is reported as not found (a secondary source).
   return record.store && !record.run.running;
 }

@@ -19,9 +19,9 @@ export interface ResponseState {
   completed(): EventBody;
   incomplete(reason: string): EventBody;
   failed(message: string): EventBody;
-  /** The nested `error` event first-party streams send (notes §4); it changes nothing. */
+  /** The nested `error` event first-party streams send; it changes nothing. */
   error(message: string): EventBody;
-  /** The cancelled response, announced as `response.failed` with `status: "cancelled"` (notes §4, secondary). */
+  /** The cancelled response, announced as `response.failed` with `status: "cancelled"` (a secondary source). */
   cancelled(): EventBody;
   keepalive(): EventBody;
 }
@@ -90,7 +90,7 @@ export function createResponseState(initial: ResponseObject, inputTokens: number
     },
     error: (message) => ({ type: 'error', error: { type: 'server_error', code: 'server_error', message, param: null } }),
     cancelled() {
-      // Azure's compatible server clears the output of a cancelled response (notes §6, secondary).
+      // Azure's compatible server clears the output of a cancelled response (a secondary source).
       response.output = [];
       return end('cancelled');
     },

@@ -8,7 +8,7 @@ export type StartingAfter = { ok: true; after: number } | { ok: false; response:
 export function readStartingAfter(value: string | undefined): StartingAfter {
   if (value === undefined) return { ok: true, after: -1 };
   if (/^\d{1,15}$/.test(value)) return { ok: true, after: Number(value) };
-  // What the vendor does with a negative or non-integer cursor is not documented (notes §5).
+  // What the vendor does with a negative or non-integer cursor is not documented.
   return {
     ok: false,
     response: invalidRequest("Invalid 'starting_after': expected a non-negative integer.", 'starting_after', 'invalid_value'),
@@ -18,7 +18,7 @@ export function readStartingAfter(value: string | undefined): StartingAfter {
 /** The vendor's 400 when a response may not be streamed again by GET, or undefined when it may. */
 export function resumeRefusal(record: ResponseRecord, now: number): Response | undefined {
   if (!record.background) {
-    // Text reported in openai-python #2579 (notes §5).
+    // Text reported in openai-python #2579.
     return invalidRequest(
       'This response cannot be streamed because it was not created with background=true.',
       'stream',

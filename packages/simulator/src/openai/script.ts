@@ -16,7 +16,7 @@ export interface ScriptPlan {
 }
 
 /**
- * The events of a text answer in the order of the notes' §3, grouped into ticks: the beats of one tick go out
+ * The events of a text answer in the order the vendor sends them, grouped into ticks: the beats of one tick go out
  * together, one tick per interval. The last tick ends with the terminal event.
  */
 export function responseScript(plan: ScriptPlan): Beat[][] {

@@ -9,7 +9,7 @@ import { createResponseState } from './response-state.ts';
 import { responseScript } from './script.ts';
 import { answerDeltas, countTokens, vendorId } from './text.ts';
 
-/** The vendor's default resume window: a response can be streamed by GET for 5 minutes (notes §5). */
+/** The vendor's default resume window: a response can be streamed by GET for 5 minutes. */
 export const DEFAULT_RESUME_WINDOW_MS = 5 * 60_000;
 
 /** A validated create and the defaults for what its directives leave out. */
