@@ -2,6 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { Relay } from '../../src/core/relay.ts';
 import { memoryRelay } from '../support/memory-relay.ts';
 import { acmeProfile, controlledUpstream } from '../support/acme-stream.ts';
+import { type ManualClock, manualClock } from '../support/clock.ts';
 
 // Relay.waitForEnd: a blocking create's wait for the job's terminal event, through the hub (no polling of the bus).
 
@@ -11,9 +12,10 @@ afterEach(async () => {
   relay = undefined;
 });
 
-function start(jobDeadlineMs = 60_000) {
+/** A relay whose jobs end at `jobDeadlineMs`, on `clock` (default: the system's). */
+function start(jobDeadlineMs = 60_000, clock?: ManualClock) {
   const vendor = controlledUpstream();
-  relay = memoryRelay(acmeProfile, vendor.upstream, { jobDeadlineMs });
+  relay = memoryRelay(acmeProfile, vendor.upstream, { jobDeadlineMs, ...(clock ? { clock } : {}) });
   return { relay, ...vendor };
 }
 
@@ -49,10 +51,20 @@ describe('Relay.waitForEnd', () => {
   });
 
   it('is bounded by the job deadline: the deadline event ends the wait, naming the job', async () => {
-    const { relay, emit } = start(1000);
+    const clock = manualClock();
+    const { relay, emit } = start(1000, clock);
     emit({ seq: 0, id: 'j3', status: 'queued' });
     await relay.create('x', {});
-    expect(await relay.waitForEnd('j3')).toEqual({ id: 'j3', status: 'done', error: 'relay gave up: job exceeded its deadline' });
+    let ended: Record<string, unknown> | null | undefined;
+    const waiting = relay.waitForEnd('j3').then((job) => {
+      ended = job;
+      return job;
+    });
+    // Just short of the deadline the wait goes on; at the deadline it ends.
+    await clock.advance(999);
+    expect(ended).toBeUndefined();
+    await clock.advanceUntil(() => ended !== undefined, 1, 1000);
+    expect(await waiting).toEqual({ id: 'j3', status: 'done', error: 'relay gave up: job exceeded its deadline' });
   });
 
   it('ends the wait when the relay closes', async () => {

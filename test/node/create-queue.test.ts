@@ -6,7 +6,7 @@ import { type Simulator, createSimulator } from '@sse-relay/simulator';
 import { type TestGateway, startTestGateway } from '../support/gateway.ts';
 import { type RedisServer, startRedisServer } from '../support/redis-server.ts';
 import { createJob, createJobId, readSse } from '../support/sse.ts';
-import { sleep, until } from '../support/until.ts';
+import { until } from '../support/until.ts';
 
 // Two gateways on one Redis in front of one simulator whose channel holds a single job, so a
 // second create meets the upstream's 429 and, with `X-Queue: true`, waits in the shared queue.
@@ -147,9 +147,15 @@ describe('the opt-in create queue', () => {
     left.abort();
     await nonStreaming;
     await until(async () => (await queueSize()) === 0, 'both entries to go');
-    await until(() => simulator.stats().running === 0, 'the blocker to end');
-    await sleep(300);
-    expect(simulator.stats().jobs).toBe(jobsBefore);
+    // The markers: a caller on each instance, queued after both left. The queue starts jobs one at a
+    // time in arrival order on this one-slot channel, so once both markers' jobs ran, a job started
+    // for a caller that left (its wait still going, or back in the queue) would have been counted.
+    const markers = await Promise.all(
+      [A, B].map((gw, i) => createJob(gw.url, `marker ${i} --sim-steps 0`, {}, { headers: QUEUE, timeoutMs: 60_000 })),
+    );
+    for (const marker of markers) expect(marker.events.some((e) => e.event === 'submitted')).toBe(true);
+    expect(simulator.stats().jobs).toBe(jobsBefore + markers.length);
+    expect(await queueSize()).toBe(0);
   });
 
   it('answers 503 queue_full with Retry-After when the queue is at CREATE_QUEUE_MAX', async () => {

@@ -5,7 +5,7 @@ import { JobHub } from '../../src/core/fanout/hub.ts';
 import { createRedisBus } from '../../src/node/redis-bus.ts';
 import { CONTRACT_RETENTION, busContracts } from '../core/bus/contracts/index.ts';
 import { type RedisServer, startRedisServer } from '../support/redis-server.ts';
-import { sleep, until } from '../support/until.ts';
+import { until } from '../support/until.ts';
 
 let server: RedisServer;
 beforeAll(async () => {
@@ -50,9 +50,10 @@ describe('Redis bus', () => {
     const offs = [await a.subscribe(job, (e) => onA.push(e)), await b.subscribe(job, (e) => onB.push(e))];
     const results = await Promise.all([a.append(job, ev(0)), b.append(job, ev(0)), a.append(job, ev(0))]);
     expect(results.filter((r) => r !== null)).toHaveLength(1);
+    // The marker: appended after every append of seq 0 returned, and a channel delivers in publish
+    // order, so once it arrived on both instances any copy of seq 0 would have arrived before it.
     await a.append(job, ev(1, true));
-    await until(() => onA.length === 2 && onB.length === 2);
-    await sleep(50);
+    await until(() => onA.at(-1)?.seq === 1 && onB.at(-1)?.seq === 1, 'the marker on both instances');
     expect(onA.map((e) => e.seq)).toEqual([0, 1]);
     expect(onB).toEqual(onA);
     expect(await raw.xlen(`sse-relay:{${job}}:events`)).toBe(2);
@@ -142,9 +143,12 @@ describe('Redis bus', () => {
       for (let seq = 0; seq < 3; seq++) await b.append(job, ev(seq));
       await until(() => seen.length === 3);
       await raw.call('CLIENT', 'KILL', 'TYPE', 'pubsub');
-      for (let seq = 3; seq < 6; seq++) await b.append(job, ev(seq, seq === 5));
-      await until(() => seen.length >= 6);
-      await sleep(50);
+      for (let seq = 3; seq < 6; seq++) await b.append(job, ev(seq));
+      await until(() => seen.some((e) => e.seq === 5), 'the events published while down');
+      // The marker, appended once seq 5 arrived: a catch-up replaying history, or a late copy, would
+      // deliver before it (live events wait while a catch-up runs), so it ends what can arrive.
+      await b.append(job, ev(6, true));
+      await until(() => seen.at(-1)?.seq === 6, 'the marker');
       expect(seen.map((e) => [e.seq, e.prev])).toEqual([
         [0, -1],
         [1, 0],
@@ -152,6 +156,7 @@ describe('Redis bus', () => {
         [3, 2],
         [4, 3],
         [5, 4],
+        [6, 5],
       ]);
       await off();
     }

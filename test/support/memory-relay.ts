@@ -1,12 +1,16 @@
 import { silentLogger } from '../../src/core/logger.ts';
 import type { AppendInput, JobState, StoredEvent } from '../../src/core/bus/bus.ts';
 import { createMemoryBus } from '../../src/core/bus/memory-bus.ts';
+import type { Clock } from '../../src/core/clock.ts';
 import type { UpstreamProfile } from '../../src/core/profile.ts';
 import { type Relay, type RelayOptions, createRelay } from '../../src/core/relay.ts';
 import type { UpstreamClient } from '../../src/core/ingest/upstream.ts';
 
 /** What a unit test may set; the rest is quiet and slow enough never to fire on its own. */
-export type MemoryRelayOptions = Partial<Pick<RelayOptions, 'historyMaxEvents' | 'pollIntervalMs' | 'jobDeadlineMs'>>;
+export type MemoryRelayOptions = Partial<Pick<RelayOptions, 'historyMaxEvents' | 'pollIntervalMs' | 'jobDeadlineMs'>> & {
+  /** Times the relay and its bus (default: the system clock); a manual one lets the test move time itself. */
+  clock?: Clock;
+};
 
 /** The relay's jobs as its bus stores them (under `<profile>:<jobid>`), by the relay's job ids. */
 export interface StoredJobs {
@@ -17,8 +21,8 @@ export interface StoredJobs {
 
 /**
  * A relay for one profile on its own memory bus, keeping `historyMaxEvents` (default 100) events
- * for a minute, with no logging or redaction, a 1 s lease, 60 s heartbeats and a 60 s job deadline;
- * `stored` reads and writes its jobs on that bus.
+ * for a minute, with no logging or redaction, a 1 s lease, 60 s heartbeats and a 60 s job deadline,
+ * on `clock` when given; `stored` reads and writes its jobs on that bus.
  */
 export function memoryRelay(
   profile: UpstreamProfile,
@@ -26,7 +30,8 @@ export function memoryRelay(
   options: MemoryRelayOptions = {},
 ): Relay & { stored: StoredJobs } {
   const historyMaxEvents = options.historyMaxEvents ?? 100;
-  const bus = createMemoryBus({ historyMaxEvents, historyTtlMs: 60_000 });
+  const { clock } = options;
+  const bus = createMemoryBus({ historyMaxEvents, historyTtlMs: 60_000, ...(clock ? { now: () => clock.now() } : {}) });
   const relay = createRelay({
     bus,
     profile,
@@ -39,6 +44,7 @@ export function memoryRelay(
     leaseMs: 1000,
     pollIntervalMs: options.pollIntervalMs ?? 20,
     jobDeadlineMs: options.jobDeadlineMs ?? 60_000,
+    ...(clock ? { clock } : {}),
   });
   const key = (jobId: string) => `${profile.name}:${jobId}`;
   const stored: StoredJobs = {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { EventLog } from '../../../../src/core/bus/bus.ts';
-import { CONTRACT_RETENTION, type PortPair, eachPair, ev, newJob, sleep } from './pair.ts';
+import { CONTRACT_RETENTION, type PortPair, eachPair, elapse, ev, newJob } from './pair.ts';
 
 /** What every event log must do: store each seq once, in order, with its `prev`; keep history, state and retention. */
 export function eventLogContract(name: string, open: () => Promise<PortPair<EventLog>>): void {
@@ -114,10 +114,10 @@ export function eventLogContract(name: string, open: () => Promise<PortPair<Even
       const { a, b } = pair();
       const job = newJob();
       await a.append(job, ev(0));
-      await sleep(CONTRACT_RETENTION.historyTtlMs + 100);
+      await elapse(pair(), CONTRACT_RETENTION.historyTtlMs + 100);
       expect(await b.state(job)).not.toBeNull();
       await a.append(job, ev(1, true));
-      await sleep(CONTRACT_RETENTION.historyTtlMs + 150);
+      await elapse(pair(), CONTRACT_RETENTION.historyTtlMs + 150);
       expect(await b.state(job)).toBeNull();
       expect(await b.history(job, -1)).toEqual([]);
     });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { Leases } from '../../../../src/core/bus/bus.ts';
-import { type PortPair, eachPair, newJob, sleep } from './pair.ts';
+import { type PortPair, eachPair, elapse, newJob } from './pair.ts';
 
 /** What every lease store must do: one owner at a time, renew, release, expire, and a claim that takes it from anyone. */
 export function leasesContract(name: string, open: () => Promise<PortPair<Leases>>): void {
@@ -19,7 +19,7 @@ export function leasesContract(name: string, open: () => Promise<PortPair<Leases
       expect(await b.acquireLease(job, 'B', 200)).toBe(false);
       await a.releaseLease(job, 'A');
       expect(await b.acquireLease(job, 'B', 100)).toBe(true);
-      await sleep(250);
+      await elapse(pair(), 250);
       expect(await a.renewLease(job, 'A', 100)).toBe(false);
       expect(await a.acquireLease(job, 'A', 100)).toBe(true);
     });

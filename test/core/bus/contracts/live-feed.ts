@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { EventLog, LiveFeed, StoredEvent } from '../../../../src/core/bus/bus.ts';
-import { type PortPair, eachPair, ev, eventually, newJob, sleep } from './pair.ts';
+import { type PortPair, eachPair, ev, eventually, newJob } from './pair.ts';
 
 /** What every live feed must do: deliver what the event log stores, on every instance, in order, once, with its `prev`. */
 export function liveFeedContract(name: string, open: () => Promise<PortPair<LiveFeed & EventLog>>): void {
@@ -16,21 +16,27 @@ export function liveFeedContract(name: string, open: () => Promise<PortPair<Live
       const offB = await b.subscribe(job, (e) => onB.push(e));
       for (let seq = 0; seq < 5; seq++) await a.append(job, ev(seq));
       await b.append(job, ev(4));
-      await eventually(() => onA.length === 5 && onB.length === 5);
-      await sleep(50);
+      // A marker appended last: events arrive in order, so once it did, any copy of seq 4 had too.
+      await a.append(job, ev(5));
+      await eventually(() => onA.at(-1)?.seq === 5 && onB.at(-1)?.seq === 5);
       expect(onB.map((e) => [e.seq, e.prev])).toEqual([
         [0, -1],
         [1, 0],
         [2, 1],
         [3, 2],
         [4, 3],
+        [5, 4],
       ]);
       expect(onA).toEqual(onB);
       await offB();
-      await a.append(job, ev(5));
-      await eventually(() => onA.length === 6);
-      await sleep(50);
-      expect(onB).toHaveLength(5);
+      // A probe listening on b after offB: b hands an event to all its listeners at once, so once the
+      // probe has seq 6, a listener offB failed to remove would have it too.
+      const probe: StoredEvent[] = [];
+      const offProbe = await b.subscribe(job, (e) => probe.push(e));
+      await a.append(job, ev(6));
+      await eventually(() => onA.at(-1)?.seq === 6 && probe.at(-1)?.seq === 6);
+      expect(onB).toHaveLength(6);
+      await offProbe();
       await offA();
     });
 

@@ -1,10 +1,12 @@
 import { afterEach, beforeEach } from 'vitest';
-import { until } from '../../../support/until.ts';
+import { sleep, until } from '../../../support/until.ts';
 
 /** Two handles on one shared bus port (two instances of a cluster; the same object for memory). */
 export interface PortPair<Port> {
   a: Port;
   b: Port;
+  /** Moves the clock the bus expires jobs and leases by, where the test holds it (the memory bus). */
+  elapse?(ms: number): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -31,7 +33,9 @@ let counter = 0;
 /** A job id no other test uses, on any bus. */
 export const newJob = () => `job:${Date.now()}-${counter++}`;
 export const ev = (seq: number, terminal = false) => ({ seq, data: `{"event":"e","seq":${seq}}`, terminal });
-export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Lets `ms` pass for the pair's expiries: on its own clock when it has one, else for real (Redis, the IPC host and the Durable Object expire by a clock no test moves). */
+export const elapse = (pair: PortPair<unknown>, ms: number): Promise<void> => (pair.elapse ? pair.elapse(ms) : sleep(ms));
 
 /** Resolves once `check` holds (the shared test helper's polling). */
 export const eventually = (check: () => boolean) => until(check, (ok) => ok);
