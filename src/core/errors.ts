@@ -1,4 +1,4 @@
-/** The fixed set of error codes the relay answers with; HTTP mapping lives in `statusFor`. */
+/** The fixed set of error codes the relay answers with, each with its default status (`STATUS`); src/http/error-response.ts answers them. */
 export type ErrorCode =
   | 'bad_request'
   | 'unauthorized'

@@ -2,9 +2,11 @@
  * The relay: one profile's jobs on one instance. Start reading here.
  *
  * The event path, hop by hop (docs/architecture.md has the long version):
- * 1. upstream bytes: the follower's stream phase opens the vendor's stream
- *    (follow/followers.ts → follow/start.ts, follow/stream.ts; after a drop follow/resume.ts,
- *    then follow/poll.ts);
+ * 0. start: `create` sends the profile's create and reads its answer once (ingest/open-create.ts);
+ *    the follower then owns the job (follow/start.ts; `adopt` and `follow` on the Worker);
+ * 1. upstream bytes: the follower's stream phase reads the vendor's stream (follow/followers.ts
+ *    composes the phases: follow/stream.ts; after a drop follow/complete.ts, which resumes with
+ *    follow/resume.ts, then polls with follow/poll.ts);
  * 2. parser: eventsource-parser over the decoded body, every secret redacted
  *    (ingest/upstream-stream.ts, redact.ts);
  * 3. the profile's mapping: `toEvent` turns a vendor message into a JobEvent with its seq
