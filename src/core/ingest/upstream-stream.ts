@@ -1,4 +1,5 @@
 import { EventSourceParserStream, type EventSourceMessage, ParseError } from 'eventsource-parser/stream';
+import { type Clock, type TimerHandle, systemClock } from '../clock.ts';
 import { RelayError } from '../errors.ts';
 import type { JobEvent } from './event.ts';
 import { MAX_JSON_DEPTH, jsonTooDeep } from './json-depth.ts';
@@ -22,6 +23,8 @@ export interface ReadEventsOptions {
    * abandoned: the body is cancelled and readEvents rejects with `upstream_error`.
    */
   idleMs?: number;
+  /** The idle limit's time and timer (default: the system's). */
+  clock?: Clock;
   /** Stops reading: the body is cancelled and readEvents returns. */
   signal?: AbortSignal;
   /** Largest event the parser buffers; a bigger one is counted malformed and ends the read (`upstream_error`). */
@@ -58,51 +61,32 @@ function redactMessages(redact: (text: string) => string): TransformStream<Event
   });
 }
 
-type Next = ReadableStreamReadResult<VendorMessage> | 'idle' | 'aborted';
-
-/** The next message, unless the upstream sent no byte for idleMs or the signal aborts first. */
-function nextMessage(
-  reader: ReadableStreamDefaultReader<VendorMessage>,
-  idleMs: number | undefined,
-  lastBytes: () => number,
-  signal?: AbortSignal,
-): Promise<Next> {
-  if (signal?.aborted) return Promise.resolve('aborted');
-  return new Promise<Next>((resolve, reject) => {
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const settle = () => {
-      clearTimeout(timer);
-      signal?.removeEventListener('abort', onAbort);
-    };
-    const onAbort = () => {
-      settle();
-      resolve('aborted');
-    };
-    // Bytes without a complete message (a comment, half an event) count as life: re-arm from the last byte.
-    const arm = () => {
-      const left = lastBytes() + (idleMs as number) - Date.now();
-      timer = setTimeout(
-        () => {
-          if (Date.now() - lastBytes() < (idleMs as number)) return arm();
-          settle();
-          resolve('idle');
-        },
-        Math.max(1, left),
-      );
-    };
-    if (idleMs !== undefined && idleMs > 0) arm();
+/**
+ * Settles once reading must stop: the upstream sent not a byte for `idleMs` ('idle'; bytes without
+ * a complete message, a comment or half an event, count as life), or the signal aborted.
+ */
+function stopWhen(clock: Clock, idleMs: number | undefined, lastBytes: () => number, signal?: AbortSignal) {
+  let timer: TimerHandle | undefined;
+  let onAbort = () => {};
+  const stopped = new Promise<'idle' | 'aborted'>((resolve) => {
+    onAbort = () => resolve('aborted');
+    if (signal?.aborted) return resolve('aborted');
     signal?.addEventListener('abort', onAbort, { once: true });
-    reader.read().then(
-      (result) => {
-        settle();
-        resolve(result);
-      },
-      (err: unknown) => {
-        settle();
-        reject(err);
-      },
-    );
+    if (idleMs === undefined || idleMs <= 0) return;
+    const check = () => {
+      const left = lastBytes() + idleMs - clock.now();
+      if (left <= 0) resolve('idle');
+      else timer = clock.setTimeout(check, left);
+    };
+    check();
   });
+  return {
+    stopped,
+    dispose() {
+      clock.clearTimeout(timer);
+      signal?.removeEventListener('abort', onAbort);
+    },
+  };
 }
 
 /**
@@ -111,19 +95,21 @@ function nextMessage(
  * order. Comments and unknown fields are ignored; deep JSON and invalid events are counted.
  */
 export async function readEvents(body: ReadableStream<Uint8Array>, options: ReadEventsOptions): Promise<void> {
-  let lastBytes = Date.now();
+  const clock = options.clock ?? systemClock;
+  let lastBytes = clock.now();
   const maxEventChars = options.maxEventChars ?? DEFAULT_MAX_EVENT_CHARS;
   const messages = body
-    .pipeThrough(decodeText(() => void (lastBytes = Date.now())))
+    .pipeThrough(decodeText(() => void (lastBytes = clock.now())))
     .pipeThrough(new EventSourceParserStream({ maxBufferSize: maxEventChars }))
     .pipeThrough(redactMessages(options.redact));
   const reader = messages.getReader();
+  const stop = stopWhen(clock, options.idleMs, () => lastBytes, options.signal);
   let finished = false;
   try {
     for (;;) {
-      let next: Next;
+      let next: ReadableStreamReadResult<VendorMessage> | 'idle' | 'aborted';
       try {
-        next = await nextMessage(reader, options.idleMs, () => lastBytes, options.signal);
+        next = await Promise.race([reader.read(), stop.stopped]);
       } catch (err) {
         if (!(err instanceof ParseError && err.type === 'max-buffer-size-exceeded')) throw err;
         // Never buffered without limit: the event is dropped, and the stream's framing cannot be trusted after it.
@@ -145,6 +131,7 @@ export async function readEvents(body: ReadableStream<Uint8Array>, options: Read
       else await options.onEvent(parsed);
     }
   } finally {
+    stop.dispose();
     // Abandoned (idle, aborted, a handler threw): the upstream connection is closed, not left hanging.
     if (!finished) await reader.cancel().catch(() => undefined);
     reader.releaseLock();

@@ -3,7 +3,7 @@ import type { JobEvent } from '../../../src/core/ingest/event.ts';
 import { type ReadEventsOptions, readEvents } from '../../../src/core/ingest/upstream-stream.ts';
 import { RelayError } from '../../../src/core/errors.ts';
 import { midjourneyV3 } from '../../../src/profiles/midjourney-v3/profile.ts';
-import { sleep } from '../../support/until.ts';
+import { manualClock } from '../../support/clock.ts';
 
 function streamOf(chunks: Uint8Array[]): ReadableStream<Uint8Array> {
   return new ReadableStream({
@@ -103,27 +103,50 @@ describe('readEvents', () => {
   });
 
   it('treats bytes without a complete event (a comment) as life, and a silent stream as idle', async () => {
-    let sent = 0;
-    const chatty = new ReadableStream<Uint8Array>({
-      async pull(controller) {
-        await sleep(20);
-        sent++;
-        controller.enqueue(enc.encode(sent < 15 ? ': ping\n' : `data: ${e0}\n\n`));
-        if (sent >= 15) controller.close();
-      },
-    });
+    // On a clock only the test moves: 14 comments 100 ms apart (1.4 s in all) never let the 150 ms limit pass.
+    const clock = manualClock();
+    let feed!: ReadableStreamDefaultController<Uint8Array>;
+    const chatty = new ReadableStream<Uint8Array>({ start: (controller) => void (feed = controller) });
     const seen: JobEvent[] = [];
-    await readEvents(chatty, {
+    let outcome: 'pending' | 'done' | 'failed' = 'pending';
+    const reading = readEvents(chatty, {
       redact: (t) => t,
       toEvent: midjourneyV3.toEvent,
       nextSeq: () => 0,
       idleMs: 150,
+      clock,
       onEvent: (e) => void seen.push(e),
-    });
+    }).then(
+      () => void (outcome = 'done'),
+      () => void (outcome = 'failed'),
+    );
+    for (let i = 0; i < 14; i++) {
+      feed.enqueue(enc.encode(': ping\n'));
+      await clock.advance(100);
+      expect(outcome).toBe('pending');
+    }
+    feed.enqueue(enc.encode(`data: ${e0}\n\n`));
+    feed.close();
+    await reading;
+    expect(outcome).toBe('done');
     expect(seen.map((e) => e.seq)).toEqual([0]);
+
+    // A stream that sends one comment and then nothing: still reading at 49 ms, abandoned at 50.
     const silent = new ReadableStream<Uint8Array>({ start: (c) => c.enqueue(enc.encode(': hello\n')) });
-    await expect(
-      readEvents(silent, { redact: (t) => t, toEvent: midjourneyV3.toEvent, nextSeq: () => 0, idleMs: 50, onEvent: () => undefined }),
-    ).rejects.toThrow(/silent for 50 ms/);
+    let failure: unknown;
+    const idle = readEvents(silent, {
+      redact: (t) => t,
+      toEvent: midjourneyV3.toEvent,
+      nextSeq: () => 0,
+      idleMs: 50,
+      clock,
+      onEvent: () => undefined,
+    }).catch((err: unknown) => void (failure = err));
+    await clock.advance(49);
+    expect(failure).toBeUndefined();
+    await clock.advance(1);
+    await idle;
+    expect(failure).toBeInstanceOf(RelayError);
+    expect(String(failure)).toMatch(/silent for 50 ms/);
   });
 });
