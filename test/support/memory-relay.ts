@@ -1,5 +1,5 @@
 import { silentLogger } from '../../src/core/logger.ts';
-import type { AppendInput, JobState, StoredEvent } from '../../src/core/bus/bus.ts';
+import type { AppendInput, Bus, JobState, StoredEvent } from '../../src/core/bus/bus.ts';
 import { createMemoryBus } from '../../src/core/bus/memory-bus.ts';
 import type { Clock } from '../../src/core/clock.ts';
 import type { UpstreamProfile } from '../../src/core/profile.ts';
@@ -10,6 +10,8 @@ import type { UpstreamClient } from '../../src/core/ingest/upstream.ts';
 export type MemoryRelayOptions = Partial<Pick<RelayOptions, 'historyMaxEvents' | 'pollIntervalMs' | 'jobDeadlineMs'>> & {
   /** Times the relay and its bus (default: the system clock); a manual one lets the test move time itself. */
   clock?: Clock;
+  /** Wraps the memory bus the relay uses (a fault or a held append); `stored` reads the bus itself. */
+  wrapBus?: (bus: Bus) => Bus;
 };
 
 /** The relay's jobs as its bus stores them (under `<profile>:<jobid>`), by the relay's job ids. */
@@ -33,7 +35,7 @@ export function memoryRelay(
   const { clock } = options;
   const bus = createMemoryBus({ historyMaxEvents, historyTtlMs: 60_000, ...(clock ? { now: () => clock.now() } : {}) });
   const relay = createRelay({
-    bus,
+    bus: options.wrapBus ? options.wrapBus(bus) : bus,
     profile,
     upstream,
     redact: (text) => text,

@@ -45,6 +45,8 @@ export async function streamPhase(body: ReadableStream<Uint8Array>, options: Str
   let flushing: Promise<void> | null = null;
   let failure: unknown;
   const stopRead = new AbortController();
+  /** The job object of the last event this stream gave (queued or stored). */
+  let lastRead: Record<string, unknown> | undefined;
 
   const flush = (target: Follow): Promise<void> => {
     flushing ??= (async () => {
@@ -88,13 +90,16 @@ export async function streamPhase(body: ReadableStream<Uint8Array>, options: Str
       toEvent: (message, seq) => options.profile.toEvent(message, seq),
       nextSeq: () => nextSeq,
       idleMs: options.idleMs,
+      clock: options.clock,
       signal: stopRead.signal,
       ...(options.maxEventChars === undefined ? {} : { maxEventChars: options.maxEventChars }),
       onMalformed: options.onMalformed,
       onEvent: async (received) => {
         // What a reopened stream repeats (fal's starts with the current status) is no new event, and takes no seq.
-        const event = follow && options.profile.unseenPart ? options.profile.unseenPart(received, follow.lastJob) : received;
+        // It is compared with the last event read, which may still wait behind an append in flight.
+        const event = follow && options.profile.unseenPart ? options.profile.unseenPart(received, lastRead ?? follow.lastJob) : received;
         if (!event) return;
+        if (event.job) lastRead = event.job;
         nextSeq = Math.max(nextSeq, event.seq + 1);
         if (!follow) return name(event);
         if (failure !== undefined) throw failure;

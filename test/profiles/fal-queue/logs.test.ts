@@ -70,6 +70,61 @@ describe('fal log lines: each event carries its new ones, the stored status all 
     }
   });
 
+  it('lines read while an append is still in flight reach the stored status too (the next event is compared with the last one read)', async () => {
+    // Every append waits until the stream's terminal status was read: the three before it queue up behind the first.
+    let terminalRead!: () => void;
+    const held = new Promise<void>((resolve) => void (terminalRead = resolve));
+    const watched = {
+      ...falQueue,
+      toEvent(message: Parameters<typeof falQueue.toEvent>[0], seq: number) {
+        const event = falQueue.toEvent(message, seq);
+        if (typeof event !== 'string' && event.terminal) terminalRead();
+        return event;
+      },
+    };
+    const { client: upstream } = vendorTable({
+      'POST /fal-ai/flux/dev': () => reply(200, { request_id: 'r1', status: 'IN_QUEUE' }),
+      [`GET ${PATH}/status/stream?logs=1`]: () => ({
+        kind: 'stream',
+        body: sse(
+          { status: 'IN_QUEUE', queue_position: 0 },
+          { status: 'IN_PROGRESS', logs: lines(1) },
+          { status: 'IN_PROGRESS', logs: lines(2) },
+          { status: 'COMPLETED', logs: [], metrics: {} },
+        ),
+      }),
+      [`GET ${PATH}`]: () => reply(200, { images: [{ url: 'https://v3.fal.media/a.png' }] }),
+    });
+    const relay = memoryRelay(watched, upstream, {
+      pollIntervalMs: 10,
+      wrapBus: (bus) => ({
+        ...bus,
+        append: async (jobId, event) => {
+          await held;
+          return bus.append(jobId, event);
+        },
+        appendMany: async (jobId, events) => {
+          await held;
+          return Promise.all(events.map((event) => bus.append(jobId, event)));
+        },
+      }),
+    });
+    try {
+      expect(await relay.create('fal-ai/flux/dev', { prompt: 'x' })).toMatchObject({ kind: 'job', jobId: JOB });
+      await until(async () => (await relay.stored.state(JOB))?.terminalSeq != null, { timeoutMs: 10_000, intervalMs: 10 });
+      const history = await relay.stored.history(JOB, -1);
+      expect(history.map((event) => [JSON.parse(event.data).status, logsOf(event.data)])).toEqual([
+        ['IN_QUEUE', []],
+        ['IN_PROGRESS', ['step 1/4']],
+        ['IN_PROGRESS', ['step 2/4']],
+        ['COMPLETED', []],
+      ]);
+      expect((await relay.snapshot(JOB))?.logs).toEqual(lines(1, 2));
+    } finally {
+      await relay.close();
+    }
+  });
+
   it('a job ended past its deadline from outside its follow (a Durable Object alarm) is COMPLETED for polls, its lines kept', async () => {
     const relay = falRelay(vendorTable({}).client);
     try {
