@@ -93,7 +93,7 @@ export async function startGateway(config: Config, overrides: GatewayOverrides =
       : entry.endpoint(config);
     return endpoint ? [{ entry, endpoint }] : [];
   });
-  if (served.length === 0) throw new ConfigError('invalid configuration: UPSTREAM_URL: no upstream configured and SIMULATOR is not true');
+  if (served.length === 0) throw new ConfigError("invalid configuration: no profile's credential is set and SIMULATOR is not true");
 
   const retention = { historyMaxEvents: config.HISTORY_MAX_EVENTS, historyTtlMs: config.HISTORY_TTL_S * 1000 };
   // REDIS_URL may hold a password: it is never logged.
