@@ -70,6 +70,23 @@ function closeServer(server: ServerType): Promise<void> {
   });
 }
 
+/**
+ * The opt-in create queue, one per profile (each its own upstream account): across the cluster on
+ * Redis (`<prefix>:{queue:<profile>}:…`), this process's own on the memory bus; none when off.
+ */
+function createQueues(config: Config, profiles: readonly string[], customBus: boolean): Map<string, CreateQueue> {
+  const queues = new Map<string, CreateQueue>();
+  if (config.CREATE_QUEUE_MAX <= 0) return queues;
+  const max = config.CREATE_QUEUE_MAX;
+  for (const name of profiles) {
+    queues.set(
+      name,
+      config.REDIS_URL && !customBus ? createRedisQueue({ url: config.REDIS_URL, max, name: `queue:${name}` }) : createMemoryQueue({ max }),
+    );
+  }
+  return queues;
+}
+
 /** Wires real dependencies from a validated config and starts listening. */
 export async function startGateway(config: Config, overrides: GatewayOverrides = {}): Promise<Gateway> {
   let sim: StartedSimulator | undefined;
@@ -113,19 +130,7 @@ export async function startGateway(config: Config, overrides: GatewayOverrides =
   const relays = new Map(served.map((each) => [each.entry.profile.name, relayOf(each)]));
   const relay = relays.values().next().value as Relay;
   const sinks = createSocketSinks();
-  // The opt-in create queue, one per profile (each its own upstream account): across the cluster
-  // on Redis (`<prefix>:{queue:<profile>}:…`), this process's own on the memory bus.
-  const queues = new Map<string, CreateQueue>();
-  if (config.CREATE_QUEUE_MAX > 0) {
-    const max = config.CREATE_QUEUE_MAX;
-    for (const name of relays.keys()) {
-      const onRedis = config.REDIS_URL && !overrides.bus;
-      queues.set(
-        name,
-        onRedis ? createRedisQueue({ url: config.REDIS_URL as string, max, name: `queue:${name}` }) : createMemoryQueue({ max }),
-      );
-    }
-  }
+  const queues = createQueues(config, [...relays.keys()], overrides.bus !== undefined);
   const closeQueues = () => Promise.all([...queues.values()].map((queue) => queue.close()));
   const security = createSecurity(config, {
     logger,
