@@ -121,21 +121,26 @@ afterEach(async () => {
   await Promise.all(open.splice(0).map((f) => f.close()));
 });
 
+/** Instance A follows `jobId` from its stream on a bus that can forget, and has stored seqs 0 to 5. */
+async function ownerAtSeq5(jobId: string) {
+  const clock = manualClock();
+  const shared = forgetfulBus(clock);
+  const { upstream } = runningUpstream();
+  const owner = followers('A', shared.bus, upstream, clock);
+  const stream = controlledStream();
+  stream.send(`{"event":"initialized","jobId":"${jobId}","seq":0,"ts":"x"}`);
+  expect(await owner.followStream(stream.body)).toBe(jobId);
+  for (let seq = 1; seq <= 5; seq++) stream.send(progress(jobId, seq));
+  await until(
+    () => shared.bus.state(jobId),
+    (state) => state?.lastSeq === 5,
+  );
+  return { clock, shared, upstream, stream, jobId };
+}
+
 describe('followers after the bus lost a job', () => {
   it('a cold takeover leaves a job alone while its live owner goes on: no second seq 0, no silent hole', async () => {
-    const clock = manualClock();
-    const shared = forgetfulBus(clock);
-    const { upstream } = runningUpstream();
-    const owner = followers('A', shared.bus, upstream, clock);
-    const stream = controlledStream();
-    const jobId = 'j1:restart';
-    stream.send(`{"event":"initialized","jobId":"${jobId}","seq":0,"ts":"x"}`);
-    expect(await owner.followStream(stream.body)).toBe(jobId);
-    for (let seq = 1; seq <= 5; seq++) stream.send(progress(jobId, seq));
-    await until(
-      () => shared.bus.state(jobId),
-      (state) => state?.lastSeq === 5,
-    );
+    const { clock, shared, upstream, stream, jobId } = await ownerAtSeq5('j1:restart');
 
     shared.forget();
     // A cold instance's first subscriber asks for the job while the bus holds nothing of it.
@@ -150,19 +155,7 @@ describe('followers after the bus lost a job', () => {
   });
 
   it('a takeover numbering on above its hub waits for the live owner too (no seq written twice)', async () => {
-    const clock = manualClock();
-    const shared = forgetfulBus(clock);
-    const { upstream } = runningUpstream();
-    const owner = followers('A', shared.bus, upstream, clock);
-    const stream = controlledStream();
-    const jobId = 'j2:restart';
-    stream.send(`{"event":"initialized","jobId":"${jobId}","seq":0,"ts":"x"}`);
-    expect(await owner.followStream(stream.body)).toBe(jobId);
-    for (let seq = 1; seq <= 5; seq++) stream.send(progress(jobId, seq));
-    await until(
-      () => shared.bus.state(jobId),
-      (state) => state?.lastSeq === 5,
-    );
+    const { clock, shared, upstream, stream, jobId } = await ownerAtSeq5('j2:restart');
 
     shared.forget();
     // A warm instance whose hub missed seq 5 (it was stored just before the loss).
