@@ -2,6 +2,7 @@ import { createFalClient } from '@fal-ai/client';
 import type { FalClient } from '@fal-ai/client';
 import { createParser } from 'eventsource-parser';
 import { FAL_QUEUE_PATH } from '../src/fal/fal-simulator.ts';
+import { until } from './until.ts';
 
 /** The endpoint the tests use, as fal names it. */
 export const FLUX = 'fal-ai/flux/dev';
@@ -55,13 +56,12 @@ export async function getJson(url: string, init: RequestInit = {}): Promise<{ st
 
 /** Polls the status URL until `status` (any HTTP code); returns the body. */
 export async function waitForFalStatus(statusUrl: string, status: string, timeoutMs = 10_000): Promise<FalStatusBody> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const { body } = await getJson(`${statusUrl}?logs=1`);
-    if (body.status === status) return body;
-    if (Date.now() > deadline) throw new Error(`request is ${body.status}, expected ${status}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
+  return until(
+    async () => (await getJson(`${statusUrl}?logs=1`)).body,
+    (body) => body.status === status,
+    (body) => `request is ${body.status}, expected ${status}`,
+    timeoutMs,
+  );
 }
 
 /** What a raw read of a status stream saw: the text, the parsed data payloads, the comments. */

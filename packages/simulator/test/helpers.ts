@@ -2,6 +2,7 @@ import { createParser } from 'eventsource-parser';
 import type { EventSourceMessage } from 'eventsource-parser';
 import { startSimulator as serveSimulator } from '../src/node.ts';
 import type { Simulator, SimulatorOptions } from '../src/simulator.ts';
+import { until } from './until.ts';
 
 /** A simulator behind a real HTTP server on an ephemeral port. */
 export interface RunningSimulator {
@@ -92,14 +93,13 @@ export async function getJob(base: string, jobid: string): Promise<Response> {
 }
 
 /** Polls GET /jobs/<jobid> until the job reaches `status`; returns the job. */
-export async function waitForStatus(base: string, jobid: string, status: string, timeoutMs = 2000): Promise<Record<string, unknown>> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const job = (await (await getJob(base, jobid)).json()) as Record<string, unknown>;
-    if (job.status === status) return job;
-    if (Date.now() > deadline) throw new Error(`job ${jobid} is ${String(job.status)}, expected ${status}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
+export async function waitForStatus(base: string, jobid: string, status: string, timeoutMs = 10_000): Promise<Record<string, unknown>> {
+  return until(
+    async () => (await (await getJob(base, jobid)).json()) as Record<string, unknown>,
+    (job) => job.status === status,
+    (job) => `job ${jobid} is ${String(job.status)}, expected ${status}`,
+    timeoutMs,
+  );
 }
 
 /** The job object a lifecycle event carries. */

@@ -1,5 +1,6 @@
 import OpenAI from 'openai';
 import { parseSse } from './helpers.ts';
+import { until } from './until.ts';
 
 /** The API key the tests send. */
 export const API_KEY = 'sk-test-openai-key-0123456789';
@@ -65,13 +66,12 @@ export function expectSequence(events: Array<{ sequence_number: number }>, first
 
 /** Retries `check` until it returns a value (not undefined) or `timeoutMs` passes. */
 export async function waitFor<T>(check: () => Promise<T | undefined>, what: string, timeoutMs = 10_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
+  return until(
+    check,
+    (value) => value !== undefined,
+    () => `timed out waiting for ${what}`,
+    timeoutMs,
+  ) as Promise<T>;
 }
 
 /** Polls `retrieve` until the response reaches `status`. */
