@@ -7,7 +7,7 @@ import {
   type StoredEvent,
   storedPrev,
 } from '../core/bus/bus.ts';
-import { createLeaseTable } from '../core/bus/memory-leases.ts';
+import { createLeaseTable, leasePort } from '../core/bus/memory-leases.ts';
 
 /** What the job's Durable Object knows of its job, for alarms. */
 export interface JobRecord {
@@ -233,10 +233,7 @@ export function createDurableBus(storage: DurableObjectStorage, options: Durable
       };
     },
 
-    acquireLease: leases.acquireLease,
-    renewLease: leases.renewLease,
-    claimLease: leases.claimLease,
-    releaseLease: leases.releaseLease,
+    ...leasePort(leases),
 
     async ping(): Promise<void> {},
 

@@ -1,4 +1,4 @@
-import { createLeaseTable } from './memory-leases.ts';
+import { createLeaseTable, leasePort } from './memory-leases.ts';
 import { type AppendInput, type Bus, type BusListener, type JobState, type RetentionOptions, type StoredEvent, storedPrev } from './bus.ts';
 
 interface MemoryJob {
@@ -103,10 +103,7 @@ export function createMemoryBus(options: MemoryBusOptions): Bus {
       };
     },
 
-    acquireLease: leases.acquireLease,
-    renewLease: leases.renewLease,
-    claimLease: leases.claimLease,
-    releaseLease: leases.releaseLease,
+    ...leasePort(leases),
 
     async ping(): Promise<void> {},
 

@@ -47,3 +47,9 @@ export function createLeaseTable(now: () => number): LeaseTable {
     },
   };
 }
+
+/** The table's `Leases` port alone, for a bus to offer as its own. */
+export function leasePort(table: LeaseTable): Leases {
+  const { acquireLease, renewLease, claimLease, releaseLease } = table;
+  return { acquireLease, renewLease, claimLease, releaseLease };
+}
