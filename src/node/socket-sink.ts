@@ -61,6 +61,16 @@ function onInboundEnd(this: Socket): void {
 function ignore(): void {}
 
 /**
+ * Closes a connection with a reset (RST): the kernel drops what it still holds for the client.
+ * A plain destroy would leave a client that stopped reading pinning up to its send buffer
+ * (`net.ipv4.tcp_wmem`, ~4 MB) in FIN-WAIT-1 for minutes after the stream is over.
+ */
+export function resetConnection(socket: Socket): void {
+  if (socket.destroyed) return;
+  socket.resetAndDestroy();
+}
+
+/**
  * One subscriber written straight to its Node socket. The head goes out through node:http's
  * ServerResponse (`Connection: close`), then the connection is taken from node:http (see
  * detachFromHttp) and the sink writes the chunked body and its end itself: no Web stream, no
@@ -197,7 +207,7 @@ export class SocketSink implements SubscriberSink {
   abort(): void {
     if (this.closed) return;
     this.close();
-    this.socket.destroy();
+    resetConnection(this.socket);
   }
 
   end(): void {
@@ -222,7 +232,7 @@ export class SocketSink implements SubscriberSink {
     }
     this.graceTimer = setTimeout(() => {
       // Detached: the client had its end and should have closed; else it never took the last bytes.
-      if (!res?.writableFinished) socket.destroy();
+      if (!res?.writableFinished) resetConnection(socket);
     }, this.options.endGraceMs);
     this.graceTimer.unref();
   }
