@@ -232,7 +232,11 @@ export class SocketSink implements SubscriberSink {
     }
     this.graceTimer = setTimeout(() => {
       // Detached: the client had its end and should have closed; else it never took the last bytes.
-      if (!res?.writableFinished) resetConnection(socket);
+      if (res?.writableFinished) return;
+      // Still queued in Node: the kernel's buffer is full too, the client is not reading (reset,
+      // freeing both). All in the kernel: a slow reader may still take it, so close behind it.
+      if (socket.writableLength > 0) resetConnection(socket);
+      else socket.destroy();
     }, this.options.endGraceMs);
     this.graceTimer.unref();
   }
