@@ -476,6 +476,23 @@ async function connectCase(ctx: BenchContext): Promise<Row[]> {
       }
     }
   }
+  // The same again on servers that have already served as many: the marginal cost, without the
+  // first requests' one-off work (module loading, compilation of the request path).
+  const n = sizes[sizes.length - 1] as number;
+  const name = `connect-${n >= 1000 ? `${n / 1000}k` : n}-warm`;
+  const again = async (t: Target) => {
+    await connectCost(ctx, name, t, n);
+    return connectCost(ctx, name, t, n);
+  };
+  rows.push(await withTarget(await startGatewayTarget(ctx, AS_STARTED), again));
+  if (ctx.nchan) {
+    const nchan = await startNchan(1);
+    try {
+      rows.push(await again(nchanTarget(ctx, nchan)));
+    } finally {
+      await nchan.stop();
+    }
+  }
   return rows;
 }
 
@@ -527,7 +544,7 @@ async function storm(ctx: BenchContext, name: string, target: Target, n: number)
   const before = sample(target);
   const t0 = performance.now();
   const back = await ctx.client.call<{ connected: number; failed: number }>({ cmd: 'reconnect', concurrency: 1024 }, 600_000);
-  const stats = await ctx.client.call<PhaseStats & { dups: number; gaps: number }>({ cmd: 'wait', timeoutMs: 120_000 }, 200_000);
+  const stats = await ctx.client.call<PhaseStats & { dups: number }>({ cmd: 'wait', timeoutMs: 120_000 }, 200_000);
   const allReadyMs = stats.lastRecv > 0 ? stats.lastRecv - (performance.timeOrigin + t0) : NaN;
   const after = sample(target);
   await target.finish(ids, FIRST_SEQ + 5 + missed);
@@ -553,7 +570,7 @@ async function storm(ctx: BenchContext, name: string, target: Target, n: number)
     allReadyMs,
     reconnectUsPerSub: ((after.cpuS - before.cpuS) * 1e6) / Math.max(1, back.connected),
     dups: stats.dups,
-    gaps: stats.gaps,
+    gaps: stats.missing,
     note: `${missed} events missed while down; all reconnect at once (1,024 in flight per client process)`,
   };
 }

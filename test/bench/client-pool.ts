@@ -37,7 +37,6 @@ function mergePhase(replies: Reply[]): Reply {
     delivered: sum(replies, 'delivered'),
     missing: sum(replies, 'missing'),
     dups: sum(replies, 'dups'),
-    gaps: sum(replies, 'gaps'),
     live: sum(replies, 'live'),
     closedByServer: sum(replies, 'closedByServer'),
     errors: sum(replies, 'errors'),

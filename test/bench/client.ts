@@ -22,9 +22,13 @@ interface Conn {
   port: number;
   path: string;
   localAddress: string | undefined;
-  /** The last event's seq and `id:` seen on this subscriber's streams (kept across a reconnect). */
+  /** The highest seq and the last `id:` seen on this subscriber's streams (kept across a reconnect). */
   lastSeq: number;
   lastId: string | null;
+  /** After a reconnect: the highest seq seen before it (an event at or below it again is a duplicate). */
+  resumedAfter: number;
+  /** The current phase's events seen, by seq − first seq (a second one is a duplicate). */
+  seen: Uint8Array | null;
   carry: Buffer | null;
   headers: boolean;
   status: number;
@@ -45,9 +49,10 @@ let firstRecv = 0;
 let lastRecv = 0;
 let closedByServer = 0;
 let errors = 0;
-/** Events seen twice, and jumps over events, on one subscriber (across its reconnects). */
+/** Events one subscriber saw twice (across its reconnects, and within a phase). */
 let dups = 0;
-let gaps = 0;
+/** Phases up to this many events per subscriber track each event, to count duplicates. */
+const TRACKED_MAX = 10_000;
 /** Subscribers taken down by `drop`, waiting for `reconnect`. */
 let dropped: Conn[] = [];
 let completeWaiter: (() => void) | null = null;
@@ -69,13 +74,20 @@ function onFrames(conn: Conn, buf: Buffer, now: number): void {
     if (i < 0) return;
     const [seq, end] = readNumber(buf, i + SEQ.length);
     pos = end;
-    if (conn.lastSeq >= 0 && seq <= conn.lastSeq) {
+    if (seq <= conn.resumedAfter) {
       dups++;
       continue;
     }
-    if (conn.lastSeq >= 0 && seq > conn.lastSeq + 1) gaps++;
-    conn.lastSeq = seq;
+    if (seq > conn.lastSeq) conn.lastSeq = seq;
     if (seq < phaseFirstSeq) continue;
+    const seen = conn.seen;
+    if (seen !== null && seq - phaseFirstSeq < seen.length) {
+      if (seen[seq - phaseFirstSeq] === 1) {
+        dups++;
+        continue;
+      }
+      seen[seq - phaseFirstSeq] = 1;
+    }
     if (end + SENT_AT.length > buf.length || buf.compare(SENT_AT, 0, SENT_AT.length, end, end + SENT_AT.length) !== 0) continue;
     const [sentAt, after] = readNumber(buf, end + SENT_AT.length);
     pos = after;
@@ -152,6 +164,8 @@ function openOne(port: number, path: string, localAddress?: string, resumed?: Co
       localAddress,
       lastSeq: resumed?.lastSeq ?? -1,
       lastId: resumed?.lastId ?? null,
+      resumedAfter: resumed?.lastSeq ?? -1,
+      seen: expected <= TRACKED_MAX ? new Uint8Array(expected) : null,
       carry: null,
       headers: false,
       status: 0,
@@ -237,7 +251,6 @@ async function reconnect(concurrency: number): Promise<Record<string, unknown>> 
 
 function resetPhase(firstSeq: number, perConnection: number): void {
   dups = 0;
-  gaps = 0;
   bins.fill(0);
   maxLatency = 0;
   phaseFirstSeq = firstSeq;
@@ -246,7 +259,10 @@ function resetPhase(firstSeq: number, perConnection: number): void {
   delivered = 0;
   firstRecv = 0;
   lastRecv = 0;
-  for (const conn of conns) conn.count = 0;
+  for (const conn of conns) {
+    conn.count = 0;
+    conn.seen = perConnection <= TRACKED_MAX ? new Uint8Array(perConnection) : null;
+  }
 }
 
 function phaseStats(): Record<string, unknown> {
@@ -263,7 +279,6 @@ function phaseStats(): Record<string, unknown> {
     missing,
     live: conns.size,
     dups,
-    gaps,
     closedByServer,
     errors,
     firstRecv,

@@ -29,7 +29,7 @@ export interface Row {
   allReadyMs?: number;
   /** Reconnect storm: server CPU per reconnecting subscriber, until all are resumed, µs. */
   reconnectUsPerSub?: number;
-  /** Events a subscriber saw twice, and jumps over events, across its reconnect. */
+  /** Reconnect storm: events a subscriber saw twice, and events it never got, across its reconnect. */
   dups?: number;
   gaps?: number;
   note?: string;
