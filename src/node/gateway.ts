@@ -1,6 +1,6 @@
 import type { AddressInfo } from 'node:net';
 import { randomUUID } from 'node:crypto';
-import { type ServerType, serve } from '@hono/node-server';
+import { type ServerType, createAdaptorServer } from '@hono/node-server';
 import { getConnInfo } from '@hono/node-server/conninfo';
 import type { Context, Hono } from 'hono';
 import type pino from 'pino';
@@ -56,10 +56,18 @@ export interface GatewayOverrides {
   busKind?: string;
 }
 
+/**
+ * Connections the kernel may hold waiting for accept: the largest it takes (it caps this at
+ * `net.core.somaxconn`, 4096 on Debian 12). Node's default, 511, overflows when thousands of
+ * viewers reconnect at once, and each refused SYN waits a second or more to be tried again.
+ */
+const LISTEN_BACKLOG = 65_535;
+
 function listen(fetch: (req: Request) => Response | Promise<Response>, port: number, hostname: string): Promise<ServerType> {
   return new Promise((resolve, reject) => {
-    const server = serve({ fetch, port, hostname }, () => resolve(server));
+    const server = createAdaptorServer({ fetch });
     server.once('error', reject);
+    server.listen({ port, host: hostname, backlog: LISTEN_BACKLOG }, () => resolve(server));
   });
 }
 

@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { IpcPeer } from './ipc.ts';
@@ -528,11 +529,13 @@ async function workers4Case(ctx: BenchContext): Promise<Row[]> {
  * events are published meanwhile, then all reconnect at once with `Last-Event-ID`. Measured: the
  * time until the last one has every missed event, server CPU per reconnect, duplicates and gaps.
  */
-async function storm(ctx: BenchContext, name: string, target: Target, n: number): Promise<Row> {
+async function storm(ctx: BenchContext, name: string, target: Target, n: number, redis?: RedisCounter): Promise<Row> {
   const missed = 20;
   const { ids, paths } = await target.create(1);
+  // With two instances: everyone on the first, then everyone back on the second (the first "died").
+  const [first, other] = target.ports;
   const opened = await ctx.client.call<{ connected: number; failed: number }>(
-    { cmd: 'open', ports: target.ports, paths, count: n, localAddresses: LOOPBACKS },
+    { cmd: 'open', ports: [first], paths, count: n, localAddresses: LOOPBACKS },
     600_000,
   );
   await phase(ctx, target, ids, FIRST_SEQ, 5, 0);
@@ -542,11 +545,13 @@ async function storm(ctx: BenchContext, name: string, target: Target, n: number)
   await ctx.client.call({ cmd: 'drop', keep: 0 });
   await ctx.client.call({ cmd: 'phase', firstSeq: FIRST_SEQ + 5, perConnection: missed });
   const before = sample(target);
+  const readsBefore = redis ? await redis.historyReads() : 0;
   const t0 = performance.now();
-  const back = await ctx.client.call<{ connected: number; failed: number }>({ cmd: 'reconnect', concurrency: 1024 }, 600_000);
+  const back = await ctx.client.call<{ connected: number; failed: number }>({ cmd: 'reconnect', concurrency: 1024, port: other }, 600_000);
   const stats = await ctx.client.call<PhaseStats & { dups: number }>({ cmd: 'wait', timeoutMs: 120_000 }, 200_000);
   const allReadyMs = stats.lastRecv > 0 ? stats.lastRecv - (performance.timeOrigin + t0) : NaN;
   const after = sample(target);
+  const historyReads = redis ? (await redis.historyReads()) - readsBefore : undefined;
   await target.finish(ids, FIRST_SEQ + 5 + missed);
   await ctx.client.call({ cmd: 'waitClosed', timeoutMs: 10_000 }, 30_000);
   await ctx.client.call({ cmd: 'closeAll' });
@@ -571,8 +576,60 @@ async function storm(ctx: BenchContext, name: string, target: Target, n: number)
     reconnectUsPerSub: ((after.cpuS - before.cpuS) * 1e6) / Math.max(1, back.connected),
     dups: stats.dups,
     gaps: stats.missing,
-    note: `${missed} events missed while down; all reconnect at once (1,024 in flight per client process)`,
+    note:
+      `${missed} events missed while down; all reconnect at once (1,024 in flight per client process)` +
+      (historyReads === undefined
+        ? ''
+        : `; onto a second instance: ${historyReads} Redis history reads (XRANGE) for ${back.connected} resumes`),
   };
+}
+
+/** Counts a Redis server's XRANGE calls (the history reads of the Redis bus). */
+interface RedisCounter {
+  historyReads(): Promise<number>;
+}
+
+function redisCounter(port: number): RedisCounter {
+  return {
+    async historyReads() {
+      const out = execFileSync('redis-cli', ['-p', String(port), 'INFO', 'commandstats'], { encoding: 'utf8' });
+      return Number(/cmdstat_xrange:calls=(\d+)/.exec(out)?.[1] ?? 0);
+    },
+  };
+}
+
+/** The storm on Redis: subscribers of an instance that "died" all resume on another, which reads the history once. */
+async function stormRedisCase(ctx: BenchContext): Promise<Row[]> {
+  if (!existsSync('/usr/bin/redis-server')) return [skipped('storm-redis', 'sse-relay', 'skipped: redis-server not installed')];
+  const n = ctx.subscribersOverride ?? (ctx.quick ? 3000 : 18_000);
+  const redisPort = await freePort();
+  const redis = startProcess('redis', '/usr/bin/redis-server', [
+    '--port',
+    String(redisPort),
+    '--bind',
+    '127.0.0.1',
+    '--save',
+    '',
+    '--appendonly',
+    'no',
+  ]);
+  try {
+    await waitForRedis(redisPort);
+    const target = await startGatewayTarget(ctx, { ...AS_STARTED, REDIS_URL: `redis://127.0.0.1:${redisPort}` }, 2);
+    return [await withTarget(target, (t) => storm(ctx, `storm-redis-${n / 1000}k`, t, n, redisCounter(redisPort)))];
+  } finally {
+    await stopProcess(redis);
+  }
+}
+
+async function waitForRedis(port: number): Promise<void> {
+  for (let i = 0; i < 100; i++) {
+    try {
+      if (execFileSync('redis-cli', ['-p', String(port), 'PING'], { encoding: 'utf8' }).trim() === 'PONG') return;
+    } catch {}
+    await sleep(50);
+  }
+  throw new Error(`redis-server on ${port} did not answer`);
 }
 
 async function stormCase(ctx: BenchContext): Promise<Row[]> {
@@ -587,6 +644,7 @@ export const CASES: Record<string, (ctx: BenchContext) => Promise<Row[]>> = {
   connect: connectCase,
   dense: denseCase,
   storm: stormCase,
+  'storm-redis': stormRedisCase,
   'dense-x4': workers4Case,
   lone: loneCase,
   workers: workersCase,

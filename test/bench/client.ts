@@ -224,8 +224,11 @@ function drop(keep: number): Record<string, unknown> {
   return { dropped: dropped.length, live: conns.size };
 }
 
-/** Every dropped subscriber reconnects at once with its `Last-Event-ID`; resolves when all have their heads. */
-async function reconnect(concurrency: number): Promise<Record<string, unknown>> {
+/**
+ * Every dropped subscriber reconnects at once with its `Last-Event-ID` (to `port` when given: another
+ * instance, as after its own died); resolves when all have their heads.
+ */
+async function reconnect(concurrency: number, port?: number): Promise<Record<string, unknown>> {
   const started = performance.now();
   const queue = dropped;
   dropped = [];
@@ -235,7 +238,7 @@ async function reconnect(concurrency: number): Promise<Record<string, unknown>> 
   const worker = async () => {
     while (next < queue.length) {
       const prev = queue[next++] as Conn;
-      const conn = await openOne(prev.port, prev.path, prev.localAddress, prev);
+      const conn = await openOne(port ?? prev.port, prev.path, prev.localAddress, prev);
       if (conn) connected++;
       else failed++;
       // A subscriber that had seen the whole phase before it dropped has nothing to wait for.
@@ -359,7 +362,7 @@ serveIpc(async (message) => {
     case 'drop':
       return drop(message.keep as number);
     case 'reconnect':
-      return reconnect(message.concurrency as number);
+      return reconnect(message.concurrency as number, message.port as number | undefined);
     case 'phase':
       resetPhase(message.firstSeq as number, message.perConnection as number);
       return {};
