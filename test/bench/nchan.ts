@@ -34,7 +34,7 @@ worker_processes ${workers};
 worker_rlimit_nofile 20000;
 pid ${dir}/nginx.pid;
 error_log ${dir}/error.log warn;
-events { worker_connections 19000; multi_accept on; }
+events { worker_connections 20000; multi_accept on; }
 http {
   access_log off;
   client_body_temp_path ${dir}/body;
