@@ -34,7 +34,12 @@ function seqsByJob(frames: readonly MuxFrame[]): Map<string, number[]> {
 }
 
 /** A job of each profile, `steps` long; their names as the stream's frames carry them. */
-async function startJobs(t: ScenarioTarget, label: string, steps: (profile: ScenarioProfile, index: number) => number, intervalMs = 30) {
+export async function startJobs(
+  t: ScenarioTarget,
+  label: string,
+  steps: (profile: ScenarioProfile, index: number) => number,
+  intervalMs = 30,
+) {
   return Promise.all(
     SCENARIO_PROFILES.map(async (profile, index) => {
       const jobId = await profile.startJob(t.url, { steps: steps(profile, index), intervalMs, label: `${label}${index}` });
@@ -52,7 +57,7 @@ async function uniformEvents(t: ScenarioTarget, jobs: Started, headers: Record<s
 }
 
 /** Every job's frames are its uniform stream's events, once each, in order, with `terminal` on the last only. */
-async function expectWholeJobs(t: ScenarioTarget, jobs: Started, frames: readonly MuxFrame[]) {
+export async function expectWholeJobs(t: ScenarioTarget, jobs: Started, frames: readonly MuxFrame[]) {
   const uniform = await uniformEvents(t, jobs);
   for (const job of jobs) {
     const expected = uniform.get(job.name) ?? [];
@@ -62,6 +67,24 @@ async function expectWholeJobs(t: ScenarioTarget, jobs: Started, frames: readonl
     expect(mine.map((frame) => frame.terminal)).toEqual(expected.map((_, i) => i === expected.length - 1));
     expect(job.profile.isTerminal(JSON.stringify(mine.at(-1)?.event))).toBe(true);
   }
+}
+
+/** Every frame a real EventSource gets until it stops (the 204 once every job is over). */
+export function eventSourceFrames(url: string, timeoutMs = 30_000): Promise<MuxFrame[]> {
+  return new Promise<MuxFrame[]>((resolve, reject) => {
+    const got: MuxFrame[] = [];
+    const source = new EventSource(url);
+    const timer = setTimeout(() => {
+      source.close();
+      reject(new Error('EventSource timed out'));
+    }, timeoutMs);
+    source.onmessage = (message) => void got.push(JSON.parse(message.data) as MuxFrame);
+    source.onerror = () => {
+      if (source.readyState !== EventSource.CLOSED) return;
+      clearTimeout(timer);
+      resolve(got);
+    };
+  });
 }
 
 const read = (url: string, options: ReadSseOptions = {}) => readSse(url, { timeoutMs: 30_000, ...options });
@@ -120,25 +143,12 @@ export function multiplexScenarios(t: () => ScenarioTarget): void {
 
     it('a real EventSource resumes by itself and stops on the 204 after every job is over', async () => {
       const jobs = await startJobs(t(), 'es', (_, i) => 1 + i, 20);
-      const frames = await new Promise<MuxFrame[]>((resolve, reject) => {
-        const got: MuxFrame[] = [];
-        const source = new EventSource(
-          muxUrl(
-            t().url,
-            jobs.map((job) => job.name),
-          ),
-        );
-        const timer = setTimeout(() => {
-          source.close();
-          reject(new Error('EventSource timed out'));
-        }, 30_000);
-        source.onmessage = (message) => void got.push(JSON.parse(message.data) as MuxFrame);
-        source.onerror = () => {
-          if (source.readyState !== EventSource.CLOSED) return;
-          clearTimeout(timer);
-          resolve(got);
-        };
-      });
+      const frames = await eventSourceFrames(
+        muxUrl(
+          t().url,
+          jobs.map((job) => job.name),
+        ),
+      );
       await expectWholeJobs(t(), jobs, frames);
     });
 
