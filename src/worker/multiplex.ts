@@ -64,7 +64,7 @@ export async function fanInMultiplexed(jobs: readonly MuxRequest[], options: Fan
     const body = (responses[index] as Response).body as ReadableStream<Uint8Array>;
     const reader = body
       .pipeThrough(new TextDecoderStream())
-      .pipeThrough(new EventSourceParserStream({ onComment: () => void connection.heartbeat(HEARTBEAT) }))
+      .pipeThrough(new EventSourceParserStream({ onComment: () => void connection.heartbeat(index, HEARTBEAT) }))
       .getReader();
     readers.push(reader);
     void pump(connection, index, named[index] as MuxJob, reader);

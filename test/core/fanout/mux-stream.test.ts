@@ -114,7 +114,7 @@ describe('MuxStream', () => {
     expect(Object.fromEntries(decodeMuxId(out.messages[0]?.id ?? '', 2))).toEqual({ [muxKey('p/a')]: 2 });
   });
 
-  it('sends one heartbeat per beat however many hubs beat', async () => {
+  it('sends one heartbeat per beat however many hubs beat: the first running job’s', async () => {
     const a = await hubWith('a', [ev(0)]);
     const b = await hubWith('b', [ev(0)]);
     const out = client();
@@ -122,13 +122,17 @@ describe('MuxStream', () => {
     a.hub.attach(mux.jobSink(0), 0);
     b.hub.attach(mux.jobSink(1), 0);
     const beat = encodeComment();
-    a.hub.heartbeat(beat);
-    b.hub.heartbeat(beat);
-    expect(out.comments).toHaveLength(1);
-    await Promise.resolve();
-    a.hub.heartbeat(beat);
-    b.hub.heartbeat(beat);
+    const beatBoth = () => {
+      a.hub.heartbeat(beat);
+      b.hub.heartbeat(beat);
+    };
+    beatBoth();
+    beatBoth();
     expect(out.comments).toHaveLength(2);
+    await a.bus.append('a', ev(1, true));
+    beatBoth();
+    expect(out.comments).toHaveLength(3);
+    expect(out.ends()).toBe(0);
   });
 
   it('ends the whole connection, with its tail, when one job’s stream ends before its terminal event (drain, shutdown)', async () => {
