@@ -75,6 +75,23 @@ describe('multiplexedResponse', () => {
     expect(closed).toBe(1);
   });
 
+  it('ends the whole stream when one relay drains, through the same one path: the client resumes every job elsewhere', async () => {
+    const byProfile = new Map([
+      ['acme', await relayWithJob('acme', false)],
+      ['acme2', await relayWithJob('acme2', false)],
+    ]);
+    let closed = 0;
+    const response = await multiplexedResponse(
+      both.map((job) => ({ job, since: 1 })),
+      subscriber(byProfile),
+      { retryMs: 1000, maxQueuedBytes: 1 << 20, onClose: () => void closed++ },
+    );
+    await (byProfile.get('acme2') as Relay).drain(0);
+    expect(await new Response(response.body).text()).toBe('retry: 1000\n\n');
+    expect(closed).toBe(1);
+    expect([...byProfile.values()].map((relay) => relay.counts().subscribers)).toEqual([0, 0]);
+  });
+
   it('refuses the whole stream when one job is refused, naming it, and releases what it opened', async () => {
     const byProfile = new Map([['acme', await relayWithJob('acme', false)]]);
     let closed = 0;
