@@ -68,7 +68,7 @@ export function createWorkerApp(env: Env): Hono {
     headers: Record<string, string>,
     onClose: () => void,
     cutTail?: readonly Uint8Array[],
-  ) {
+  ): Promise<Response> {
     let response: Response;
     try {
       response = await opened();
@@ -99,7 +99,6 @@ export function createWorkerApp(env: Env): Hono {
             open: (job, since) => objectStream(job, since, { mux: '1' }),
             retryMs: config.RETRY_MS,
             maxQueuedBytes: MAX_QUEUED_BYTES,
-            headers: {},
             tail,
           }),
         headers,

@@ -12,7 +12,6 @@ export interface FanInOptions {
   open(job: JobRef, since: number): Promise<Response>;
   retryMs: number;
   maxQueuedBytes: number;
-  headers: Record<string, string>;
   /** Frames before an early end (an object's stream cut at MAX_STREAM_MS, or broken): the client reconnects and resumes every job. */
   tail: readonly Uint8Array[];
 }
@@ -44,7 +43,7 @@ export async function fanInMultiplexed(jobs: readonly MuxRequest[], options: Fan
     throw error;
   }
   const live = responses.flatMap((response, index) => (response?.status === 200 && response.body ? [index] : []));
-  if (live.length === 0) return new Response(null, { status: 204, headers: options.headers });
+  if (live.length === 0) return new Response(null, { status: 204 });
 
   const readers: ReadableStreamDefaultReader<EventSourceMessage>[] = [];
   let mux: MuxStream | undefined;
@@ -69,7 +68,7 @@ export async function fanInMultiplexed(jobs: readonly MuxRequest[], options: Fan
     readers.push(reader);
     void pump(connection, index, named[index] as MuxJob, reader);
   }
-  return new Response(stream, { status: 200, headers: { ...SSE_HEADERS, ...options.headers } });
+  return new Response(stream, { status: 200, headers: SSE_HEADERS });
 }
 
 /** Passes one job's frames on until its terminal event (the job is dropped) or its stream ends first (the connection ends). */
