@@ -11,6 +11,7 @@ import { SSE_HEADERS } from '../core/fanout/sse.ts';
 import { accessLog } from './access-log.ts';
 import { type ErrorShape, createErrorHandler } from './error-response.ts';
 import { requireApiKey, requireJobAccess } from './auth.ts';
+import { multiplexRequest } from './multiplex.ts';
 import { type AppQueue, queueCreate } from './queued-create.ts';
 import type { Security } from './security.ts';
 import { resumePoint } from './subscription-response.ts';
@@ -154,10 +155,15 @@ export function createApp<Ctx>(deps: AppDeps<Ctx>): Hono {
     }
   }
 
+  // A stream's head goes out through the runtime, not through Hono: the request id goes with it.
+  const streamHeaders = (c: Context) => ({
+    ...security.cors.headersFor(c.req.header('Origin')),
+    'X-Request-Id': c.get('requestId') as string,
+  });
+
   /** Opens the job's stream through the runtime, in the caller's subscriber slot. */
   function subscribe(c: Context, job: JobRef, { since = -1, release, headers: extra, dropIn }: KitSubscription): Promise<Response> {
-    // A stream's head goes out here, not through Hono: the request id goes with it.
-    const headers = { ...security.cors.headersFor(c.req.header('Origin')), 'X-Request-Id': c.get('requestId') as string, ...extra };
+    const headers = { ...streamHeaders(c), ...extra };
     // Hono's `c.env` is typed per app, not here: it is what the runtime serving this app passed in.
     const context: Ctx = c.env;
     return subscriptions.open(job, since, { headers, onClose: release, context, ...(dropIn ? { dropIn } : {}) });
@@ -192,6 +198,15 @@ export function createApp<Ctx>(deps: AppDeps<Ctx>): Hono {
     if (!entry) throw new RelayError('not_found', `unknown profile; expected one of ${[...profiles.keys()].join(', ')}`);
     return serveStream(c, entry.relay.profile.name, c.req.param('jobid'));
   });
+
+  /** Several jobs of any profiles on one connection, in one subscriber slot (src/http/multiplex.ts). */
+  async function serveMultiplexed(c: Context): Promise<Response> {
+    const jobs = await multiplexRequest(c, security, [...profiles.keys()]);
+    if (c.req.method === 'HEAD') return c.body(null, 200, SSE_HEADERS);
+    const context: Ctx = c.env;
+    return withSlot(c, (release) => subscriptions.openMultiplexed(jobs, { headers: streamHeaders(c), onClose: release, context }));
+  }
+  app.get('/v1/stream', serveMultiplexed);
 
   /** A create waiting in the queue (see RouteKit.createInQueue). */
   async function createInQueue(
