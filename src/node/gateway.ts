@@ -55,6 +55,8 @@ export interface GatewayOverrides {
   bus?: Bus;
   /** What to call `bus` in the start-up log line. */
   busKind?: string;
+  /** Bytes a subscriber may have queued before it is dropped as too slow (default: createLocalSubscriptions'). */
+  maxQueuedBytes?: number;
 }
 
 function listen(fetch: (req: Request) => Response | Promise<Response>, port: number, hostname: string): Promise<ServerType> {
@@ -161,6 +163,7 @@ export async function startGateway(config: Config, overrides: GatewayOverrides =
       retryMs: config.RETRY_MS,
       maxReplay: security.maxReplayEvents,
       openSink: sinks.open,
+      ...(overrides.maxQueuedBytes === undefined ? {} : { maxQueuedBytes: overrides.maxQueuedBytes }),
     }),
     queues: new Map([...runners].map(([name, runner]) => [name, { heartbeatMs: config.HEARTBEAT_MS, runner }])),
     logger,
