@@ -1,5 +1,5 @@
-import type { MiddlewareHandler } from 'hono';
-import { routePath } from 'hono/route';
+import type { Context, MiddlewareHandler } from 'hono';
+import { matchedRoutes, routePath } from 'hono/route';
 import type { ErrorCode } from '../core/errors.ts';
 
 /** Requests answered with one route pattern, method and status, and how many. */
@@ -25,6 +25,18 @@ export interface HttpCounters {
 /** The route label of a request no route matched (its path is never a label: anyone can make up paths). */
 export const UNMATCHED_ROUTE = 'unmatched';
 
+const appWide = (path: string) => path === '' || path === '*' || path === '/*';
+
+/**
+ * The pattern of the route that answered; when an app-wide middleware answered (a refusal before
+ * routing, or no route at all), the first route that matched the request, else `unmatched`.
+ */
+function routeOf(c: Context): string {
+  const answered = routePath(c);
+  if (!appWide(answered)) return answered;
+  return matchedRoutes(c).find((route) => !appWide(route.path))?.path ?? UNMATCHED_ROUTE;
+}
+
 /** Methods counted by name; any other is counted as `other`. */
 const METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']);
 
@@ -39,9 +51,7 @@ export function createHttpCounters(): HttpCounters {
     rejections: () => rejections.entries(),
     async middleware(c, next) {
       await next();
-      // The handler that answered: a route's pattern, or the app-wide middlewares' `*` when none matched.
-      const matched = routePath(c);
-      const route = matched === '' || matched === '*' || matched === '/*' ? UNMATCHED_ROUTE : matched;
+      const route = routeOf(c);
       const method = METHODS.has(c.req.method) ? c.req.method : 'other';
       const status = c.res.status;
       const key = `${method} ${status} ${route}`;
