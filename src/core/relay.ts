@@ -180,7 +180,6 @@ export function createRelay(options: RelayOptions): Relay {
       stats.eventsMalformed++;
       logger.debug({ reason }, 'skipped a malformed upstream event');
     },
-    onUpstreamStream: () => void stats.upstreamStreams++,
     stats,
     receipts,
     clock,

@@ -249,6 +249,28 @@ describe('/metrics', () => {
     expect(mjResumes).toBe(0);
     expect(resumes).toBeGreaterThan(0);
     expect(streams).toBe(1 + Number(resumes));
+
+    // A background create answering JSON: the gateway opens the job's stream itself, a first stream and no resume.
+    const [opened, resumed] = await deltas(
+      [
+        ['sse_relay_upstream_streams_total', OPENAI],
+        ['sse_relay_upstream_resumes_total', OPENAI],
+      ],
+      async () => {
+        const created = await fetch(`${gw.url}/openai/v1/responses`, {
+          method: 'POST',
+          headers: withKey({ 'Content-Type': 'application/json' }),
+          body: JSON.stringify({ model: 'gpt-4o', input: 'whole --sim-steps 2 --sim-interval 20', background: true }),
+        });
+        expect(created.status).toBe(200);
+        await created.body?.cancel();
+        await until(
+          async () => (await read('sse_relay_jobs_followed', OPENAI)) === 0 && (await read('sse_relay_upstream_streams_total', OPENAI)) > 0,
+          'the response to end',
+        );
+      },
+    );
+    expect([opened, resumed]).toEqual([1, 0]);
   });
 
   it('parses strictly, labels routes by pattern, and shows no secret', async () => {

@@ -33,7 +33,6 @@ export interface FollowerOptions {
   /** Clock for synthesized events' `ts` (default: `clock`'s). */
   now?: () => number;
   onMalformed?(reason: string): void;
-  onUpstreamStream?(): void;
   /** Where follows count what they read upstream (default: counters of their own). */
   stats?: FollowStats;
   /** Receipts of the jobs with a hub here: each event read is marked in its job's (the delivery lag). */
