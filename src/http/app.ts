@@ -10,6 +10,7 @@ import type { CreateOutcome, Relay } from '../core/relay.ts';
 import { SSE_HEADERS } from '../core/fanout/sse.ts';
 import { accessLog } from './access-log.ts';
 import { type ErrorShape, createErrorHandler } from './error-response.ts';
+import type { HttpCounters } from './http-counters.ts';
 import { requireApiKey, requireJobAccess } from './auth.ts';
 import { multiplexRequest } from './multiplex.ts';
 import { type AppQueue, queueCreate } from './queued-create.ts';
@@ -104,6 +105,8 @@ export interface AppDeps<Ctx> {
   maxBodyBytes: number;
   /** Prometheus exposition for `GET /metrics`, when the runtime has it. */
   metrics?: { contentType: string; render(): Promise<string> };
+  /** Where requests and refusals are counted (createHttpCounters), when the runtime exports them. */
+  counters?: HttpCounters;
   /** API keys, subscribe tokens, CORS and limits (see createSecurity). */
   security: Security;
   /** The opt-in create queue (`X-Queue: true`) of each profile, by name; without one its upstream 429s are passed on. Needs `subscriptions.openQueued`. */
@@ -119,6 +122,7 @@ export function createApp<Ctx>(deps: AppDeps<Ctx>): Hono {
   const profiles = new Map(deps.profiles.map((entry) => [entry.relay.profile.name, entry]));
   const onError = createErrorHandler(deps);
   const app = new Hono();
+  if (deps.counters) app.use('*', deps.counters.middleware);
   app.use('*', requestId(), accessLog(logger, security.clientIp));
   app.use('*', security.guard);
   app.use('*', security.cors.middleware);

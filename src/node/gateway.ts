@@ -16,6 +16,7 @@ import { createQueueRunner } from '../core/queue/queue-runner.ts';
 import { type Relay, createRelay, relayTimings } from '../core/relay.ts';
 import { createUpstreamClient } from '../core/ingest/upstream.ts';
 import { createApp } from '../http/app.ts';
+import { createHttpCounters } from '../http/http-counters.ts';
 import { PROFILES } from '../profiles/index.ts';
 import { clientIpFrom } from '../http/client-ip.ts';
 import { isLoopbackAddress } from '../http/open-mode.ts';
@@ -54,6 +55,8 @@ export interface GatewayOverrides {
   bus?: Bus;
   /** What to call `bus` in the start-up log line. */
   busKind?: string;
+  /** Bytes a subscriber may have queued before it is dropped as too slow (default: createLocalSubscriptions'). */
+  maxQueuedBytes?: number;
 }
 
 /**
@@ -146,6 +149,19 @@ export async function startGateway(config: Config, overrides: GatewayOverrides =
     bindHost: config.HOST,
     clientIp: (c: Context) => clientIpFrom(c.req.header('X-Forwarded-For'), getConnInfo(c).remote.address, config.TRUST_PROXY),
   });
+  const runners = new Map(
+    [...queues].map(([name, queue]) => [
+      name,
+      createQueueRunner({
+        queue,
+        entryTtlMs: config.LEASE_MS,
+        pollMs: config.CREATE_QUEUE_POLL_MS,
+        maxWaitMs: config.CREATE_QUEUE_MAX_WAIT_MS,
+        logger,
+      }),
+    ]),
+  );
+  const counters = createHttpCounters();
   const app = createApp<NodeContext>({
     profiles: served.map(({ entry }) => entry.app(relays.get(entry.profile.name) as Relay)),
     bus,
@@ -155,26 +171,14 @@ export async function startGateway(config: Config, overrides: GatewayOverrides =
       retryMs: config.RETRY_MS,
       maxReplay: security.maxReplayEvents,
       openSink: sinks.open,
+      ...(overrides.maxQueuedBytes === undefined ? {} : { maxQueuedBytes: overrides.maxQueuedBytes }),
     }),
-    queues: new Map(
-      [...queues].map(([name, queue]) => [
-        name,
-        {
-          heartbeatMs: config.HEARTBEAT_MS,
-          runner: createQueueRunner({
-            queue,
-            entryTtlMs: config.LEASE_MS,
-            pollMs: config.CREATE_QUEUE_POLL_MS,
-            maxWaitMs: config.CREATE_QUEUE_MAX_WAIT_MS,
-            logger,
-          }),
-        },
-      ]),
-    ),
+    queues: new Map([...runners].map(([name, runner]) => [name, { heartbeatMs: config.HEARTBEAT_MS, runner }])),
     logger,
     redact,
     maxBodyBytes: config.MAX_BODY_BYTES,
-    metrics: createMetrics([...relays.values()]),
+    metrics: createMetrics({ relays: [...relays.values()], http: counters, queues: runners }),
+    counters,
     security,
   });
   let server: ServerType | undefined;

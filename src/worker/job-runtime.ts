@@ -8,6 +8,7 @@ import { multiplexedResponse } from '../http/multiplex-response.ts';
 import { subscriptionResponse } from '../http/subscription-response.ts';
 import type { WorkerConfig } from './config.ts';
 import { type DurableBus, type JobRecord, createDurableBus } from './do-bus.ts';
+import { jobStatsFields } from './job-stats.ts';
 import type { WorkerRecipe } from './recipe.ts';
 
 /** The core relay assembled inside one job's Durable Object, on that object's storage. */
@@ -44,10 +45,17 @@ export function createJobRuntime(
   onAppend: (event: StoredEvent, record: JobRecord) => void,
 ): JobRuntime {
   const { config, redact, logger } = recipe;
+  /** The job's counters in Workers Logs (its metrics here): at its end, and when the object lets it go. */
+  const logStats = (job: string | undefined, when: string) =>
+    logger.info({ job, profile: profile.name, when, ...jobStatsFields(relay.stats) }, 'job stats');
   const bus = createDurableBus(ctx.storage, {
     historyMaxEvents: config.HISTORY_MAX_EVENTS,
     historyTtlMs: config.HISTORY_TTL_S * 1000,
-    onAppend,
+    onAppend(event, record) {
+      // After the hub wrote the terminal event to every subscriber (listeners run first).
+      if (event.terminal) logStats(record.jobId, 'terminal');
+      onAppend(event, record);
+    },
   });
   const relay = createRelay({
     bus,
@@ -96,6 +104,7 @@ export function createJobRuntime(
       );
     },
     async close() {
+      logStats(bus.record()?.jobId, 'unloaded');
       await relay.close();
       await bus.close();
     },
