@@ -1,5 +1,6 @@
 import { DurableObject } from 'cloudflare:workers';
 import type { StoredEvent } from '../core/bus/bus.ts';
+import type { UpstreamReply } from '../core/profile.ts';
 import type { WorkerConfig } from './config.ts';
 import { type JobRecord, storedJobKey } from './do-bus.ts';
 import type { Env } from './env.ts';
@@ -61,8 +62,8 @@ export class JobObject extends DurableObject<Env> {
    * Follows a job whose create answered JSON naming it: this object opens the job's stream
    * (profile.streamRequest) and resumes or polls as for any job; the alarm watchdog re-ensures it.
    */
-  async follow(profile: string, jobId: string): Promise<void> {
-    this.job(profile).relay.follow(jobId);
+  async follow(profile: string, jobId: string, reply?: UpstreamReply): Promise<void> {
+    this.job(profile).relay.follow(jobId, reply);
   }
 
   /** The relay's waitForSnapshot (the first job object, as the vendor answers `stream:false`), up to `timeoutMs`. */

@@ -1,6 +1,6 @@
 import type { EventLog, LiveFeed, StoredEvent, Unsubscribe } from '../bus/bus.ts';
 import type { FrameStyle } from '../profile.ts';
-import { encodeEvent, encodeUnnumberedEvent } from './sse.ts';
+import { encodeStyled, encodeUnnumberedEvent } from './sse.ts';
 
 /** What a hub reads of the bus: the job's live feed, and its history to fill in around it. */
 export type HubSource = LiveFeed & Pick<EventLog, 'history'>;
@@ -240,12 +240,13 @@ export class JobHub {
     }
     this.newest = event.seq;
     for (const view of this.views) {
-      const frame = encodeEvent(event.seq, event.data, view.style.eventName?.(event.data));
+      const frame = encodeStyled(view.style, event.seq, event.data);
       view.frames.push(frame);
       if (drop > 0) view.frames.splice(0, drop);
       if (gap && !view.style.noGapFrames) this.broadcastTo(view, gap);
       if (view.ahead.size > 0) this.admitCaughtUp(view, event);
-      this.broadcastTo(view, frame);
+      // A style may give an event no frame (Replicate's drop-in: a status change its stream never sends).
+      if (frame.byteLength > 0) this.broadcastTo(view, frame);
     }
     if (this.eventWatchers.size > 0) this.notifyEvent(event);
     if (event.terminal) {
