@@ -319,7 +319,8 @@ export class JobHub {
         this.observer.onGap?.(this.jobId, seen + 1, prev);
         if (!style.noGapFrames) chunks.push(gapFrame(seen + 1, prev));
       }
-      chunks.push(view.frames[i] as Uint8Array);
+      const frame = view.frames[i] as Uint8Array;
+      if (frame.byteLength > 0) chunks.push(frame);
       seen = this.seqs[i] as number;
     }
     const replayed = view.frames.length - start;
