@@ -31,7 +31,8 @@ describe('loadConfig', () => {
 
   it("lists every profile's variables beside the gateway's: credentials secret, base URLs defaulting to the vendor's", () => {
     const byName = new Map(configVariables().map((variable) => [variable.name, variable]));
-    for (const credential of ['UPSTREAM_TOKEN', 'FAL_KEY', 'OPENAI_API_KEY', 'REPLICATE_API_TOKEN']) expect(byName.get(credential)?.secret).toBe(true);
+    for (const credential of ['UPSTREAM_TOKEN', 'FAL_KEY', 'OPENAI_API_KEY', 'REPLICATE_API_TOKEN'])
+      expect(byName.get(credential)?.secret).toBe(true);
     expect(byName.get('UPSTREAM_URL')).toEqual({ name: 'UPSTREAM_URL', default: MIDJOURNEY_VENDOR_URL, secret: false });
     expect(byName.get('FAL_QUEUE_URL')?.default).toBe(FAL_QUEUE_VENDOR_URL);
     expect(byName.get('SUBSCRIBE_TOKEN_SECRET')?.secret).toBe(true);
