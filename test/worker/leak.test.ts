@@ -1,9 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type WorkerDev, startWorkerDev } from '../../scripts/worker-dev.ts';
 import { CANARY, LEAK_SECRETS, type LeakTarget, hostileUpstreamLeakScenarios, upstreamTokenLeakScenarios } from '../scenarios/leak.ts';
+import { REPLICATE_CANARY, replicateTokenLeakScenarios } from '../scenarios/leak-replicate.ts';
 import type { FakeUpstream } from '../support/fake-upstream.ts';
 import { startHostileUpstream } from '../support/hostile-upstream.ts';
-import { SECURED } from '../support/security.ts';
+import { API_KEY, SECURED } from '../support/security.ts';
 import { type TestSimulator, startTestSimulator, workerTestVars } from '../support/worker.ts';
 
 // The Worker's front, its JobStarter and its JobObjects each redact with every configured secret:
@@ -61,4 +62,30 @@ describe('Worker: a separate upstream', () => {
     leakTarget(() => dev),
     () => simulator.url,
   );
+});
+
+describe('Worker: replicate against a simulator that echoes its token', () => {
+  let simulator: TestSimulator;
+  let dev: WorkerDev | undefined;
+  beforeAll(async () => {
+    simulator = await startTestSimulator({ token: REPLICATE_CANARY });
+    dev = await startWorkerDev({
+      vars: workerTestVars({
+        ...SECURED,
+        REPLICATE_API_TOKEN: REPLICATE_CANARY,
+        REPLICATE_BASE_URL: `${new URL(simulator.url).origin}/replicate/v1`,
+        POLL_INTERVAL_MS: '30',
+        LOG_LEVEL: 'debug',
+      }),
+    });
+  }, 90_000);
+  afterAll(async () => {
+    await dev?.close();
+    await simulator?.close();
+  });
+
+  replicateTokenLeakScenarios(() => {
+    const running = dev as WorkerDev;
+    return { url: running.url, apiKey: API_KEY, logs: () => running.output.join('').split('\n') };
+  });
 });
