@@ -66,6 +66,27 @@ export function replicateTokenLeakScenarios(t: () => ReplicateLeakTarget): void 
     });
     await follow('by version', byVersion.text);
 
+    // Secured: a create needs the API key, a prediction's stream its token (which urls.stream carries).
+    const anonymous = await call(
+      'create without a key',
+      '/replicate/v1/models/acme/flux/predictions',
+      { method: 'POST', body: '{}' },
+      false,
+    );
+    expect(anonymous.status).toBe(401);
+    expect(JSON.parse(anonymous.text)).toMatchObject({ detail: expect.any(String) });
+    const streamOf = (what: string) => seen.find((s) => s.what === what)?.status;
+    expect(streamOf('stream meta/llama succeeded')).toBe(200);
+    const id = (
+      JSON.parse(
+        seen
+          .find((s) => s.what === 'create garbage')
+          ?.text.split('\n')
+          .slice(1)
+          .join('\n') ?? '{}',
+      ) as { id: string }
+    ).id;
+    expect((await call('stream without its token', `/replicate/v1/predictions/${id}/stream`, {}, false)).status).toBe(401);
     expect(seen.some((s) => s.what === 'reject 422' && s.status === 422)).toBe(true);
     expect(seen.some((s) => s.what === 'reject 401' && s.status === 502)).toBe(true);
     for (const { what, text } of seen) expect(findDecoded(text, REPLICATE_CANARY), what).toBeUndefined();

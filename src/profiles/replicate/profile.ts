@@ -26,9 +26,13 @@ const outputCount = (job: Record<string, unknown>) =>
   Array.isArray(job.output) ? job.output.length : job.output === null || job.output === undefined ? 0 : JSON.stringify(job.output).length;
 const logsOf = (job: Record<string, unknown>) => (typeof job.logs === 'string' ? job.logs : '');
 
-/** A prediction's status change as an event after `last`: the prediction, and what the vendor's stream would have said of it. */
-function statusChange(seq: number, job: Record<string, unknown>, last: Record<string, unknown> | undefined): JobEvent {
-  const stream = streamBetween(job, last);
+/** A prediction's status change as an event after `last`: the prediction, and what the vendor's stream would have said of it (`stream`). */
+function statusChange(
+  seq: number,
+  job: Record<string, unknown>,
+  last: Record<string, unknown> | undefined,
+  stream = streamBetween(job, last),
+): JobEvent {
   const data = JSON.stringify({ event: 'status', prediction: withoutUrls(job), stream });
   return { seq, type: 'status', data, terminal: TERMINAL_STATUSES.has(String(job.status)), job, snapshot: JSON.stringify(job) };
 }
@@ -76,10 +80,9 @@ function unseenPart(event: JobEvent, last: Record<string, unknown> | undefined):
   }
   const job = event.job;
   if (!job) return event;
-  const change = statusChange(event.seq, job, last);
   const stream = streamBetween(job, last);
-  if (last && !change.terminal && stream.length === 0 && last.status === job.status) return undefined;
-  return change;
+  if (last && stream.length === 0 && last.status === job.status && !TERMINAL_STATUSES.has(String(job.status))) return undefined;
+  return statusChange(event.seq, job, last, stream);
 }
 
 /** The final prediction fetched once it ended (its output, logs, metrics), kept with the terminal event. */
