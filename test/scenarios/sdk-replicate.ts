@@ -120,6 +120,22 @@ export function replicateSdkScenarios(t: () => ScenarioTarget): void {
       expect(stats.polls[prediction.id]).toBeGreaterThan(0);
     });
 
+    it('follows a prediction created directly on Replicate for its readers, from its first poll, never repeating its output', async () => {
+      const direct = await fetch(`${new URL(t().simulatorUrl).origin}/replicate/v1/models/${LLAMA}/predictions`, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json', Authorization: 'Bearer any-token' },
+        body: JSON.stringify({ input: { prompt: 'elsewhere --sim-steps 5 --sim-interval 30' } }),
+      });
+      const { id } = (await direct.json()) as { id: string };
+      const replicate = gatewayReplicate(t().url);
+      const known = await replicate.predictions.get(id);
+      const events = await collect(createReadableStream({ url: known.urls.stream as string, fetch }));
+      expect(events.at(-1)?.event).toBe('done');
+      const final = await replicate.predictions.get(id);
+      expect(final.status).toBe('succeeded');
+      expect(events.filter((e) => e.event === 'output').map((e) => e.data)).toEqual(final.output);
+    });
+
     it('a failed prediction: run throws as from Replicate, stream throws on its error event', async () => {
       const replicate = gatewayReplicate(t().url);
       await expect(replicate.run(FLUX, { input: { prompt: 'x --sim-steps 1 --sim-interval 5 --sim-outcome failed' } })).rejects.toThrow(

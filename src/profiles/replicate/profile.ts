@@ -98,10 +98,15 @@ function withResult(terminal: JobEvent, result: UpstreamReply): JobEvent {
   return { ...terminal, data, job, snapshot: JSON.stringify(job) };
 }
 
-/** The stream request of a prediction's `urls.stream`, while nothing but the create's answer is stored. */
+/**
+ * The stream request of a prediction's `urls.stream`, while nothing but its first state is stored
+ * and it has made nothing yet (no output, no logs: a stream read now cannot repeat what is stored).
+ */
 function streamRequest(_jobId: string, from?: { lastSeq: number; last?: Record<string, unknown> }): UpstreamRequest | undefined {
-  const urls = from?.last?.urls;
-  if (!from || from.lastSeq > 0 || !isRecord(urls) || typeof urls.stream !== 'string') return undefined;
+  const last = from?.last;
+  const urls = last?.urls;
+  if (!from || !last || from.lastSeq > 0 || outputCount(last) > 0 || logsOf(last) !== '') return undefined;
+  if (!isRecord(urls) || typeof urls.stream !== 'string') return undefined;
   let url: URL;
   try {
     url = new URL(urls.stream);

@@ -97,6 +97,8 @@ describe('replicate profile', () => {
       stream: true,
     });
     expect(replicate.streamRequest('p1', { lastSeq: 3, last: created })).toBeUndefined();
+    // Taken over with a polled first state that already has output: the stream could repeat it.
+    expect(replicate.streamRequest('p1', { lastSeq: 0, last: { ...created, status: 'processing', output: ['a'] } })).toBeUndefined();
     expect(replicate.streamRequest('p1', { lastSeq: 0, last: { ...created, urls: {} } })).toBeUndefined();
     expect(replicate.streamRequest('p1')).toBeUndefined();
   });
