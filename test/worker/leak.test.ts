@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type WorkerDev, startWorkerDev } from '../../scripts/worker-dev.ts';
 import { CANARY, LEAK_SECRETS, type LeakTarget, hostileUpstreamLeakScenarios, upstreamTokenLeakScenarios } from '../scenarios/leak.ts';
-import { REPLICATE_CANARY, replicateTokenLeakScenarios } from '../scenarios/leak-replicate.ts';
+import { replicateTokenLeakScenarios } from '../scenarios/leak-replicate.ts';
 import type { FakeUpstream } from '../support/fake-upstream.ts';
 import { startHostileUpstream } from '../support/hostile-upstream.ts';
 import { API_KEY, SECURED } from '../support/security.ts';
@@ -47,6 +47,9 @@ describe('Worker: a separate upstream', () => {
         ...SECURED,
         UPSTREAM_URL: simulator.url,
         UPSTREAM_TOKEN: CANARY,
+        // The same simulator's Replicate, with the same canary as its token.
+        REPLICATE_BASE_URL: `${new URL(simulator.url).origin}/replicate/v1`,
+        REPLICATE_API_TOKEN: CANARY,
         POLL_INTERVAL_MS: '30',
         ALLOW_REPLY_URL: 'true',
         LOG_LEVEL: 'debug',
@@ -62,30 +65,9 @@ describe('Worker: a separate upstream', () => {
     leakTarget(() => dev),
     () => simulator.url,
   );
-});
-
-describe('Worker: replicate against a simulator that echoes its token', () => {
-  let simulator: TestSimulator;
-  let dev: WorkerDev | undefined;
-  beforeAll(async () => {
-    simulator = await startTestSimulator({ token: REPLICATE_CANARY });
-    dev = await startWorkerDev({
-      vars: workerTestVars({
-        ...SECURED,
-        REPLICATE_API_TOKEN: REPLICATE_CANARY,
-        REPLICATE_BASE_URL: `${new URL(simulator.url).origin}/replicate/v1`,
-        POLL_INTERVAL_MS: '30',
-        LOG_LEVEL: 'debug',
-      }),
-    });
-  }, 90_000);
-  afterAll(async () => {
-    await dev?.close();
-    await simulator?.close();
-  });
 
   replicateTokenLeakScenarios(() => {
     const running = dev as WorkerDev;
-    return { url: running.url, apiKey: API_KEY, logs: () => running.output.join('').split('\n') };
+    return { url: running.url, token: CANARY, apiKey: API_KEY, logs: () => running.output.join('').split('\n') };
   });
 });

@@ -2,11 +2,12 @@ import type { AddressInfo } from 'node:net';
 import { type ServerType, serve } from '@hono/node-server';
 import { afterAll, beforeAll, describe } from 'vitest';
 import { type Simulator, createSimulator } from '@sse-relay/simulator';
-import { REPLICATE_CANARY, replicateTokenLeakScenarios } from '../../scenarios/leak-replicate.ts';
+import { replicateTokenLeakScenarios } from '../../scenarios/leak-replicate.ts';
 import { type TestGateway, startTestGateway } from '../../support/gateway.ts';
 
 // REPLICATE_API_TOKEN against a simulator that accepts only it and echoes it; the same scenario runs in workerd (test/worker/leak.test.ts).
 const GATEWAY_KEY = 'gw-key-0123456789abcdef';
+const REPLICATE_CANARY = 'r8_LEAK-CANARY-9012';
 
 let sim: Simulator;
 let simServer: ServerType;
@@ -32,5 +33,5 @@ afterAll(async () => {
 });
 
 describe('replicate on Node', () => {
-  replicateTokenLeakScenarios(() => ({ url: gw.url, apiKey: GATEWAY_KEY, logs: () => gw.logs }));
+  replicateTokenLeakScenarios(() => ({ url: gw.url, token: REPLICATE_CANARY, apiKey: GATEWAY_KEY, logs: () => gw.logs }));
 });
