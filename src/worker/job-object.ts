@@ -71,9 +71,9 @@ export class JobObject extends DurableObject<Env> {
     return this.job(profile).relay.waitForSnapshot(jobId, timeoutMs);
   }
 
-  /** The relay's waitForEnd (the final job object, as a blocking create answers it), bounded by the job deadline. */
-  async finalJob(profile: string, jobId: string): Promise<Record<string, unknown> | null> {
-    return this.job(profile).relay.waitForEnd(jobId);
+  /** The relay's waitForEnd (the final job object, as a blocking create answers it), bounded by `timeoutMs` and the job deadline. */
+  async finalJob(profile: string, jobId: string, timeoutMs?: number): Promise<Record<string, unknown> | null> {
+    return this.job(profile).relay.waitForEnd(jobId, timeoutMs === undefined ? {} : { timeoutMs });
   }
 
   /** Watchdog while the job runs (takeover by polling, deadline), cleanup and expiry after. */

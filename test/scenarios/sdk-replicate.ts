@@ -136,6 +136,18 @@ export function replicateSdkScenarios(t: () => ScenarioTarget): void {
       expect(events.filter((e) => e.event === 'output').map((e) => e.data)).toEqual(final.output);
     });
 
+    it('Prefer: wait=N answers the prediction as it stands once the wait is over', async () => {
+      const response = await fetch(`${t().url}/replicate/v1/models/${LLAMA}/predictions`, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json', Prefer: 'wait=1' },
+        body: JSON.stringify({ input: { prompt: 'slow --sim-steps 300 --sim-interval 20' } }),
+      });
+      expect(response.status).toBe(201);
+      const prediction = (await response.json()) as Prediction;
+      expect(['starting', 'processing']).toContain(prediction.status);
+      await gatewayReplicate(t().url).predictions.cancel(prediction.id);
+    });
+
     it('a failed prediction: run throws as from Replicate, stream throws on its error event', async () => {
       const replicate = gatewayReplicate(t().url);
       await expect(replicate.run(FLUX, { input: { prompt: 'x --sim-steps 1 --sim-interval 5 --sim-outcome failed' } })).rejects.toThrow(
