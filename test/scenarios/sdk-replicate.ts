@@ -74,6 +74,7 @@ export function replicateSdkScenarios(t: () => ScenarioTarget): void {
 
     it('three clients stream one prediction over one upstream stream, each getting every token', async () => {
       const replicate = gatewayReplicate(t().url);
+      const before = (await replicateStats(t())).streamsServed;
       const prediction = await replicate.predictions.create({ model: LLAMA, input: { prompt: 'shared --sim-steps 6 --sim-interval 40' } });
       const viewers = [0, 1, 2].map(() => collect(createReadableStream({ url: prediction.urls.stream as string, fetch })));
       const results = await Promise.all(viewers);
@@ -81,7 +82,9 @@ export function replicateSdkScenarios(t: () => ScenarioTarget): void {
         expect(events.map((e) => e.event)).toEqual([...Array<string>(6).fill('output'), 'done']);
         expect(events).toEqual(results[0]);
       }
-      expect(streamsOf(await replicateStats(t()), prediction.id)).toBe(1);
+      const stats = await replicateStats(t());
+      expect(streamsOf(stats, prediction.id)).toBe(1);
+      expect(stats.streamsServed - before).toBe(1);
     });
 
     it('predictions.get after the simulator dropped the prediction’s data still answers it whole, from the history', async () => {
