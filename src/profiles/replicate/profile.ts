@@ -38,8 +38,8 @@ function statusChange(
 }
 
 /**
- * One message of the stream (named `output`, `logs`, `error` or `done`), or, unnamed, what the
- * gateway stored (a prediction, the snapshot; an envelope); a reason when it is neither.
+ * One message of the stream (named `output`, `logs`, `error` or `done`), or, unnamed, a job object
+ * the gateway stored (a prediction, the snapshot; a status envelope); a reason when it is neither.
  */
 export function parseReplicateMessage(data: string, event: string | undefined, seq: number): JobEvent | string {
   if (event !== undefined) {
@@ -50,7 +50,6 @@ export function parseReplicateMessage(data: string, event: string | undefined, s
   if (typeof parsed === 'string') return parsed;
   if (parsed.event === 'status' && isRecord(parsed.prediction))
     return { seq, type: 'status', data, terminal: false, job: parsed.prediction };
-  if (typeof parsed.event === 'string' && STREAM_EVENTS.has(parsed.event)) return { seq, type: parsed.event, data, terminal: false };
   if (typeof parsed.id !== 'string' || typeof parsed.status !== 'string') return 'not a prediction';
   return { seq, type: 'status', data, terminal: false, job: parsed };
 }
