@@ -8,7 +8,7 @@ import type { ScenarioTarget } from './target.ts';
 
 /** The official client's own stream reader (what `replicate.stream` reads `urls.stream` with), for viewers of one prediction. */
 type StreamEvent = { event: string; data: string; id?: string | undefined };
-const { createReadableStream } = createRequire(import.meta.url)('replicate/lib/stream') as {
+export const { createReadableStream } = createRequire(import.meta.url)('replicate/lib/stream') as {
   createReadableStream(config: { url: string; fetch: typeof fetch }): ReadableStream<StreamEvent>;
 };
 
@@ -24,7 +24,8 @@ export async function replicateStats(t: ScenarioTarget): Promise<ReplicateStats>
 export const streamsOf = (stats: ReplicateStats, id: string) =>
   stats.requests.filter((request) => request.path === `/replicate/streaming/v1/predictions/${id}`).length;
 
-async function collect(stream: AsyncIterable<StreamEvent>): Promise<StreamEvent[]> {
+/** A stream's events until it ends, each as `{event, data, id}`. */
+export async function collect(stream: AsyncIterable<StreamEvent>): Promise<StreamEvent[]> {
   const events: StreamEvent[] = [];
   for await (const event of stream) events.push({ event: event.event, data: String(event.data), id: event.id ?? '' });
   return events;
