@@ -10,7 +10,7 @@ import { type RedisServer, startRedisServer } from '../../support/redis-server.t
 let redis: RedisServer;
 let sim: Simulator;
 let simServer: ServerType;
-let a: TestGateway;
+let a: TestGateway | undefined;
 let b: TestGateway;
 
 beforeAll(async () => {
@@ -39,7 +39,7 @@ afterAll(async () => {
 
 describe('replicate on Redis, two instances', () => {
   it('a prediction created on one is streamed whole on the other, over the one upstream stream, and kept after its creator is gone', async () => {
-    const created = await gatewayReplicate(a.url).predictions.create({
+    const created = await gatewayReplicate((a as TestGateway).url).predictions.create({
       model: 'meta/llama-sim',
       input: { prompt: 'shared --sim-steps 6 --sim-interval 30' },
     });
@@ -52,7 +52,8 @@ describe('replicate on Redis, two instances', () => {
     expect(
       sim.replicateStats().requests.filter((r) => r.path.endsWith(`/predictions/${created.id}`) && r.path.includes('/streaming/')),
     ).toHaveLength(1);
-    await a.close();
+    await a?.close();
+    a = undefined;
     const kept = await onB.predictions.get(created.id);
     expect(kept).toMatchObject({ id: created.id, status: 'succeeded' });
     expect(kept.output).toHaveLength(6);
