@@ -104,8 +104,8 @@ export interface Relay {
   create(kind: string, body: Record<string, unknown>): Promise<CreateOutcome>;
   /** Follows the upstream stream of a job created elsewhere (the Worker's starter pumps it here); resolves with its id once its first events are stored. */
   adopt(body: ReadableStream<Uint8Array>): Promise<string>;
-  /** Follows a job whose create answered JSON naming it: its stream opened here, resumed or polled as any job's. */
-  follow(jobId: string): void;
+  /** Follows a job whose create answered JSON naming it (`reply`: that answer): its stream opened here, resumed or polled as any job's. */
+  follow(jobId: string, reply?: UpstreamReply): void;
   /** Makes sure someone follows the job (taking it over when its owner is gone); `knownSeq` is the last event seen here. */
   check(jobId: string, knownSeq?: number): Promise<EnsureResult>;
   /** Ends a job past its deadline with the gateway's terminal event (the Worker's alarm; Node's follower does it itself). */
@@ -208,7 +208,8 @@ export function createRelay(options: RelayOptions): Relay {
     async create(kind, body) {
       const opened = await openCreate(upstream, profile, kind, body);
       if (opened.kind === 'reply') return opened;
-      const jobId = opened.kind === 'started' ? followers.followStarted(opened.jobId) : await followers.followStream(opened.body);
+      const jobId =
+        opened.kind === 'started' ? followers.followStarted(opened.jobId, opened.reply) : await followers.followStream(opened.body);
       stats.jobsCreated++;
       logger.info({ jobId, profile: profile.name, kind }, 'job created');
       // A create answering JSON naming the job: the vendor's answer goes to the caller.
@@ -217,8 +218,8 @@ export function createRelay(options: RelayOptions): Relay {
 
     adopt: (body) => followers.followStream(body),
 
-    follow(jobId) {
-      followers.followStarted(jobId);
+    follow(jobId, reply) {
+      followers.followStarted(jobId, reply);
     },
 
     check: (jobId, knownSeq) => followers.ensure(jobId, knownSeq),

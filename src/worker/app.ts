@@ -48,8 +48,8 @@ export function createWorkerApp(env: Env): Hono {
     },
     snapshot: (jobId) => jobObject({ profile: profile.name, jobId }).snapshot(profile.name, jobId),
     waitForSnapshot: (jobId, timeoutMs) => jobObject({ profile: profile.name, jobId }).createdJob(profile.name, jobId, timeoutMs),
-    // No signal over RPC: a caller that leaves lets the object's wait run out at the job's end or deadline.
-    waitForEnd: (jobId) => jobObject({ profile: profile.name, jobId }).finalJob(profile.name, jobId),
+    // No signal over RPC: a caller that leaves lets the object's wait run out at the job's end, its timeout or deadline.
+    waitForEnd: (jobId, options) => jobObject({ profile: profile.name, jobId }).finalJob(profile.name, jobId, options?.timeoutMs),
   });
   // Only the profiles whose vendor is configured are served (the Worker has no simulator).
   const served = PROFILES.filter((entry) => entry.endpoint(config) !== undefined);

@@ -1,5 +1,6 @@
 import { DurableObject } from 'cloudflare:workers';
 import type { StoredEvent } from '../core/bus/bus.ts';
+import type { UpstreamReply } from '../core/profile.ts';
 import type { WorkerConfig } from './config.ts';
 import { type JobRecord, storedJobKey } from './do-bus.ts';
 import type { Env } from './env.ts';
@@ -64,8 +65,8 @@ export class JobObject extends DurableObject<Env> {
    * Follows a job whose create answered JSON naming it: this object opens the job's stream
    * (profile.streamRequest) and resumes or polls as for any job; the alarm watchdog re-ensures it.
    */
-  async follow(profile: string, jobId: string): Promise<void> {
-    this.job(profile).relay.follow(jobId);
+  async follow(profile: string, jobId: string, reply?: UpstreamReply): Promise<void> {
+    this.job(profile).relay.follow(jobId, reply);
   }
 
   /** The relay's waitForSnapshot (the first job object, as the vendor answers `stream:false`), up to `timeoutMs`. */
@@ -73,9 +74,9 @@ export class JobObject extends DurableObject<Env> {
     return this.job(profile).relay.waitForSnapshot(jobId, timeoutMs);
   }
 
-  /** The relay's waitForEnd (the final job object, as a blocking create answers it), bounded by the job deadline. */
-  async finalJob(profile: string, jobId: string): Promise<Record<string, unknown> | null> {
-    return this.job(profile).relay.waitForEnd(jobId);
+  /** The relay's waitForEnd (the final job object, as a blocking create answers it), bounded by `timeoutMs` and the job deadline. */
+  async finalJob(profile: string, jobId: string, timeoutMs?: number): Promise<Record<string, unknown> | null> {
+    return this.job(profile).relay.waitForEnd(jobId, timeoutMs === undefined ? {} : { timeoutMs });
   }
 
   /** Watchdog while the job runs (takeover by polling, deadline), cleanup and expiry after. */

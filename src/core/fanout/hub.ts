@@ -2,7 +2,7 @@ import type { EventLog, LiveFeed, StoredEvent, Unsubscribe } from '../bus/bus.ts
 import type { FrameStyle } from '../profile.ts';
 import { type HubStats, createStats, observe } from '../stats.ts';
 import type { Receipts } from './receipts.ts';
-import { encodeEvent, encodeUnnumberedEvent } from './sse.ts';
+import { encodeStyled, encodeUnnumberedEvent } from './sse.ts';
 
 /** What a hub reads of the bus: the job's live feed, and its history to fill in around it. */
 export type HubSource = LiveFeed & Pick<EventLog, 'history'>;
@@ -280,11 +280,13 @@ export class JobHub {
     const stats = this.stats;
     let delivered = 0;
     for (const view of this.views) {
-      const frame = encodeEvent(event.seq, event.data, view.style.eventName?.(event.data));
+      const frame = encodeStyled(view.style, event.seq, event.data);
       view.frames.push(frame);
       if (drop > 0) view.frames.splice(0, drop);
       if (gap && !view.style.noGapFrames) stats.bytesSent += this.broadcastTo(view, gap) * gap.frame.byteLength;
       if (view.ahead.size > 0) this.admitCaughtUp(view, event);
+      // A style may give an event no frame (Replicate's drop-in: a status change its stream never sends).
+      if (frame.byteLength === 0) continue;
       const written = this.broadcastTo(view, { frame, seq: event.seq, terminal: event.terminal });
       delivered += written;
       stats.bytesSent += written * frame.byteLength;
@@ -384,7 +386,8 @@ export class JobHub {
         if (!style.noGapFrames) items.push(gapFrame(seen + 1, prev));
       }
       seen = this.seqs[i] as number;
-      items.push({ frame: view.frames[i] as Uint8Array, seq: seen, terminal: seen === this.terminalSeq });
+      const frame = view.frames[i] as Uint8Array;
+      if (frame.byteLength > 0) items.push({ frame, seq: seen, terminal: seen === this.terminalSeq });
     }
     const replayed = view.frames.length - start;
     if (items.length > 0) {
