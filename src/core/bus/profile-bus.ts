@@ -32,6 +32,11 @@ export function profileBus(bus: Bus, prefix: string, observer: ProfileBusObserve
           },
         }
       : {}),
+    async publish(jobId, events) {
+      const outcome = await bus.publish(key(jobId), events);
+      report(outcome.kind === 'stored' ? outcome.stored.length : 0);
+      return outcome;
+    },
     history: (jobId, afterSeq) => bus.history(key(jobId), afterSeq),
     state: (jobId) => bus.state(key(jobId)),
     subscribe: (jobId, listener) => bus.subscribe(key(jobId), listener),
