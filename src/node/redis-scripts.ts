@@ -86,7 +86,8 @@ return results
  * then three per event: seq ('' for none: numbered last + 1), data, terminal (0|1). In one atomic step: when the
  * job is over and any event is new (no seq, or a seq above the last), nothing is stored and it returns
  * {0, lastSeq, terminalSeq}; else each event in order is stored and published as APPEND_MANY does (after the
- * last stored seq: a jump is a gap) or, its seq at or below the last, counted a duplicate; returns {1, lastSeq,
+ * last stored seq, its prev one below its seq but for a job's first event: a jump is a gap) or, its seq
+ * at or below the last, counted a duplicate; returns {1, lastSeq,
  * then seq and prev per event}, prev -2 for a duplicate.
  */
 export const PUBLISH = `
@@ -108,15 +109,17 @@ for i = 5, #ARGV, 3 do
     results[#results + 1] = tonumber(seq)
     results[#results + 1] = -2
   else
-    redis.call('XADD', KEYS[1], 'MAXLEN', ARGV[1], seq .. '-1', 'p', last, 'd', ARGV[i + 1], 't', ARGV[i + 2])
+    local prev = last
+    if tonumber(last) >= 0 then prev = string.format('%d', tonumber(seq) - 1) end
+    redis.call('XADD', KEYS[1], 'MAXLEN', ARGV[1], seq .. '-1', 'p', prev, 'd', ARGV[i + 1], 't', ARGV[i + 2])
     redis.call('HSET', KEYS[2], 'lastSeq', seq)
     if ARGV[i + 2] == '1' then
       redis.call('HSET', KEYS[2], 'terminalSeq', seq)
       ttl = ARGV[2]
     end
-    redis.call('PUBLISH', ARGV[4], seq .. '\\n' .. last .. '\\n' .. ARGV[i + 2] .. '\\n' .. ARGV[i + 1])
+    redis.call('PUBLISH', ARGV[4], seq .. '\\n' .. prev .. '\\n' .. ARGV[i + 2] .. '\\n' .. ARGV[i + 1])
     results[#results + 1] = tonumber(seq)
-    results[#results + 1] = tonumber(last)
+    results[#results + 1] = tonumber(prev)
     last = seq
     stored = true
   end

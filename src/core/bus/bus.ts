@@ -79,8 +79,9 @@ export interface Publishing {
   /**
    * Appends `events` in order, all or nothing: when the job is over and any event is new (no seq,
    * or a seq above the last), nothing is stored (`over`). Else an event whose seq is at or below
-   * the last stored one is a duplicate and changes nothing; one above it is stored after the
-   * last (a jump is a gap readers announce); one without a seq is numbered last + 1. Given seqs
+   * the last stored one is a duplicate and changes nothing; one above it is stored with `prev`
+   * one below its seq (after a jump the seqs skipped are a gap readers announce; not before the
+   * job's first event); one without a seq is numbered last + 1. Given seqs
    * must go up and only the last event may be terminal (a TypeError otherwise, see checkPublishInputs).
    */
   publish(jobId: string, events: PublishInput[]): Promise<PublishOutcome>;
@@ -120,8 +121,10 @@ export function planPublish(
       duplicates.push(event.seq);
       continue;
     }
-    last = event.seq ?? last + 1;
-    inputs.push({ seq: last, data: event.data, terminal: event.terminal });
+    const seq = event.seq ?? last + 1;
+    // After a jump, the seqs skipped are a hole readers announce (a gap), except before a job's first event.
+    inputs.push({ seq, data: event.data, terminal: event.terminal, ...(last >= 0 ? { prev: seq - 1 } : {}) });
+    last = seq;
   }
   return { kind: 'plan', inputs, duplicates };
 }

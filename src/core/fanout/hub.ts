@@ -72,12 +72,20 @@ export class JobHub {
   private newest = -1;
   private terminal: number | null = null;
 
-  constructor(jobId: string, bus: HubSource, maxEvents: number, observer: HubObserver = {}, styles: readonly FrameStyle[] = []) {
+  /** `uniform`: the uniform path's frames (published jobs: the publisher's data and event names); default DEFAULT_FRAME_STYLE. */
+  constructor(
+    jobId: string,
+    bus: HubSource,
+    maxEvents: number,
+    observer: HubObserver = {},
+    styles: readonly FrameStyle[] = [],
+    uniform: FrameStyle = DEFAULT_FRAME_STYLE,
+  ) {
     this.jobId = jobId;
     this.bus = bus;
     this.maxEvents = maxEvents;
     this.observer = observer;
-    this.views = [DEFAULT_FRAME_STYLE, ...styles.filter((style) => style !== DEFAULT_FRAME_STYLE)].map((style) => ({
+    this.views = [uniform, ...styles.filter((style) => style !== uniform)].map((style) => ({
       style,
       frames: [],
       subscribers: new Set(),
@@ -240,7 +248,7 @@ export class JobHub {
     }
     this.newest = event.seq;
     for (const view of this.views) {
-      const frame = encodeEvent(event.seq, event.data, view.style.eventName?.(event.data));
+      const frame = encodeEvent(event.seq, view.style.frameData?.(event.data) ?? event.data, view.style.eventName?.(event.data));
       view.frames.push(frame);
       if (drop > 0) view.frames.splice(0, drop);
       if (gap && !view.style.noGapFrames) this.broadcastTo(view, gap);
@@ -306,8 +314,8 @@ export class JobHub {
    * the sink to the live set, or ends it when the job is over. Call after ready(). `style` is
    * one the hub was built with (default: the uniform path's).
    */
-  attach(sink: SubscriberSink, since: number, maxReplay = Number.POSITIVE_INFINITY, style = DEFAULT_FRAME_STYLE): AttachResult {
-    const view = this.views.find((candidate) => candidate.style === style);
+  attach(sink: SubscriberSink, since: number, maxReplay = Number.POSITIVE_INFINITY, style?: FrameStyle): AttachResult {
+    const view = style === undefined ? this.views[0] : this.views.find((candidate) => candidate.style === style);
     if (!view) throw new Error('JobHub.attach: a frame style this hub was not built with');
     const start = Math.max(firstAfter(this.seqs, since), this.seqs.length - maxReplay);
     const chunks: Uint8Array[] = [];
@@ -316,7 +324,7 @@ export class JobHub {
       const prev = this.prevs[i] as number;
       if (prev > seen) {
         this.observer.onGap?.(this.jobId, seen + 1, prev);
-        if (!style.noGapFrames) chunks.push(gapFrame(seen + 1, prev));
+        if (!view.style.noGapFrames) chunks.push(gapFrame(seen + 1, prev));
       }
       chunks.push(view.frames[i] as Uint8Array);
       seen = this.seqs[i] as number;

@@ -12,6 +12,8 @@ export interface HubRegistryOptions {
   observer?: HubObserver;
   /** Frame styles besides the uniform one that subscribers may ask for (a profile's drop-in style). */
   styles?: readonly FrameStyle[];
+  /** The uniform path's frames, when not the default (published jobs: the publisher's data and event names). */
+  uniform?: FrameStyle;
 }
 
 /** A hub held open for one caller; `release` is safe to call twice. */
@@ -74,7 +76,10 @@ export function createHubRegistry(options: HubRegistryOptions): HubRegistry {
     acquire(jobId) {
       let entry = entries.get(jobId);
       if (!entry) {
-        entry = { hub: new JobHub(jobId, options.bus, options.historyMaxEvents, options.observer, options.styles), holders: 0 };
+        entry = {
+          hub: new JobHub(jobId, options.bus, options.historyMaxEvents, options.observer, options.styles, options.uniform),
+          holders: 0,
+        };
         entries.set(jobId, entry);
       }
       if (entry.linger !== undefined) {
