@@ -8,7 +8,7 @@ import type { Security } from './security.ts';
 export const TOKEN_COOKIE = 'sse_relay_token';
 
 /** The credential in `Authorization: Bearer <x>`, or `Key <x>` as fal's clients send it. */
-function bearer(c: Context): string | undefined {
+export function bearer(c: Context): string | undefined {
   const match = /^(?:Bearer|Key)[ \t]+(\S+)[ \t]*$/i.exec(c.req.header('Authorization') ?? '');
   return match?.[1];
 }
@@ -27,6 +27,25 @@ export async function requireApiKey(security: Security, c: Context): Promise<str
 }
 
 /**
+ * Allows minting subscribe tokens (`POST /v1/tokens`): an API key (in open mode, anyone), or a
+ * publisher key; returns the publisher's namespace, whose jobs alone its tokens may name (see tokenScope).
+ */
+export async function requireTokenIssuer(security: Security, c: Context): Promise<string | undefined> {
+  const presented = bearer(c);
+  const namespace = presented === undefined ? null : await security.publishers.verify(presented);
+  if (namespace !== null) return namespace;
+  await requireApiKey(security, c);
+  return undefined;
+}
+
+/** Throws 403 unless every job is of the publisher's namespace (undefined: an API key, any job). */
+export function tokenScope(namespace: string | undefined, jobs: readonly JobRef[]): void {
+  if (namespace !== undefined && jobs.some((job) => job.profile !== namespace)) {
+    throw new RelayError('forbidden', `a publisher key mints tokens for jobs of its own namespace only (${namespace})`);
+  }
+}
+
+/**
  * Allows reading one job: a subscribe token naming it (from `?token=`, `Authorization: Bearer`
  * or the cookie, first found wins) or an API key. Open deployments skip the check. A token
  * names `<profile>:<jobid>`; a bare id in it is a job of the first profile.
@@ -37,6 +56,10 @@ export async function requireJobAccess(security: Security, c: Context, job: JobR
   const token = c.req.query('token') || header || getCookie(c, TOKEN_COOKIE);
   if (!token) throw new RelayError('unauthorized', 'a subscribe token is required: ?token=, Authorization: Bearer or cookie');
   if (token === header && (await security.apiKeys.verify(token)) !== null) return;
+  // A publisher reads its own namespace's jobs with its key, and no other job.
+  const namespace = token === header ? await security.publishers.verify(token) : null;
+  if (namespace === job.profile) return;
+  if (namespace !== null) throw new RelayError('forbidden', 'this publisher key is for another namespace');
   const jobs = await security.tokens.verify(token);
   const wanted = qualifiedJobId(job);
   const [fallback = ''] = security.profiles;

@@ -5,6 +5,7 @@
  * A job whose publisher goes silent without a terminal event is ended after the deadline.
  */
 import type { Bus } from '../bus/bus.ts';
+import type { Config } from '../config.ts';
 import { profileBus } from '../bus/profile-bus.ts';
 import { type Clock, type TimerHandle, systemClock } from '../clock.ts';
 import { RelayError, errorMessage } from '../errors.ts';
@@ -212,4 +213,26 @@ export function createPublishedRelay(options: PublishedRelayOptions): PublishedR
       await hubs.close();
     },
   };
+}
+
+/** Each publisher namespace's relay (PUBLISHERS), on the shared `bus`, timed by the configuration. */
+export function createPublishedRelays(
+  config: Pick<Config, 'PUBLISHERS' | 'HISTORY_MAX_EVENTS' | 'HEARTBEAT_MS' | 'LEASE_MS' | 'JOB_DEADLINE_MS' | 'POLL_INTERVAL_MS'>,
+  deps: Pick<PublishedRelayOptions, 'bus' | 'redact' | 'logger' | 'clock'>,
+): Map<string, PublishedRelay> {
+  const namespaces = [...new Set(config.PUBLISHERS.map((entry) => entry.namespace))];
+  return new Map(
+    namespaces.map((namespace) => [
+      namespace,
+      createPublishedRelay({
+        ...deps,
+        namespace,
+        historyMaxEvents: config.HISTORY_MAX_EVENTS,
+        heartbeatMs: config.HEARTBEAT_MS,
+        leaseMs: config.LEASE_MS,
+        jobDeadlineMs: config.JOB_DEADLINE_MS,
+        unknownJobWaitMs: Math.max(2000, config.POLL_INTERVAL_MS * 2),
+      }),
+    ]),
+  );
 }
