@@ -2,9 +2,9 @@ import type { StoredEvent } from '../core/bus/bus.ts';
 import type { Logger } from '../core/logger.ts';
 import { encodeComment, encodeRetry } from '../core/fanout/sse.ts';
 import { type Relay, createRelay, relayTimings } from '../core/relay.ts';
-import type { UpstreamProfile } from '../core/profile.ts';
+import type { FrameStyle, UpstreamProfile } from '../core/profile.ts';
 import { answerUnexpected, errorAnswer, errorResponse } from '../http/error-response.ts';
-import { subscriptionResponse } from '../http/subscription-response.ts';
+import { type StreamCut, subscriptionResponse } from '../http/subscription-response.ts';
 import type { WorkerConfig } from './config.ts';
 import { type DurableBus, type JobRecord, createDurableBus } from './do-bus.ts';
 import type { WorkerRecipe } from './recipe.ts';
@@ -33,6 +33,38 @@ export function streamLimitTail(retryMs: number): Uint8Array[] {
   return [encodeComment('stream time limit reached, reconnect to resume'), encodeRetry(retryMs)];
 }
 
+/** The uniform path's MAX_STREAM_MS cut: a comment and `retry:`, then the client resumes. */
+export function uniformStreamCut(config: WorkerConfig): StreamCut {
+  return { afterMs: config.MAX_STREAM_MS, tail: streamLimitTail(config.RETRY_MS) };
+}
+
+/**
+ * A job object's SSE Response for one subscriber of `relay`'s job from `since` on (or 204 when it has
+ * it all), as on Node, ended by `cut`; errors as JSON. Shared by profiles' and publishers' jobs.
+ */
+export async function objectSubscription(
+  recipe: Pick<WorkerRecipe, 'config' | 'logger' | 'redact'>,
+  relay: Pick<Relay, 'subscribe' | 'counts'>,
+  jobId: string,
+  since: number,
+  frames: { cut: StreamCut; style?: FrameStyle | undefined },
+): Promise<Response> {
+  const { config, logger, redact } = recipe;
+  try {
+    const onClose = () => logger.debug({ jobId, subscribers: relay.counts().subscribers }, 'subscriber left');
+    return subscriptionResponse(await relay.subscribe(jobId, since), since, {
+      retryMs: config.RETRY_MS,
+      maxQueuedBytes: MAX_QUEUED_BYTES,
+      maxReplay: config.MAX_REPLAY_EVENTS,
+      onClose,
+      cut: frames.cut,
+      ...(frames.style ? { style: frames.style } : {}),
+    });
+  } catch (err) {
+    return errorResponse(errorAnswer(err) ?? answerUnexpected(err, { logger, redact }, { jobId }, 'subscription failed'));
+  }
+}
+
 /** One job's relay, for the job's profile, on the object's storage (jobs stored as `<profile>:<jobid>`). */
 export function createJobRuntime(
   ctx: DurableObjectState,
@@ -55,9 +87,8 @@ export function createJobRuntime(
     instanceId: ctx.id.toString(),
     ...relayTimings(config),
   });
-  const streamOptions = { retryMs: config.RETRY_MS, maxQueuedBytes: MAX_QUEUED_BYTES, maxReplay: config.MAX_REPLAY_EVENTS };
   // MAX_STREAM_MS: the uniform path's EventSource reconnects after the tail; a drop-in SDK is never closed cleanly.
-  const uniformCut = { afterMs: config.MAX_STREAM_MS, tail: streamLimitTail(config.RETRY_MS) };
+  const uniformCut = uniformStreamCut(config);
   const dropInCut = { afterMs: config.MAX_STREAM_MS };
 
   return {
@@ -65,20 +96,8 @@ export function createJobRuntime(
     logger,
     bus,
     relay,
-    async subscribe(jobId, since, dropIn) {
-      try {
-        const onClose = () => logger.debug({ jobId, subscribers: relay.counts().subscribers }, 'subscriber left');
-        const style = dropIn ? profile.dropInFrames : undefined;
-        return subscriptionResponse(await relay.subscribe(jobId, since), since, {
-          ...streamOptions,
-          onClose,
-          cut: dropIn ? dropInCut : uniformCut,
-          ...(style ? { style } : {}),
-        });
-      } catch (err) {
-        return errorResponse(errorAnswer(err) ?? answerUnexpected(err, { logger, redact }, { jobId }, 'subscription failed'));
-      }
-    },
+    subscribe: (jobId, since, dropIn) =>
+      objectSubscription(recipe, relay, jobId, since, dropIn ? { cut: dropInCut, style: profile.dropInFrames } : { cut: uniformCut }),
     async close() {
       await relay.close();
       await bus.close();
