@@ -170,7 +170,7 @@ export async function startGateway(config: Config, overrides: GatewayOverrides =
     logger,
     redact,
     maxBodyBytes: config.MAX_BODY_BYTES,
-    metrics: createMetrics([...relays.values()]),
+    metrics: createMetrics([...relays.values()], [...published.values()]),
     security,
     ...(published.size > 0 ? { publishing: appPublishing(config, published) } : {}),
   });

@@ -1,4 +1,5 @@
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+import type { PublishedRelay } from '../core/publish/relay.ts';
 import type { Relay } from '../core/relay.ts';
 import type { RelayStats } from '../core/stats.ts';
 
@@ -14,8 +15,21 @@ const COUNTERS: Record<keyof RelayStats, string> = {
 
 const snake = (name: string) => name.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
 
-/** Prometheus metrics of one instance, read from every profile's relay when scraped, labelled `profile`. */
-export function createMetrics(relays: readonly Relay[]): { contentType: string; render(): Promise<string> } {
+/** What metrics read of a relay: its counters and counts, under its profile's name. */
+type MetricsRelay = Pick<Relay, 'stats' | 'counts'> & { profile: { name: string } };
+
+/**
+ * Prometheus metrics of one instance, read from every profile's relay when scraped, labelled `profile`;
+ * a publisher namespace's relay (`published`) is labelled with the namespace.
+ */
+export function createMetrics(
+  profiles: readonly MetricsRelay[],
+  published: readonly PublishedRelay[] = [],
+): { contentType: string; render(): Promise<string> } {
+  const relays: MetricsRelay[] = [
+    ...profiles,
+    ...published.map((relay) => ({ profile: { name: relay.namespace }, stats: relay.stats, counts: () => relay.counts() })),
+  ];
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'sse_relay_' });
   const labelNames = ['profile'] as const;

@@ -43,6 +43,13 @@ const latest = async (jobId: string) => {
 publishScenarios(() => gw);
 
 describe('publish API on Node', () => {
+  it('counts published events in its metrics, labelled by namespace, without a key', async () => {
+    await publishJson(gw.url, newPublishedJob(), { data: 1 });
+    const metrics = await (await fetch(`${gw.url}/metrics`)).text();
+    expect(Number(/sse_relay_events_appended_total\{profile="render"\} (\d+)/.exec(metrics)?.[1])).toBeGreaterThan(0);
+    expect(metrics).not.toContain(PUBLISHER_KEY);
+  });
+
   it('writes no publisher key to its log lines', async () => {
     const job = newPublishedJob();
     await publishJson(gw.url, job, { data: PUBLISHER_KEY });
