@@ -106,35 +106,33 @@ export function mountPublishRoutes(app: Hono, publishing: AppPublishing, deps: P
     return relay;
   };
 
-  /** Checks and stores one batch after `state`; adds what it did to `answer`. */
-  async function commit(
-    relay: PublishedFront,
-    jobId: string,
-    events: PublishedEvent[],
-    state: BatchState,
-    name: (index: number) => string,
-    answer: PublishAnswer,
-    key: string,
-  ): Promise<BatchState> {
-    const next = checkPublishedBatch(events, state, name);
-    rate.take(key);
-    const result: PublishResult = await relay.publish(jobId, events);
-    answer.stored.push(...result.stored);
-    answer.duplicates.push(...result.duplicates);
-    answer.last_seq = result.lastSeq;
-    answer.ended = result.ended || answer.ended;
-    return next;
+  /** One publish request: the batches it stores in turn (each checked after the ones before), and the answer so far. */
+  function publication(relay: PublishedFront, namespace: string, jobId: string, key: string) {
+    const answer: PublishAnswer = { job: jobId, namespace, stored: [], duplicates: [], last_seq: -1, ended: false };
+    let state: BatchState = FIRST_BATCH;
+    return {
+      answer,
+      /** Checks and stores one batch; `name` names its events in errors. */
+      async commit(events: PublishedEvent[], name: (index: number) => string): Promise<void> {
+        state = checkPublishedBatch(events, state, name);
+        rate.take(key);
+        const result: PublishResult = await relay.publish(jobId, events);
+        answer.stored.push(...result.stored);
+        answer.duplicates.push(...result.duplicates);
+        answer.last_seq = result.lastSeq;
+        answer.ended ||= result.ended;
+      },
+    };
   }
 
   /** An NDJSON stream: the whole lines of each chunk commit as they arrive; a failure answers what was stored before it. */
-  async function publishStream(c: Context, relay: PublishedFront, jobId: string, answer: PublishAnswer, key: string): Promise<Response> {
+  async function publishStream(c: Context, request: ReturnType<typeof publication>): Promise<Response> {
     const body = c.req.raw.body;
     if (!body) throw new RelayError('bad_request', 'an application/x-ndjson body is required');
     const reader = body
       .pipeThrough(new TextDecoderStream())
       .pipeThrough(ndjsonLines(4 * (limits.maxEventBytes + 1024)))
       .getReader();
-    let state = FIRST_BATCH;
     try {
       for (;;) {
         let chunk: ReadableStreamReadResult<NdjsonLine[]>;
@@ -143,22 +141,22 @@ export function mountPublishRoutes(app: Hono, publishing: AppPublishing, deps: P
         } catch (err) {
           // Cut mid-way: the whole lines before stay stored, the partial one is dropped. The publisher is gone.
           if (err instanceof RelayError) throw err;
-          return c.json({ ...answer, error: 'request body ended early', code: 'bad_request' }, 400);
+          return c.json({ ...request.answer, error: 'request body ended early', code: 'bad_request' }, 400);
         }
         if (chunk.done) break;
         for (let from = 0; from < chunk.value.length; from += limits.maxEvents) {
           const lines = chunk.value.slice(from, from + limits.maxEvents);
           const events = lines.map((line) => parsePublishedEvent(line.text, `line ${line.line}`, limits));
-          state = await commit(relay, jobId, events, state, (index) => `line ${lines[index]?.line}`, answer, key);
+          await request.commit(events, (index) => `line ${lines[index]?.line}`);
         }
       }
     } catch (err) {
       await reader.cancel().catch(() => undefined);
       const known = errorAnswer(err);
       if (!known) throw err;
-      return c.json({ ...(known.body as object), ...answer }, known.status as 400, known.headers);
+      return c.json({ ...(known.body as object), ...request.answer }, known.status as 400, known.headers);
     }
-    return c.json(answer, 200);
+    return c.json(request.answer, 200);
   }
 
   app.post('/v1/jobs/:namespace/:jobid/events', async (c, next) => {
@@ -172,13 +170,12 @@ export function mountPublishRoutes(app: Hono, publishing: AppPublishing, deps: P
     await requirePublisher(security, c, namespace);
     const relay = relayOf(namespace);
     const jobId = checkJobId(c.req.param('jobid'));
-    const answer: PublishAnswer = { job: jobId, namespace, stored: [], duplicates: [], last_seq: -1, ended: false };
     // One bucket per key: every key of a namespace is its own publisher.
-    const key = `${namespace}:${bearer(c)}`;
-    if (isNdjson(c)) return publishStream(c, relay, jobId, answer, key);
+    const request = publication(relay, namespace, jobId, `${namespace}:${bearer(c)}`);
+    if (isNdjson(c)) return publishStream(c, request);
     const events = jsonEvents(await c.req.text(), limits);
-    await commit(relay, jobId, events, FIRST_BATCH, (index) => (events.length === 1 ? 'event' : `events[${index}]`), answer, key);
-    return c.json(answer, 200);
+    await request.commit(events, (index) => (events.length === 1 ? 'event' : `events[${index}]`));
+    return c.json(request.answer, 200);
   });
 
   app.get('/v1/jobs/:namespace/:jobid', async (c) => {
