@@ -112,15 +112,19 @@ export function mountPublishRoutes(app: Hono, publishing: AppPublishing, deps: P
     let state: BatchState = FIRST_BATCH;
     return {
       answer,
-      /** Checks and stores one batch; `name` names its events in errors. */
+      /** Whether a batch was stored yet. */
+      committed: () => state !== FIRST_BATCH,
+      /** Checks a batch whole, then stores it (in steps of PUBLISH_MAX_EVENTS); `name` names its events in errors. */
       async commit(events: PublishedEvent[], name: (index: number) => string): Promise<void> {
         state = checkPublishedBatch(events, state, name);
         rate.take(key);
-        const result: PublishResult = await relay.publish(jobId, events);
-        answer.stored.push(...result.stored);
-        answer.duplicates.push(...result.duplicates);
-        answer.last_seq = result.lastSeq;
-        answer.ended ||= result.ended;
+        for (let from = 0; from < events.length; from += limits.maxEvents) {
+          const result: PublishResult = await relay.publish(jobId, events.slice(from, from + limits.maxEvents));
+          answer.stored.push(...result.stored);
+          answer.duplicates.push(...result.duplicates);
+          answer.last_seq = result.lastSeq;
+          answer.ended ||= result.ended;
+        }
       },
     };
   }
@@ -144,12 +148,11 @@ export function mountPublishRoutes(app: Hono, publishing: AppPublishing, deps: P
           return c.json({ ...request.answer, error: 'request body ended early', code: 'bad_request' }, 400);
         }
         if (chunk.done) break;
-        for (let from = 0; from < chunk.value.length; from += limits.maxEvents) {
-          const lines = chunk.value.slice(from, from + limits.maxEvents);
-          const events = lines.map((line) => parsePublishedEvent(line.text, `line ${line.line}`, limits));
-          await request.commit(events, (index) => `line ${lines[index]?.line}`);
-        }
+        const lines = chunk.value;
+        const events = lines.map((line) => parsePublishedEvent(line.text, `line ${line.line}`, limits));
+        await request.commit(events, (index) => `line ${lines[index]?.line}`);
       }
+      if (!request.committed()) throw new RelayError('bad_request', 'the NDJSON body holds no event');
     } catch (err) {
       await reader.cancel().catch(() => undefined);
       const known = errorAnswer(err);

@@ -92,6 +92,11 @@ describe('publish API on Node', () => {
     expect((await watchAll(job)).events.map((event) => event.data)).toEqual(['"a"', '"b"', '"c"', '"d"']);
   });
 
+  it('answers an NDJSON body without an event with 400', async () => {
+    const empty = await publishNdjson(gw.url, newPublishedJob(), []);
+    expect(empty).toMatchObject({ status: 400, body: { code: 'bad_request', error: 'the NDJSON body holds no event' } });
+  });
+
   it('caps the publish rate per key with 429 and Retry-After', async () => {
     const job = newPublishedJob();
     const limited = await startTestGateway({ ...SECURED, PUBLISHERS, PUBLISH_RATE_PER_S: '2' });
