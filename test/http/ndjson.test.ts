@@ -2,9 +2,9 @@ import { describe, expect, it } from 'vitest';
 import { type NdjsonLine, ndjsonLines } from '../../src/http/ndjson.ts';
 
 /** Feeds `chunks` (bytes) through the decoder and the line splitter; the line batches read, and the error if the body errs. */
-async function read(chunks: Uint8Array[], { cut = false, maxLineChars = 1000 } = {}) {
+async function read(chunks: Uint8Array<ArrayBuffer>[], { cut = false, maxLineChars = 1000 } = {}) {
   let next = 0;
-  const body = new ReadableStream<Uint8Array>({
+  const body = new ReadableStream<BufferSource>({
     // One chunk per read, as a socket delivers them; the cut comes after the last was read.
     pull(controller) {
       const chunk = chunks[next++];
