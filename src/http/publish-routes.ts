@@ -54,7 +54,6 @@ export interface PublishRouteDeps {
   security: Security;
   /** Body size limit (MAX_BODY_BYTES) for JSON bodies; an NDJSON stream is limited per line. */
   limitBody: MiddlewareHandler;
-  now?: () => number;
 }
 
 /** The answer of a publish: what was stored, what was a duplicate, the job's last seq. */
@@ -98,7 +97,7 @@ function jsonEvents(text: string, limits: PublishLimits): PublishedEvent[] {
 export function mountPublishRoutes(app: Hono, publishing: AppPublishing, deps: PublishRouteDeps): void {
   const { security } = deps;
   const { limits } = publishing;
-  const rate = createRateLimiter({ perSecond: publishing.ratePerSecond, what: 'publish', ...(deps.now ? { now: deps.now } : {}) });
+  const rate = createRateLimiter({ perSecond: publishing.ratePerSecond, what: 'publish' });
 
   const relayOf = (namespace: string): PublishedFront => {
     const relay = publishing.relays.get(namespace);
