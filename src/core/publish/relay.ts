@@ -162,7 +162,8 @@ export function createPublishedRelay(options: PublishedRelayOptions): PublishedR
       if (outcome.kind === 'over') {
         throw new RelayError('conflict', `job is over (terminal event at seq ${outcome.terminalSeq}); nothing was stored`);
       }
-      const ended = outcome.stored.at(-1)?.terminal === true;
+      // A retry stored nothing: whether the job is over, the bus tells.
+      const ended = outcome.stored.length > 0 ? outcome.stored.at(-1)?.terminal === true : (await bus.state(jobId))?.terminalSeq != null;
       if (ended) disarm(jobId);
       else if (outcome.stored.length > 0) armDeadline(jobId, now + options.jobDeadlineMs);
       return { stored: outcome.stored.map((event) => event.seq), duplicates: outcome.duplicates, lastSeq: outcome.lastSeq, ended };

@@ -87,7 +87,12 @@ describe('published relay', () => {
     const late = await watch(published, 'j2');
     expect(late.text()).toBe('id: 1\ndata: "a"\n\nid: 2\ndata: "b"\n\nevent: gap\ndata: {"from":3,"to":4}\n\nid: 5\ndata: "e"\n\n');
     await expect(published.publish('j2', [event('late')])).rejects.toMatchObject({ code: 'conflict', status: 409 });
-    expect(await published.publish('j2', [event('e', { seq: 5, terminal: true })])).toMatchObject({ stored: [], duplicates: [5] });
+    expect(await published.publish('j2', [event('e', { seq: 5, terminal: true })])).toEqual({
+      stored: [],
+      duplicates: [5],
+      lastSeq: 5,
+      ended: true,
+    });
   });
 
   it('ends a job whose publisher went silent past the deadline, counted from its last event', async () => {
