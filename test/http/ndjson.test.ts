@@ -43,11 +43,17 @@ describe('ndjsonLines', () => {
     expect(batches.flat()).toEqual([{ text: '{"x":"é✓"}', line: 1 }]);
   });
 
-  it('counts a last line without a newline once the body ends cleanly, never when it is cut', async () => {
-    expect((await read([bytes('{"a":1}\n{"b":2}')])).batches.flat().map((line) => line.text)).toEqual(['{"a":1}', '{"b":2}']);
+  it('never gives a last line without its newline: cut, or ended cleanly (a 400 naming it)', async () => {
     const cut = await read([bytes('{"a":1}\n{"b":2}')], { cut: true });
     expect(cut.batches.flat().map((line) => line.text)).toEqual(['{"a":1}']);
     expect(cut.error).toBeInstanceOf(Error);
+    const ended = await read([bytes('{"a":1}\n{"b":2}')]);
+    expect(ended.batches.flat().map((line) => line.text)).toEqual(['{"a":1}']);
+    expect(ended.error).toMatchObject({
+      code: 'bad_request',
+      message: 'line 2: no newline at its end (each NDJSON line ends with one); not stored',
+    });
+    expect((await read([bytes('{"a":1}\n  \n')])).error).toBeUndefined();
   });
 
   it('refuses a line longer than the cap before it ends (413)', async () => {

@@ -1,3 +1,4 @@
+import { connect } from 'node:net';
 import { EventSource } from 'eventsource';
 import { describe, expect, it } from 'vitest';
 import {
@@ -17,6 +18,8 @@ import { until } from '../support/until.ts';
 /** What the publish scenarios need: a secured gateway (SECURED) with PUBLISHERS (test/support/publisher.ts), PUBLISH_MAX_EVENT_BYTES=2048 and PUBLISH_MAX_EVENTS=20. */
 export interface PublishTarget {
   url: string;
+  /** The log lines so far, where the runtime shows them (Node): a cut request is known handled once it logged. */
+  logs?(): string[];
 }
 
 /**
@@ -34,6 +37,33 @@ export function publishScenarios(t: () => PublishTarget): void {
   };
 
   describe('publish API', () => {
+    it('keeps the whole lines of an NDJSON publish cut mid-way, never its partial last line', async () => {
+      const job = newPublishedJob('cut');
+      const { hostname, port } = new URL(t().url);
+      const socket = connect(Number(port), hostname);
+      await new Promise<void>((resolve) => socket.once('connect', () => resolve()));
+      socket.on('error', () => undefined);
+      socket.write(
+        `POST /v1/jobs/render/${job}/events HTTP/1.1\r\nHost: ${hostname}:${port}\r\nAuthorization: Bearer ${PUBLISHER_KEY}\r\n` +
+          'Content-Type: application/x-ndjson\r\nTransfer-Encoding: chunked\r\n\r\n',
+      );
+      const chunk = (text: string) => socket.write(`${Buffer.byteLength(text).toString(16)}\r\n${text}\r\n`);
+      // The last line is whole JSON but has no newline yet: only a clean end of the body would make it an event.
+      chunk('{"data":"a","seq":0}\n{"data":"b","seq":1}\n{"data":"partial","se');
+      chunk('q":2}');
+      await until(async () => (await latest(job)).body.seq === 1, 'the whole lines stored');
+      socket.destroy();
+      const logs = t().logs;
+      if (logs) await until(() => logs().some((line) => line.includes(`/v1/jobs/render/${job}/events`)), 'the cut request handled');
+      // The publisher resumes with its next seq. Had the partial line been stored, seq 2 would be a duplicate.
+      const resumed = await publishJson(t().url, job, [
+        { data: 'c', seq: 2 },
+        { data: 'd', seq: 3, terminal: true },
+      ]);
+      expect(resumed.body).toMatchObject({ stored: [2, 3], duplicates: [] });
+      expect((await watchAll(job)).events.map((event) => event.data)).toEqual(['"a"', '"b"', '"c"', '"d"']);
+    });
+
     it('caps an event (413) and the events of one request (400), naming them and storing nothing', async () => {
       const job = newPublishedJob();
       const big = await publishJson(t().url, job, [{ data: 'x' }, { data: 'y'.repeat(3000) }]);
