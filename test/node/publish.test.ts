@@ -15,7 +15,8 @@ import { readSse } from '../support/sse.ts';
 import { until } from '../support/until.ts';
 
 // The publish API on a real gateway (secured: API keys, tokens; two namespaces): the shared publish
-// scenarios, and what only Node shows (its log lines, a cut seen through them, the rate cap, open mode).
+// scenarios (a cut request known handled by its log line), and what only Node shows (log lines, metrics,
+// the rate cap, open mode).
 let gw: TestGateway;
 beforeAll(async () => {
   gw = await startTestGateway({
