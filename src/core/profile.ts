@@ -57,6 +57,8 @@ export interface KnownJob {
 export interface FrameStyle {
   /** The `event:` name of a stored event's frame (OpenAI's drop-in: its `type`); undefined: none, `onmessage` sees it. */
   eventName?(data: string): string | undefined;
+  /** The `data:` of a stored event's frame (published jobs: the publisher's `data` out of the stored envelope); undefined: the stored data. */
+  frameData?(data: string): string;
   /** true: history trimmed or lost is skipped silently instead of announced by an `event: gap` frame (OpenAI's SDK knows only the vendor's events). */
   noGapFrames?: boolean;
   /** true: a client that already has the terminal event gets an empty 200 stream, not 204 (OpenAI's SDK throws on 204). */

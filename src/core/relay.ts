@@ -355,7 +355,13 @@ function watchForJob(clock: Clock, hub: JobHub, parse: (data: string) => Record<
  * Resolves when the hub sees the job's end (or closes), with `onEvent` also at its next cached
  * event, after `timeoutMs`, or when `signal` aborts; removes what it listened with on every path.
  */
-function untilHub(clock: Clock, hub: JobHub, timeoutMs: number, signal: AbortSignal | undefined, { onEvent = false } = {}): Promise<void> {
+export function untilHub(
+  clock: Clock,
+  hub: JobHub,
+  timeoutMs: number,
+  signal: AbortSignal | undefined,
+  { onEvent = false } = {},
+): Promise<void> {
   return new Promise<void>((resolve) => {
     const done = () => {
       clock.clearTimeout(timer);

@@ -8,7 +8,7 @@ export const END_REASONS = ['job_ended', 'client_gone', 'slow_consumer', 'server
 export type EndReason = (typeof END_REASONS)[number];
 
 /** Bus operations whose failures are counted (the leases' four calls as one). */
-export const BUS_OPS = ['append', 'history', 'state', 'subscribe', 'lease'] as const;
+export const BUS_OPS = ['append', 'publish', 'history', 'state', 'subscribe', 'lease'] as const;
 export type BusOp = (typeof BUS_OPS)[number];
 
 /** Upper bounds of the delivery lag histogram's buckets, in seconds. */

@@ -11,8 +11,9 @@ import { SSE_HEADERS } from '../core/fanout/sse.ts';
 import { accessLog } from './access-log.ts';
 import { type ErrorShape, createErrorHandler } from './error-response.ts';
 import type { HttpCounters } from './http-counters.ts';
-import { requireApiKey, requireJobAccess } from './auth.ts';
+import { requireJobAccess, requireTokenIssuer, tokenScope } from './auth.ts';
 import { multiplexRequest } from './multiplex.ts';
+import { type AppPublishing, mountPublishRoutes } from './publish-routes.ts';
 import { type AppQueue, queueCreate } from './queued-create.ts';
 import type { Security } from './security.ts';
 import { resumePoint } from './subscription-response.ts';
@@ -111,6 +112,8 @@ export interface AppDeps<Ctx> {
   security: Security;
   /** The opt-in create queue (`X-Queue: true`) of each profile, by name; without one its upstream 429s are passed on. Needs `subscriptions.openQueued`. */
   queues?: ReadonlyMap<string, AppQueue>;
+  /** The publish API's namespaces (PUBLISHERS); their jobs' streams come through `subscriptions` like any job's. */
+  publishing?: AppPublishing;
 }
 
 /** The uniform subscribe path of any profile's job. */
@@ -179,8 +182,9 @@ export function createApp<Ctx>(deps: AppDeps<Ctx>): Hono {
   };
 
   app.post('/v1/tokens', limitBody, async (c) => {
-    await requireApiKey(security, c);
+    const publisher = await requireTokenIssuer(security, c);
     const { jobs, refs, ttlS } = parseTokenRequest(await c.req.text(), MAX_TOKEN_JOBS, security.profiles);
+    tokenScope(publisher, refs);
     const { token, expiresAt } = await security.tokens.issue(refs.map(qualifiedJobId), ttlS);
     const stream_urls = Object.fromEntries(jobs.map((entry, i) => [entry, streamPathOf(refs[i] as JobRef)(token)]));
     return c.json({ token, expires_at: expiresAt, expires_in: ttlS ?? security.tokenTtlS, jobs, stream_urls }, 201);
@@ -198,7 +202,9 @@ export function createApp<Ctx>(deps: AppDeps<Ctx>): Hono {
 
   // One subscribe path for every profile's jobs, with the uniform frames (gap notices, 204 when finished).
   app.get('/v1/jobs/:profile/:jobid/stream', async (c) => {
-    const entry = profiles.get(c.req.param('profile'));
+    const name = c.req.param('profile');
+    if (deps.publishing?.relays.has(name)) return serveStream(c, name, c.req.param('jobid'));
+    const entry = profiles.get(name);
     if (!entry) throw new RelayError('not_found', `unknown profile; expected one of ${[...profiles.keys()].join(', ')}`);
     return serveStream(c, entry.relay.profile.name, c.req.param('jobid'));
   });
@@ -274,6 +280,8 @@ export function createApp<Ctx>(deps: AppDeps<Ctx>): Hono {
         : {}),
     });
   }
+
+  if (deps.publishing) mountPublishRoutes(app, deps.publishing, { security, limitBody });
 
   app.notFound((c) => c.json({ error: 'no such route', code: 'not_found' }, 404));
 

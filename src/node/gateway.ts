@@ -14,6 +14,7 @@ import type { CreateQueue } from '../core/queue/create-queue.ts';
 import { createMemoryQueue } from '../core/queue/memory-queue.ts';
 import { createQueueRunner } from '../core/queue/queue-runner.ts';
 import { type Relay, createRelay, relayTimings } from '../core/relay.ts';
+import { createPublishedRelays } from '../core/publish/relay.ts';
 import { createUpstreamClient } from '../core/ingest/upstream.ts';
 import { createApp } from '../http/app.ts';
 import { createHttpCounters } from '../http/http-counters.ts';
@@ -21,8 +22,9 @@ import { PROFILES } from '../profiles/index.ts';
 import { clientIpFrom } from '../http/client-ip.ts';
 import { isLoopbackAddress } from '../http/open-mode.ts';
 import { createSecurity } from '../http/security.ts';
-import { createLocalSubscriptions } from '../http/subscriptions.ts';
-import { createMetrics } from './metrics.ts';
+import { appPublishing } from '../http/publish-routes.ts';
+import { type LocalRelay, createLocalSubscriptions } from '../http/subscriptions.ts';
+import { createMetrics, metricsView } from './metrics.ts';
 import { createRedisBus } from './redis-bus.ts';
 import { GATEWAY_LEGACY_LAYOUT, warnOfLegacyJobs, withRedis } from './redis-migrate.ts';
 import { createRedisQueue } from './redis-queue.ts';
@@ -140,6 +142,8 @@ export async function startGateway(config: Config, overrides: GatewayOverrides =
     });
   const relays = new Map(served.map((each) => [each.entry.profile.name, relayOf(each)]));
   const relay = relays.values().next().value as Relay;
+  // The publish API's namespaces: jobs whose events come from their publishers, on the same bus.
+  const published = createPublishedRelays(config, { bus, redact, logger });
   const sinks = createSocketSinks();
   const queues = createQueues(config, [...relays.keys()], overrides.bus !== undefined);
   const closeQueues = () => Promise.all([...queues.values()].map((queue) => queue.close()));
@@ -167,7 +171,7 @@ export async function startGateway(config: Config, overrides: GatewayOverrides =
     bus,
     // This process's hubs, written straight to the socket.
     subscriptions: createLocalSubscriptions({
-      relays,
+      relays: new Map<string, LocalRelay>([...relays, ...published]),
       retryMs: config.RETRY_MS,
       maxReplay: security.maxReplayEvents,
       openSink: sinks.open,
@@ -177,9 +181,10 @@ export async function startGateway(config: Config, overrides: GatewayOverrides =
     logger,
     redact,
     maxBodyBytes: config.MAX_BODY_BYTES,
-    metrics: createMetrics({ relays: [...relays.values()], http: counters, queues: runners }),
+    metrics: createMetrics({ relays: [...relays.values(), ...[...published.values()].map(metricsView)], http: counters, queues: runners }),
     counters,
     security,
+    ...(published.size > 0 ? { publishing: appPublishing(config, published) } : {}),
   });
   let server: ServerType | undefined;
   let legacyCheck: Promise<void> | undefined;
@@ -188,7 +193,7 @@ export async function startGateway(config: Config, overrides: GatewayOverrides =
    * server and its sockets, the bus, the queues, the simulator. Nothing stays open.
    */
   const teardown = async () => {
-    for (const each of relays.values()) await each.close();
+    for (const each of [...relays.values(), ...published.values()]) await each.close();
     if (server) {
       const closed = closeServer(server);
       sinks.destroyAll();
@@ -237,7 +242,7 @@ export async function startGateway(config: Config, overrides: GatewayOverrides =
         const started = Date.now();
         // No new connections; open streams end spread over DRAIN_MS while their jobs are still followed.
         const stopped = new Promise<void>((resolve) => listening.close(() => resolve()));
-        await Promise.all([...relays.values()].map((each) => each.drain(config.DRAIN_MS)));
+        await Promise.all([...relays.values(), ...published.values()].map((each) => each.drain(config.DRAIN_MS)));
         await teardown();
         await stopped;
         logger.info({ ms: Date.now() - started }, 'stopped: streams drained, leases released, connections closed');

@@ -1,7 +1,13 @@
 import { Counter, Gauge, type Metric, Registry, collectDefaultMetrics } from 'prom-client';
 import type { HttpCounters } from '../http/http-counters.ts';
 import type { Relay } from '../core/relay.ts';
+import type { PublishedRelay } from '../core/publish/relay.ts';
 import { BUS_OPS, END_REASONS, type RelayStats } from '../core/stats.ts';
+
+/** A publisher namespace's relay as the metrics read it: labelled `profile` with the namespace. */
+export function metricsView(relay: PublishedRelay): Pick<Relay, 'profile' | 'stats' | 'counts'> {
+  return { profile: { name: relay.namespace } as Relay['profile'], stats: relay.stats, counts: () => relay.counts() };
+}
 
 /** What the metrics read when scraped: every profile's relay, the app's request counters, each profile's create queue. */
 export interface MetricsSources {

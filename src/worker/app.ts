@@ -3,6 +3,7 @@ import { type JobRef, qualifiedJobId } from '../core/auth/job-ref.ts';
 import { RelayError } from '../core/errors.ts';
 import type { UpstreamProfile } from '../core/profile.ts';
 import { type AppProfile, type AppRelay, createApp } from '../http/app.ts';
+import { type PublishedFront, appPublishing } from '../http/publish-routes.ts';
 import { createSecurity } from '../http/security.ts';
 import type { Subscriptions } from '../http/subscriptions.ts';
 import { PROFILES } from '../profiles/index.ts';
@@ -54,6 +55,18 @@ export function createWorkerApp(env: Env): Hono {
   // Only the profiles whose vendor is configured are served (the Worker has no simulator).
   const served = PROFILES.filter((entry) => entry.endpoint(config) !== undefined);
   const apps: AppProfile[] = served.map((entry) => entry.app(front(entry.profile)));
+
+  /** A publisher namespace's front: each publish and read goes to the job's object, which stores it in one step. */
+  const publishedFront = (namespace: string): PublishedFront => ({
+    async publish(jobId, events) {
+      const reply = await jobObject({ profile: namespace, jobId }).publish(namespace, jobId, [...events]);
+      if (reply.kind === 'failed') throw new RelayError(reply.code, reply.message);
+      return reply.result;
+    },
+    latest: (jobId) => jobObject({ profile: namespace, jobId }).latest(namespace, jobId),
+  });
+  const namespaces = [...new Set(config.PUBLISHERS.map((entry) => entry.namespace))];
+  const publishing = appPublishing(config, new Map(namespaces.map((namespace) => [namespace, publishedFront(namespace)])));
 
   const tail = streamLimitTail(config.RETRY_MS);
   /** The job's stream from its object (`mode`: `{dropin: '1'}`, `{mux: '1'}`, or the uniform one). */
@@ -116,5 +129,6 @@ export function createWorkerApp(env: Env): Hono {
     redact,
     security,
     maxBodyBytes: config.MAX_BODY_BYTES,
+    ...(namespaces.length > 0 ? { publishing } : {}),
   });
 }

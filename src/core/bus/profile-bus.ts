@@ -41,6 +41,11 @@ export function profileBus(bus: Bus, prefix: string, observer: ProfileBusObserve
           },
         }
       : {}),
+    async publish(jobId, events) {
+      const outcome = await counted('publish', bus.publish(key(jobId), events));
+      report(outcome.kind === 'stored' ? outcome.stored.length : 0);
+      return outcome;
+    },
     history: (jobId, afterSeq) => counted('history', bus.history(key(jobId), afterSeq)),
     state: (jobId) => counted('state', bus.state(key(jobId))),
     subscribe: (jobId, listener) => counted('subscribe', bus.subscribe(key(jobId), listener)),

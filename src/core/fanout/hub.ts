@@ -99,6 +99,7 @@ export class JobHub {
   private newest = -1;
   private terminal: number | null = null;
 
+  /** `uniform`: the uniform path's frames (published jobs: the publisher's data and event names); default DEFAULT_FRAME_STYLE. */
   constructor(
     jobId: string,
     bus: HubSource,
@@ -106,6 +107,7 @@ export class JobHub {
     observer: HubObserver = {},
     styles: readonly FrameStyle[] = [],
     meters: HubMeters = {},
+    uniform: FrameStyle = DEFAULT_FRAME_STYLE,
   ) {
     this.jobId = jobId;
     this.bus = bus;
@@ -113,7 +115,7 @@ export class JobHub {
     this.observer = observer;
     this.stats = meters.stats ?? createStats();
     this.receipts = meters.receipts;
-    this.views = [DEFAULT_FRAME_STYLE, ...styles.filter((style) => style !== DEFAULT_FRAME_STYLE)].map((style) => ({
+    this.views = [uniform, ...styles.filter((style) => style !== uniform)].map((style) => ({
       style,
       frames: [],
       subscribers: new Set(),
@@ -373,8 +375,8 @@ export class JobHub {
    * the sink to the live set, or ends it when the job is over. Call after ready(). `style` is
    * one the hub was built with (default: the uniform path's).
    */
-  attach(sink: SubscriberSink, since: number, maxReplay = Number.POSITIVE_INFINITY, style = DEFAULT_FRAME_STYLE): AttachResult {
-    const view = this.views.find((candidate) => candidate.style === style);
+  attach(sink: SubscriberSink, since: number, maxReplay = Number.POSITIVE_INFINITY, style?: FrameStyle): AttachResult {
+    const view = style === undefined ? this.views[0] : this.views.find((candidate) => candidate.style === style);
     if (!view) throw new Error('JobHub.attach: a frame style this hub was not built with');
     const start = Math.max(firstAfter(this.seqs, since), this.seqs.length - maxReplay);
     const items: Delivery[] = [];
@@ -383,7 +385,7 @@ export class JobHub {
       const prev = this.prevs[i] as number;
       if (prev > seen) {
         this.gapSeen(seen + 1, prev);
-        if (!style.noGapFrames) items.push(gapFrame(seen + 1, prev));
+        if (!view.style.noGapFrames) items.push(gapFrame(seen + 1, prev));
       }
       seen = this.seqs[i] as number;
       const frame = view.frames[i] as Uint8Array;

@@ -18,6 +18,8 @@ export interface HubRegistryOptions {
   receipts?: ReceiptBook;
   /** Frame styles besides the uniform one that subscribers may ask for (a profile's drop-in style). */
   styles?: readonly FrameStyle[];
+  /** The uniform path's frames, when not the default (published jobs: the publisher's data and event names). */
+  uniform?: FrameStyle;
 }
 
 /** A hub held open for one caller; `release` is safe to call twice. */
@@ -85,7 +87,10 @@ export function createHubRegistry(options: HubRegistryOptions): HubRegistry {
           ...(options.stats ? { stats: options.stats } : {}),
           ...(options.receipts ? { receipts: options.receipts.open(jobId) } : {}),
         };
-        entry = { hub: new JobHub(jobId, options.bus, options.historyMaxEvents, options.observer, options.styles, meters), holders: 0 };
+        entry = {
+          hub: new JobHub(jobId, options.bus, options.historyMaxEvents, options.observer, options.styles, meters, options.uniform),
+          holders: 0,
+        };
         entries.set(jobId, entry);
       }
       if (entry.linger !== undefined) {

@@ -39,7 +39,7 @@ export function encodeEvent(id: string | number, data: string, event?: string): 
 
 /** A stored event's frame in a style: the vendor events it stands for, each with the seq as `id:`, or its data named by `eventName`. */
 export function encodeStyled(style: FrameStyle, seq: number, data: string): Uint8Array {
-  if (!style.vendorEvents) return encodeEvent(seq, data, style.eventName?.(data));
+  if (!style.vendorEvents) return encodeEvent(seq, style.frameData?.(data) ?? data, style.eventName?.(data));
   return encoder.encode(
     style
       .vendorEvents(data)
