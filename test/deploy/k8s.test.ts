@@ -2,7 +2,9 @@
 // where kubectl is installed), every manifest validated against its Kubernetes schema, and the
 // invariants of docs/operations/kubernetes.md checked on what would be applied.
 import { execFileSync } from 'node:child_process';
-import { join } from 'node:path';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, relative } from 'node:path';
 import { HTTPRoute, type IHTTPRoute } from '@kubernetes-models/gateway-api/gateway.networking.k8s.io/v1/HTTPRoute';
 import { type IScaledObject, ScaledObject } from '@kubernetes-models/keda/keda.sh/v1alpha1/ScaledObject';
 import { Deployment, type IDeployment } from 'kubernetes-models/apps/v1/Deployment';
@@ -14,7 +16,7 @@ import { Namespace } from 'kubernetes-models/v1/Namespace';
 import { type ISecret, Secret } from 'kubernetes-models/v1/Secret';
 import { type IService, Service } from 'kubernetes-models/v1/Service';
 import { describe, expect, it } from 'vitest';
-import { parseAllDocuments } from 'yaml';
+import { parseAllDocuments, stringify } from 'yaml';
 import { ConfigError, configVariables, loadConfig } from '../../src/config.ts';
 import { type Manifest, kustomize } from '../support/kustomize.ts';
 
@@ -82,10 +84,8 @@ const podEnv = (objects: Manifest[]): Record<string, string> => {
   const c = container(objects);
   const env: Record<string, string> = {};
   for (const from of c.envFrom ?? []) {
-    const source = from.configMapRef
-      ? one(objects, 'ConfigMap', from.configMapRef.name ?? '').data
-      : one(objects, 'Secret', from.secretRef?.name ?? '').stringData;
-    Object.assign(env, source);
+    if (from.configMapRef) Object.assign(env, one(objects, 'ConfigMap', from.configMapRef.name ?? '').data);
+    else Object.assign(env, secretValues(one(objects, 'Secret', from.secretRef?.name ?? '')));
   }
   for (const each of c.env ?? []) env[each.name] = each.value ?? fromField(each.valueFrom?.fieldRef?.fieldPath ?? '');
   return env;
@@ -235,6 +235,37 @@ describe('deploy/k8s: the two buses and the routes', () => {
     expect(ingress.spec?.rules?.[0]?.http?.paths[0]?.backend.service?.name).toBe(one(objects, 'Service').metadata?.name);
   });
 
+  it('runs the image from the overlay’s registry', () => {
+    for (const name of ['redis', 'redis-cluster']) expect(container(render(name)).image).toBe('registry.example.com/sse-relay:0.1.0');
+  });
+
+  it('the documented local overlay puts real values over the placeholders, and the gateway accepts them', () => {
+    // docs/operations/kubernetes.md: `kubectl create secret generic … --dry-run=client -o yaml` into a
+    // git-ignored overlay on top of overlays/redis; this is what that command writes.
+    const dir = mkdtempSync(join(tmpdir(), 'k8s-local-'));
+    try {
+      const values = {
+        GATEWAY_API_KEYS: 'local-key-0123456789abcdef',
+        SUBSCRIBE_TOKEN_SECRET: 'local-secret-0123456789abcdef0123456789',
+        OPENAI_API_KEY: 'sk-local-0123456789',
+      };
+      const data = Object.fromEntries(Object.entries(values).map(([key, value]) => [key, Buffer.from(value).toString('base64')]));
+      writeFileSync(
+        join(dir, 'secret.yaml'),
+        stringify({ apiVersion: 'v1', data, kind: 'Secret', metadata: { creationTimestamp: null, name: 'sse-relay-secrets' } }),
+      );
+      writeFileSync(
+        join(dir, 'kustomization.yaml'),
+        stringify({ resources: [relative(dir, join(k8s, 'overlays/redis'))], patches: [{ path: 'secret.yaml' }] }),
+      );
+      const env = podEnv(kustomize(dir));
+      expect(env).toMatchObject({ ...values, REDIS_URL: 'redis://sse-relay-redis:6379' });
+      expect(() => loadConfig(env)).not.toThrow();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it.skipIf(!hasKubectl()).each(['redis', 'redis-cluster'])('renders as `kubectl kustomize` does (%s)', (name) => {
     const kubectl = execFileSync('kubectl', ['kustomize', join(k8s, 'overlays', name)], { encoding: 'utf8' });
     const key = (each: Manifest) => `${each.kind}/${each.metadata.name}`;
@@ -251,6 +282,12 @@ function hasKubectl(): boolean {
   } catch {
     return false;
   }
+}
+
+/** A Secret's values as a pod sees them: `data` decoded, `stringData` over it (as the API server merges them). */
+function secretValues(secret: ISecret): Record<string, string> {
+  const decoded = Object.entries(secret.data ?? {}).map(([key, value]) => [key, Buffer.from(value, 'base64').toString('utf8')]);
+  return { ...Object.fromEntries(decoded), ...secret.stringData };
 }
 
 /** What the downward API gives a pod for `fieldPath` (a pod name a Deployment would make). */

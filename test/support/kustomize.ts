@@ -1,7 +1,7 @@
 /**
  * The part of kustomize that deploy/k8s uses, for tests on machines without kubectl: `resources`
  * (files and directories), `components`, `patches` by `path` (strategic merge, lists of named
- * items merged by name) and `namespace`. Anything else in a kustomization is refused, so a
+ * items merged by name), `images` (name, newName, newTag) and `namespace`. Anything else in a kustomization is refused, so a
  * manifest using more cannot pass the test unrendered.
  */
 import { readFileSync, statSync } from 'node:fs';
@@ -18,7 +18,7 @@ export interface Manifest {
 
 type Json = Record<string, unknown>;
 
-const KNOWN = new Set(['apiVersion', 'kind', 'resources', 'components', 'patches', 'namespace']);
+const KNOWN = new Set(['apiVersion', 'kind', 'resources', 'components', 'patches', 'images', 'namespace']);
 /** Kinds that live outside namespaces (among those deploy/k8s uses). */
 const CLUSTER_SCOPED = new Set(['Namespace']);
 
@@ -39,11 +39,29 @@ export function kustomize(dir: string, extraComponents: string[] = []): Manifest
     if (!patch.path) throw new Error(`${file}: only patches by path are supported`);
     for (const each of readYaml(resolve(dir, patch.path)) as Manifest[]) objects = applyPatch(objects, each, file);
   }
+  for (const image of (kustomization.images as Image[] | undefined) ?? []) for (const object of objects) setImage(object, image);
   const namespace = kustomization.namespace as string | undefined;
   if (namespace) {
     for (const object of objects) if (!CLUSTER_SCOPED.has(object.kind)) object.metadata.namespace = namespace;
   }
   return objects;
+}
+
+interface Image {
+  name: string;
+  newName?: string;
+  newTag?: string;
+}
+
+/** kustomize's image transformer on a workload's containers: `name[:tag]` becomes `newName:newTag`. */
+function setImage(object: Manifest, image: Image): void {
+  const pod = ((object.spec as Json | undefined)?.template as Json | undefined)?.spec as Json | undefined;
+  for (const container of [...((pod?.containers as Json[] | undefined) ?? []), ...((pod?.initContainers as Json[] | undefined) ?? [])]) {
+    const [name, tag] = String(container.image).split(':');
+    if (name !== image.name) continue;
+    const newTag = image.newTag ?? tag;
+    container.image = `${image.newName ?? name}${newTag ? `:${newTag}` : ''}`;
+  }
 }
 
 function applyComponent(dir: string, objects: Manifest[]): Manifest[] {
