@@ -6,6 +6,7 @@ import { type Managed, descendants, sampleProcess, startProcess, stopProcess, wa
 import { freePort } from '../support/free-port.ts';
 import type { Row } from './report.ts';
 import { workerDoRows } from './worker-do.ts';
+import { capacityCase } from './capacity.ts';
 import { sleep } from '../support/until.ts';
 
 export interface BenchContext {
@@ -28,7 +29,7 @@ export interface BenchContext {
   subscribersOverride: number | undefined;
 }
 
-interface PhaseStats {
+export interface PhaseStats {
   /** The client process's CPU time so far. */
   cpuS: number;
   delivered: number;
@@ -43,7 +44,7 @@ interface PhaseStats {
 }
 
 /** A server under test, seen the same way whether it is the gateway or nchan. */
-interface Target {
+export interface Target {
   server: Row['server'];
   /** The server's processes: CPU and RSS are summed over them. */
   pids: number[];
@@ -56,7 +57,7 @@ interface Target {
   stop(): Promise<void>;
 }
 
-function sample(target: Target): { cpuS: number; rssKB: number } {
+export function sample(target: Target): { cpuS: number; rssKB: number } {
   let cpuS = 0;
   let rssKB = 0;
   for (const pid of target.pids) {
@@ -74,10 +75,10 @@ function startStrace(dir: string, name: string, pids: number[]): Managed {
 }
 
 /** Seqs 0 and 1 are the job's first two events (sent on creation); phases start at 2. */
-const FIRST_SEQ = 2;
+export const FIRST_SEQ = 2;
 let channelSerial = 0;
 
-async function startGatewayTarget(ctx: BenchContext, env: Record<string, string> = {}, instances = 1): Promise<Target> {
+export async function startGatewayTarget(ctx: BenchContext, env: Record<string, string> = {}, instances = 1): Promise<Target> {
   // WORKERS > 1: the primary forks the gateways; CPU and RSS are summed over it and them.
   const clustered = Number(env.WORKERS ?? 1) > 1;
   const procs: Managed[] = [];
@@ -180,7 +181,7 @@ async function streamsServed(ctx: BenchContext): Promise<number> {
 }
 
 /** Runs one phase: every subscriber should get `count` events per job, starting at `firstSeq`. */
-async function phase(ctx: BenchContext, target: Target, ids: string[], firstSeq: number, count: number, intervalMs: number) {
+export async function phase(ctx: BenchContext, target: Target, ids: string[], firstSeq: number, count: number, intervalMs: number) {
   await ctx.client.call({ cmd: 'phase', firstSeq, perConnection: count });
   const { firstSentAt } = await target.emit(ids, firstSeq, count, intervalMs);
   const stats = await ctx.client.call<PhaseStats>({ cmd: 'wait', timeoutMs: ctx.quick ? 30_000 : 90_000 }, 200_000);
@@ -414,4 +415,5 @@ export const CASES: Record<string, (ctx: BenchContext) => Promise<Row[]>> = {
   redis: redisCase,
   replay: replayCase,
   mixed: mixedCase,
+  capacity: capacityCase,
 };
