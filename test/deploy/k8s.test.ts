@@ -17,6 +17,7 @@ import { type ISecret, Secret } from 'kubernetes-models/v1/Secret';
 import { type IService, Service } from 'kubernetes-models/v1/Service';
 import { describe, expect, it } from 'vitest';
 import { parseAllDocuments, stringify } from 'yaml';
+import { MEASURED } from '../../scripts/capacity.ts';
 import { ConfigError, configVariables, loadConfig } from '../../src/config.ts';
 import { type Manifest, kustomize } from '../support/kustomize.ts';
 
@@ -177,6 +178,16 @@ describe.each(Object.keys(RENDERS))('deploy/k8s: %s', (name) => {
     }
   });
 
+  it('requests cover the measured cost of a pod at the autoscaler’s target (docs/operations/capacity.md)', () => {
+    const streams = Number(all(objects, 'ScaledObject')[0]?.spec?.triggers[0]?.metadata.threshold ?? 5000);
+    const requests = container(objects).resources?.requests ?? {};
+    const config = loadConfig(validEnv(objects));
+    expect(mebibytes(String(requests.memory))).toBeGreaterThanOrEqual(MEASURED.baseMiB + (streams * MEASURED.kibPerSubscriber) / 1024);
+    // Its streams at one event a second each, plus a whole pod's worth reconnecting over one drain window.
+    const cores = (streams * MEASURED.cpuUsPerDelivery + (streams * MEASURED.cpuUsPerConnect) / (config.DRAIN_MS / 1000)) / 1e6;
+    expect(millicores(String(requests.cpu)) / 1000).toBeGreaterThanOrEqual(cores);
+  });
+
   it('every variable it sets is one the gateway reads, with a value it accepts', () => {
     const known = new Set(configVariables().map((each) => each.name));
     for (const key of Object.keys(podEnv(objects))) expect(known.has(key) || PENDING_VARIABLES.has(key), key).toBe(true);
@@ -304,6 +315,12 @@ function validEnv(objects: Manifest[]): Record<string, string> {
     SUBSCRIBE_TOKEN_SECRET: 'k8s-test-secret-0123456789abcdef0123456789',
     OPENAI_API_KEY: 'sk-k8s-test-0123456789',
   };
+}
+
+function millicores(quantity: string): number {
+  const match = /^(\d+)(m?)$/.exec(quantity);
+  if (!match) throw new Error(`unexpected quantity ${quantity}`);
+  return Number(match[1]) * (match[2] === 'm' ? 1 : 1000);
 }
 
 function mebibytes(quantity: string): number {
