@@ -6,7 +6,6 @@ import { type Managed, descendants, sampleProcess, startProcess, stopProcess, wa
 import { freePort } from '../support/free-port.ts';
 import type { Row } from './report.ts';
 import { workerDoRows } from './worker-do.ts';
-import { capacityCase } from './capacity.ts';
 import { sleep } from '../support/until.ts';
 
 export interface BenchContext {
@@ -415,5 +414,6 @@ export const CASES: Record<string, (ctx: BenchContext) => Promise<Row[]>> = {
   redis: redisCase,
   replay: replayCase,
   mixed: mixedCase,
-  capacity: capacityCase,
+  // Loaded when run: it builds on this file's helpers.
+  capacity: async (ctx) => (await import('./capacity.ts')).capacityCase(ctx),
 };
