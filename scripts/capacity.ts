@@ -172,6 +172,7 @@ export function plan(partial: Pick<CapacityInput, 'viewers' | 'jobs' | 'eventsPe
     `  events      = ${n(input.jobs)} jobs × ${n(input.eventsPerS, 2)}/s = ${n(eventsPerS)}/s`,
     `  deliveries  = ${n(input.viewers)} viewers × ${n(input.eventsPerS, 2)}/s = ${n(deliveriesPerS)}/s`,
     `  new streams = ${n(input.viewers)} viewers ÷ ${n(input.jobSeconds)} s per job = ${n(joinsPerS)}/s`,
+    `  Redis calls = ${n(eventsPerS)}/s (one append script per event: HMGET, XADD, 2 HSET, PEXPIRE, PUBLISH inside; fewer when a job's events batch)`,
     `  Redis memory = ${n(eventsPerS)} events/s × ${n(input.historyTtlS)} s kept × ${n(bytesPerEvent)} B + ${n(storedJobs)} jobs kept × ${n(m.redisBytesPerJob)} B = ${n(redisMemoryGiB, 1)} GiB`,
   ];
   const size = (name: 'random' | 'affinity'): Balancing => {
