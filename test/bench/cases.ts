@@ -29,7 +29,7 @@ export interface BenchContext {
   subscribersOverride: number | undefined;
 }
 
-interface PhaseStats {
+export interface PhaseStats {
   /** The client process's CPU time so far. */
   cpuS: number;
   delivered: number;
@@ -44,7 +44,7 @@ interface PhaseStats {
 }
 
 /** A server under test, seen the same way whether it is the gateway or nchan. */
-interface Target {
+export interface Target {
   server: Row['server'];
   /** The server's processes: CPU and RSS are summed over them. */
   pids: number[];
@@ -57,7 +57,7 @@ interface Target {
   stop(): Promise<void>;
 }
 
-function sample(target: Target): { cpuS: number; rssKB: number } {
+export function sample(target: Target): { cpuS: number; rssKB: number } {
   let cpuS = 0;
   let rssKB = 0;
   for (const pid of target.pids) {
@@ -81,10 +81,10 @@ function startStrace(dir: string, name: string, pids: number[]): Managed {
 export const LOOPBACKS = ['127.0.0.1', '127.0.0.2', '127.0.0.3', '127.0.0.4'];
 
 /** Seqs 0 and 1 are the job's first two events (sent on creation); phases start at 2. */
-const FIRST_SEQ = 2;
+export const FIRST_SEQ = 2;
 let channelSerial = 0;
 
-async function startGatewayTarget(ctx: BenchContext, env: Record<string, string> = {}, instances = 1): Promise<Target> {
+export async function startGatewayTarget(ctx: BenchContext, env: Record<string, string> = {}, instances = 1): Promise<Target> {
   // WORKERS > 1: the primary forks the gateways; CPU and RSS are summed over it and them.
   const clustered = Number(env.WORKERS ?? 1) > 1;
   const procs: Managed[] = [];
@@ -187,7 +187,7 @@ async function streamsServed(ctx: BenchContext): Promise<number> {
 }
 
 /** Runs one phase: every subscriber should get `count` events per job, starting at `firstSeq`. */
-async function phase(ctx: BenchContext, target: Target, ids: string[], firstSeq: number, count: number, intervalMs: number) {
+export async function phase(ctx: BenchContext, target: Target, ids: string[], firstSeq: number, count: number, intervalMs: number) {
   await ctx.client.call({ cmd: 'phase', firstSeq, perConnection: count });
   const { firstSentAt } = await target.emit(ids, firstSeq, count, intervalMs);
   const stats = await ctx.client.call<PhaseStats>({ cmd: 'wait', timeoutMs: ctx.quick ? 30_000 : 90_000 }, 200_000);
@@ -660,4 +660,6 @@ export const CASES: Record<string, (ctx: BenchContext) => Promise<Row[]>> = {
   redis: redisCase,
   replay: replayCase,
   mixed: mixedCase,
+  // Loaded when run: it builds on this file's helpers.
+  capacity: async (ctx) => (await import('./capacity.ts')).capacityCase(ctx),
 };

@@ -1,6 +1,6 @@
 // `npm run bench`: fan-out figures of the gateway, side by side with nginx + nchan.
-// BENCH_CASES=connect,dense,storm,dense-x4,lone,workers,worker,fanout-1k,fanout-5k,fanout-10k,redis,replay,mixed
-// (default all); BENCH_QUICK=1 for a
+// BENCH_CASES=connect,dense,storm,storm-redis,dense-x4,lone,workers,worker,fanout-1k,fanout-5k,fanout-10k,
+// redis,replay,mixed,capacity (default all); BENCH_QUICK=1 for a
 // short run; BENCH_NCHAN=0 to skip the peer; BENCH_EVENTS, BENCH_PACED, BENCH_PACED_INTERVAL_MS,
 // BENCH_EVENT_BYTES, BENCH_SUBSCRIBERS, BENCH_CLIENTS (client processes, 2), BENCH_TIMEOUT_S,
 // BENCH_CPU_PROF=<dir> to profile the gateway (BENCH_CLIENT_PROF the clients), BENCH_STRACE=<dir> for
