@@ -11,6 +11,7 @@ import { SSE_HEADERS } from '../core/fanout/sse.ts';
 import { accessLog } from './access-log.ts';
 import { type ErrorShape, createErrorHandler } from './error-response.ts';
 import { requireApiKey, requireJobAccess } from './auth.ts';
+import { type MediaDeps, mountMediaRoute } from './media-route.ts';
 import { type AppQueue, queueCreate } from './queued-create.ts';
 import type { Security } from './security.ts';
 import { resumePoint } from './subscription-response.ts';
@@ -18,7 +19,7 @@ import type { Subscriptions } from './subscriptions.ts';
 import { checkJobId, parseTokenRequest } from './validate.ts';
 
 /** What the app uses of one profile's relay (its streams come through AppDeps.subscriptions): a Relay on Node; on Workers a front backed by Durable Objects. */
-export type AppRelay = Pick<Relay, 'profile' | 'create' | 'snapshot' | 'waitForSnapshot' | 'waitForEnd' | 'upstream'>;
+export type AppRelay = Pick<Relay, 'profile' | 'create' | 'snapshot' | 'history' | 'waitForSnapshot' | 'waitForEnd' | 'upstream'>;
 
 /** A subscription as a drop-in route asks for it (see RouteKit.subscribe). */
 export interface KitSubscription {
@@ -107,6 +108,8 @@ export interface AppDeps<Ctx> {
   security: Security;
   /** The opt-in create queue (`X-Queue: true`) of each profile, by name; without one its upstream 429s are passed on. Needs `subscriptions.openQueued`. */
   queues?: ReadonlyMap<string, AppQueue>;
+  /** The media proxy (`/v1/jobs/<profile>/<id>/media/<n>`); without it the route is not served. */
+  media?: MediaDeps;
 }
 
 /** The uniform subscribe path of any profile's job. */
@@ -192,6 +195,8 @@ export function createApp<Ctx>(deps: AppDeps<Ctx>): Hono {
     if (!entry) throw new RelayError('not_found', `unknown profile; expected one of ${[...profiles.keys()].join(', ')}`);
     return serveStream(c, entry.relay.profile.name, c.req.param('jobid'));
   });
+
+  if (deps.media) mountMediaRoute(app, new Map([...profiles].map(([name, entry]) => [name, entry.relay])), security, deps.media);
 
   /** A create waiting in the queue (see RouteKit.createInQueue). */
   async function createInQueue(
