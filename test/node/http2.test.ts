@@ -1,65 +1,25 @@
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { request as httpsRequest } from 'node:https';
-import { type ClientHttp2Session, connect } from 'node:http2';
+import { connect } from 'node:http2';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createParser, type EventSourceMessage } from 'eventsource-parser';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestGateway, type TestGateway } from '../support/gateway.ts';
+import { h2Request, parseSse } from '../support/h2.ts';
+import { selfSignedCertificate } from '../support/tls.ts';
 import { until } from '../support/until.ts';
 
 const STEPS = 3;
 /** Events of a `--sim-steps 3` imagine job: initialized, created, started, three progress, completed. */
 const EVENTS = STEPS + 4;
 
-/** A self-signed certificate for 127.0.0.1 and localhost, made with openssl. */
-function selfSigned(dir: string): { certFile: string; keyFile: string; cert: Buffer } {
-  const certFile = join(dir, 'cert.pem');
-  const keyFile = join(dir, 'key.pem');
-  execFileSync(
-    'openssl',
-    // biome-ignore format: one openssl command line
-    ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '1', '-keyout', keyFile, '-out', certFile,
-      '-subj', '/CN=localhost', '-addext', 'subjectAltName=IP:127.0.0.1,DNS:localhost'],
-    { stdio: 'ignore' },
-  );
-  return { certFile, keyFile, cert: readFileSync(certFile) };
-}
-
-/** One request on the session; resolves with its status, headers and body text once it ends. */
-function h2Request(session: ClientHttp2Session, headers: Record<string, string>, body?: string) {
-  return new Promise<{ status: number; headers: Record<string, unknown>; text: string }>((resolve, reject) => {
-    const stream = session.request(headers);
-    let status = 0;
-    let responseHeaders: Record<string, unknown> = {};
-    let text = '';
-    stream.setEncoding('utf8');
-    stream.on('response', (head) => {
-      status = Number(head[':status']);
-      responseHeaders = head;
-    });
-    stream.on('data', (chunk: string) => (text += chunk));
-    stream.on('end', () => resolve({ status, headers: responseHeaders, text }));
-    stream.on('error', reject);
-    stream.end(body);
-  });
-}
-
-const parse = (text: string) => {
-  const events: EventSourceMessage[] = [];
-  const parser = createParser({ onEvent: (event) => void events.push(event) });
-  parser.feed(text);
-  return events;
-};
-
 describe('HTTP/2 over TLS (TLS_CERT_FILE, TLS_KEY_FILE), HTTP/1.1 on the same port', () => {
   let dir: string;
-  let tls: ReturnType<typeof selfSigned>;
+  let tls: ReturnType<typeof selfSignedCertificate>;
   let gw: TestGateway;
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'sse-relay-h2-'));
-    tls = selfSigned(dir);
+    tls = selfSignedCertificate(dir);
     gw = await startTestGateway({ TLS_CERT_FILE: tls.certFile, TLS_KEY_FILE: tls.keyFile });
   });
   afterAll(async () => {
@@ -88,7 +48,7 @@ describe('HTTP/2 over TLS (TLS_CERT_FILE, TLS_KEY_FILE), HTTP/1.1 on the same po
       for (const stream of streams) {
         expect(stream.status).toBe(200);
         expect(stream.headers['content-type']).toBe('text/event-stream; charset=utf-8');
-        const events = parse(stream.text);
+        const events = parseSse(stream.text);
         expect(events.map((event) => Number(event.id))).toEqual([...Array(EVENTS).keys()]);
         expect(JSON.parse(events.at(-1)?.data ?? '{}')).toMatchObject({ event: 'midjourney_completed' });
       }
@@ -153,6 +113,6 @@ describe('HTTP/2 over TLS (TLS_CERT_FILE, TLS_KEY_FILE), HTTP/1.1 on the same po
       req.end();
     });
     expect(stream.version).toBe('1.1');
-    expect(parse(stream.text).map((event) => Number(event.id))).toEqual([...Array(EVENTS).keys()]);
+    expect(parseSse(stream.text).map((event) => Number(event.id))).toEqual([...Array(EVENTS).keys()]);
   });
 });
