@@ -115,4 +115,23 @@ describe('HTTP/2 over TLS (TLS_CERT_FILE, TLS_KEY_FILE), HTTP/1.1 on the same po
     expect(stream.version).toBe('1.1');
     expect(parseSse(stream.text).map((event) => Number(event.id))).toEqual([...Array(EVENTS).keys()]);
   });
+
+  it('ends open HTTP/2 streams and closes their connections on shutdown (last: it stops the gateway)', async () => {
+    const session = connect(gw.url, { ca: tls.cert });
+    session.on('error', () => undefined);
+    const closed = new Promise((resolve) => session.once('close', resolve));
+    const created = await h2Request(
+      session,
+      { ':method': 'POST', ':path': '/v3/midjourney/jobs/imagine', 'content-type': 'application/json' },
+      JSON.stringify({ prompt: 'h2 shutdown --sim-steps 50 --sim-interval 200', stream: false }),
+    );
+    const { jobid } = JSON.parse(created.text) as { jobid: string };
+    const stream = session.request({ ':method': 'GET', ':path': `/v1/jobs/midjourney-v3/${encodeURIComponent(jobid)}/stream` });
+    stream.on('error', () => undefined);
+    const ended = new Promise((resolve) => stream.once('close', resolve));
+    await new Promise((resolve) => stream.once('data', resolve));
+    await gw.close();
+    await Promise.all([ended, closed]);
+    expect(gw.relay.counts().subscribers).toBe(0);
+  });
 });
