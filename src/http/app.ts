@@ -196,7 +196,7 @@ export function createApp<Ctx>(deps: AppDeps<Ctx>): Hono {
     return serveStream(c, entry.relay.profile.name, c.req.param('jobid'));
   });
 
-  if (deps.media) mountMediaRoute(app, new Map([...profiles].map(([name, entry]) => [name, entry.relay])), security, deps.media);
+  if (deps.media) mountMediaRoute(app, new Map([...profiles].map(([name, entry]) => [name, entry.relay])), security, deps.media, deps);
 
   /** A create waiting in the queue (see RouteKit.createInQueue). */
   async function createInQueue(
