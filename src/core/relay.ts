@@ -28,6 +28,7 @@ import { createFollowers, type EnsureResult } from './follow/followers.ts';
 import { parseSnapshot } from './follow/poll.ts';
 import type { JobHub } from './fanout/hub.ts';
 import { createHubRegistry } from './fanout/hubs.ts';
+import { createReceiptBook } from './fanout/receipts.ts';
 import type { Logger } from './logger.ts';
 import { openCreate } from './ingest/open-create.ts';
 import { PROFILE_NAME, type UpstreamProfile } from './profile.ts';
@@ -143,7 +144,12 @@ export function createRelay(options: RelayOptions): Relay {
   if (!PROFILE_NAME.test(profile.name)) throw new TypeError(`profile name must match ${PROFILE_NAME}: ${JSON.stringify(profile.name)}`);
   const stats = options.stats ?? createStats();
   // Every job of this profile, and only those, under `<profile>:` on the shared bus; stored events counted.
-  const bus = profileBus(options.bus, `${profile.name}:`, { onStored: (count) => void (stats.eventsAppended += count) });
+  const bus = profileBus(options.bus, `${profile.name}:`, {
+    onStored: (count) => void (stats.eventsAppended += count),
+    onError: (op) => void stats.busErrors[op]++,
+  });
+  // When this instance received its jobs' recent events: the follower marks, the job's hub reads (delivery lag).
+  const receipts = createReceiptBook();
   /** What the snapshot and wait paths read. */
   const log: EventLog = bus;
   const clock = options.clock ?? systemClock;
@@ -157,11 +163,8 @@ export function createRelay(options: RelayOptions): Relay {
     heartbeatMs: options.heartbeatMs,
     lingerMs: options.hubLingerMs ?? 30_000,
     ...(profile.dropInFrames ? { styles: [profile.dropInFrames] } : {}),
-    observer: {
-      onDuplicate: () => void stats.eventsDuplicate++,
-      onGap: () => void stats.gaps++,
-      onDropped: () => void stats.subscribersDropped++,
-    },
+    stats,
+    receipts,
   });
   const followers = createFollowers({
     bus,
@@ -179,7 +182,8 @@ export function createRelay(options: RelayOptions): Relay {
       stats.eventsMalformed++;
       logger.debug({ reason }, 'skipped a malformed upstream event');
     },
-    onUpstreamStream: () => void stats.upstreamStreams++,
+    stats,
+    receipts,
     clock,
   });
 

@@ -10,8 +10,10 @@ import type { CreateOutcome, Relay } from '../core/relay.ts';
 import { SSE_HEADERS } from '../core/fanout/sse.ts';
 import { accessLog } from './access-log.ts';
 import { type ErrorShape, createErrorHandler } from './error-response.ts';
+import type { HttpCounters } from './http-counters.ts';
 import { requireApiKey, requireJobAccess } from './auth.ts';
 import { type MediaDeps, mountMediaRoute } from './media-route.ts';
+import { multiplexRequest } from './multiplex.ts';
 import { type AppQueue, queueCreate } from './queued-create.ts';
 import type { Security } from './security.ts';
 import { resumePoint } from './subscription-response.ts';
@@ -104,6 +106,8 @@ export interface AppDeps<Ctx> {
   maxBodyBytes: number;
   /** Prometheus exposition for `GET /metrics`, when the runtime has it. */
   metrics?: { contentType: string; render(): Promise<string> };
+  /** Where requests and refusals are counted (createHttpCounters), when the runtime exports them. */
+  counters?: HttpCounters;
   /** API keys, subscribe tokens, CORS and limits (see createSecurity). */
   security: Security;
   /** The opt-in create queue (`X-Queue: true`) of each profile, by name; without one its upstream 429s are passed on. Needs `subscriptions.openQueued`. */
@@ -121,6 +125,7 @@ export function createApp<Ctx>(deps: AppDeps<Ctx>): Hono {
   const profiles = new Map(deps.profiles.map((entry) => [entry.relay.profile.name, entry]));
   const onError = createErrorHandler(deps);
   const app = new Hono();
+  if (deps.counters) app.use('*', deps.counters.middleware);
   app.use('*', requestId(), accessLog(logger, security.clientIp));
   app.use('*', security.guard);
   app.use('*', security.cors.middleware);
@@ -157,10 +162,15 @@ export function createApp<Ctx>(deps: AppDeps<Ctx>): Hono {
     }
   }
 
+  // A stream's head goes out through the runtime, not through Hono: the request id goes with it.
+  const streamHeaders = (c: Context) => ({
+    ...security.cors.headersFor(c.req.header('Origin')),
+    'X-Request-Id': c.get('requestId') as string,
+  });
+
   /** Opens the job's stream through the runtime, in the caller's subscriber slot. */
   function subscribe(c: Context, job: JobRef, { since = -1, release, headers: extra, dropIn }: KitSubscription): Promise<Response> {
-    // A stream's head goes out here, not through Hono: the request id goes with it.
-    const headers = { ...security.cors.headersFor(c.req.header('Origin')), 'X-Request-Id': c.get('requestId') as string, ...extra };
+    const headers = { ...streamHeaders(c), ...extra };
     // Hono's `c.env` is typed per app, not here: it is what the runtime serving this app passed in.
     const context: Ctx = c.env;
     return subscriptions.open(job, since, { headers, onClose: release, context, ...(dropIn ? { dropIn } : {}) });
@@ -195,6 +205,15 @@ export function createApp<Ctx>(deps: AppDeps<Ctx>): Hono {
     if (!entry) throw new RelayError('not_found', `unknown profile; expected one of ${[...profiles.keys()].join(', ')}`);
     return serveStream(c, entry.relay.profile.name, c.req.param('jobid'));
   });
+
+  /** Several jobs of any profiles on one connection, in one subscriber slot (src/http/multiplex.ts). */
+  async function serveMultiplexed(c: Context): Promise<Response> {
+    const jobs = await multiplexRequest(c, security, [...profiles.keys()]);
+    if (c.req.method === 'HEAD') return c.body(null, 200, SSE_HEADERS);
+    const context: Ctx = c.env;
+    return withSlot(c, (release) => subscriptions.openMultiplexed(jobs, { headers: streamHeaders(c), onClose: release, context }));
+  }
+  app.get('/v1/stream', serveMultiplexed);
 
   if (deps.media) mountMediaRoute(app, new Map([...profiles].map(([name, entry]) => [name, entry.relay])), security, deps.media, deps);
 

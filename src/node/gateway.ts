@@ -1,6 +1,6 @@
 import type { AddressInfo } from 'node:net';
 import { randomUUID } from 'node:crypto';
-import { type ServerType, serve } from '@hono/node-server';
+import { type ServerType, createAdaptorServer } from '@hono/node-server';
 import { getConnInfo } from '@hono/node-server/conninfo';
 import type { Context, Hono } from 'hono';
 import type pino from 'pino';
@@ -16,6 +16,7 @@ import { createQueueRunner } from '../core/queue/queue-runner.ts';
 import { type Relay, createRelay, relayTimings } from '../core/relay.ts';
 import { createUpstreamClient } from '../core/ingest/upstream.ts';
 import { createApp } from '../http/app.ts';
+import { createHttpCounters } from '../http/http-counters.ts';
 import { PROFILES } from '../profiles/index.ts';
 import { mediaSources } from '../profiles/media.ts';
 import { clientIpFrom } from '../http/client-ip.ts';
@@ -57,7 +58,16 @@ export interface GatewayOverrides {
   bus?: Bus;
   /** What to call `bus` in the start-up log line. */
   busKind?: string;
+  /** Bytes a subscriber may have queued before it is dropped as too slow (default: createLocalSubscriptions'). */
+  maxQueuedBytes?: number;
 }
+
+/**
+ * Connections the kernel may hold waiting for accept: the largest it takes (it caps this at
+ * `net.core.somaxconn`, 4096 on Debian 12). Node's default, 511, overflows when thousands of
+ * viewers reconnect at once, and each refused SYN waits a second or more to be tried again.
+ */
+const LISTEN_BACKLOG = 65_535;
 
 function listen(
   fetch: (req: Request) => Response | Promise<Response>,
@@ -66,9 +76,10 @@ function listen(
   tls?: SecureServe,
 ): Promise<ServerType> {
   return new Promise((resolve, reject) => {
-    const server = serve({ fetch, port, hostname, ...tls }, () => resolve(server));
+    const server = createAdaptorServer({ fetch, ...tls });
     if (tls) trackConnections(server);
     server.once('error', reject);
+    server.listen({ port, host: hostname, backlog: LISTEN_BACKLOG }, () => resolve(server));
   });
 }
 
@@ -148,6 +159,19 @@ export async function startGateway(config: Config, overrides: GatewayOverrides =
     bindHost: config.HOST,
     clientIp: (c: Context) => clientIpFrom(c.req.header('X-Forwarded-For'), getConnInfo(c).remote.address, config.TRUST_PROXY),
   });
+  const runners = new Map(
+    [...queues].map(([name, queue]) => [
+      name,
+      createQueueRunner({
+        queue,
+        entryTtlMs: config.LEASE_MS,
+        pollMs: config.CREATE_QUEUE_POLL_MS,
+        maxWaitMs: config.CREATE_QUEUE_MAX_WAIT_MS,
+        logger,
+      }),
+    ]),
+  );
+  const counters = createHttpCounters();
   const app = createApp<NodeContext>({
     profiles: served.map(({ entry }) => entry.app(relays.get(entry.profile.name) as Relay)),
     bus,
@@ -157,22 +181,9 @@ export async function startGateway(config: Config, overrides: GatewayOverrides =
       retryMs: config.RETRY_MS,
       maxReplay: security.maxReplayEvents,
       openSink: sinks.open,
+      ...(overrides.maxQueuedBytes === undefined ? {} : { maxQueuedBytes: overrides.maxQueuedBytes }),
     }),
-    queues: new Map(
-      [...queues].map(([name, queue]) => [
-        name,
-        {
-          heartbeatMs: config.HEARTBEAT_MS,
-          runner: createQueueRunner({
-            queue,
-            entryTtlMs: config.LEASE_MS,
-            pollMs: config.CREATE_QUEUE_POLL_MS,
-            maxWaitMs: config.CREATE_QUEUE_MAX_WAIT_MS,
-            logger,
-          }),
-        },
-      ]),
-    ),
+    queues: new Map([...runners].map(([name, runner]) => [name, { heartbeatMs: config.HEARTBEAT_MS, runner }])),
     logger,
     redact,
     maxBodyBytes: config.MAX_BODY_BYTES,
@@ -182,7 +193,8 @@ export async function startGateway(config: Config, overrides: GatewayOverrides =
       hop: createNodeMediaHop({ exemptOrigins: simulatorOrigin ? [simulatorOrigin] : [] }),
       maxBytes: config.MEDIA_MAX_BYTES,
     },
-    metrics: createMetrics([...relays.values()]),
+    metrics: createMetrics({ relays: [...relays.values()], http: counters, queues: runners }),
+    counters,
     security,
   });
   let server: ServerType | undefined;

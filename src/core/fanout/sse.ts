@@ -17,12 +17,18 @@ function singleLine(value: string): string {
   return value.replace(/[\r\n]/g, '');
 }
 
+/** The end of an event's frame: one `data:` line per data line, then the blank line. */
+export function dataLinesText(data: string): string {
+  let text = '';
+  for (const line of data.split(LINE_BREAK)) text += `data: ${line}\n`;
+  return `${text}\n`;
+}
+
 /** Frame text for one event: `id:`, optional `event:`, one `data:` line per data line. */
 export function eventFrameText(id: string | number, data: string, event?: string): string {
   let text = `id: ${singleLine(String(id))}\n`;
   if (event !== undefined) text += `event: ${singleLine(event)}\n`;
-  for (const line of data.split(LINE_BREAK)) text += `data: ${line}\n`;
-  return `${text}\n`;
+  return text + dataLinesText(data);
 }
 
 /** One event, encoded once, ready to be written to every subscriber. */
@@ -32,9 +38,7 @@ export function encodeEvent(id: string | number, data: string, event?: string): 
 
 /** An event without an id (so it does not move the client's Last-Event-ID). */
 export function encodeUnnumberedEvent(event: string, data: string): Uint8Array {
-  let text = `event: ${singleLine(event)}\n`;
-  for (const line of data.split(LINE_BREAK)) text += `data: ${line}\n`;
-  return encoder.encode(`${text}\n`);
+  return encoder.encode(`event: ${singleLine(event)}\n${dataLinesText(data)}`);
 }
 
 /** A comment line: ignored by clients, keeps proxies from closing idle streams. */
@@ -46,4 +50,13 @@ export function encodeComment(text = ''): Uint8Array {
 /** The reconnection delay a client should use, in milliseconds. */
 export function encodeRetry(ms: number): Uint8Array {
   return encoder.encode(`retry: ${Math.max(0, Math.floor(ms))}\n\n`);
+}
+
+/**
+ * The data of a frame `encodeEvent(id, data)` made without an event name, as bytes: its data lines
+ * without the `data: ` opening the first and the line end and blank line closing the last. Framing
+ * that data anew (the multiplexed stream) reuses the cached frame's bytes instead of encoding them again.
+ */
+export function frameDataBytes(frame: Uint8Array, id: string | number): Uint8Array {
+  return frame.subarray(`id: ${id}\ndata: `.length, frame.byteLength - 2);
 }

@@ -2,6 +2,8 @@ import type { Clock } from '../clock.ts';
 import type { UpstreamClient } from '../ingest/upstream.ts';
 import type { Logger } from '../logger.ts';
 import type { UpstreamProfile } from '../profile.ts';
+import type { ReceiptBook } from '../fanout/receipts.ts';
+import type { FollowStats } from '../stats.ts';
 import { createFollowContext, type FollowBus } from './context.ts';
 import { endPastDeadline } from './deadline.ts';
 import { followStarted, followStream } from './start.ts';
@@ -31,7 +33,10 @@ export interface FollowerOptions {
   /** Clock for synthesized events' `ts` (default: `clock`'s). */
   now?: () => number;
   onMalformed?(reason: string): void;
-  onUpstreamStream?(): void;
+  /** Where follows count what they read upstream (default: counters of their own). */
+  stats?: FollowStats;
+  /** Receipts of the jobs with a hub here: each event read is marked in its job's (the delivery lag). */
+  receipts?: ReceiptBook;
 }
 
 /**

@@ -26,7 +26,9 @@ export async function resume(context: FollowContext, follow: Follow): Promise<vo
     const before = follow.lastSeq;
     const opened = await upstream.open(request(follow.jobId, follow.lastSeq)).catch(() => undefined);
     if (opened?.kind !== 'stream') return;
-    context.options.onUpstreamStream?.();
+    context.deps.stats.upstreamStreams++;
+    // After stored events: a resume (a job its create named opens its first stream here too).
+    if (before >= 0) context.deps.stats.upstreamResumes++;
     follow.phase = 'stream';
     logger.info({ jobId: follow.jobId, lastSeq: before }, 'resuming the upstream stream');
     await streamPhase(opened.body, { ...context.readOptions, begin: unnamed, onNamed: () => undefined }, follow);

@@ -14,7 +14,7 @@ function claim(context: FollowContext, jobId: string): void {
  * events are on the bus, and keeps reading (then resuming or polling) until the job is over.
  */
 export function followStream(context: FollowContext, body: ReadableStream<Uint8Array>): Promise<string> {
-  context.options.onUpstreamStream?.();
+  context.deps.stats.upstreamStreams++;
   return new Promise<string>((resolve, reject) => {
     let named: Follow | undefined;
     const run = (async () => {
