@@ -57,6 +57,34 @@ describe('HTTP/2 over TLS (TLS_CERT_FILE, TLS_KEY_FILE), HTTP/1.1 on the same po
     }
   });
 
+  it('carries the multiplexed stream too: three jobs on one h2 stream, each to its terminal event', async () => {
+    const session = connect(gw.url, { ca: tls.cert });
+    try {
+      const jobs: string[] = [];
+      for (let i = 0; i < 3; i++) {
+        const created = await h2Request(
+          session,
+          { ':method': 'POST', ':path': '/v3/midjourney/jobs/imagine', 'content-type': 'application/json' },
+          JSON.stringify({ prompt: `h2 mux ${i} --sim-steps ${STEPS} --sim-interval 30`, stream: false }),
+        );
+        jobs.push(`midjourney-v3/${encodeURIComponent((JSON.parse(created.text) as { jobid: string }).jobid)}`);
+      }
+      const mux = await h2Request(session, { ':method': 'GET', ':path': `/v1/stream?jobs=${jobs.join(',')}` });
+      expect(mux.status).toBe(200);
+      const frames = parseSse(mux.text).map((event) => JSON.parse(event.data) as { job: string; seq: number; terminal: boolean });
+      for (const job of jobs) {
+        const own = frames.filter((frame) => frame.job === decodeURIComponent(job));
+        expect(
+          own.map((frame) => frame.seq),
+          job,
+        ).toEqual([...Array(EVENTS).keys()]);
+        expect(own.at(-1)?.terminal).toBe(true);
+      }
+    } finally {
+      session.close();
+    }
+  });
+
   it('runs the disconnect path when a client resets its stream, and keeps the connection for others', async () => {
     const session = connect(gw.url, { ca: tls.cert });
     try {
