@@ -8,7 +8,7 @@ import { Http2Sink } from './h2-sink.ts';
 import { SocketSink, resetConnection } from './socket-sink.ts';
 
 /** How often TCP probes an idle subscriber's connection, so a vanished peer is noticed without traffic. */
-const KEEPALIVE_MS = 30_000;
+export const KEEPALIVE_MS = 30_000;
 /** An ended or cut-off stream whose client takes nothing for this long loses its socket (and the bytes it pins). */
 export const END_GRACE_MS = 2_000;
 

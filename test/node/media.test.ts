@@ -6,6 +6,7 @@ import { type Gateway, startGateway } from '../../src/node/gateway.ts';
 import { mediaPath } from '../scenarios/media.ts';
 import { startTestGateway, type TestGateway } from '../support/gateway.ts';
 import { API_KEY, SECURED, withKey } from '../support/security.ts';
+import { until } from '../support/until.ts';
 
 const bytes = async (response: Response) => new Uint8Array(await response.arrayBuffer());
 
@@ -92,8 +93,8 @@ describe('media proxy: only the job’s own media URLs, only on allowed hosts, n
     const first = (await answers[0]?.json()) as { error: string; code: string };
     expect(first).toEqual({ error: 'media host not allowed for this profile: evil.example', code: 'forbidden' });
     // The operator sees each refusal, with the job and the reason.
-    const refused = logs.filter((line) => line.includes('"media not served"') && line.includes('"jobId":"job-hosts"'));
-    expect(refused).toHaveLength(5);
+    const refusals = () => logs.filter((line) => line.includes('"media not served"') && line.includes('"jobId":"job-hosts"'));
+    const refused = await until(refusals, (lines) => lines.length === 5, { what: 'five refusals logged' });
     expect(refused[0]).toContain('"reason":"media host not allowed for this profile: evil.example"');
   });
 
