@@ -12,6 +12,7 @@ import { accessLog } from './access-log.ts';
 import { type ErrorShape, createErrorHandler } from './error-response.ts';
 import type { HttpCounters } from './http-counters.ts';
 import { requireJobAccess, requireTokenIssuer, tokenScope } from './auth.ts';
+import { type MediaDeps, mountMediaRoute } from './media-route.ts';
 import { multiplexRequest } from './multiplex.ts';
 import { type AppPublishing, mountPublishRoutes } from './publish-routes.ts';
 import { type AppQueue, queueCreate } from './queued-create.ts';
@@ -21,7 +22,7 @@ import type { Subscriptions } from './subscriptions.ts';
 import { checkJobId, parseTokenRequest } from './validate.ts';
 
 /** What the app uses of one profile's relay (its streams come through AppDeps.subscriptions): a Relay on Node; on Workers a front backed by Durable Objects. */
-export type AppRelay = Pick<Relay, 'profile' | 'create' | 'snapshot' | 'waitForSnapshot' | 'waitForEnd' | 'upstream'>;
+export type AppRelay = Pick<Relay, 'profile' | 'create' | 'snapshot' | 'history' | 'waitForSnapshot' | 'waitForEnd' | 'upstream'>;
 
 /** A subscription as a drop-in route asks for it (see RouteKit.subscribe). */
 export interface KitSubscription {
@@ -114,6 +115,8 @@ export interface AppDeps<Ctx> {
   queues?: ReadonlyMap<string, AppQueue>;
   /** The publish API's namespaces (PUBLISHERS); their jobs' streams come through `subscriptions` like any job's. */
   publishing?: AppPublishing;
+  /** The media proxy (`/v1/jobs/<profile>/<id>/media/<n>`); without it the route is not served. */
+  media?: MediaDeps;
 }
 
 /** The uniform subscribe path of any profile's job. */
@@ -217,6 +220,8 @@ export function createApp<Ctx>(deps: AppDeps<Ctx>): Hono {
     return withSlot(c, (release) => subscriptions.openMultiplexed(jobs, { headers: streamHeaders(c), onClose: release, context }));
   }
   app.get('/v1/stream', serveMultiplexed);
+
+  if (deps.media) mountMediaRoute(app, new Map([...profiles].map(([name, entry]) => [name, entry.relay])), security, deps.media, deps);
 
   /** A create waiting in the queue (see RouteKit.createInQueue). */
   async function createInQueue(

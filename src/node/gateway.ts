@@ -19,17 +19,20 @@ import { createUpstreamClient } from '../core/ingest/upstream.ts';
 import { createApp } from '../http/app.ts';
 import { createHttpCounters } from '../http/http-counters.ts';
 import { PROFILES } from '../profiles/index.ts';
+import { mediaSources } from '../profiles/media.ts';
 import { clientIpFrom } from '../http/client-ip.ts';
 import { isLoopbackAddress } from '../http/open-mode.ts';
 import { createSecurity } from '../http/security.ts';
 import { appPublishing } from '../http/publish-routes.ts';
 import { type LocalRelay, createLocalSubscriptions } from '../http/subscriptions.ts';
+import { createNodeMediaHop } from './media-hop.ts';
 import { createMetrics, metricsView } from './metrics.ts';
 import { createRedisBus } from './redis-bus.ts';
 import { GATEWAY_LEGACY_LAYOUT, warnOfLegacyJobs, withRedis } from './redis-migrate.ts';
 import { createRedisQueue } from './redis-queue.ts';
 import { type NodeContext, createSocketSinks } from './socket-sink-opener.ts';
 import { type NodeProcess, createNodeProcess } from './recipe.ts';
+import { type SecureServe, destroyConnections, secureServe, trackConnections } from './tls-server.ts';
 
 export interface Gateway {
   url: string;
@@ -68,9 +71,15 @@ export interface GatewayOverrides {
  */
 const LISTEN_BACKLOG = 65_535;
 
-function listen(fetch: (req: Request) => Response | Promise<Response>, port: number, hostname: string): Promise<ServerType> {
+function listen(
+  fetch: (req: Request) => Response | Promise<Response>,
+  port: number,
+  hostname: string,
+  tls?: SecureServe,
+): Promise<ServerType> {
   return new Promise((resolve, reject) => {
-    const server = createAdaptorServer({ fetch });
+    const server = createAdaptorServer({ fetch, ...tls });
+    if (tls) trackConnections(server);
     server.once('error', reject);
     server.listen({ port, host: hostname, backlog: LISTEN_BACKLOG }, () => resolve(server));
   });
@@ -80,6 +89,7 @@ function closeServer(server: ServerType): Promise<void> {
   return new Promise((resolve) => {
     server.close(() => resolve());
     if ('closeAllConnections' in server) server.closeAllConnections();
+    else destroyConnections(server);
   });
 }
 
@@ -181,6 +191,12 @@ export async function startGateway(config: Config, overrides: GatewayOverrides =
     logger,
     redact,
     maxBodyBytes: config.MAX_BODY_BYTES,
+    // The simulator's images are on loopback: its origin alone is exempt from the address check.
+    media: {
+      sources: mediaSources(served, simulatorOrigin ? [simulatorOrigin] : []),
+      hop: createNodeMediaHop({ exemptOrigins: simulatorOrigin ? [simulatorOrigin] : [] }),
+      maxBytes: config.MEDIA_MAX_BYTES,
+    },
     metrics: createMetrics({ relays: [...relays.values(), ...[...published.values()].map(metricsView)], http: counters, queues: runners }),
     counters,
     security,
@@ -205,7 +221,7 @@ export async function startGateway(config: Config, overrides: GatewayOverrides =
     await sim?.close();
   };
   try {
-    server = await listen(app.fetch, config.PORT, config.HOST);
+    server = await listen(app.fetch, config.PORT, config.HOST, secureServe(config));
   } catch (err) {
     await teardown();
     throw err;
@@ -213,7 +229,8 @@ export async function startGateway(config: Config, overrides: GatewayOverrides =
   const listening = server;
   const { port } = server.address() as AddressInfo;
   const host = config.HOST === '0.0.0.0' || config.HOST === '::' ? '127.0.0.1' : config.HOST;
-  const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+  const scheme = config.TLS_CERT_FILE ? 'https' : 'http';
+  const url = `${scheme}://${host.includes(':') ? `[${host}]` : host}:${port}`;
   logger.info({ url, bus: busKind }, 'sse-relay listening');
   // Jobs stored before profiles are not read: say so (moving them is the operator's step, docs/operations/upgrading.md).
   legacyCheck =

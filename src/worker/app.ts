@@ -11,6 +11,7 @@ import type { Env } from './env.ts';
 import type { StartResult } from './job-starter.ts';
 import { MAX_QUEUED_BYTES, streamLimitTail } from './job-runtime.ts';
 import { fanInMultiplexed } from './multiplex.ts';
+import { workerMedia } from './media-hop.ts';
 import { workerRecipe } from './recipe.ts';
 import { expiringSlots } from './slots.ts';
 import { capStream } from './stream-cap.ts';
@@ -48,6 +49,7 @@ export function createWorkerApp(env: Env): Hono {
       return started;
     },
     snapshot: (jobId) => jobObject({ profile: profile.name, jobId }).snapshot(profile.name, jobId),
+    history: (jobId) => jobObject({ profile: profile.name, jobId }).history(profile.name, jobId),
     waitForSnapshot: (jobId, timeoutMs) => jobObject({ profile: profile.name, jobId }).createdJob(profile.name, jobId, timeoutMs),
     // No signal over RPC: a caller that leaves lets the object's wait run out at the job's end, its timeout or deadline.
     waitForEnd: (jobId, options) => jobObject({ profile: profile.name, jobId }).finalJob(profile.name, jobId, options?.timeoutMs),
@@ -130,5 +132,6 @@ export function createWorkerApp(env: Env): Hono {
     security,
     maxBodyBytes: config.MAX_BODY_BYTES,
     ...(namespaces.length > 0 ? { publishing } : {}),
+    media: workerMedia(config, served),
   });
 }

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll } from 'vitest';
+import { mediaScenarios } from '../scenarios/media.ts';
 import { SCENARIO_PROFILES } from '../scenarios/profiles.ts';
 import { publishedScenarioProfile } from '../scenarios/published.ts';
 import { uniformScenarios } from '../scenarios/uniform.ts';
@@ -17,3 +18,4 @@ afterAll(async () => {
 upstreamScenarios(() => gw.scenarioTarget());
 for (const profile of SCENARIO_PROFILES) uniformScenarios(() => gw.scenarioTarget(), profile);
 uniformScenarios(() => gw.scenarioTarget(), publishedScenarioProfile);
+mediaScenarios(() => gw.scenarioTarget());

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll } from 'vitest';
 import { badRequestScenarios } from '../scenarios/bad-requests.ts';
 import { openModeScenarios } from '../scenarios/open-mode.ts';
+import { mediaScenarios } from '../scenarios/media.ts';
 import { SCENARIO_PROFILES } from '../scenarios/profiles.ts';
 import { publishedScenarioProfile } from '../scenarios/published.ts';
 import { streamingScenarios } from '../scenarios/streaming.ts';
@@ -24,3 +25,4 @@ badRequestScenarios(() => worker);
 openModeScenarios(() => worker);
 for (const profile of SCENARIO_PROFILES) uniformScenarios(() => worker, profile);
 uniformScenarios(() => worker, publishedScenarioProfile);
+mediaScenarios(() => worker);
