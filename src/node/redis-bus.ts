@@ -1,13 +1,19 @@
-import { Redis } from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
 import type { AppendInput, Bus, JobState, RetentionOptions, StoredEvent } from '../core/bus/bus.ts';
 import { RelayError, errorMessage } from '../core/errors.ts';
 import { type Logger, silentLogger } from '../core/logger.ts';
-import { createFanout } from './redis-fanout.ts';
+import { createCanary } from './redis-canary.ts';
+import { shardedPubSub } from './redis-cluster-pubsub.ts';
+import { type RedisTarget, connectRedis } from './redis-connect.ts';
+import { createFanout, redisPubSub } from './redis-fanout.ts';
 import { type JobKeys, decodeEntries, jobKeys, streamStart } from './redis-schema.ts';
-import { ACQUIRE_LEASE, APPEND_MANY, RELEASE_LEASE, RENEW_LEASE } from './redis-scripts.ts';
+import { ACQUIRE_LEASE, APPEND_MANY, APPEND_MANY_SHARDED, RELEASE_LEASE, RENEW_LEASE } from './redis-scripts.ts';
 
 export interface RedisBusOptions extends RetentionOptions {
-  url: string;
+  /** One Redis server (or `target`). */
+  url?: string;
+  /** One Redis server or a Redis Cluster (sharded pub/sub, a canary per shard for readiness). */
+  target?: RedisTarget;
   /** First part of every key and channel. */
   keyPrefix?: string;
   logger?: Logger;
@@ -32,7 +38,7 @@ interface ScriptCommands {
 }
 
 /** Watches a connection: logs when it goes down and comes back, once each. */
-function watch(redis: Redis, role: string, logger: Logger): void {
+function watch(redis: Redis | Cluster, role: string, logger: Logger): void {
   let down = false;
   redis.on('error', (err: Error) => {
     if (down) return;
@@ -53,18 +59,17 @@ export function createRedisBus(options: RedisBusOptions): Bus & { channelCount()
   const prefix = options.keyPrefix ?? 'sse-relay';
   const logger = options.logger ?? silentLogger;
   const activeTtlMs = String(Math.max(options.historyTtlMs, ABANDONED_JOB_TTL_MS));
-  // Commands queue while (re)connecting but fail after commandTimeout: nothing hangs while Redis is down.
-  const client = new Redis(options.url, {
-    connectionName: `${prefix}:bus`,
-    commandTimeout: options.commandTimeoutMs ?? 2000,
-    connectTimeout: 2000,
-    maxRetriesPerRequest: 1,
-    retryStrategy: (attempt) => Math.min(50 * 2 ** Math.min(attempt, 5), 1000),
-  });
-  const subscriber = client.duplicate({ connectionName: `${prefix}:sub` });
+  const target = options.target ?? (options.url ? { url: options.url } : undefined);
+  if (!target) throw new TypeError('a Redis bus needs a url or a target');
+  const commandTimeoutMs = options.commandTimeoutMs ?? 2000;
+  const client = connectRedis(target, `${prefix}:bus`, commandTimeoutMs);
+  // A cluster's connection holds its own subscribers, one per master (sharded pub/sub).
+  const cluster = 'cluster' in target ? (client as Cluster) : undefined;
+  const subscriber = cluster ?? (client as Redis).duplicate({ connectionName: `${prefix}:sub` });
+  const canary = cluster && createCanary(cluster, { prefix, timeoutMs: commandTimeoutMs });
   watch(client, 'commands', logger);
-  watch(subscriber, 'subscriber', logger);
-  client.defineCommand('relayAppendMany', { numberOfKeys: 2, lua: APPEND_MANY });
+  if (subscriber !== client) watch(subscriber, 'subscriber', logger);
+  client.defineCommand('relayAppendMany', { numberOfKeys: 2, lua: cluster ? APPEND_MANY_SHARDED : APPEND_MANY });
   client.defineCommand('relayAcquire', { numberOfKeys: 1, lua: ACQUIRE_LEASE });
   client.defineCommand('relayRenew', { numberOfKeys: 1, lua: RENEW_LEASE });
   client.defineCommand('relayRelease', { numberOfKeys: 1, lua: RELEASE_LEASE });
@@ -118,7 +123,7 @@ export function createRedisBus(options: RedisBusOptions): Bus & { channelCount()
   }
 
   const fanout = createFanout({
-    subscriber,
+    pubsub: cluster ? shardedPubSub(cluster, (channel) => !canary?.isCanary(channel)) : redisPubSub(subscriber as Redis),
     logger,
     channelOf: (jobId) => keys(jobId).channel,
     lastSeq: async (jobId) => Number((await client.hget(keys(jobId).meta, 'lastSeq')) ?? -1),
@@ -170,13 +175,17 @@ export function createRedisBus(options: RedisBusOptions): Bus & { channelCount()
 
     async ping(): Promise<void> {
       // Both connections: without the subscriber, this instance would serve no live events.
-      await guard('ping', () => Promise.all([client.ping(), subscriber.ping()]));
+      // On a cluster, a canary through every shard: its subscribers can fail while commands answer.
+      await guard('ping', async () => {
+        await Promise.all([client.ping(), subscriber === client ? undefined : subscriber.ping()]);
+        await canary?.probe();
+      });
     },
 
     async close(): Promise<void> {
-      await Promise.allSettled([client.quit(), subscriber.quit()]);
-      client.disconnect();
-      subscriber.disconnect();
+      const connections = subscriber === client ? [client] : [client, subscriber];
+      await Promise.allSettled(connections.map((connection) => connection.quit()));
+      for (const connection of connections) connection.disconnect();
     },
 
     dataSince: () =>

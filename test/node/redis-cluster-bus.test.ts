@@ -1,0 +1,94 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { StoredEvent } from '../../src/core/bus/bus.ts';
+import { createRedisBus } from '../../src/node/redis-bus.ts';
+import { keySlot } from '../../src/node/redis-canary.ts';
+import { CONTRACT_RETENTION, busContracts } from '../core/bus/contracts/index.ts';
+import { type RedisCluster, startRedisCluster } from '../support/redis-cluster.ts';
+import { until } from '../support/until.ts';
+
+let cluster: RedisCluster;
+beforeAll(async () => {
+  cluster = await startRedisCluster();
+}, 60_000);
+afterAll(async () => {
+  await cluster?.stop();
+});
+
+const target = () => ({ cluster: { nodes: cluster.seeds.split(',') } });
+
+busContracts('redis cluster', async () => {
+  const a = createRedisBus({ target: target(), ...CONTRACT_RETENTION });
+  const b = createRedisBus({ target: target(), ...CONTRACT_RETENTION });
+  return { a, b, close: async () => void (await Promise.all([a.close(), b.close()])) };
+});
+
+let counter = 0;
+const ev = (seq: number, terminal = false) => ({ seq, data: `{"seq":${seq}}`, terminal });
+
+describe('Redis Cluster bus', () => {
+  it('computes slots as Redis does', async () => {
+    for (const key of ['a', 'sse-relay:{midjourney-v3:abc}:events', '{}x', 'x{}{y}', 'caf\u00e9', '{user1000}.following']) {
+      expect(keySlot(key)).toBe(await cluster.slotOf(key));
+    }
+  });
+
+  it('publishes a job only on the shard owning its slot, over one subscriber connection per master', async () => {
+    const bus = createRedisBus({ target: target(), historyMaxEvents: 100, historyTtlMs: 60_000, keyPrefix: 'shard-test' });
+    // Jobs until every master owns one.
+    const jobs = new Map<number, string>();
+    while (jobs.size < 3) {
+      const job = `j${counter++}`;
+      jobs.set(await cluster.ownerOf(keySlot(`shard-test:{${job}}`)), job);
+    }
+    const seen = new Map<string, StoredEvent[]>();
+    const offs = [];
+    for (const job of jobs.values()) {
+      seen.set(job, []);
+      offs.push(await bus.subscribe(job, (e) => seen.get(job)?.push(e)));
+    }
+    for (const [port, job] of jobs) {
+      const channels = (await cluster.node(port).call('PUBSUB', 'SHARDCHANNELS', 'shard-test:*')) as string[];
+      expect(channels).toEqual([`shard-test:{${job}}`]);
+      await bus.append(job, ev(0));
+      await bus.append(job, ev(1, true));
+    }
+    await until(() => [...seen.values()].every((events) => events.length === 2));
+    for (const events of seen.values())
+      expect(events.map((e) => [e.seq, e.prev])).toEqual([
+        [0, -1],
+        [1, 0],
+      ]);
+    for (const port of jobs.keys()) {
+      const clients = (await cluster.node(port).call('CLIENT', 'LIST')) as string;
+      const subscribers = clients.split('\n').filter((line) => line.includes('name=ioredis-cluster(ssubscriber):shard-test:bus '));
+      expect(subscribers).toHaveLength(1);
+      expect(subscribers[0]).toMatch(/ ssub=1 /);
+    }
+    for (const off of offs) await off();
+    await bus.close();
+  });
+
+  it('is ready only while every shard delivers its canary, not merely while commands answer', async () => {
+    const bus = createRedisBus({ target: target(), historyMaxEvents: 100, historyTtlMs: 60_000, commandTimeoutMs: 1000 });
+    await bus.ping();
+    const master = (await cluster.nodes()).find((n) => n.role === 'master' && !n.failed)?.port as number;
+    const admin = cluster.node(master);
+    // This node now refuses every shard channel (and drops its subscribers); its commands still answer.
+    await admin.call('ACL', 'SETUSER', 'default', 'resetchannels');
+    try {
+      await expect(bus.ping()).rejects.toThrow('event bus unavailable');
+      expect(await admin.ping()).toBe('PONG');
+    } finally {
+      await admin.call('ACL', 'SETUSER', 'default', 'allchannels');
+    }
+    await until(
+      () =>
+        bus.ping().then(
+          () => true,
+          () => false,
+        ),
+      'ready again',
+    );
+    await bus.close();
+  });
+});
