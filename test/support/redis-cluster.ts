@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -88,9 +88,11 @@ export async function startRedisCluster(): Promise<RedisCluster> {
   const start = async () => {
     for (let i = 0; servers.size < NODE_COUNT && i < 20; i++) {
       const port = await clusterPort(taken);
-      const args = ['--cluster-enabled', 'yes', '--cluster-node-timeout', '1000', '--cluster-config-file', join(dir, `nodes-${port}.conf`)];
+      const home = join(dir, String(port));
+      mkdirSync(home);
+      const args = ['--cluster-enabled', 'yes', '--cluster-node-timeout', '1000', '--dir', home];
       try {
-        servers.set(port, await startRedisServerOn(port, [...args, '--dir', dir]));
+        servers.set(port, await startRedisServerOn(port, args));
         taken.add(port);
       } catch {
         // Taken between the check and the start: another port.
@@ -111,10 +113,12 @@ export async function startRedisCluster(): Promise<RedisCluster> {
   const live = () => ports.filter((port) => !down.has(port));
   const nodes = async () => parseNodes((await node(live()[0] as number).call('CLUSTER', 'NODES')) as string);
 
-  /** Every live node says the cluster is ok and agrees on who serves each master's slots. */
+  /** Every live node says the cluster is ok, agrees on who serves each master's slots, and each replica is in sync (so it can take over). */
   const settled = async () => {
     const views = await Promise.all(
       live().map(async (port) => {
+        const replication = (await node(port).call('INFO', 'replication')) as string;
+        if (replication.includes('role:slave') && !replication.includes('master_link_status:up')) return { ok: false, slots: '' };
         const info = (await node(port).call('CLUSTER', 'INFO')) as string;
         const slots = JSON.stringify(
           await node(port)
@@ -122,7 +126,11 @@ export async function startRedisCluster(): Promise<RedisCluster> {
             .then((s) => (s as unknown[][]).map((r) => [r[0], r[1], (r[2] as unknown[])[1]]))
             .then((r) => r.sort()),
         );
-        return { ok: info.includes('cluster_state:ok'), slots };
+        const masters = parseNodes((await node(port).call('CLUSTER', 'NODES')) as string)
+          .filter((n) => n.role === 'master' && !n.failed)
+          .map((n) => n.port)
+          .sort();
+        return { ok: info.includes('cluster_state:ok'), slots: slots + JSON.stringify(masters) };
       }),
     );
     return views.every((v) => v.ok && v.slots === views[0]?.slots);
@@ -183,6 +191,11 @@ export async function startRedisCluster(): Promise<RedisCluster> {
       const replica = await replicaOf(masterPort);
       await node(replica).call('CLUSTER', 'FAILOVER');
       await until(() => isMaster(replica).catch(() => false), { timeoutMs: 30_000, intervalMs: 100, what: `replica ${replica} promoted` });
+      await until(async () => !(await isMaster(masterPort).catch(() => true)), {
+        timeoutMs: 30_000,
+        intervalMs: 100,
+        what: `${masterPort} a replica`,
+      });
       await waitSettled();
       return replica;
     },
