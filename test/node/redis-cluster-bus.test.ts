@@ -68,6 +68,33 @@ describe('Redis Cluster bus', () => {
     await bus.close();
   });
 
+  it('follows a subscribed job whose slot moves to another master with no command on its connection meanwhile, the terminal included', async () => {
+    const retention = { historyMaxEvents: 100, historyTtlMs: 60_000, keyPrefix: 'move-test' };
+    const [a, b] = [createRedisBus({ target: target(), ...retention }), createRedisBus({ target: target(), ...retention })];
+    const job = `moving-${counter++}`;
+    const channel = `move-test:{${job}}`;
+    const seen: StoredEvent[] = [];
+    const off = await a.subscribe(job, (e) => seen.push(e));
+    await b.append(job, ev(0));
+    await until(() => seen.length === 1);
+    const slot = keySlot(channel);
+    const from = await cluster.ownerOf(slot);
+    const to = (await cluster.nodes()).find((n) => n.role === 'master' && !n.failed && n.port !== from)?.port as number;
+    // Only the test's own connections move the slot, and `b`'s; `a` learns of it from Redis alone (the old owner's
+    // sunsubscribe, its slot refresh). Written on the new owner while `a` still listens on the old one: pub/sub
+    // loses the end of the job, the catch-up must not.
+    await cluster.migrateSlot(slot, to, async () => void (await b.appendMany?.(job, [ev(1), ev(2, true)])));
+    await until(() => seen.at(-1)?.seq === 2, 'the terminal on a');
+    expect(seen.map((e) => [e.seq, e.prev])).toEqual([
+      [0, -1],
+      [1, 0],
+      [2, 1],
+    ]);
+    expect(await cluster.node(to).call('PUBSUB', 'SHARDCHANNELS', 'move-test:*')).toEqual([channel]);
+    await off();
+    await Promise.all([a.close(), b.close()]);
+  });
+
   it('is ready only while every shard delivers its canary, not merely while commands answer', async () => {
     const bus = createRedisBus({ target: target(), historyMaxEvents: 100, historyTtlMs: 60_000, commandTimeoutMs: 1000 });
     await bus.ping();

@@ -37,8 +37,12 @@ export interface RedisCluster {
   killMaster(port: number): Promise<number>;
   /** CLUSTER FAILOVER on the master's replica; resolves with the new master's port once it serves. */
   failover(masterPort: number): Promise<number>;
-  /** Moves a slot and its keys to another master (IMPORTING, MIGRATING, MIGRATE, SETSLOT NODE). */
-  migrateSlot(slot: number, toPort: number): Promise<void>;
+  /**
+   * Moves a slot and its keys to another master (IMPORTING, MIGRATING, MIGRATE, SETSLOT NODE on the
+   * new owner and the others, the old owner last). `whileOldOwnerHolds` runs once the new owner serves
+   * the slot but before the old one lets go: what is published then never reaches the old one's subscribers.
+   */
+  migrateSlot(slot: number, toPort: number, whileOldOwnerHolds?: () => Promise<void>): Promise<void>;
   /** A connection of the test's own to one node. */
   node(port: number): Redis;
   stop(): Promise<void>;
@@ -199,7 +203,7 @@ export async function startRedisCluster(): Promise<RedisCluster> {
       await waitSettled();
       return replica;
     },
-    async migrateSlot(slot, toPort) {
+    async migrateSlot(slot, toPort, whileOldOwnerHolds) {
       const fromPort = await ownerOf(slot);
       const all = await nodes();
       const idOf = (port: number) => all.find((n) => n.port === port)?.id as string;
@@ -213,9 +217,11 @@ export async function startRedisCluster(): Promise<RedisCluster> {
       }
       // The new owner first, the old one last (its SETSLOT drops the slot's shard channels' subscribers).
       const masters = all.filter((n) => n.role === 'master' && !n.failed).map((n) => n.port);
-      for (const port of [toPort, ...masters.filter((p) => p !== toPort && p !== fromPort), fromPort]) {
+      for (const port of [toPort, ...masters.filter((p) => p !== toPort && p !== fromPort)]) {
         await node(port).call('CLUSTER', 'SETSLOT', String(slot), 'NODE', idOf(toPort));
       }
+      await whileOldOwnerHolds?.();
+      await from.call('CLUSTER', 'SETSLOT', String(slot), 'NODE', idOf(toPort));
       await waitSettled();
     },
     async stop() {
