@@ -3,6 +3,7 @@ import type { AppendInput, Bus, JobState, RetentionOptions, StoredEvent } from '
 import { RelayError, errorMessage } from '../core/errors.ts';
 import { type Logger, silentLogger } from '../core/logger.ts';
 import { createCanary } from './redis-canary.ts';
+import { clusterDataSince } from './redis-cluster-epoch.ts';
 import { shardedPubSub } from './redis-cluster-pubsub.ts';
 import { type RedisTarget, connectRedis } from './redis-connect.ts';
 import { createFanout, redisPubSub } from './redis-fanout.ts';
@@ -76,8 +77,10 @@ export function createRedisBus(options: RedisBusOptions): Bus & { channelCount()
   const scripts = client as unknown as ScriptCommands;
   const keys = (jobId: string): JobKeys => jobKeys(prefix, jobId);
   // When this Redis's data began: set by the first instance to connect after a start (or a restart empty).
+  // On a cluster, one per shard (src/node/redis-cluster-epoch.ts).
   const epochKey = `${prefix}:epoch`;
-  const markEpoch = () => client.set(epochKey, String(Date.now()), 'NX');
+  const clusterSince = cluster && clusterDataSince(cluster, prefix);
+  const markEpoch = () => clusterSince?.() ?? client.set(epochKey, String(Date.now()), 'NX');
   client.on('ready', () => void markEpoch().catch(() => undefined));
 
   /** Redis failures become one typed error (503 at the HTTP edge); unexpected ones are logged. */
@@ -190,6 +193,7 @@ export function createRedisBus(options: RedisBusOptions): Bus & { channelCount()
 
     dataSince: () =>
       guard('dataSince', async () => {
+        if (clusterSince) return clusterSince();
         let since = await client.get(epochKey);
         // Not set yet (read before the 'ready' handler's write) or evicted: from now, which only makes takeovers wait.
         if (since === null) {

@@ -1,26 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Cluster } from 'ioredis';
-
-const SLOTS = 16384;
-
-/** The Redis Cluster slot of a key or channel: CRC16 (XMODEM) of its hash tag, or of all of it without one. */
-export function keySlot(key: string): number {
-  const bytes = new TextEncoder().encode(key);
-  let start = 0;
-  let end = bytes.length;
-  const open = bytes.indexOf(0x7b);
-  const close = open < 0 ? -1 : bytes.indexOf(0x7d, open + 1);
-  if (close > open + 1) {
-    start = open + 1;
-    end = close;
-  }
-  let crc = 0;
-  for (let i = start; i < end; i++) {
-    crc ^= (bytes[i] as number) << 8;
-    for (let bit = 0; bit < 8; bit++) crc = crc & 0x8000 ? ((crc << 1) ^ 0x1021) & 0xffff : (crc << 1) & 0xffff;
-  }
-  return crc % SLOTS;
-}
+import { currentMasters, keySlot, nameOnShard } from './redis-slots.ts';
 
 export interface CanaryOptions {
   /** The bus's key prefix: canary channels are `<prefix>:canary:{…}`. */
@@ -64,16 +44,13 @@ export function createCanary(cluster: Cluster, options: CanaryOptions): Canary {
   function channelFor(master: string): string {
     const known = channels.get(master);
     if (known && ownerOf(keySlot(known)) === master) return known;
-    for (let i = 0; ; i++) {
-      const channel = `${head}{${instance}-${i}}`;
-      if (ownerOf(keySlot(channel)) !== master) continue;
-      if (known) {
-        subscribed.delete(known);
-        cluster.sunsubscribe(known).catch(() => undefined);
-      }
-      channels.set(master, channel);
-      return channel;
+    const channel = nameOnShard(cluster, master, head, instance);
+    if (known) {
+      subscribed.delete(known);
+      cluster.sunsubscribe(known).catch(() => undefined);
     }
+    channels.set(master, channel);
+    return channel;
   }
 
   async function check(master: string): Promise<void> {
@@ -103,13 +80,8 @@ export function createCanary(cluster: Cluster, options: CanaryOptions): Canary {
   }
 
   async function run(): Promise<void> {
-    const masters = new Set<string>();
-    for (let slot = 0; slot < SLOTS; slot++) {
-      const owner = ownerOf(slot);
-      if (owner) masters.add(owner);
-    }
-    if (masters.size === 0) throw new Error('no cluster slot map yet');
-    await Promise.all([...masters].map(check));
+    const masters = await currentMasters(cluster);
+    await Promise.all(masters.map(check));
   }
 
   return {

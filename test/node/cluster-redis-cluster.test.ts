@@ -3,7 +3,7 @@ import { type ServerType, serve } from '@hono/node-server';
 import { Cluster } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Simulator, createSimulator } from '@sse-relay/simulator';
-import { keySlot } from '../../src/node/redis-canary.ts';
+import { keySlot } from '../../src/node/redis-slots.ts';
 import { type GatewayProcess, startGatewayProcess } from '../support/gateway-process.ts';
 import { type RedisCluster, startRedisCluster } from '../support/redis-cluster.ts';
 import { type SseResult, createJobId, readSse, streamUrl } from '../support/sse.ts';

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { StoredEvent } from '../../src/core/bus/bus.ts';
 import { createRedisBus } from '../../src/node/redis-bus.ts';
-import { keySlot } from '../../src/node/redis-canary.ts';
+import { keySlot } from '../../src/node/redis-slots.ts';
 import { CONTRACT_RETENTION, busContracts } from '../core/bus/contracts/index.ts';
 import { type RedisCluster, startRedisCluster } from '../support/redis-cluster.ts';
 import { until } from '../support/until.ts';
@@ -92,6 +92,26 @@ describe('Redis Cluster bus', () => {
     ]);
     expect(await cluster.node(to).call('PUBSUB', 'SHARDCHANNELS', 'move-test:*')).toEqual([channel]);
     await off();
+    await Promise.all([a.close(), b.close()]);
+  });
+
+  it('dates its data by the shard that lost it last: each shard has its own epoch', async () => {
+    const [a, b] = [1, 2].map(() =>
+      createRedisBus({ target: target(), historyMaxEvents: 100, historyTtlMs: 60_000, keyPrefix: 'epoch-test' }),
+    );
+    if (!a?.dataSince || !b?.dataSince) throw new Error('a Redis bus tells since when it holds its data');
+    const before = await a.dataSince();
+    expect(await b.dataSince()).toBe(before);
+    const masters = (await cluster.nodes()).filter((n) => n.role === 'master' && !n.failed).map((n) => n.port);
+    const epochs = await Promise.all(masters.map((port) => cluster.node(port).keys('epoch-test:epoch:*')));
+    expect(epochs.map((keys) => keys.length)).toEqual([1, 1, 1]);
+    // One shard loses its data (restarted empty, say): from then on, every instance dates the bus's data from then.
+    await until(() => Date.now() > before + 5);
+    const lostAt = Date.now();
+    await cluster.node(masters[1] as number).del(...(epochs[1] as string[]));
+    const after = await b.dataSince();
+    expect(after).toBeGreaterThanOrEqual(lostAt);
+    expect(await a.dataSince()).toBe(after);
     await Promise.all([a.close(), b.close()]);
   });
 

@@ -42,7 +42,7 @@ export interface RedisCluster {
    * new owner and the others, the old owner last). `whileOldOwnerHolds` runs once the new owner serves
    * the slot but before the old one lets go: what is published then never reaches the old one's subscribers.
    */
-  migrateSlot(slot: number, toPort: number, whileOldOwnerHolds?: () => Promise<void>): Promise<void>;
+  migrateSlot(slot: number, toPort: number, whileOldOwnerHolds?: () => Promise<unknown>): Promise<void>;
   /** A connection of the test's own to one node. */
   node(port: number): Redis;
   stop(): Promise<void>;
