@@ -5,7 +5,7 @@ import { type Logger, silentLogger } from '../core/logger.ts';
 import { createCanary } from './redis-canary.ts';
 import { clusterDataSince } from './redis-cluster-epoch.ts';
 import { shardedPubSub } from './redis-cluster-pubsub.ts';
-import { type RedisTarget, connectRedis } from './redis-connect.ts';
+import { type RedisTarget, connectRedis, within } from './redis-connect.ts';
 import { createFanout, redisPubSub } from './redis-fanout.ts';
 import { type JobKeys, decodeEntries, jobKeys, streamStart } from './redis-schema.ts';
 import { ACQUIRE_LEASE, APPEND_MANY, APPEND_MANY_SHARDED, RELEASE_LEASE, RENEW_LEASE } from './redis-scripts.ts';
@@ -86,7 +86,8 @@ export function createRedisBus(options: RedisBusOptions): Bus & { channelCount()
   /** Redis failures become one typed error (503 at the HTTP edge); unexpected ones are logged. */
   async function guard<T>(operation: string, work: () => Promise<T>): Promise<T> {
     try {
-      return await work();
+      // A cluster's failover retries take a while; past twice the command timeout, give up.
+      return await (cluster ? within(work(), 2 * commandTimeoutMs) : work());
     } catch (err) {
       if (err instanceof RelayError || err instanceof TypeError) throw err;
       const connected = client.status === 'ready' && subscriber.status === 'ready';

@@ -40,6 +40,18 @@ const commandOptions = (commandTimeoutMs: number) => ({
   maxRetriesPerRequest: 1,
 });
 
+/**
+ * Rejects once `work` took longer than `ms`. A Cluster with no reachable node queues commands
+ * with no timeout of its own (a node's `commandTimeout` starts only once a node has the command).
+ */
+export function within<T>(work: Promise<T>, ms: number): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer from Redis in ${ms} ms`)), ms);
+  });
+  return Promise.race([work, late]).finally(() => clearTimeout(timer));
+}
+
 const backoff = (attempt: number) => Math.min(50 * 2 ** Math.min(attempt, 5), 1000);
 
 /**

@@ -1,6 +1,6 @@
 import { RelayError } from '../core/errors.ts';
 import type { CreateQueue, CreateQueueOptions } from '../core/queue/create-queue.ts';
-import { type RedisTarget, connectRedis } from './redis-connect.ts';
+import { type RedisTarget, connectRedis, within } from './redis-connect.ts';
 
 export interface RedisQueueOptions extends CreateQueueOptions {
   /** One Redis server (or `target`). */
@@ -78,9 +78,12 @@ export function createRedisQueue(options: RedisQueueOptions): CreateQueue {
   const expiry = `${prefix}:{${name}}:expiry`;
   const ticket = `${prefix}:{${name}}:ticket`;
 
+  // A cluster queues commands while it has no node, with no timeout: bounded here.
+  const clustered = 'cluster' in target;
+  const limitMs = 2 * (options.commandTimeoutMs ?? 2000);
   async function guard<T>(work: () => Promise<T>): Promise<T> {
     try {
-      return await work();
+      return await (clustered ? within(work(), limitMs) : work());
     } catch (err) {
       throw new RelayError('unavailable', 'create queue unavailable', { retryAfterS: 1, cause: err });
     }

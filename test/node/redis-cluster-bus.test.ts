@@ -1,8 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { StoredEvent } from '../../src/core/bus/bus.ts';
 import { createRedisBus } from '../../src/node/redis-bus.ts';
+import { createRedisQueue } from '../../src/node/redis-queue.ts';
 import { keySlot } from '../../src/node/redis-slots.ts';
 import { CONTRACT_RETENTION, busContracts } from '../core/bus/contracts/index.ts';
+import { freePort } from '../support/free-port.ts';
 import { type RedisCluster, startRedisCluster } from '../support/redis-cluster.ts';
 import { until } from '../support/until.ts';
 
@@ -26,6 +28,18 @@ let counter = 0;
 const ev = (seq: number, terminal = false) => ({ seq, data: `{"seq":${seq}}`, terminal });
 
 describe('Redis Cluster bus', () => {
+  it('fails fast instead of hanging when no node answers', async () => {
+    const nowhere = { cluster: { nodes: [`127.0.0.1:${await freePort()}`] } };
+    const bus = createRedisBus({ target: nowhere, historyMaxEvents: 10, historyTtlMs: 1000, commandTimeoutMs: 300 });
+    const queue = createRedisQueue({ target: nowhere, max: 1, commandTimeoutMs: 300 });
+    const calls = [bus.history('j', -1), bus.append('j', ev(0)), bus.subscribe('j', () => {}), bus.ping()];
+    await Promise.all([
+      ...calls.map((call) => expect(call).rejects.toThrow('event bus unavailable')),
+      expect(queue.join('entry', 1000)).rejects.toThrow('create queue unavailable'),
+    ]);
+    await Promise.all([bus.close(), queue.close()]);
+  });
+
   it('computes slots as Redis does', async () => {
     for (const key of ['a', 'sse-relay:{midjourney-v3:abc}:events', '{}x', 'x{}{y}', 'caf\u00e9', '{user1000}.following']) {
       expect(keySlot(key)).toBe(await cluster.slotOf(key));
