@@ -17,6 +17,8 @@ interface Channel {
   held: StoredEvent[] | null;
   /** A resync came while a catch-up ran: run another after it. */
   again: boolean;
+  /** Its last catch-up failed (a retry is due). */
+  failing: boolean;
   /** True once `ready` has resolved. */
   opened: boolean;
 }
@@ -72,6 +74,8 @@ const RETRY_MS = 250;
 export function createFanout(options: FanoutOptions) {
   const { pubsub: subscriber, logger } = options;
   const channels = new Map<string, Channel>();
+  /** Channels whose catch-up is failing: logged when the first starts and the last stops, not per retry. */
+  let failing = 0;
 
   function emit(channel: Channel, event: StoredEvent): void {
     if (event.seq <= channel.delivered) return;
@@ -115,17 +119,28 @@ export function createFanout(options: FanoutOptions) {
       for (const event of missed) emit(channel, event);
     } catch (err) {
       failed = true;
-      logger.warn({ jobId: channel.jobId, err: String(err) }, 'bus catch-up after reconnect failed; retrying');
+      if (failing === 0) logger.warn({ jobId: channel.jobId, err: String(err) }, 'bus catch-up after reconnect failed; retrying');
+      setFailing(channel, true);
     } finally {
       const held = channel.held ?? [];
       channel.held = null;
       for (const event of held) emit(channel, event);
     }
+    const current = channels.get(name) === channel;
+    if (!failed || !current) setFailing(channel, false);
     const again = channel.again;
     channel.again = false;
-    if (channels.get(name) !== channel) return;
-    if (failed) setTimeout(() => void catchUp(name, channel), RETRY_MS).unref();
+    if (!current) return;
+    if (failed)
+      setTimeout(() => (channels.get(name) === channel ? void catchUp(name, channel) : setFailing(channel, false)), RETRY_MS).unref();
     else if (again) await catchUp(name, channel);
+  }
+
+  function setFailing(channel: Channel, now: boolean): void {
+    if (channel.failing === now) return;
+    channel.failing = now;
+    failing += now ? 1 : -1;
+    if (failing === 0) logger.info({}, 'bus catch-ups after reconnect done');
   }
 
   subscriber.onResync(() => {
@@ -161,6 +176,7 @@ export function createFanout(options: FanoutOptions) {
           floor: -1,
           held: null,
           again: false,
+          failing: false,
           opened: false,
         };
         created.ready = open(name, created);
