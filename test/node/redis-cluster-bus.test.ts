@@ -6,7 +6,8 @@ import { keySlot } from '../../src/node/redis-slots.ts';
 import { CONTRACT_RETENTION, busContracts } from '../core/bus/contracts/index.ts';
 import { freePort } from '../support/free-port.ts';
 import { type RedisCluster, startRedisCluster } from '../support/redis-cluster.ts';
-import { until } from '../support/until.ts';
+import { sleep, until } from '../support/until.ts';
+import { CONTRACT_MAX, queueContract } from '../core/queue/queue-contract.ts';
 
 let cluster: RedisCluster;
 beforeAll(async () => {
@@ -22,6 +23,15 @@ busContracts('redis cluster', async () => {
   const a = createRedisBus({ target: target(), ...CONTRACT_RETENTION });
   const b = createRedisBus({ target: target(), ...CONTRACT_RETENTION });
   return { a, b, close: async () => void (await Promise.all([a.close(), b.close()])) };
+});
+
+// The create queue: its keys share one hash tag, so each profile's queue lives in one slot.
+let queueRun = 0;
+queueContract('redis cluster', async () => {
+  const keyPrefix = `queue-contract-${queueRun++}`;
+  const a = createRedisQueue({ target: target(), keyPrefix, max: CONTRACT_MAX });
+  const b = createRedisQueue({ target: target(), keyPrefix, max: CONTRACT_MAX });
+  return { a, b, elapse: sleep, close: async () => void (await Promise.all([a.close(), b.close()])) };
 });
 
 let counter = 0;
