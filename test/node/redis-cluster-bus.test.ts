@@ -119,6 +119,38 @@ describe('Redis Cluster bus', () => {
     await Promise.all([a.close(), b.close()]);
   });
 
+  it('follows a subscribed job through its master killed and its replica promoted, the end written right after', async () => {
+    const retention = { historyMaxEvents: 100, historyTtlMs: 60_000, keyPrefix: 'kill-test' };
+    const [a, b] = [createRedisBus({ target: target(), ...retention }), createRedisBus({ target: target(), ...retention })];
+    const job = `killed-${counter++}`;
+    const seen: StoredEvent[] = [];
+    const off = await a.subscribe(job, (e) => seen.push(e));
+    await b.append(job, ev(0));
+    await until(() => seen.length === 1);
+    const master = await cluster.ownerOf(keySlot(`kill-test:{${job}}`));
+    // Written as soon as the replica serves, by an instance that connects then (so knows the new master at once),
+    // while `a` is likely still finding its new subscriber connection: pub/sub loses the end, the catch-up must not.
+    const write = async () => {
+      const late = createRedisBus({ target: target(), ...retention });
+      const written = () =>
+        late.appendMany?.(job, [ev(1), ev(2, true)]).then(
+          () => true,
+          () => false,
+        );
+      await until(written, 'the end written');
+      await late.close();
+    };
+    await cluster.killMaster(master, write);
+    await until(() => seen.at(-1)?.seq === 2, 'the terminal on a');
+    expect(seen.map((e) => [e.seq, e.prev])).toEqual([
+      [0, -1],
+      [1, 0],
+      [2, 1],
+    ]);
+    await off();
+    await Promise.all([a.close(), b.close()]);
+  }, 60_000);
+
   it('dates its data by the shard that lost it last: each shard has its own epoch', async () => {
     const [a, b] = [1, 2].map(() =>
       createRedisBus({ target: target(), historyMaxEvents: 100, historyTtlMs: 60_000, keyPrefix: 'epoch-test' }),

@@ -33,8 +33,11 @@ export interface RedisCluster {
   /** The port of the master serving a slot. */
   ownerOf(slot: number): Promise<number>;
   slotOf(key: string): Promise<number>;
-  /** Kills a master (SIGKILL), waits for its replica to take over, then restarts it (it rejoins as a replica). */
-  killMaster(port: number): Promise<number>;
+  /**
+   * Kills a master (SIGKILL), waits for its replica to take over, runs `afterPromotion`, then restarts
+   * the old master (it rejoins as a replica); resolves with the new master's port.
+   */
+  killMaster(port: number, afterPromotion?: () => Promise<unknown>): Promise<number>;
   /** CLUSTER FAILOVER on the master's replica; resolves with the new master's port once it serves. */
   failover(masterPort: number): Promise<number>;
   /**
@@ -173,13 +176,14 @@ export async function startRedisCluster(): Promise<RedisCluster> {
       return Number(await node(live()[0] as number).call('CLUSTER', 'KEYSLOT', key));
     },
     ownerOf,
-    async killMaster(port) {
+    async killMaster(port, afterPromotion) {
       const replica = await replicaOf(port);
       down.add(port);
       clients.get(port)?.disconnect();
       clients.delete(port);
       await servers.get(port)?.stop();
       await until(() => isMaster(replica).catch(() => false), { timeoutMs: 30_000, intervalMs: 100, what: `replica ${replica} promoted` });
+      await afterPromotion?.();
       await waitSettled();
       await servers.get(port)?.start();
       down.delete(port);
