@@ -35,6 +35,12 @@ queueContract('redis cluster', async () => {
 });
 
 let counter = 0;
+
+function recordingLogger() {
+  const warnings: string[] = [];
+  const record = (fields: Record<string, unknown>, message: string) => void warnings.push(`${message} ${JSON.stringify(fields)}`);
+  return { logger: { debug() {}, info: record, error: record, warn: record }, warnings };
+}
 const ev = (seq: number, terminal = false) => ({ seq, data: `{"seq":${seq}}`, terminal });
 
 describe('Redis Cluster bus', () => {
@@ -48,6 +54,36 @@ describe('Redis Cluster bus', () => {
       expect(queue.join('entry', 1000)).rejects.toThrow('create queue unavailable'),
     ]);
     await Promise.all([bus.close(), queue.close()]);
+  });
+
+  it('authenticates to every node, and a wrong password costs availability, never the secret', async () => {
+    await Promise.all(
+      cluster.ports.map((port) => cluster.node(port).call('ACL', 'SETUSER', 'relay-test', 'on', '>pw-right-0123', '~*', '&*', '+@all')),
+    );
+    const as = (password: string) => ({ cluster: { nodes: cluster.seeds.split(','), username: 'relay-test', password } });
+    const { logger, warnings } = recordingLogger();
+    const right = createRedisBus({ target: as('pw-right-0123'), historyMaxEvents: 10, historyTtlMs: 60_000, keyPrefix: 'auth-test' });
+    const wrong = createRedisBus({
+      target: as('pw-wrong-4567'),
+      historyMaxEvents: 10,
+      historyTtlMs: 60_000,
+      commandTimeoutMs: 300,
+      logger,
+    });
+    const job = `auth-${counter++}`;
+    const seen: StoredEvent[] = [];
+    const off = await right.subscribe(job, (e) => seen.push(e));
+    await right.append(job, ev(0, true));
+    await until(() => seen.length === 1);
+    await right.ping();
+    const failure = await wrong.history(job, -1).then(
+      () => 'answered',
+      (err: unknown) => `${err} ${(err as { cause?: unknown }).cause}`,
+    );
+    expect(failure).toContain('event bus unavailable');
+    expect(`${failure} ${warnings.join(' ')}`).not.toContain('pw-wrong-4567');
+    await off();
+    await Promise.all([right.close(), wrong.close()]);
   });
 
   it('computes slots as Redis does', async () => {
