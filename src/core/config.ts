@@ -109,6 +109,11 @@ const GATEWAY_VARIABLES = {
   /** Default depends on the mode: loopback when open, every interface with API keys. */
   HOST: { schema: z.string().min(1).optional(), default: '127.0.0.1 when GATEWAY_OPEN=true, else 0.0.0.0' },
   REDIS_URL: { schema: z.url({ protocol: /^rediss?$/ }).optional() },
+  /** A Redis Cluster instead of REDIS_URL: seed nodes `host:port`, comma-separated. */
+  REDIS_CLUSTER_NODES: { schema: list(z.string().regex(/^[\w.-]+:\d{1,5}$/), 'host:port').optional() },
+  REDIS_USERNAME: { schema: z.string().min(1).optional() },
+  REDIS_PASSWORD: { schema: z.string().min(1).optional(), secret: true },
+  REDIS_TLS: { schema: bool.default(false) },
   HEARTBEAT_MS: { schema: int(100, 3_600_000).default(15_000) },
   RETRY_MS: { schema: int(0, 3_600_000).default(2_000) },
   HISTORY_TTL_S: { schema: int(1).default(86_400) },
@@ -269,9 +274,23 @@ function modeProblems(config: Parsed, profiles: readonly ProfileVariables[]): st
   }
   if ((config.TLS_CERT_FILE === undefined) !== (config.TLS_KEY_FILE === undefined))
     problems.push('TLS_CERT_FILE, TLS_KEY_FILE: set both (HTTP/2 over TLS) or neither');
+  problems.push(...redisProblems(config));
   for (const { credential, baseUrl } of profiles) {
     if (config[baseUrl] !== undefined && config[credential] === undefined) problems.push(`${credential}: required when ${baseUrl} is set`);
   }
+  return problems;
+}
+
+/** One Redis or one Redis Cluster; the cluster's credentials and TLS only with it (one server takes them in REDIS_URL). */
+function redisProblems(config: Parsed): string[] {
+  const cluster = config.REDIS_CLUSTER_NODES !== undefined && config.REDIS_CLUSTER_NODES.length > 0;
+  const problems: string[] = [];
+  if (cluster && config.REDIS_URL !== undefined) problems.push('REDIS_CLUSTER_NODES: cannot be combined with REDIS_URL (set one)');
+  for (const name of ['REDIS_USERNAME', 'REDIS_PASSWORD'] as const) {
+    if (config[name] !== undefined && !cluster)
+      problems.push(`${name}: only with REDIS_CLUSTER_NODES (for one server, put it in REDIS_URL)`);
+  }
+  if (config.REDIS_TLS && !cluster) problems.push('REDIS_TLS: only with REDIS_CLUSTER_NODES (for one server, use a rediss:// REDIS_URL)');
   return problems;
 }
 

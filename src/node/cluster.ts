@@ -8,6 +8,7 @@ import type { Logger } from '../core/logger.ts';
 import { createMemoryBus } from '../core/bus/memory-bus.ts';
 import { channelOf, serveBus } from './ipc-bus.ts';
 import { type NodeProcess, simulatorEnv } from './recipe.ts';
+import { redisTargetOf } from './redis-connect.ts';
 
 /** How many gateway processes `WORKERS` asks for: `auto` is one per core. */
 export function workerCount(workers: Config['WORKERS']): number {
@@ -28,7 +29,8 @@ export async function startCluster(node: NodeProcess, count: number, logger: Log
   const env: Record<string, string> = {};
   let bus: Bus | undefined;
   let simulator: StartedSimulator | undefined;
-  if (!config.REDIS_URL) bus = createMemoryBus({ historyMaxEvents: config.HISTORY_MAX_EVENTS, historyTtlMs: config.HISTORY_TTL_S * 1000 });
+  if (!redisTargetOf(config))
+    bus = createMemoryBus({ historyMaxEvents: config.HISTORY_MAX_EVENTS, historyTtlMs: config.HISTORY_TTL_S * 1000 });
   const token = node.simulatorToken;
   if (token !== undefined) {
     // One simulator for every worker (SIMULATOR=true), so a job started on one can be followed by any other.

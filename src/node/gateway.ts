@@ -29,6 +29,7 @@ import { createNodeMediaHop } from './media-hop.ts';
 import { createMetrics, metricsView } from './metrics.ts';
 import { createRedisBus } from './redis-bus.ts';
 import { GATEWAY_LEGACY_LAYOUT, warnOfLegacyJobs, withRedis } from './redis-migrate.ts';
+import { redisTargetOf } from './redis-connect.ts';
 import { createRedisQueue } from './redis-queue.ts';
 import { type NodeContext, createSocketSinks } from './socket-sink-opener.ts';
 import { type NodeProcess, createNodeProcess } from './recipe.ts';
@@ -101,11 +102,9 @@ function createQueues(config: Config, profiles: readonly string[], customBus: bo
   const queues = new Map<string, CreateQueue>();
   if (config.CREATE_QUEUE_MAX <= 0) return queues;
   const max = config.CREATE_QUEUE_MAX;
+  const target = redisTargetOf(config);
   for (const name of profiles) {
-    queues.set(
-      name,
-      config.REDIS_URL && !customBus ? createRedisQueue({ url: config.REDIS_URL, max, name: `queue:${name}` }) : createMemoryQueue({ max }),
-    );
+    queues.set(name, target && !customBus ? createRedisQueue({ target, max, name: `queue:${name}` }) : createMemoryQueue({ max }));
   }
   return queues;
 }
@@ -137,9 +136,9 @@ export async function startGateway(config: Config, overrides: GatewayOverrides =
 
   const retention = { historyMaxEvents: config.HISTORY_MAX_EVENTS, historyTtlMs: config.HISTORY_TTL_S * 1000 };
   // REDIS_URL may hold a password: it is never logged.
-  const busKind = overrides.bus ? (overrides.busKind ?? 'custom') : config.REDIS_URL ? 'redis' : 'memory';
-  const bus =
-    overrides.bus ?? (config.REDIS_URL ? createRedisBus({ url: config.REDIS_URL, ...retention, logger }) : createMemoryBus(retention));
+  const redis = redisTargetOf(config);
+  const busKind = overrides.bus ? (overrides.busKind ?? 'custom') : redis ? ('cluster' in redis ? 'redis cluster' : 'redis') : 'memory';
+  const bus = overrides.bus ?? (redis ? createRedisBus({ target: redis, ...retention, logger }) : createMemoryBus(retention));
   const relayOf = ({ entry, endpoint }: (typeof served)[number]) =>
     createRelay({
       bus,

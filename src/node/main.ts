@@ -6,6 +6,7 @@ import { startCluster, workerCount } from './cluster.ts';
 import { startGateway } from './gateway.ts';
 import { channelOf, createIpcBus } from './ipc-bus.ts';
 import { createNodeProcess, loadNodeConfig } from './recipe.ts';
+import { redisTargetOf } from './redis-connect.ts';
 
 /** How long shutdown may take after the drain window before the process exits anyway. */
 const SHUTDOWN_GRACE_MS = 10_000;
@@ -41,7 +42,7 @@ try {
     stopping = (await startCluster(node, workers, processLogger)).stop;
   } else {
     // A cluster worker without Redis uses the primary's memory bus, so every worker sees every job.
-    const bus = cluster.isWorker && !config.REDIS_URL ? createIpcBus(channelOf(process)) : undefined;
+    const bus = cluster.isWorker && !redisTargetOf(config) ? createIpcBus(channelOf(process)) : undefined;
     const gateway = await startGateway(config, { node, ...(bus ? { bus, busKind: 'memory (in the cluster primary, over IPC)' } : {}) });
     processLogger = gateway.logger;
     stopping = () => gateway.close();

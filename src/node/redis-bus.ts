@@ -1,4 +1,4 @@
-import { Redis } from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
 import {
   type AppendInput,
   type Bus,
@@ -11,12 +11,19 @@ import {
 } from '../core/bus/bus.ts';
 import { RelayError, errorMessage } from '../core/errors.ts';
 import { type Logger, silentLogger } from '../core/logger.ts';
-import { createFanout } from './redis-fanout.ts';
+import { createCanary } from './redis-canary.ts';
+import { clusterDataSince } from './redis-cluster-epoch.ts';
+import { shardedPubSub } from './redis-cluster-pubsub.ts';
+import { type RedisTarget, connectRedis, within } from './redis-connect.ts';
+import { createFanout, redisPubSub } from './redis-fanout.ts';
 import { type JobKeys, decodeEntries, jobKeys, streamStart } from './redis-schema.ts';
-import { ACQUIRE_LEASE, APPEND_MANY, PUBLISH, RELEASE_LEASE, RENEW_LEASE } from './redis-scripts.ts';
+import { ACQUIRE_LEASE, APPEND_MANY, APPEND_MANY_SHARDED, PUBLISH, PUBLISH_SHARDED, RELEASE_LEASE, RENEW_LEASE } from './redis-scripts.ts';
 
 export interface RedisBusOptions extends RetentionOptions {
-  url: string;
+  /** One Redis server (or `target`). */
+  url?: string;
+  /** One Redis server or a Redis Cluster (sharded pub/sub, a canary per shard for readiness). */
+  target?: RedisTarget;
   /** First part of every key and channel. */
   keyPrefix?: string;
   logger?: Logger;
@@ -42,7 +49,7 @@ interface ScriptCommands {
 }
 
 /** Watches a connection: logs when it goes down and comes back, once each. */
-function watch(redis: Redis, role: string, logger: Logger): void {
+function watch(redis: Redis | Cluster, role: string, logger: Logger): void {
   let down = false;
   redis.on('error', (err: Error) => {
     if (down) return;
@@ -63,33 +70,35 @@ export function createRedisBus(options: RedisBusOptions): Bus & { channelCount()
   const prefix = options.keyPrefix ?? 'sse-relay';
   const logger = options.logger ?? silentLogger;
   const activeTtlMs = String(Math.max(options.historyTtlMs, ABANDONED_JOB_TTL_MS));
-  // Commands queue while (re)connecting but fail after commandTimeout: nothing hangs while Redis is down.
-  const client = new Redis(options.url, {
-    connectionName: `${prefix}:bus`,
-    commandTimeout: options.commandTimeoutMs ?? 2000,
-    connectTimeout: 2000,
-    maxRetriesPerRequest: 1,
-    retryStrategy: (attempt) => Math.min(50 * 2 ** Math.min(attempt, 5), 1000),
-  });
-  const subscriber = client.duplicate({ connectionName: `${prefix}:sub` });
+  const target = options.target ?? (options.url ? { url: options.url } : undefined);
+  if (!target) throw new TypeError('a Redis bus needs a url or a target');
+  const commandTimeoutMs = options.commandTimeoutMs ?? 2000;
+  const client = connectRedis(target, `${prefix}:bus`, commandTimeoutMs);
+  // A cluster's connection holds its own subscribers, one per master (sharded pub/sub).
+  const cluster = 'cluster' in target ? (client as Cluster) : undefined;
+  const subscriber = cluster ?? (client as Redis).duplicate({ connectionName: `${prefix}:sub` });
+  const canary = cluster && createCanary(cluster, { prefix, timeoutMs: commandTimeoutMs });
   watch(client, 'commands', logger);
-  watch(subscriber, 'subscriber', logger);
-  client.defineCommand('relayAppendMany', { numberOfKeys: 2, lua: APPEND_MANY });
-  client.defineCommand('relayPublish', { numberOfKeys: 2, lua: PUBLISH });
+  if (subscriber !== client) watch(subscriber, 'subscriber', logger);
+  client.defineCommand('relayAppendMany', { numberOfKeys: 2, lua: cluster ? APPEND_MANY_SHARDED : APPEND_MANY });
+  client.defineCommand('relayPublish', { numberOfKeys: 2, lua: cluster ? PUBLISH_SHARDED : PUBLISH });
   client.defineCommand('relayAcquire', { numberOfKeys: 1, lua: ACQUIRE_LEASE });
   client.defineCommand('relayRenew', { numberOfKeys: 1, lua: RENEW_LEASE });
   client.defineCommand('relayRelease', { numberOfKeys: 1, lua: RELEASE_LEASE });
   const scripts = client as unknown as ScriptCommands;
   const keys = (jobId: string): JobKeys => jobKeys(prefix, jobId);
   // When this Redis's data began: set by the first instance to connect after a start (or a restart empty).
+  // On a cluster, one per shard (src/node/redis-cluster-epoch.ts).
   const epochKey = `${prefix}:epoch`;
-  const markEpoch = () => client.set(epochKey, String(Date.now()), 'NX');
+  const clusterSince = cluster && clusterDataSince(cluster, prefix);
+  const markEpoch = () => clusterSince?.() ?? client.set(epochKey, String(Date.now()), 'NX');
   client.on('ready', () => void markEpoch().catch(() => undefined));
 
   /** Redis failures become one typed error (503 at the HTTP edge); unexpected ones are logged. */
   async function guard<T>(operation: string, work: () => Promise<T>): Promise<T> {
     try {
-      return await work();
+      // A cluster's failover retries take a while; past twice the command timeout, give up.
+      return await (cluster ? within(work(), 2 * commandTimeoutMs) : work());
     } catch (err) {
       if (err instanceof RelayError || err instanceof TypeError) throw err;
       const connected = client.status === 'ready' && subscriber.status === 'ready';
@@ -149,7 +158,7 @@ export function createRedisBus(options: RedisBusOptions): Bus & { channelCount()
   }
 
   const fanout = createFanout({
-    subscriber,
+    pubsub: cluster ? shardedPubSub(cluster, (channel) => !canary?.isCanary(channel)) : redisPubSub(subscriber as Redis),
     logger,
     channelOf: (jobId) => keys(jobId).channel,
     lastSeq: async (jobId) => Number((await client.hget(keys(jobId).meta, 'lastSeq')) ?? -1),
@@ -203,17 +212,22 @@ export function createRedisBus(options: RedisBusOptions): Bus & { channelCount()
 
     async ping(): Promise<void> {
       // Both connections: without the subscriber, this instance would serve no live events.
-      await guard('ping', () => Promise.all([client.ping(), subscriber.ping()]));
+      // On a cluster, a canary through every shard: its subscribers can fail while commands answer.
+      await guard('ping', async () => {
+        await Promise.all([client.ping(), subscriber === client ? undefined : subscriber.ping()]);
+        await canary?.probe();
+      });
     },
 
     async close(): Promise<void> {
-      await Promise.allSettled([client.quit(), subscriber.quit()]);
-      client.disconnect();
-      subscriber.disconnect();
+      const connections = subscriber === client ? [client] : [client, subscriber];
+      await Promise.allSettled(connections.map((connection) => connection.quit()));
+      for (const connection of connections) connection.disconnect();
     },
 
     dataSince: () =>
       guard('dataSince', async () => {
+        if (clusterSince) return clusterSince();
         let since = await client.get(epochKey);
         // Not set yet (read before the 'ready' handler's write) or evicted: from now, which only makes takeovers wait.
         if (since === null) {

@@ -1,9 +1,12 @@
-import { Redis } from 'ioredis';
 import { RelayError } from '../core/errors.ts';
 import type { CreateQueue, CreateQueueOptions } from '../core/queue/create-queue.ts';
+import { type RedisTarget, connectRedis, within } from './redis-connect.ts';
 
 export interface RedisQueueOptions extends CreateQueueOptions {
-  url: string;
+  /** One Redis server (or `target`). */
+  url?: string;
+  /** One Redis server or a Redis Cluster: the queue's keys share one hash tag, so one slot. */
+  target?: RedisTarget;
   /** First part of every key (the bus's prefix). */
   keyPrefix?: string;
   /** The queue's name after the prefix, its keys' hash tag (default `queue`); one queue per upstream account. */
@@ -62,13 +65,9 @@ interface QueueScripts {
 export function createRedisQueue(options: RedisQueueOptions): CreateQueue {
   const prefix = options.keyPrefix ?? 'sse-relay';
   const name = options.name ?? 'queue';
-  const client = new Redis(options.url, {
-    connectionName: `${prefix}:${name}`,
-    commandTimeout: options.commandTimeoutMs ?? 2000,
-    connectTimeout: 2000,
-    maxRetriesPerRequest: 1,
-    retryStrategy: (attempt) => Math.min(50 * 2 ** Math.min(attempt, 5), 1000),
-  });
+  const target = options.target ?? (options.url ? { url: options.url } : undefined);
+  if (!target) throw new TypeError('a Redis queue needs a url or a target');
+  const client = connectRedis(target, `${prefix}:${name}`, options.commandTimeoutMs);
   // Outages are reported by the callers' errors; an unhandled 'error' event must not crash the process.
   client.on('error', () => undefined);
   client.defineCommand('queueJoin', { numberOfKeys: 3, lua: JOIN });
@@ -79,9 +78,12 @@ export function createRedisQueue(options: RedisQueueOptions): CreateQueue {
   const expiry = `${prefix}:{${name}}:expiry`;
   const ticket = `${prefix}:{${name}}:ticket`;
 
+  // A cluster queues commands while it has no node, with no timeout: bounded here.
+  const clustered = 'cluster' in target;
+  const limitMs = 2 * (options.commandTimeoutMs ?? 2000);
   async function guard<T>(work: () => Promise<T>): Promise<T> {
     try {
-      return await work();
+      return await (clustered ? within(work(), limitMs) : work());
     } catch (err) {
       throw new RelayError('unavailable', 'create queue unavailable', { retryAfterS: 1, cause: err });
     }

@@ -131,3 +131,8 @@ if stored then
 end
 return results
 `;
+/** APPEND_MANY for a Redis Cluster: the job's channel is a shard channel (SPUBLISH), on the slot of its keys. */
+export const APPEND_MANY_SHARDED = APPEND_MANY.replace("redis.call('PUBLISH'", "redis.call('SPUBLISH'");
+
+/** PUBLISH for a Redis Cluster: the job's channel is a shard channel (SPUBLISH), on the slot of its keys. */
+export const PUBLISH_SHARDED = PUBLISH.replace("redis.call('PUBLISH'", "redis.call('SPUBLISH'");

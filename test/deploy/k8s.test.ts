@@ -50,9 +50,6 @@ const MODELS: Record<string, new (data: never) => { validate(): void }> = {
   'gateway.networking.k8s.io/v1/HTTPRoute': HTTPRoute,
 };
 
-/** Added by the Redis Cluster change of the same issue; drop from here once `configVariables()` lists it. */
-const PENDING_VARIABLES = new Set(['REDIS_CLUSTER_NODES']);
-
 /** The type of each kind the checks below read (validated against its schema first). */
 interface Kinds {
   Deployment: IDeployment;
@@ -190,7 +187,7 @@ describe.each(Object.keys(RENDERS))('deploy/k8s: %s', (name) => {
 
   it('every variable it sets is one the gateway reads, with a value it accepts', () => {
     const known = new Set(configVariables().map((each) => each.name));
-    for (const key of Object.keys(podEnv(objects))) expect(known.has(key) || PENDING_VARIABLES.has(key), key).toBe(true);
+    for (const key of Object.keys(podEnv(objects))) expect(known.has(key), key).toBe(true);
     expect(() => loadConfig(validEnv(objects))).not.toThrow();
   });
 

@@ -44,8 +44,8 @@ function answersPing(port: number): Promise<boolean> {
   });
 }
 
-function launch(port: number): Promise<ChildProcess> {
-  const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], {
+function launch(port: number, extraArgs: readonly string[]): Promise<ChildProcess> {
+  const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', ...extraArgs], {
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   running.add(child);
@@ -89,30 +89,32 @@ function kill(child: ChildProcess): Promise<void> {
 export async function startRedisServer(): Promise<RedisServer> {
   let lastError: unknown;
   for (let attempt = 0; attempt < 5; attempt++) {
-    const port = await freePort();
-    let child: ChildProcess;
     try {
-      child = await launch(port);
+      return await startRedisServerOn(await freePort());
     } catch (err) {
       lastError = err;
-      continue;
     }
-    return {
-      url: `redis://127.0.0.1:${port}`,
-      port,
-      async stop() {
-        await kill(child);
-      },
-      async start() {
-        child = await launch(port);
-      },
-      pause() {
-        child.kill('SIGSTOP');
-      },
-      resume() {
-        child.kill('SIGCONT');
-      },
-    };
   }
   throw lastError instanceof Error ? lastError : new Error('cannot start redis-server');
+}
+
+/** Starts redis-server on the given port with extra arguments (a cluster node's, say); start() after stop() passes them again. */
+export async function startRedisServerOn(port: number, extraArgs: readonly string[] = []): Promise<RedisServer> {
+  let child = await launch(port, extraArgs);
+  return {
+    url: `redis://127.0.0.1:${port}`,
+    port,
+    async stop() {
+      await kill(child);
+    },
+    async start() {
+      child = await launch(port, extraArgs);
+    },
+    pause() {
+      child.kill('SIGSTOP');
+    },
+    resume() {
+      child.kill('SIGCONT');
+    },
+  };
 }
