@@ -9,6 +9,7 @@ import type { BusHealth } from '../core/bus/bus.ts';
 import type { CreateOutcome, Relay } from '../core/relay.ts';
 import { SSE_HEADERS } from '../core/fanout/sse.ts';
 import { accessLog } from './access-log.ts';
+import { type StaticAssets, mountBrowserRoutes } from './browser-routes.ts';
 import { type ErrorShape, createErrorHandler } from './error-response.ts';
 import { requireApiKey, requireJobAccess } from './auth.ts';
 import { type AppQueue, queueCreate } from './queued-create.ts';
@@ -107,6 +108,8 @@ export interface AppDeps<Ctx> {
   security: Security;
   /** The opt-in create queue (`X-Queue: true`) of each profile, by name; without one its upstream 429s are passed on. Needs `subscriptions.openQueued`. */
   queues?: ReadonlyMap<string, AppQueue>;
+  /** The dashboard and browser client (`web/`) by URL path, where the runtime serves them itself (Node; the Worker's are its static assets). */
+  assets?: StaticAssets;
 }
 
 /** The uniform subscribe path of any profile's job. */
@@ -186,11 +189,26 @@ export function createApp<Ctx>(deps: AppDeps<Ctx>): Hono {
     return withSlot(c, (release) => subscribe(c, job, { since, release, ...(dropIn ? { dropIn } : {}) }));
   }
 
+  const profileNamed = (name: string) => {
+    const entry = profiles.get(name);
+    if (!entry) throw new RelayError('not_found', `unknown profile; expected one of ${[...profiles.keys()].join(', ')}`);
+    return entry;
+  };
+
   // One subscribe path for every profile's jobs, with the uniform frames (gap notices, 204 when finished).
   app.get('/v1/jobs/:profile/:jobid/stream', async (c) => {
-    const entry = profiles.get(c.req.param('profile'));
-    if (!entry) throw new RelayError('not_found', `unknown profile; expected one of ${[...profiles.keys()].join(', ')}`);
+    const entry = profileNamed(c.req.param('profile'));
     return serveStream(c, entry.relay.profile.name, c.req.param('jobid'));
+  });
+
+  // Any profile's job as the gateway last stored it (what a client re-reads after a gap); access as for its stream.
+  app.get('/v1/jobs/:profile/:jobid', async (c) => {
+    const entry = profileNamed(c.req.param('profile'));
+    const job = { profile: entry.relay.profile.name, jobId: checkJobId(c.req.param('jobid')) };
+    await requireJobAccess(security, c, job);
+    const latest = await entry.relay.snapshot(job.jobId);
+    if (!latest) throw new RelayError('not_found', 'no such job here (or none of its events is stored yet)');
+    return c.json(latest);
   });
 
   /** A create waiting in the queue (see RouteKit.createInQueue). */
@@ -255,6 +273,8 @@ export function createApp<Ctx>(deps: AppDeps<Ctx>): Hono {
         : {}),
     });
   }
+
+  mountBrowserRoutes(app, { assets: deps.assets, security });
 
   app.notFound((c) => c.json({ error: 'no such route', code: 'not_found' }, 404));
 

@@ -22,6 +22,7 @@ import { isLoopbackAddress } from '../http/open-mode.ts';
 import { createSecurity } from '../http/security.ts';
 import { createLocalSubscriptions } from '../http/subscriptions.ts';
 import { createMetrics } from './metrics.ts';
+import { loadWebAssets } from './web-assets.ts';
 import { createRedisBus } from './redis-bus.ts';
 import { GATEWAY_LEGACY_LAYOUT, warnOfLegacyJobs, withRedis } from './redis-migrate.ts';
 import { createRedisQueue } from './redis-queue.ts';
@@ -168,6 +169,7 @@ export async function startGateway(config: Config, overrides: GatewayOverrides =
     maxBodyBytes: config.MAX_BODY_BYTES,
     metrics: createMetrics([...relays.values()]),
     security,
+    assets: loadWebAssets(),
   });
   let server: ServerType | undefined;
   let legacyCheck: Promise<void> | undefined;

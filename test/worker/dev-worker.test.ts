@@ -7,6 +7,8 @@ import { freePort } from '../support/free-port.ts';
 
 const root = join(import.meta.dirname, '../..');
 let child: ChildProcess | undefined;
+/** The dev Worker's URL, once the first test started it. */
+let base: string | undefined;
 const state = mkdtempSync(join(tmpdir(), 'sse-relay-dev-worker-'));
 
 afterAll(async () => {
@@ -56,5 +58,19 @@ describe('npm run dev:worker', () => {
     expect(events[0]?.event).toBe('initialized');
     expect(events.at(-1)?.event).toBe('midjourney_completed');
     expect(stdout).not.toContain('Unauthorized');
+    base = /(http:\/\/127\.0\.0\.1:\d+)\//.exec(example)?.[1];
   }, 120_000);
+
+  it('shows the dashboard and serves the browser client (the static assets of web/)', async () => {
+    expect(base).toBeDefined();
+    const page = await fetch(`${base}/`);
+    expect(page.headers.get('content-security-policy')).toContain("default-src 'self'");
+    expect(await page.text()).toContain('<script type="module" src="/dashboard.js">');
+    expect(await (await fetch(`${base}/client.js`)).text()).toMatch(/^export function watch\(/m);
+    expect((await fetch(`${base}/client.d.ts`)).headers.get('content-type')).toBe('application/typescript; charset=utf-8');
+    expect(await (await fetch(`${base}/v1/profiles`)).json()).toEqual({
+      profiles: ['midjourney-v3', 'fal-queue', 'openai-responses'],
+      open: true,
+    });
+  });
 });
