@@ -122,6 +122,7 @@ const GATEWAY_VARIABLES = {
   MAX_SUBSCRIBERS: { schema: int(0, 10_000_000).default(10_000) },
   MAX_SUBSCRIBERS_PER_IP: { schema: int(0, 10_000_000).default(100) },
   MAX_REPLAY_EVENTS: { schema: int(1, 1_000_000).default(1000) },
+  MAX_STREAM_JOBS: { schema: int(1, 500).default(100) },
   TRUST_PROXY: { schema: bool.default(false) },
   /** Gateway processes sharing the port (Node): a count, or `auto` for one per core. */
   WORKERS: {

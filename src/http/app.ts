@@ -12,6 +12,7 @@ import { accessLog } from './access-log.ts';
 import { type StaticAssets, mountBrowserRoutes } from './browser-routes.ts';
 import { type ErrorShape, createErrorHandler } from './error-response.ts';
 import { requireApiKey, requireJobAccess } from './auth.ts';
+import { multiplexRequest } from './multiplex.ts';
 import { type AppQueue, queueCreate } from './queued-create.ts';
 import type { Security } from './security.ts';
 import { resumePoint } from './subscription-response.ts';
@@ -157,10 +158,15 @@ export function createApp<Ctx>(deps: AppDeps<Ctx>): Hono {
     }
   }
 
+  // A stream's head goes out through the runtime, not through Hono: the request id goes with it.
+  const streamHeaders = (c: Context) => ({
+    ...security.cors.headersFor(c.req.header('Origin')),
+    'X-Request-Id': c.get('requestId') as string,
+  });
+
   /** Opens the job's stream through the runtime, in the caller's subscriber slot. */
   function subscribe(c: Context, job: JobRef, { since = -1, release, headers: extra, dropIn }: KitSubscription): Promise<Response> {
-    // A stream's head goes out here, not through Hono: the request id goes with it.
-    const headers = { ...security.cors.headersFor(c.req.header('Origin')), 'X-Request-Id': c.get('requestId') as string, ...extra };
+    const headers = { ...streamHeaders(c), ...extra };
     // Hono's `c.env` is typed per app, not here: it is what the runtime serving this app passed in.
     const context: Ctx = c.env;
     return subscriptions.open(job, since, { headers, onClose: release, context, ...(dropIn ? { dropIn } : {}) });
@@ -210,6 +216,15 @@ export function createApp<Ctx>(deps: AppDeps<Ctx>): Hono {
     if (!latest) throw new RelayError('not_found', 'no such job here (or none of its events is stored yet)');
     return c.json(latest);
   });
+
+  /** Several jobs of any profiles on one connection, in one subscriber slot (src/http/multiplex.ts). */
+  async function serveMultiplexed(c: Context): Promise<Response> {
+    const jobs = await multiplexRequest(c, security, [...profiles.keys()]);
+    if (c.req.method === 'HEAD') return c.body(null, 200, SSE_HEADERS);
+    const context: Ctx = c.env;
+    return withSlot(c, (release) => subscriptions.openMultiplexed(jobs, { headers: streamHeaders(c), onClose: release, context }));
+  }
+  app.get('/v1/stream', serveMultiplexed);
 
   /** A create waiting in the queue (see RouteKit.createInQueue). */
   async function createInQueue(

@@ -32,14 +32,25 @@ export async function requireApiKey(security: Security, c: Context): Promise<str
  * names `<profile>:<jobid>`; a bare id in it is a job of the first profile.
  */
 export async function requireJobAccess(security: Security, c: Context, job: JobRef): Promise<void> {
+  await requireJobsAccess(security, c, [job], () => 'this job');
+}
+
+/** Allows reading every one of `jobs` (as requireJobAccess): one token must name them all; the refusal names the first it does not. */
+export async function requireJobsAccess(
+  security: Security,
+  c: Context,
+  jobs: readonly JobRef[],
+  describe: (job: JobRef) => string = (job) => `job ${job.profile}/${job.jobId}`,
+): Promise<void> {
   if (!security.tokensRequired) return;
   const header = bearer(c);
   const token = c.req.query('token') || header || getCookie(c, TOKEN_COOKIE);
   if (!token) throw new RelayError('unauthorized', 'a subscribe token is required: ?token=, Authorization: Bearer or cookie');
   if (token === header && (await security.apiKeys.verify(token)) !== null) return;
-  const jobs = await security.tokens.verify(token);
-  const wanted = qualifiedJobId(job);
   const [fallback = ''] = security.profiles;
-  if (!jobs.some((entry) => qualifiedJobId(parseJobRef(entry, security.profiles, fallback)) === wanted))
-    throw new RelayError('forbidden', 'subscribe token does not cover this job');
+  const covered = new Set(
+    (await security.tokens.verify(token)).map((entry) => qualifiedJobId(parseJobRef(entry, security.profiles, fallback))),
+  );
+  const missing = jobs.find((job) => !covered.has(qualifiedJobId(job)));
+  if (missing) throw new RelayError('forbidden', `subscribe token does not cover ${describe(missing)}`);
 }

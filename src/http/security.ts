@@ -21,6 +21,7 @@ export type SecurityConfig = Pick<
   | 'MAX_SUBSCRIBERS'
   | 'MAX_SUBSCRIBERS_PER_IP'
   | 'MAX_REPLAY_EVENTS'
+  | 'MAX_STREAM_JOBS'
 >;
 
 /** Access control and limits, built once per app; runtime-neutral (the Worker builds the same). */
@@ -33,6 +34,8 @@ export interface Security {
   allowReplyUrl: boolean;
   maxPromptChars: number;
   maxReplayEvents: number;
+  /** Most jobs on one multiplexed stream (`GET /v1/stream`). */
+  maxStreamJobs: number;
   createRate: RateLimiter;
   subscribers: SubscriberLimits;
   cors: Cors;
@@ -88,6 +91,7 @@ export function createSecurity(config: SecurityConfig, deps: SecurityDeps): Secu
     allowReplyUrl: config.ALLOW_REPLY_URL,
     maxPromptChars: config.MAX_PROMPT_CHARS,
     maxReplayEvents: config.MAX_REPLAY_EVENTS,
+    maxStreamJobs: config.MAX_STREAM_JOBS,
     createRate: createRateLimiter({ perMinute: config.CREATE_RATE_PER_MIN, ...(now ? { now } : {}) }),
     subscribers: createSubscriberLimits({ max: config.MAX_SUBSCRIBERS, maxPerIp: config.MAX_SUBSCRIBERS_PER_IP }),
     cors: corsAllowlist(config.CORS_ORIGINS),

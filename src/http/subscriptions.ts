@@ -1,5 +1,6 @@
 import type { JobRef } from '../core/auth/job-ref.ts';
 import type { Relay } from '../core/relay.ts';
+import { type MuxRequest, multiplexedResponse } from './multiplex-response.ts';
 import type { QueuedCreate } from './queued-create.ts';
 import { type QueuedStreamOptions, queuedStream } from './queued-stream.ts';
 import { type SinkInit, type SinkOpener, subscriptionResponse } from './subscription-response.ts';
@@ -28,6 +29,11 @@ export type QueuedOptions<Ctx> = Pick<
 export interface Subscriptions<Ctx> {
   /** The job's stream after `since` (-1: from the start), a 204 when the client has it all, or a thrown RelayError. */
   open(job: JobRef, since: number, options: SubscriptionOptions<Ctx>): Promise<Response>;
+  /**
+   * Several jobs on one stream (`GET /v1/stream`, each from its own resume point), a 204 when the
+   * client has every one's terminal event, or a thrown RelayError naming the job at fault.
+   */
+  openMultiplexed(jobs: readonly MuxRequest[], options: Omit<SubscriptionOptions<Ctx>, 'dropIn'>): Promise<Response>;
   /**
    * The SSE stream of a streaming create that waits in the create queue, then its job's events.
    * Only where jobs' hubs are in this process (Node); without it, the create queue is off.
@@ -63,6 +69,10 @@ export function createLocalSubscriptions<Ctx>(options: LocalSubscriptionsOptions
       const outcome = await relay.subscribe(job.jobId, since);
       const style = dropIn ? relay.profile.dropInFrames : undefined;
       return subscriptionResponse(outcome, since, { ...streamOptions, ...sinkFor(context), onClose, headers, ...(style ? { style } : {}) });
+    },
+    openMultiplexed(jobs, { headers, onClose, context }) {
+      const subscribe = (job: JobRef, since: number) => relayOf(job.profile).subscribe(job.jobId, since);
+      return multiplexedResponse(jobs, subscribe, { ...streamOptions, ...sinkFor(context), onClose, headers });
     },
     openQueued(queued, profile, { context, ...rest }) {
       const relay = relayOf(profile);

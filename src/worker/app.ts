@@ -76,6 +76,9 @@ export function createWorkerApp(env: Env): Hono {
       const capped = capStream(response.body, config.MAX_STREAM_MS + BACKSTOP_MS, { ...(dropIn ? {} : { tail }), onEnd: onClose });
       return new Response(capped, { status: 200, headers: merged });
     },
+    openMultiplexed: async () => {
+      throw new RelayError('unavailable', 'the multiplexed stream is not served on Workers yet');
+    },
   };
 
   return createApp<Env>({

@@ -13,6 +13,23 @@ export interface SubscriberSink {
   end(): void;
   /** Ends it as broken (the connection reset, no clean end), where the runtime can; else end() is used. */
   abort?(): void;
+  /**
+   * Set by a sink that frames each event itself (the multiplexed stream): it gets an event's cached
+   * frame with its seq and terminal flag, one event per call, where other sinks get `write(frame)`.
+   */
+  writeEvent?(frame: Uint8Array, seq: number, terminal: boolean): boolean;
+  /** Such a sink's notice that it will not get the events `from` to `to`, where other sinks get the `gap` frame. */
+  writeGap?(from: number, to: number): boolean;
+}
+
+/** An event's frame, or a gap frame, as the hub hands it to its sinks (see SubscriberSink.writeEvent). */
+type Delivery = { frame: Uint8Array; seq: number; terminal: boolean } | { frame: Uint8Array; from: number; to: number };
+
+/** Writes bytes (a heartbeat), an event or a gap to one sink, as that sink takes them. */
+function send(sink: SubscriberSink, item: Uint8Array | Delivery): boolean {
+  if (item instanceof Uint8Array) return sink.write(item);
+  if ('seq' in item) return sink.writeEvent ? sink.writeEvent(item.frame, item.seq, item.terminal) : sink.write(item.frame);
+  return sink.writeGap ? sink.writeGap(item.from, item.to) : sink.write(item.frame);
 }
 
 /** What the hub reports to the outside (metrics, logs). */
@@ -245,7 +262,7 @@ export class JobHub {
       if (drop > 0) view.frames.splice(0, drop);
       if (gap && !view.style.noGapFrames) this.broadcastTo(view, gap);
       if (view.ahead.size > 0) this.admitCaughtUp(view, event);
-      this.broadcastTo(view, frame);
+      this.broadcastTo(view, { frame, seq: event.seq, terminal: event.terminal });
     }
     if (this.eventWatchers.size > 0) this.notifyEvent(event);
     if (event.terminal) {
@@ -274,17 +291,17 @@ export class JobHub {
     }
   }
 
-  private broadcastTo(view: View, bytes: Uint8Array): void {
+  private broadcastTo(view: View, item: Uint8Array | Delivery): void {
     for (const sink of view.subscribers) {
-      if (!this.writeOrDrop(view, sink, bytes)) view.subscribers.delete(sink);
+      if (!this.writeOrDrop(view, sink, item)) view.subscribers.delete(sink);
     }
   }
 
   /** Writes to one subscriber; one that fails or falls too far behind is counted dropped and ended (false). */
-  private writeOrDrop(view: View, sink: SubscriberSink, bytes: Uint8Array): boolean {
+  private writeOrDrop(view: View, sink: SubscriberSink, item: Uint8Array | Delivery): boolean {
     let ok = false;
     try {
-      ok = sink.write(bytes);
+      ok = send(sink, item);
     } catch {
       ok = false;
     }
@@ -310,19 +327,21 @@ export class JobHub {
     const view = this.views.find((candidate) => candidate.style === style);
     if (!view) throw new Error('JobHub.attach: a frame style this hub was not built with');
     const start = Math.max(firstAfter(this.seqs, since), this.seqs.length - maxReplay);
-    const chunks: Uint8Array[] = [];
+    const items: Delivery[] = [];
     let seen = since;
     for (let i = start; i < view.frames.length; i++) {
       const prev = this.prevs[i] as number;
       if (prev > seen) {
         this.observer.onGap?.(this.jobId, seen + 1, prev);
-        if (!style.noGapFrames) chunks.push(gapFrame(seen + 1, prev));
+        if (!style.noGapFrames) items.push(gapFrame(seen + 1, prev));
       }
-      chunks.push(view.frames[i] as Uint8Array);
       seen = this.seqs[i] as number;
+      items.push({ frame: view.frames[i] as Uint8Array, seq: seen, terminal: seen === this.terminalSeq });
     }
     const replayed = view.frames.length - start;
-    if (chunks.length > 0 && !sink.write(concat(chunks))) {
+    // One write for a plain sink; one per event for a sink that frames events itself.
+    const written = sink.writeEvent ? items.every((item) => send(sink, item)) : items.length === 0 || sink.write(concat(items));
+    if (!written) {
       this.endEarly(view, sink, false);
       return { replayed, ended: true };
     }
@@ -401,8 +420,8 @@ export class JobHub {
   }
 }
 
-function gapFrame(from: number, to: number): Uint8Array {
-  return encodeUnnumberedEvent('gap', JSON.stringify({ from, to }));
+function gapFrame(from: number, to: number): Delivery {
+  return { frame: encodeUnnumberedEvent('gap', JSON.stringify({ from, to })), from, to };
 }
 
 /** Index of the first seq greater than `since` in an ascending array. */
@@ -417,15 +436,15 @@ function firstAfter(seqs: readonly number[], since: number): number {
   return lo;
 }
 
-function concat(chunks: Uint8Array[]): Uint8Array {
-  if (chunks.length === 1) return chunks[0] as Uint8Array;
+function concat(items: Delivery[]): Uint8Array {
+  if (items.length === 1) return (items[0] as Delivery).frame;
   let length = 0;
-  for (const chunk of chunks) length += chunk.byteLength;
+  for (const { frame } of items) length += frame.byteLength;
   const out = new Uint8Array(length);
   let offset = 0;
-  for (const chunk of chunks) {
-    out.set(chunk, offset);
-    offset += chunk.byteLength;
+  for (const { frame } of items) {
+    out.set(frame, offset);
+    offset += frame.byteLength;
   }
   return out;
 }

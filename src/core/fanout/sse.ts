@@ -47,3 +47,12 @@ export function encodeComment(text = ''): Uint8Array {
 export function encodeRetry(ms: number): Uint8Array {
   return encoder.encode(`retry: ${Math.max(0, Math.floor(ms))}\n\n`);
 }
+
+/**
+ * The data of a frame `encodeEvent(id, data)` made without an event name, as bytes: its data lines
+ * without the `data: ` opening the first and the line end and blank line closing the last. Framing
+ * that data anew (the multiplexed stream) reuses the cached frame's bytes instead of encoding them again.
+ */
+export function frameDataBytes(frame: Uint8Array, id: string | number): Uint8Array {
+  return frame.subarray(`id: ${id}\ndata: `.length, frame.byteLength - 2);
+}
