@@ -61,5 +61,7 @@ export function muxResumePoints(jobs: readonly JobRef[], lastEventId: string | u
 export async function multiplexRequest(c: Context, security: Security, profiles: readonly string[]): Promise<MuxRequest[]> {
   const jobs = parseStreamJobs(c.req.query('jobs'), profiles, security.maxStreamJobs);
   await requireJobsAccess(security, c, jobs);
-  return muxResumePoints(jobs, c.req.header('Last-Event-ID'), c.req.query('since'), security.maxStreamJobs);
+  // `lastEventID` (Mercure's name) for a client that opens a new EventSource, which cannot set the header.
+  const lastEventId = c.req.header('Last-Event-ID') ?? c.req.query('lastEventID');
+  return muxResumePoints(jobs, lastEventId, c.req.query('since'), security.maxStreamJobs);
 }
