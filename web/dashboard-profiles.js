@@ -43,6 +43,10 @@ export const PROFILES = {
       if (event.event === 'midjourney_completed') view.progress = 100;
       if (MIDJOURNEY_TERMINAL_FAILURES.includes(event.event)) view.failed = true;
     },
+    /** After a gap: the job object re-read. */
+    applyLatest(view, job) {
+      this.apply(view, { job });
+    },
     summary: (event) => event.event ?? '?',
   },
   'openai-responses': {
@@ -58,6 +62,12 @@ export const PROFILES = {
       if (event.type === 'response.in_progress') view.progress = undefined;
       if (event.type === 'response.completed') view.progress = 100;
       if (event.type === 'response.failed' || event.type === 'response.incomplete' || event.type === 'error') view.failed = true;
+    },
+    /** After a gap: the response object re-read; its text so far replaces the deltas missed. */
+    applyLatest(view, response) {
+      if (response.status) view.status = response.status;
+      const parts = (response.output ?? []).flatMap((item) => item.content ?? []).filter((part) => part.type === 'output_text');
+      if (parts.length > 0) view.text = parts.map((part) => part.text).join('');
     },
     summary: (event) => (event.type === 'response.output_text.delta' ? `delta ${JSON.stringify(event.delta)}` : (event.type ?? '?')),
   },
@@ -81,6 +91,9 @@ export const PROFILES = {
         if (event.result?.status >= 400 || event.error) view.failed = true;
         view.prompt ??= event.result?.body?.prompt;
       }
+    },
+    applyLatest(view, status) {
+      this.apply(view, status);
     },
     summary: (event) => event.status ?? '?',
   },

@@ -102,7 +102,8 @@ function render(name, card) {
   if (canStart && card.profile?.button && root.dataset.over === 'true' && buttons.childElementCount !== view.buttons.length) {
     buttons.replaceChildren(
       ...view.buttons.map((label) => {
-        const button = Object.assign(document.createElement('button'), { type: 'button', textContent: label });
+        const button = Object.assign(document.createElement('button'), { type: 'button', textContent: label === '🔄' ? 'Reroll' : label });
+        button.dataset.button = label;
         button.addEventListener('click', () => startWith(() => card.profile.button(splitName(name).id, label), 'midjourney-v3'));
         return button;
       }),
@@ -137,16 +138,21 @@ function onEvent(frame) {
 }
 
 function onGap(gap) {
+  const card = cards.get(gap.job);
+  if (card && gap.latest) {
+    card.profile?.applyLatest?.(card.view, gap.latest);
+    render(gap.job, card);
+  }
   logLine(gap.job, `gap: events ${gap.from}–${gap.to} are no longer kept${gap.latest ? ' (latest state re-read)' : ''}`, undefined, 'gap');
 }
 
 function showConnection(state) {
   const indicator = $('#connection');
   indicator.dataset.state = state;
-  indicator.textContent = state;
+  indicator.textContent = { open: 'live', connecting: 'connecting…', reconnecting: 'reconnecting…', closed: 'idle' }[state] ?? state;
 }
 
-async function startWith(start, profile) {
+async function startWith(start, profile, prompt) {
   const error = $('#form-error');
   error.textContent = '';
   try {
@@ -154,6 +160,11 @@ async function startWith(start, profile) {
     const name = `${profile}/${id}`;
     remember(name);
     addJob(name);
+    const card = cards.get(name);
+    if (card && prompt) {
+      card.view.prompt ??= prompt;
+      render(name, card);
+    }
   } catch (err) {
     error.textContent = `${profile}: ${err.message}`;
   }
@@ -180,7 +191,8 @@ async function main() {
     form.addEventListener('submit', (event) => {
       event.preventDefault();
       const profile = select.value;
-      startWith(() => PROFILES[profile].start($('#prompt').value), profile);
+      const prompt = $('#prompt').value;
+      startWith(() => PROFILES[profile].start(prompt), profile, prompt);
     });
   }
   const initial = token ? jobsOfToken(token, info.profiles) : [...stored().reverse(), ...(fragment.get('jobs')?.split(',') ?? [])];
