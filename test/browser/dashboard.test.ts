@@ -3,6 +3,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hasChromium, launchChromium } from '../support/chromium.ts';
 import { artifactPath, cardView, historySeqs, pageJobs, recordCards, seenOf, startJob, streamRequests } from '../support/dashboard.ts';
 import { type TestGateway, startTestGateway } from '../support/gateway.ts';
+import { REDACTED } from '../../src/core/redact.ts';
+import { API_KEY, SECURED, TOKEN_SECRET } from '../support/security.ts';
 import { until } from '../support/until.ts';
 
 /** The browser client as a page uses it: watches `jobs`, resolves with each job's seqs once all are over. */
@@ -20,16 +22,30 @@ const CLIENT_RUN = `window.runClient = async ({ jobs, shared }) => {
   });
 };`;
 
+let browser: Browser;
+beforeAll(async () => {
+  if (hasChromium) browser = await launchChromium();
+}, 60_000);
+afterAll(async () => {
+  await browser?.close();
+});
+
+/** A page of the gateway's origin with nothing but `script` (the client's own test bench). */
+async function openBench(page: Page, base: string, script = CLIENT_RUN): Promise<void> {
+  const url = `${base}/test-bench`;
+  await page.route(url, (route) =>
+    route.fulfill({ contentType: 'text/html', body: `<!doctype html><title>bench</title><script>${script}</script>` }),
+  );
+  await page.goto(url);
+}
+
 describe.skipIf(!hasChromium)('the dashboard in Chromium (open mode)', () => {
   let gw: TestGateway;
-  let browser: Browser;
 
   beforeAll(async () => {
     gw = await startTestGateway({});
-    browser = await launchChromium();
-  }, 60_000);
+  });
   afterAll(async () => {
-    await browser?.close();
     await gw?.close();
   });
 
@@ -42,15 +58,6 @@ describe.skipIf(!hasChromium)('the dashboard in Chromium (open mode)', () => {
       pages.push(page);
     }
     return pages;
-  }
-
-  /** A page of the gateway's origin with nothing but runClient (the client's own test bench). */
-  async function openBlank(page: Page): Promise<void> {
-    const url = `${gw.url}/test-bench`;
-    await page.route(url, (route) =>
-      route.fulfill({ contentType: 'text/html', body: `<!doctype html><title>bench</title><script>${CLIENT_RUN}</script>` }),
-    );
-    await page.goto(url);
   }
 
   async function startFromForm(page: Page, profile: string, prompt: string): Promise<string> {
@@ -134,7 +141,7 @@ describe.skipIf(!hasChromium)('the dashboard in Chromium (open mode)', () => {
     const context = await browser.newContext();
     try {
       const page = await context.newPage();
-      await openBlank(page);
+      await openBench(page, gw.url);
       const before = streamRequests(gw.logs);
       const seqs = await page.evaluate((args) => window.runClient(args), { jobs, shared: false });
       for (const job of jobs) expect(seqs[job]).toEqual(await historySeqs(gw.url, job));
@@ -156,7 +163,7 @@ describe.skipIf(!hasChromium)('the dashboard in Chromium (open mode)', () => {
       try {
         const tabs = [await context.newPage(), await context.newPage()];
         for (const tab of tabs) {
-          await openBlank(tab);
+          await openBench(tab, gw.url);
         }
         const before = streamRequests(gw.logs);
         const first = tabs[0]?.evaluate((args) => window.runClient(args), { jobs, shared: true });
@@ -172,6 +179,140 @@ describe.skipIf(!hasChromium)('the dashboard in Chromium (open mode)', () => {
       } finally {
         await context.close();
       }
+    }
+  });
+});
+
+/** Watches `first` with a token function (short-lived tokens minted by the test, as an app's backend would); adds `later` once the first token has expired. */
+const REFRESH_RUN = `window.refreshRun = async ({ first, later }) => {
+  const { watch } = await import('/client.js');
+  let calls = 0;
+  let firstExp;
+  const seqs = {};
+  const errors = [];
+  return new Promise((resolve) => {
+    const w = watch([first], {
+      onEvent: (frame) => (seqs[frame.job] ??= []).push(frame.seq),
+      onError: (error) => errors.push(error),
+      onEnd: () => resolve({ calls, seqs, errors }),
+    }, {
+      shared: false,
+      token: async () => {
+        calls++;
+        const token = await window.mintToken();
+        firstExp ??= JSON.parse(atob(token.split('.')[1].replace(/-/g, '+').replace(/_/g, '/'))).exp;
+        return token;
+      },
+    });
+    const check = setInterval(() => {
+      if (firstExp !== undefined && Date.now() / 1000 > firstExp + 0.2) {
+        clearInterval(check);
+        w.add(later);
+      }
+    }, 50);
+  });
+};`;
+
+describe.skipIf(!hasChromium)('the dashboard in Chromium (secured mode)', () => {
+  const SIM_TOKEN = 'sim-vendor-credential-0123456789abcdef';
+  let gw: TestGateway;
+  const key = { Authorization: `Bearer ${API_KEY}` };
+
+  beforeAll(async () => {
+    gw = await startTestGateway({ ...SECURED, SIM_TOKEN, MAX_REPLAY_EVENTS: '12' });
+  });
+  afterAll(async () => {
+    await gw?.close();
+  });
+
+  async function mintToken(jobs: readonly string[], ttlS?: number): Promise<string> {
+    const response = await fetch(`${gw.url}/v1/tokens`, {
+      method: 'POST',
+      headers: { ...key, 'Content-Type': 'application/json' },
+      body: JSON.stringify({ jobs: jobs.map((job) => job.replace('/', ':')), ...(ttlS ? { ttl_s: ttlS } : {}) }),
+    });
+    return ((await response.json()) as { token: string }).token;
+  }
+
+  it('is watch-only for the jobs of the token in its link; gaps re-read the job; no key or vendor credential reaches the page', async () => {
+    const jobs = [
+      await startJob(gw.url, 'midjourney-v3', 'watched --sim-steps 3 --sim-interval 30', key),
+      // More events than MAX_REPLAY_EVENTS: the page, opened after the end, gets a gap and re-reads the response.
+      await startJob(gw.url, 'openai-responses', 'a long answer --sim-steps 30 --sim-interval 10', key),
+      // The simulator puts the vendor credential into a log line; the gateway must never pass it on.
+      await startJob(gw.url, 'fal-queue', 'echo --sim-steps 2 --sim-interval 30 --sim-echo-token', key),
+    ];
+    for (const job of jobs) await historySeqs(gw.url, job, key);
+    const token = await mintToken(jobs);
+    const context = await browser.newContext();
+    // Without SharedWorker the stream is the page's own, so the page's network log below holds every byte it got.
+    await context.addInitScript(() => Reflect.deleteProperty(window, 'SharedWorker'));
+    try {
+      const page = await context.newPage();
+      const cdp = await context.newCDPSession(page);
+      await cdp.send('Network.enable');
+      const received: string[] = [];
+      const bodies: Promise<unknown>[] = [];
+      cdp.on('Network.eventSourceMessageReceived', (event) => void received.push(event.data));
+      cdp.on('Network.responseReceived', (event) => void received.push(JSON.stringify(event.response.headers)));
+      cdp.on('Network.loadingFinished', (event) => {
+        bodies.push(
+          cdp.send('Network.getResponseBody', { requestId: event.requestId }).then(
+            (b) => received.push(b.body),
+            () => undefined,
+          ),
+        );
+      });
+      await page.goto(`${gw.url}/#token=${token}`);
+      for (const job of jobs) await until(async () => (await cardView(page, job))?.over, { timeoutMs: 30_000, what: `${job} over` });
+      expect(await page.isHidden('#start')).toBe(true);
+      expect(await page.textContent('#mode')).toContain('watch-only');
+      const answer = (await cardView(page, jobs[1] as string)) as NonNullable<Awaited<ReturnType<typeof cardView>>>;
+      expect(answer.gaps).toBe(1);
+      const final = (await (await fetch(`${gw.url}/v1/jobs/${jobs[1]}`, { headers: key })).json()) as {
+        output: { content: { text: string }[] }[];
+      };
+      await until(async () => (await cardView(page, jobs[1] as string))?.text === final.output[0]?.content[0]?.text, 'the text re-read');
+      expect((await cardView(page, jobs[0] as string))?.images).toHaveLength(4);
+      await page.screenshot({ path: artifactPath('dashboard-watch-only.png') });
+      await Promise.all(bodies);
+      received.push(await page.content(), JSON.stringify(await page.evaluate(() => ({ ...localStorage }))));
+      const everything = received.join('\n');
+      expect(everything).toContain('"terminal":true');
+      // The echoed credential did come by, redacted.
+      expect(everything).toContain(REDACTED);
+      expect(everything).toContain('<script type="module" src="/dashboard.js">');
+      for (const secret of [API_KEY, TOKEN_SECRET, SIM_TOKEN]) expect(everything).not.toContain(secret);
+    } finally {
+      await context.close();
+    }
+  });
+
+  it('refreshes an expiring token through its callback before it expires, and reconnects with the new one', async () => {
+    const first = await startJob(gw.url, 'midjourney-v3', 'long --sim-steps 8 --sim-interval 500', key);
+    const later = await startJob(gw.url, 'openai-responses', 'short --sim-steps 2 --sim-interval 10', key);
+    const context = await browser.newContext();
+    try {
+      const page = await context.newPage();
+      await page.exposeFunction('mintToken', () => mintToken([first, later], 2));
+      await openBench(page, gw.url, REFRESH_RUN);
+      const refused = streamRequests(gw.logs, 401);
+      const result = await page.evaluate(
+        (args) =>
+          (
+            window as unknown as { refreshRun(a: unknown): Promise<{ calls: number; seqs: Record<string, number[]>; errors: unknown[] }> }
+          ).refreshRun(args),
+        { first, later },
+      );
+      expect(result.errors).toEqual([]);
+      expect(result.calls).toBeGreaterThanOrEqual(2);
+      expect(result.seqs[first]).toEqual(await historySeqs(gw.url, first, key));
+      expect(result.seqs[later]).toEqual(await historySeqs(gw.url, later, key));
+      // The reconnection for the longer list carried a fresh token: the gateway refused none.
+      expect(streamRequests(gw.logs, 401)).toBe(refused);
+      expect(streamRequests(gw.logs, 200)).toBeGreaterThanOrEqual(2);
+    } finally {
+      await context.close();
     }
   });
 });
