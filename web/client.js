@@ -12,7 +12,7 @@
 
 const WORKER_NAME = 'sse-relay-client';
 /** Where a manual reconnection asks the stream to resume (the browser's own reconnection sends `Last-Event-ID`). */
-const RESUME_PARAM = 'lastEventID';
+const RESUME_PARAM = 'last_event_id';
 /** Most items a shared worker keeps per job for tabs that attach later. */
 const BUFFER_MAX = 10_000;
 const DEFAULTS = { minRetryMs: 1000, maxRetryMs: 30_000, refreshBeforeS: 60 };

@@ -57,11 +57,14 @@ export function muxResumePoints(jobs: readonly JobRef[], lastEventId: string | u
   });
 }
 
-/** `GET /v1/stream`'s request: its jobs, access to every one of them, and where each resumes. */
+/**
+ * `GET /v1/stream`'s request: its jobs, access to every one of them, and where each resumes. The
+ * composite id comes in `Last-Event-ID` (an EventSource's reconnect) or, for a new EventSource
+ * (which cannot send the header: a longer list of jobs), in `?last_event_id=`; the header wins.
+ */
 export async function multiplexRequest(c: Context, security: Security, profiles: readonly string[]): Promise<MuxRequest[]> {
   const jobs = parseStreamJobs(c.req.query('jobs'), profiles, security.maxStreamJobs);
   await requireJobsAccess(security, c, jobs);
-  // `lastEventID` (Mercure's name) for a client that opens a new EventSource, which cannot set the header.
-  const lastEventId = c.req.header('Last-Event-ID') ?? c.req.query('lastEventID');
+  const lastEventId = c.req.header('Last-Event-ID')?.trim() || c.req.query('last_event_id');
   return muxResumePoints(jobs, lastEventId, c.req.query('since'), security.maxStreamJobs);
 }

@@ -8,7 +8,8 @@ import type { Subscriptions } from '../http/subscriptions.ts';
 import { PROFILES } from '../profiles/index.ts';
 import type { Env } from './env.ts';
 import type { StartResult } from './job-starter.ts';
-import { streamLimitTail } from './job-runtime.ts';
+import { MAX_QUEUED_BYTES, streamLimitTail } from './job-runtime.ts';
+import { fanInMultiplexed } from './multiplex.ts';
 import { workerRecipe } from './recipe.ts';
 import { expiringSlots } from './slots.ts';
 import { capStream } from './stream-cap.ts';
@@ -55,30 +56,55 @@ export function createWorkerApp(env: Env): Hono {
   const apps: AppProfile[] = served.map((entry) => entry.app(front(entry.profile)));
 
   const tail = streamLimitTail(config.RETRY_MS);
+  /** The job's stream from its object (`mode`: `{dropin: '1'}`, `{mux: '1'}`, or the uniform one). */
+  const objectStream = (job: JobRef, since: number, mode: Record<string, string> = {}) => {
+    const query = new URLSearchParams({ profile: job.profile, job: job.jobId, since: String(since), ...mode });
+    return jobObject(job).fetch(`https://job.internal/subscribe?${query}`);
+  };
+
+  /** A stream as the front serves it: the app's headers added, and the backstop (`tail`, else errored) freeing the slot however it ends. */
+  async function frontStream(
+    opened: () => Promise<Response>,
+    headers: Record<string, string>,
+    onClose: () => void,
+    cutTail?: readonly Uint8Array[],
+  ): Promise<Response> {
+    let response: Response;
+    try {
+      response = await opened();
+    } catch (err) {
+      onClose();
+      throw err;
+    }
+    const merged = new Headers(response.headers);
+    for (const [name, value] of Object.entries(headers)) merged.set(name, value);
+    if (!response.body || response.status !== 200) {
+      onClose();
+      return new Response(response.body, { status: response.status, headers: merged });
+    }
+    const capped = capStream(response.body, config.MAX_STREAM_MS + BACKSTOP_MS, { ...(cutTail ? { tail: cutTail } : {}), onEnd: onClose });
+    return new Response(capped, { status: 200, headers: merged });
+  }
+
   /** Every job's stream comes from its object, where its hub lives; the front adds the headers and the backstop. */
   const subscriptions: Subscriptions<Env> = {
-    open: async (job, since, { headers, onClose, dropIn }) => {
-      const query = new URLSearchParams({ profile: job.profile, job: job.jobId, since: String(since), ...(dropIn ? { dropin: '1' } : {}) });
-      let response: Response;
-      try {
-        response = await jobObject(job).fetch(`https://job.internal/subscribe?${query}`);
-      } catch (err) {
-        onClose();
-        throw err;
-      }
-      const merged = new Headers(response.headers);
-      for (const [name, value] of Object.entries(headers)) merged.set(name, value);
-      if (!response.body || response.status !== 200) {
-        onClose();
-        return new Response(response.body, { status: response.status, headers: merged });
-      }
-      // A drop-in stream is never closed cleanly before its end: no tail, errored instead.
-      const capped = capStream(response.body, config.MAX_STREAM_MS + BACKSTOP_MS, { ...(dropIn ? {} : { tail }), onEnd: onClose });
-      return new Response(capped, { status: 200, headers: merged });
-    },
-    openMultiplexed: async () => {
-      throw new RelayError('unavailable', 'the multiplexed stream is not served on Workers yet');
-    },
+    // A drop-in stream is never closed cleanly before its end: no tail, errored instead.
+    open: (job, since, { headers, onClose, dropIn }) =>
+      frontStream(() => objectStream(job, since, dropIn ? { dropin: '1' } : {}), headers, onClose, dropIn ? undefined : tail),
+    // Several jobs: the front merges each one's stream from its object (src/worker/multiplex.ts).
+    openMultiplexed: (jobs, { headers, onClose }) =>
+      frontStream(
+        () =>
+          fanInMultiplexed(jobs, {
+            open: (job, since) => objectStream(job, since, { mux: '1' }),
+            retryMs: config.RETRY_MS,
+            maxQueuedBytes: MAX_QUEUED_BYTES,
+            tail,
+          }),
+        headers,
+        onClose,
+        tail,
+      ),
   };
 
   return createApp<Env>({

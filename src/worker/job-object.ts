@@ -32,8 +32,9 @@ export class JobObject extends DurableObject<Env> {
   }
 
   /**
-   * `GET /subscribe?profile=&job=&since=[&dropin=1]`: the job's SSE stream (the front Worker
-   * checked access and the resume point; only it can reach this object).
+   * `GET /subscribe?profile=&job=&since=[&dropin=1|&mux=1]`: the job's SSE stream (the front Worker
+   * checked access and the resume point; only it can reach this object); `mux=1`: the job alone as
+   * a multiplexed stream, which the front merges with other jobs'.
    */
   override async fetch(request: Request): Promise<Response> {
     const url = new URL(request.url);
@@ -41,7 +42,9 @@ export class JobObject extends DurableObject<Env> {
     const profile = url.searchParams.get('profile');
     if (url.pathname !== '/subscribe' || !jobId || !profile)
       return Response.json({ error: 'no such route', code: 'not_found' }, { status: 404 });
-    return this.job(profile).subscribe(jobId, Number(url.searchParams.get('since') ?? -1), url.searchParams.get('dropin') === '1');
+    const since = Number(url.searchParams.get('since') ?? -1);
+    if (url.searchParams.get('mux') === '1') return this.job(profile).subscribeMultiplexed(jobId, since);
+    return this.job(profile).subscribe(jobId, since, url.searchParams.get('dropin') === '1');
   }
 
   /** The job object of the latest event that carried one, or null when this object has none. */

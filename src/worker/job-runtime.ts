@@ -4,6 +4,7 @@ import { encodeComment, encodeRetry } from '../core/fanout/sse.ts';
 import { type Relay, createRelay, relayTimings } from '../core/relay.ts';
 import type { UpstreamProfile } from '../core/profile.ts';
 import { answerUnexpected, errorAnswer, errorResponse } from '../http/error-response.ts';
+import { multiplexedResponse } from '../http/multiplex-response.ts';
 import { subscriptionResponse } from '../http/subscription-response.ts';
 import type { WorkerConfig } from './config.ts';
 import { type DurableBus, type JobRecord, createDurableBus } from './do-bus.ts';
@@ -22,11 +23,13 @@ export interface JobRuntime {
    * drop-in path with the style's early-end event or an abort.
    */
   subscribe(jobId: string, since: number, dropIn: boolean): Promise<Response>;
+  /** The job alone as a multiplexed stream (`GET /v1/stream`'s frames), for the front to merge with other jobs'; cut as the uniform path. */
+  subscribeMultiplexed(jobId: string, since: number): Promise<Response>;
   close(): Promise<void>;
 }
 
 /** A slow subscriber is dropped past this backlog; it reconnects and resumes. */
-const MAX_QUEUED_BYTES = 1 << 20;
+export const MAX_QUEUED_BYTES = 1 << 20;
 
 /** What ends a uniform stream at MAX_STREAM_MS: the client reconnects and resumes from its Last-Event-ID. */
 export function streamLimitTail(retryMs: number): Uint8Array[] {
@@ -59,25 +62,38 @@ export function createJobRuntime(
   // MAX_STREAM_MS: the uniform path's EventSource reconnects after the tail; a drop-in SDK is never closed cleanly.
   const uniformCut = { afterMs: config.MAX_STREAM_MS, tail: streamLimitTail(config.RETRY_MS) };
   const dropInCut = { afterMs: config.MAX_STREAM_MS };
+  const onClose = (jobId: string) => logger.debug({ jobId, subscribers: relay.counts().subscribers }, 'subscriber left');
+  /** A subscription's stream, or its refusal as a JSON error. */
+  const answered = async (jobId: string, open: () => Promise<Response>): Promise<Response> => {
+    try {
+      return await open();
+    } catch (err) {
+      return errorResponse(errorAnswer(err) ?? answerUnexpected(err, { logger, redact }, { jobId }, 'subscription failed'));
+    }
+  };
 
   return {
     config,
     logger,
     bus,
     relay,
-    async subscribe(jobId, since, dropIn) {
-      try {
-        const onClose = () => logger.debug({ jobId, subscribers: relay.counts().subscribers }, 'subscriber left');
-        const style = dropIn ? profile.dropInFrames : undefined;
-        return subscriptionResponse(await relay.subscribe(jobId, since), since, {
+    subscribe(jobId, since, dropIn) {
+      const style = dropIn ? profile.dropInFrames : undefined;
+      return answered(jobId, async () =>
+        subscriptionResponse(await relay.subscribe(jobId, since), since, {
           ...streamOptions,
-          onClose,
+          onClose: () => onClose(jobId),
           cut: dropIn ? dropInCut : uniformCut,
           ...(style ? { style } : {}),
-        });
-      } catch (err) {
-        return errorResponse(errorAnswer(err) ?? answerUnexpected(err, { logger, redact }, { jobId }, 'subscription failed'));
-      }
+        }),
+      );
+    },
+    subscribeMultiplexed(jobId, since) {
+      const job = { profile: profile.name, jobId };
+      const subscribe = (_job: unknown, after: number) => relay.subscribe(jobId, after);
+      return answered(jobId, () =>
+        multiplexedResponse([{ job, since }], subscribe, { ...streamOptions, onClose: () => onClose(jobId), cut: uniformCut }),
+      );
     },
     async close() {
       await relay.close();

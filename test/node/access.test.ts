@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ACCESS_ENV, accessScenarios, expectError, lastEvent } from '../scenarios/access.ts';
+import { multiplexAccessScenarios } from '../scenarios/multiplex.ts';
 import { startTestGateway, type TestGateway } from '../support/gateway.ts';
 import { SECURED, createWithKey } from '../support/security.ts';
 import { readSse, streamUrl } from '../support/sse.ts';
@@ -16,6 +17,7 @@ afterAll(async () => {
 });
 
 accessScenarios(() => gw.scenarioTarget());
+multiplexAccessScenarios(() => gw.scenarioTarget());
 
 describe('start-up warnings', () => {
   it('warns loudly when open and when tokens use a random secret; not when configured', async () => {

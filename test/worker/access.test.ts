@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ACCESS_ENV, accessScenarios } from '../scenarios/access.ts';
+import { multiplexAccessScenarios } from '../scenarios/multiplex.ts';
 import { createWithKey, holdStream } from '../support/security.ts';
 import { until } from '../support/until.ts';
 import { type TestWorker, startTestWorker } from '../support/worker.ts';
@@ -20,6 +21,7 @@ afterAll(async () => {
 });
 
 accessScenarios(() => worker);
+multiplexAccessScenarios(() => worker);
 
 describe('Worker: subscriber slots', () => {
   it("gets a vanished client's subscriber slot back within MAX_STREAM_MS, without the abort signal", async () => {

@@ -50,7 +50,6 @@ export class MuxStream {
   private readonly over: boolean[];
   private remaining: number;
   private done = false;
-  private heartbeatSent = false;
 
   constructor(options: MuxStreamOptions) {
     this.out = options.out;
@@ -100,14 +99,13 @@ export class MuxStream {
     return this.write(encodeUnnumberedEvent('gap', JSON.stringify({ job: (this.jobs[index] as MuxJob).name, from, to })));
   }
 
-  /** A heartbeat comment: one per turn, however many jobs' hubs send theirs at once. */
-  heartbeat(frame: Uint8Array): boolean {
+  /**
+   * Job `index`'s heartbeat comment. Every job's hub beats at the same pace: only the first job
+   * still running is passed on, so the client gets one per beat, however many jobs there are.
+   */
+  heartbeat(index: number, frame: Uint8Array): boolean {
     if (this.done) return false;
-    if (this.heartbeatSent) return true;
-    this.heartbeatSent = true;
-    queueMicrotask(() => {
-      this.heartbeatSent = false;
-    });
+    if (index !== this.over.indexOf(false)) return true;
     return this.write(frame);
   }
 
@@ -147,7 +145,7 @@ export class MuxStream {
     let terminalSeen = false;
     return {
       // A hub writes only heartbeats to a sink that takes events and gaps itself.
-      write: (bytes) => this.heartbeat(bytes),
+      write: (bytes) => this.heartbeat(index, bytes),
       writeEvent: (frame, seq, terminal) => {
         terminalSeen ||= terminal;
         return this.event(index, seq, `data: ${muxDataHead(name, seq, terminal)}`, frameDataBytes(frame, seq), ENVELOPE_END);

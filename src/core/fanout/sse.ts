@@ -17,12 +17,18 @@ function singleLine(value: string): string {
   return value.replace(/[\r\n]/g, '');
 }
 
+/** The end of an event's frame: one `data:` line per data line, then the blank line. */
+export function dataLinesText(data: string): string {
+  let text = '';
+  for (const line of data.split(LINE_BREAK)) text += `data: ${line}\n`;
+  return `${text}\n`;
+}
+
 /** Frame text for one event: `id:`, optional `event:`, one `data:` line per data line. */
 export function eventFrameText(id: string | number, data: string, event?: string): string {
   let text = `id: ${singleLine(String(id))}\n`;
   if (event !== undefined) text += `event: ${singleLine(event)}\n`;
-  for (const line of data.split(LINE_BREAK)) text += `data: ${line}\n`;
-  return `${text}\n`;
+  return text + dataLinesText(data);
 }
 
 /** One event, encoded once, ready to be written to every subscriber. */
@@ -32,9 +38,7 @@ export function encodeEvent(id: string | number, data: string, event?: string): 
 
 /** An event without an id (so it does not move the client's Last-Event-ID). */
 export function encodeUnnumberedEvent(event: string, data: string): Uint8Array {
-  let text = `event: ${singleLine(event)}\n`;
-  for (const line of data.split(LINE_BREAK)) text += `data: ${line}\n`;
-  return encoder.encode(`${text}\n`);
+  return encoder.encode(`event: ${singleLine(event)}\n${dataLinesText(data)}`);
 }
 
 /** A comment line: ignored by clients, keeps proxies from closing idle streams. */
