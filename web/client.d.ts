@@ -29,13 +29,18 @@ export interface Gap {
 /** The connection: `connecting` the first time, `open`, `reconnecting` after a loss (with back-off), `closed` when every job is over, on a refusal, or after close(). */
 export type ConnectionState = 'connecting' | 'open' | 'reconnecting' | 'closed';
 
-/** Why the gateway refused the stream for good (a 4xx other than 408 and 429, after a token refresh where one was possible). */
+/**
+ * Why the gateway refused the stream (a 4xx other than 408 and 429, after a token refresh where one
+ * was possible): a refusal naming a job drops that job; any other stops the watch until its jobs change.
+ */
 export interface StreamError {
   /** HTTP status; 0 for a client-side failure (a token function that threw). */
   status: number;
   /** The gateway's error code (`bad_request`, `forbidden`, `not_found`, …) or `token_refresh_failed`. */
   code: string;
   message: string;
+  /** The job the refusal names (unknown to the gateway, or not in the token): it is dropped, the others go on. */
+  job?: JobName;
 }
 
 /** Callbacks about one job (given per job, or shared by all). */

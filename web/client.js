@@ -13,6 +13,8 @@
 const WORKER_NAME = 'sse-relay-client';
 /** Where a manual reconnection asks the stream to resume (the browser's own reconnection sends `Last-Event-ID`). */
 const RESUME_PARAM = 'last_event_id';
+/** Errors in a row on which the browser's own retries are left to it; then the client's back-off takes over. */
+const BROWSER_RETRIES = 3;
 /** Most items a shared worker keeps per job for tabs that attach later. */
 const BUFFER_MAX = 10_000;
 const DEFAULTS = { minRetryMs: 1000, maxRetryMs: 30_000, refreshBeforeS: 60 };
@@ -85,7 +87,10 @@ class Connection {
     this.attempts = 0;
     this.timer = undefined;
     this.state = 'closed';
+    this.failures = 0;
     this.stopped = false;
+    // Refused for good (a 4xx): nothing is asked again until the list of jobs changes.
+    this.refused = false;
   }
 
   /** The jobs to stream; a change reconnects (coalesced within a turn). */
@@ -104,7 +109,10 @@ class Connection {
         changed = true;
       }
     }
-    if (changed) this.schedule(0);
+    if (changed) {
+      this.refused = false;
+      this.schedule(0);
+    }
   }
 
   /** A newer token: used from the next connection on (an open stream needs none). */
@@ -146,7 +154,7 @@ class Connection {
     clearTimeout(this.timer);
     this.source?.close();
     this.source = null;
-    if (this.stopped) return;
+    if (this.stopped || this.refused) return;
     const names = this.live();
     if (names.length === 0) return this.setState('closed');
     const url = this.url(names);
@@ -157,6 +165,7 @@ class Connection {
     source.onopen = () => {
       if (this.source !== source) return;
       this.attempts = 0;
+      this.failures = 0;
       this.setState('open');
     };
     source.onmessage = (message) => this.message(source, message);
@@ -211,15 +220,17 @@ class Connection {
 
   failed(source, url) {
     if (this.source !== source) return;
-    if (source.readyState === EventSource.CONNECTING && this.sourceToken === this.token) {
-      // The browser retries by itself, with Last-Event-ID.
+    this.failures++;
+    const retrying = source.readyState === EventSource.CONNECTING;
+    if (retrying && this.sourceToken === this.token && this.failures < BROWSER_RETRIES) {
+      // The browser retries by itself after the gateway's `retry:`, with Last-Event-ID.
       this.setState('reconnecting');
       return;
     }
     source.close();
     this.source = null;
     this.setState('reconnecting');
-    if (source.readyState === EventSource.CONNECTING) return this.schedule(0); // retry now, with the newer token
+    if (retrying && this.sourceToken !== this.token) return this.schedule(0); // retry now, with the newer token
     this.recover(url);
   }
 
@@ -241,8 +252,14 @@ class Connection {
       }
     }
     if (answer.status >= 400 && answer.status < 500 && answer.status !== 408 && answer.status !== 429) {
-      this.out.error({ status: answer.status, code: answer.code, message: answer.message });
-      this.stopped = true;
+      // A refusal naming one job (unknown, or not in the token) drops that job; the others go on.
+      const job = this.live().find((name) => answer.message.includes(name));
+      this.out.error({ status: answer.status, code: answer.code, message: answer.message, ...(job ? { job } : {}) });
+      if (job && this.live().length > 1) {
+        this.jobs.get(job).over = true;
+        return this.schedule(0);
+      }
+      this.refused = true;
       return this.setState('closed');
     }
     const ceiling = Math.min(this.maxRetryMs, this.minRetryMs * 2 ** this.attempts);
@@ -343,7 +360,13 @@ export function watch(jobs, handlers = {}, options = {}) {
       call(handlers.onState, next);
     },
     error(error) {
+      const job = error.job === undefined ? undefined : own.get(error.job);
+      if (error.job !== undefined && !job) return;
       call(handlers.onError, error);
+      if (job && !job.over) {
+        job.over = true;
+        checkEnd();
+      }
     },
   };
 

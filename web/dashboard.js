@@ -146,6 +146,18 @@ function onGap(gap) {
   logLine(gap.job, `gap: events ${gap.from}–${gap.to} are no longer kept${gap.latest ? ' (latest state re-read)' : ''}`, undefined, 'gap');
 }
 
+/** The gateway refused the stream: for one job (no longer known, not in the token), that job's card says so and it is forgotten. */
+function showRefusal(error) {
+  $('#stream-error').textContent = error.message;
+  const card = error.job === undefined ? undefined : cards.get(error.job);
+  if (!card) return;
+  card.view.status = 'refused';
+  card.view.failed = true;
+  card.root.dataset.failed = 'true';
+  render(error.job, card);
+  localStorage.setItem(STORE, JSON.stringify(stored().filter((name) => name !== error.job)));
+}
+
 function showConnection(state) {
   const indicator = $('#connection');
   indicator.dataset.state = state;
@@ -178,11 +190,7 @@ async function main() {
     : info.open
       ? 'open mode: jobs start on the gateway’s upstream account'
       : 'secured: open this page with #token=<a subscribe token>';
-  stream = watch(
-    [],
-    { onEvent, onGap, onState: showConnection, onError: (error) => ($('#form-error').textContent = error.message) },
-    { token },
-  );
+  stream = watch([], { onEvent, onGap, onState: showConnection, onError: showRefusal }, { token });
   if (canStart) {
     const select = $('#profile');
     for (const name of info.profiles.filter((each) => PROFILES[each])) select.append(new Option(PROFILES[name].label, name));

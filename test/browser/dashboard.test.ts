@@ -39,6 +39,20 @@ async function openBench(page: Page, base: string, script = CLIENT_RUN): Promise
   await page.goto(url);
 }
 
+/** Watches `jobs` (one unknown to the gateway) and resolves with the first job's seqs and the errors once the watch ends. */
+const REFUSED_RUN = `window.refusedRun = async (jobs) => {
+  const { watch } = await import('/client.js');
+  const seqs = [];
+  const errors = [];
+  return new Promise((resolve) => {
+    watch(jobs, {
+      onEvent: (frame) => frame.job === jobs[0] && seqs.push(frame.seq),
+      onError: (error) => errors.push(error),
+      onEnd: () => resolve({ seqs, errors }),
+    });
+  });
+};`;
+
 describe.skipIf(!hasChromium)('the dashboard in Chromium (open mode)', () => {
   let gw: TestGateway;
 
@@ -146,6 +160,24 @@ describe.skipIf(!hasChromium)('the dashboard in Chromium (open mode)', () => {
       const seqs = await page.evaluate((args) => window.runClient(args), { jobs, shared: false });
       for (const job of jobs) expect(seqs[job]).toEqual(await historySeqs(gw.url, job));
       expect(streamRequests(gw.logs) - before).toBe(1);
+    } finally {
+      await context.close();
+    }
+  });
+
+  it('a job the gateway does not know is refused clearly and dropped; the other jobs of the watch go on', async () => {
+    const job = await startJob(gw.url, 'openai-responses', 'known --sim-steps 3 --sim-interval 30');
+    const unknown = 'midjourney-v3/no-such-job';
+    const context = await browser.newContext();
+    try {
+      const page = await context.newPage();
+      await openBench(page, gw.url, REFUSED_RUN);
+      const result = await page.evaluate(
+        (jobs) => (window as unknown as { refusedRun(jobs: string[]): Promise<{ seqs: number[]; errors: unknown[] }> }).refusedRun(jobs),
+        [job, unknown],
+      );
+      expect(result.errors).toEqual([{ status: 404, code: 'not_found', message: expect.stringContaining(unknown), job: unknown }]);
+      expect(result.seqs).toEqual(await historySeqs(gw.url, job));
     } finally {
       await context.close();
     }
