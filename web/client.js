@@ -377,14 +377,20 @@ export function watch(jobs, handlers = {}, options = {}) {
     (err) => out.error({ status: 0, code: 'token_refresh_failed', message: String(err?.message ?? err) }),
   );
   const names = () => [...own.keys()];
-  const useShared = options.shared !== false && typeof SharedWorker === 'function';
+  // A shared worker runs this module from its own origin: only pages of that origin can start it.
+  let useShared = options.shared !== false && typeof SharedWorker === 'function' && new URL(import.meta.url).origin === location.origin;
 
   keeper.first().then(
     (token) => {
       if (closed) return;
-      transport = useShared
-        ? sharedTransport({ base, token, jobs: names(), out, keeper })
-        : localTransport({ base, token, jobs: names(), out, keeper, settings });
+      if (useShared) {
+        try {
+          transport = sharedTransport({ base, token, jobs: names(), out, keeper });
+        } catch {
+          useShared = false; // the browser refused the worker (a policy, a private mode): this tab's own connection
+        }
+      }
+      transport ??= localTransport({ base, token, jobs: names(), out, keeper, settings });
     },
     (err) => out.error({ status: 0, code: 'token_refresh_failed', message: String(err?.message ?? err) }),
   );
@@ -438,6 +444,7 @@ const tabWatches = new Map(); // watch id → its current `watch` message (sent 
 function workerPort() {
   if (tabPort) return tabPort;
   const worker = new SharedWorker(import.meta.url, { type: 'module', name: WORKER_NAME });
+  worker.onerror = (event) => console.error('sse-relay client: the shared worker failed', event.message ?? event);
   tabPort = worker.port;
   tabPort.onmessage = (message) => tabRoutes.get(message.data.id)?.(message.data);
   tabPort.start();

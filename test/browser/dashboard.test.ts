@@ -1,3 +1,5 @@
+import { type Server, createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hasChromium, launchChromium } from '../support/chromium.ts';
@@ -250,11 +252,19 @@ describe.skipIf(!hasChromium)('the dashboard in Chromium (secured mode)', () => 
   let gw: TestGateway;
   const key = { Authorization: `Bearer ${API_KEY}` };
 
+  let appOrigin: string;
+  let app: Server;
+
   beforeAll(async () => {
-    gw = await startTestGateway({ ...SECURED, SIM_TOKEN, MAX_REPLAY_EVENTS: '12' });
+    // An app on another origin (its own server, another port) may read the streams.
+    app = createServer((_req, res) => res.writeHead(200, { 'Content-Type': 'text/html' }).end('<!doctype html><title>app</title>'));
+    await new Promise<void>((resolve) => app.listen(0, '127.0.0.1', resolve));
+    appOrigin = `http://127.0.0.1:${(app.address() as AddressInfo).port}`;
+    gw = await startTestGateway({ ...SECURED, SIM_TOKEN, MAX_REPLAY_EVENTS: '12', CORS_ORIGINS: appOrigin });
   });
   afterAll(async () => {
     await gw?.close();
+    await new Promise<void>((resolve) => (app ? app.close(() => resolve()) : resolve()));
   });
 
   async function mintToken(jobs: readonly string[], ttlS?: number): Promise<string> {
@@ -315,6 +325,27 @@ describe.skipIf(!hasChromium)('the dashboard in Chromium (secured mode)', () => 
       expect(everything).toContain(REDACTED);
       expect(everything).toContain('<script type="module" src="/dashboard.js">');
       for (const secret of [API_KEY, TOKEN_SECRET, SIM_TOKEN]) expect(everything).not.toContain(secret);
+    } finally {
+      await context.close();
+    }
+  });
+
+  it('works from an app on another origin, importing the client from the gateway (each tab its own connection there)', async () => {
+    const job = await startJob(gw.url, 'openai-responses', 'elsewhere --sim-steps 3 --sim-interval 20', key);
+    const token = await mintToken([job]);
+    const context = await browser.newContext();
+    try {
+      const page = await context.newPage();
+      await page.goto(`${appOrigin}/`);
+      // A string, not a function: the test runner would rewrite a function's import().
+      const result = await page.evaluate(`(async () => {
+        const { watch } = await import(${JSON.stringify(`${gw.url}/client.js`)});
+        return new Promise((resolve) => {
+          const seqs = [];
+          const w = watch([${JSON.stringify(job)}], { onEvent: (frame) => seqs.push(frame.seq), onEnd: () => resolve({ seqs, shared: w.shared }) }, { token: ${JSON.stringify(token)} });
+        });
+      })()`);
+      expect(result).toEqual({ seqs: await historySeqs(gw.url, job, key), shared: false });
     } finally {
       await context.close();
     }
