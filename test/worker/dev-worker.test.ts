@@ -3,7 +3,10 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { hasChromium, launchChromium } from '../support/chromium.ts';
+import { cardView, historySeqs, pageJobs } from '../support/dashboard.ts';
 import { freePort } from '../support/free-port.ts';
+import { until } from '../support/until.ts';
 
 const root = join(import.meta.dirname, '../..');
 let child: ChildProcess | undefined;
@@ -72,5 +75,25 @@ describe('npm run dev:worker', () => {
       profiles: ['midjourney-v3', 'fal-queue', 'openai-responses'],
       open: true,
     });
+  });
+
+  it.skipIf(!hasChromium)('the dashboard on the Worker starts a job and shows it to its end, over the multiplexed stream', async () => {
+    expect(base).toBeDefined();
+    const browser = await launchChromium();
+    try {
+      const page = await browser.newPage();
+      await page.goto(`${base}/`);
+      await page.waitForSelector('#start:not([hidden])');
+      await page.selectOption('#profile', 'openai-responses');
+      await page.fill('#prompt', 'on the Worker --sim-steps 4 --sim-interval 50');
+      await page.click('#start button');
+      const job = await until(async () => (await pageJobs(page))[0], 'the card');
+      await until(async () => (await cardView(page, job))?.over, { timeoutMs: 30_000, what: 'the job over' });
+      const shown = await cardView(page, job);
+      expect(shown).toMatchObject({ status: 'completed', progress: 100 });
+      expect(shown?.seqs).toEqual(await historySeqs(base as string, job));
+    } finally {
+      await browser.close();
+    }
   });
 });
