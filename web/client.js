@@ -385,7 +385,7 @@ export function watch(jobs, handlers = {}, options = {}) {
       if (closed) return;
       if (useShared) {
         try {
-          transport = sharedTransport({ base, token, jobs: names(), out, keeper });
+          transport = sharedTransport({ base, token, jobs: names(), out, keeper, settings });
         } catch {
           useShared = false; // the browser refused the worker (a policy, a private mode): this tab's own connection
         }
@@ -397,12 +397,16 @@ export function watch(jobs, handlers = {}, options = {}) {
 
   return {
     add(name, jobHandlers) {
+      const known = own.has(name);
       add(name, jobHandlers);
+      if (known) return;
       ended = false;
       transport?.jobs(names());
     },
     remove(name) {
-      if (own.delete(name)) transport?.jobs(names());
+      if (!own.delete(name)) return;
+      transport?.jobs(names());
+      checkEnd();
     },
     close() {
       closed = true;
@@ -460,13 +464,14 @@ function workerPort() {
 }
 
 /** Attaches this watch to the browser's shared worker: its jobs join the worker's one stream. */
-function sharedTransport({ base, token, jobs, out, keeper }) {
+function sharedTransport({ base, token, jobs, out, keeper, settings }) {
   const port = workerPort();
   const id = crypto.randomUUID();
   const claims = token ? tokenClaims(token) : undefined;
   // Tabs share a stream when they hold the same credential: none, or tokens for the same jobs.
   const group = `${base}\n${token ? JSON.stringify([...(claims?.jobs ?? [token])].sort()) : ''}`;
-  const watchMessage = (names) => ({ type: 'watch', id, group, base, jobs: names, token: keeper.current });
+  const retry = { minRetryMs: settings.minRetryMs, maxRetryMs: settings.maxRetryMs };
+  const watchMessage = (names) => ({ type: 'watch', id, group, base, jobs: names, token: keeper.current, retry });
   tabRoutes.set(id, (message) => {
     if (message.type === 'frame') out.frame(message.frame);
     else if (message.type === 'gap') out.gap(message.gap);
@@ -539,12 +544,14 @@ function serveTabs(scope) {
     }
   };
 
-  const createGroup = (key, base, token) => {
+  /** The group's connection takes the back-off of the watch that created it. */
+  const createGroup = (key, base, token, retry) => {
     const group = { watchers: new Map(), buffers: new Map(), state: 'closed', tokenWaiters: [] };
     group.connection = new Connection({
       base,
       token,
       ...DEFAULTS,
+      ...retry,
       needToken: () =>
         new Promise((resolve, reject) => {
           group.tokenWaiters.push(resolve);
@@ -597,7 +604,7 @@ function serveTabs(scope) {
   const handle = (port, message) => {
     if (message.type === 'watch') {
       let group = groups.get(message.group);
-      if (!group) group = createGroup(message.group, message.base, message.token);
+      if (!group) group = createGroup(message.group, message.base, message.token, message.retry);
       const existing = group.watchers.get(message.id);
       const watcher = existing ?? { port, jobs: new Set(), seen: Date.now() };
       const added = message.jobs.filter((job) => !watcher.jobs.has(job));
