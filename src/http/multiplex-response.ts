@@ -86,7 +86,14 @@ export async function multiplexedResponse(
   };
   const opened = options.openSink?.(init) ?? openStreamSink(init);
   opened.sink.write(encodeRetry(options.retryMs));
-  const mux = new MuxStream({ out: opened.sink, jobs: muxJobs(jobs), live, ...(options.cut ? { earlyEndTail: options.cut.tail } : {}) });
+  const mux = new MuxStream({
+    out: opened.sink,
+    jobs: muxJobs(jobs),
+    live,
+    ...(options.cut ? { earlyEndTail: options.cut.tail } : {}),
+    // A job over is done with its hub while the others go on.
+    onJobOver: (index) => (outcomes[index] as Extract<SubscribeOutcome, { kind: 'open' }>).release(),
+  });
   stream = mux;
   for (const index of live) {
     if (mux.closed) break;

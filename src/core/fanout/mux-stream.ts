@@ -20,6 +20,8 @@ export interface MuxStreamOptions {
   live: readonly number[];
   /** Frames written before the connection is ended early (not every job over): a runtime's stream-length tail. */
   earlyEndTail?: readonly Uint8Array[];
+  /** Called when job `index` is dropped after its terminal event (what it held can go). */
+  onJobOver?(index: number): void;
 }
 
 const encoder = new TextEncoder();
@@ -45,6 +47,7 @@ export class MuxStream {
   private readonly out: SubscriberSink;
   private readonly jobs: readonly MuxJob[];
   private readonly earlyEndTail: readonly Uint8Array[];
+  private readonly onJobOver: (index: number) => void;
   /** Each job's entry of the composite id; undefined until the client has one of its events. */
   private readonly entries: (string | undefined)[];
   private readonly over: boolean[];
@@ -55,6 +58,7 @@ export class MuxStream {
     this.out = options.out;
     this.jobs = options.jobs;
     this.earlyEndTail = options.earlyEndTail ?? [];
+    this.onJobOver = options.onJobOver ?? (() => {});
     this.entries = this.jobs.map((job) => (job.since >= 0 ? muxEntry(job.key, job.since) : undefined));
     this.over = this.jobs.map(() => true);
     for (const index of options.live) this.over[index] = false;
@@ -121,6 +125,7 @@ export class MuxStream {
     }
     this.over[index] = true;
     this.remaining--;
+    this.onJobOver(index);
     if (this.remaining === 0) this.end();
   }
 

@@ -51,15 +51,18 @@ describe('MuxStream', () => {
     const b = await hubWith('b', [ev(0)]);
     const out = client();
     out.sink.write(encodeRetry(1000));
-    const mux = new MuxStream({ out: out.sink, jobs, live: [0, 1] });
+    const over: number[] = [];
+    const mux = new MuxStream({ out: out.sink, jobs, live: [0, 1], onJobOver: (index) => void over.push(index) });
     a.hub.attach(mux.jobSink(0), -1);
     b.hub.attach(mux.jobSink(1), -1);
     await a.bus.append('a', ev(2));
     await b.bus.append('b', ev(1, true));
     expect(out.ends()).toBe(0);
+    expect(over).toEqual([1]);
     await a.bus.append('a', ev(3, true));
     expect(out.ends()).toBe(1);
     expect(mux.closed).toBe(true);
+    expect(over).toEqual([1, 0]);
 
     const frames = out.messages.map((m) => ({ id: m.id, ...(JSON.parse(m.data) as { job: string; seq: number; terminal: boolean }) }));
     expect(frames.map((f) => `${f.job}:${f.seq}:${f.terminal}`)).toEqual([
