@@ -88,6 +88,8 @@ const GATEWAY_VARIABLES = {
   /** On shutdown, open SSE streams are closed spread over this window (not all at once). */
   DRAIN_MS: { schema: int(0, 60_000).default(5_000) },
   MAX_BODY_BYTES: { schema: int(1, 100 * 1024 * 1024).default(1024 * 1024) },
+  /** The media proxy's size cap per response. */
+  MEDIA_MAX_BYTES: { schema: int(1, 2 ** 40).default(50 * 1024 * 1024) },
   INSTANCE_ID: {
     schema: z
       .string()

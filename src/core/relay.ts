@@ -115,6 +115,8 @@ export interface Relay {
   subscribe(jobId: string, since: number): Promise<SubscribeOutcome>;
   /** The job object of the latest event that carried one, if the bus has it. */
   snapshot(jobId: string): Promise<Record<string, unknown> | null>;
+  /** The data of the job's retained events, oldest first; null when the bus holds nothing for it (the media proxy's source). */
+  history(jobId: string): Promise<string[] | null>;
   /**
    * Waits for the first job object of a job just created (status `created`, as the vendor
    * answers `stream:false`), however far the job got meanwhile: one read of the history, then
@@ -253,6 +255,11 @@ export function createRelay(options: RelayOptions): Relay {
     },
 
     snapshot,
+
+    async history(jobId) {
+      if ((await log.state(jobId)) === null) return null;
+      return (await log.history(jobId, -1)).map((event) => event.data);
+    },
 
     async waitForSnapshot(jobId, timeoutMs) {
       const { hub, release } = hubs.acquire(jobId);

@@ -13,6 +13,7 @@ import { type StaticAssets, mountBrowserRoutes } from './browser-routes.ts';
 import { type ErrorShape, createErrorHandler } from './error-response.ts';
 import { requireApiKey, requireJobAccess } from './auth.ts';
 import { multiplexRequest } from './multiplex.ts';
+import { type MediaDeps, mountMediaRoute } from './media-route.ts';
 import { type AppQueue, queueCreate } from './queued-create.ts';
 import type { Security } from './security.ts';
 import { resumePoint } from './subscription-response.ts';
@@ -20,7 +21,7 @@ import type { Subscriptions } from './subscriptions.ts';
 import { checkJobId, parseTokenRequest } from './validate.ts';
 
 /** What the app uses of one profile's relay (its streams come through AppDeps.subscriptions): a Relay on Node; on Workers a front backed by Durable Objects. */
-export type AppRelay = Pick<Relay, 'profile' | 'create' | 'snapshot' | 'waitForSnapshot' | 'waitForEnd' | 'upstream'>;
+export type AppRelay = Pick<Relay, 'profile' | 'create' | 'snapshot' | 'history' | 'waitForSnapshot' | 'waitForEnd' | 'upstream'>;
 
 /** A subscription as a drop-in route asks for it (see RouteKit.subscribe). */
 export interface KitSubscription {
@@ -111,6 +112,8 @@ export interface AppDeps<Ctx> {
   queues?: ReadonlyMap<string, AppQueue>;
   /** The dashboard and browser client (`web/`) by URL path, where the runtime serves them itself (Node; the Worker's are its static assets). */
   assets?: StaticAssets;
+  /** The media proxy (`/v1/jobs/<profile>/<id>/media/<n>`); without it the route is not served. */
+  media?: MediaDeps;
 }
 
 /** The uniform subscribe path of any profile's job. */
@@ -225,6 +228,7 @@ export function createApp<Ctx>(deps: AppDeps<Ctx>): Hono {
     return withSlot(c, (release) => subscriptions.openMultiplexed(jobs, { headers: streamHeaders(c), onClose: release, context }));
   }
   app.get('/v1/stream', serveMultiplexed);
+  if (deps.media) mountMediaRoute(app, new Map([...profiles].map(([name, entry]) => [name, entry.relay])), security, deps.media);
 
   /** A create waiting in the queue (see RouteKit.createInQueue). */
   async function createInQueue(

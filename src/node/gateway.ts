@@ -17,10 +17,12 @@ import { type Relay, createRelay, relayTimings } from '../core/relay.ts';
 import { createUpstreamClient } from '../core/ingest/upstream.ts';
 import { createApp } from '../http/app.ts';
 import { PROFILES } from '../profiles/index.ts';
+import { mediaSources } from '../profiles/media.ts';
 import { clientIpFrom } from '../http/client-ip.ts';
 import { isLoopbackAddress } from '../http/open-mode.ts';
 import { createSecurity } from '../http/security.ts';
 import { createLocalSubscriptions } from '../http/subscriptions.ts';
+import { createNodeMediaHop } from './media-hop.ts';
 import { createMetrics } from './metrics.ts';
 import { loadWebAssets } from './web-assets.ts';
 import { createRedisBus } from './redis-bus.ts';
@@ -167,6 +169,12 @@ export async function startGateway(config: Config, overrides: GatewayOverrides =
     logger,
     redact,
     maxBodyBytes: config.MAX_BODY_BYTES,
+    // The simulator's images are on loopback: its origin alone is exempt from the address check.
+    media: {
+      sources: mediaSources(served, simulatorOrigin ? [simulatorOrigin] : []),
+      hop: createNodeMediaHop({ exemptOrigins: simulatorOrigin ? [simulatorOrigin] : [] }),
+      maxBytes: config.MEDIA_MAX_BYTES,
+    },
     metrics: createMetrics([...relays.values()]),
     security,
     assets: loadWebAssets(),

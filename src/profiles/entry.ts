@@ -2,6 +2,7 @@
 import { z } from 'zod';
 import type { ProfileVariables, Variable, Variables } from '../core/config.ts';
 import type { UpstreamEndpoint } from '../core/ingest/upstream.ts';
+import type { ProfileMedia } from '../core/media/media.ts';
 import type { UpstreamProfile } from '../core/profile.ts';
 import type { AppProfile, AppRelay } from '../http/app.ts';
 
@@ -14,6 +15,8 @@ export interface ProfileEntry<V extends Variables = Variables> {
   app(relay: AppRelay): AppProfile;
   /** Where the built-in simulator serves this vendor. */
   simulatorPath: string;
+  /** Where its jobs' media (result images, videos) are, for the media proxy; absent: its jobs have none. */
+  media?: ProfileMedia;
   /** Its variables: the credential, the base URL and the vendor's own URL, with the schema of each. */
   variables: ProfileVariables<V>;
   /** The vendor's base URL and credential from the configuration; undefined when its credential is not set. */

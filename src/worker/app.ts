@@ -6,10 +6,12 @@ import { type AppProfile, type AppRelay, createApp } from '../http/app.ts';
 import { createSecurity } from '../http/security.ts';
 import type { Subscriptions } from '../http/subscriptions.ts';
 import { PROFILES } from '../profiles/index.ts';
+import { mediaSources } from '../profiles/media.ts';
 import type { Env } from './env.ts';
 import type { StartResult } from './job-starter.ts';
 import { MAX_QUEUED_BYTES, streamLimitTail } from './job-runtime.ts';
 import { fanInMultiplexed } from './multiplex.ts';
+import { workerMediaHop } from './media-hop.ts';
 import { workerRecipe } from './recipe.ts';
 import { expiringSlots } from './slots.ts';
 import { capStream } from './stream-cap.ts';
@@ -47,6 +49,7 @@ export function createWorkerApp(env: Env): Hono {
       return started;
     },
     snapshot: (jobId) => jobObject({ profile: profile.name, jobId }).snapshot(profile.name, jobId),
+    history: (jobId) => jobObject({ profile: profile.name, jobId }).history(profile.name, jobId),
     waitForSnapshot: (jobId, timeoutMs) => jobObject({ profile: profile.name, jobId }).createdJob(profile.name, jobId, timeoutMs),
     // No signal over RPC: a caller that leaves lets the object's wait run out at the job's end or deadline.
     waitForEnd: (jobId) => jobObject({ profile: profile.name, jobId }).finalJob(profile.name, jobId),
@@ -116,5 +119,10 @@ export function createWorkerApp(env: Env): Hono {
     redact,
     security,
     maxBodyBytes: config.MAX_BODY_BYTES,
+    media: {
+      sources: mediaSources(served.map((entry) => ({ entry, endpoint: entry.endpoint(config) ?? { credential: '' } }))),
+      hop: workerMediaHop,
+      maxBytes: config.MEDIA_MAX_BYTES,
+    },
   });
 }

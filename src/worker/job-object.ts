@@ -52,6 +52,11 @@ export class JobObject extends DurableObject<Env> {
     return this.job(profile).relay.snapshot(jobId);
   }
 
+  /** The data of the job's stored events, oldest first, or null when this object has none (the media proxy's source). */
+  async history(profile: string, jobId: string): Promise<string[] | null> {
+    return this.job(profile).relay.history(jobId);
+  }
+
   /**
    * Follows the upstream stream of a job just created (the caller keeps the connection and
    * pumps it here); resolves with the job id once its first events are stored.

@@ -2,6 +2,7 @@
  * The fal-queue profile as the gateway registers it: its key, sent as `Authorization: Key` (the
  * name fal's own SDK reads), and optionally another queue host; `FAL_KEY` alone means fal's queue.
  */
+import { falMedia } from './media.ts';
 import { baseUrlVariable, credentialVariable, profileEntry } from '../entry.ts';
 import { FAL_DIRECT_ORIGINS } from './paths.ts';
 import { FAL_QUEUE_VENDOR_URL, falQueue } from './profile.ts';
@@ -11,6 +12,7 @@ export const falQueueEntry = profileEntry({
   profile: falQueue,
   app: falApp,
   simulatorPath: '/fal/queue',
+  media: falMedia,
   variables: {
     credential: 'FAL_KEY',
     baseUrl: 'FAL_QUEUE_URL',
