@@ -106,6 +106,8 @@ describe.skipIf(!hasChromium)('the dashboard in Chromium (open mode)', () => {
         });
         const id = encodeURIComponent(mj.slice(mj.indexOf('/') + 1));
         expect(image.images).toEqual([0, 1, 2, 3].map((n) => `/v1/jobs/midjourney-v3/${id}/media/${n}`));
+        // Through the media proxy, the four images load.
+        await until(async () => (await cardView(page, mj))?.loaded === 4, 'the four images loaded');
         const text = (await cardView(page, ai)) as NonNullable<Awaited<ReturnType<typeof cardView>>>;
         expect(text).toMatchObject({ status: 'completed', progress: 100, seqs: history[ai] });
         // The progress went up step by step to 100.
@@ -120,7 +122,9 @@ describe.skipIf(!hasChromium)('the dashboard in Chromium (open mode)', () => {
         for (const [i, t] of seen.entries())
           if (i > 0) expect(t.startsWith(seen[i - 1] as string) && t.length > (seen[i - 1] as string).length).toBe(true);
       }
-      await a.screenshot({ path: artifactPath('dashboard.png') });
+      // The Midjourney card's event log open, for the picture in docs/dashboard.md.
+      await a.click(`.card[data-job="${mj}"] summary`);
+      await a.screenshot({ path: artifactPath('dashboard.png'), fullPage: true });
     } finally {
       await context.close();
     }

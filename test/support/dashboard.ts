@@ -45,6 +45,8 @@ export interface CardView {
   over: boolean;
   progress: number;
   images: string[];
+  /** How many of the images the browser has loaded and decoded. */
+  loaded: number;
   text: string | undefined;
   seqs: number[];
   gaps: number;
@@ -60,6 +62,7 @@ export function cardView(page: Page, job: string): Promise<CardView | undefined>
       over: card.dataset.over === 'true',
       progress: (card.querySelector('progress') as HTMLProgressElement).value,
       images: [...card.querySelectorAll('img')].map((img) => img.getAttribute('src') ?? ''),
+      loaded: [...card.querySelectorAll('img')].filter((img) => img.complete && img.naturalWidth > 0).length,
       text: card.querySelector('.text')?.textContent ?? undefined,
       seqs: [...card.querySelectorAll<HTMLElement>('.log li[data-seq]')].map((li) => Number(li.dataset.seq)),
       gaps: card.querySelectorAll('.log li.gap').length,
