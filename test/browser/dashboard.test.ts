@@ -319,7 +319,9 @@ describe.skipIf(!hasChromium)('the dashboard in Chromium (secured mode)', () => 
         output: { content: { text: string }[] }[];
       };
       await until(async () => (await cardView(page, jobs[1] as string))?.text === final.output[0]?.content[0]?.text, 'the text re-read');
-      expect((await cardView(page, jobs[0] as string))?.images).toHaveLength(4);
+      // The images load through the media proxy with the page's token: Midjourney's four, fal's one.
+      await until(async () => (await cardView(page, jobs[0] as string))?.loaded === 4, 'the Midjourney images');
+      await until(async () => (await cardView(page, jobs[2] as string))?.loaded === 1, "fal's image");
       await page.screenshot({ path: artifactPath('dashboard-watch-only.png') });
       await Promise.all(bodies);
       received.push(await page.content(), JSON.stringify(await page.evaluate(() => ({ ...localStorage }))));
