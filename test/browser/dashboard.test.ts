@@ -6,7 +6,7 @@ import { hasChromium, launchChromium } from '../support/chromium.ts';
 import { artifactPath, cardView, historySeqs, pageJobs, recordCards, seenOf, startJob, streamRequests } from '../support/dashboard.ts';
 import { type TestGateway, startTestGateway } from '../support/gateway.ts';
 import { REDACTED } from '../../src/core/redact.ts';
-import { API_KEY, SECURED, TOKEN_SECRET } from '../support/security.ts';
+import { API_KEY, SECURED, TOKEN_SECRET, holdStream } from '../support/security.ts';
 import { until } from '../support/until.ts';
 
 /** The browser client as a page uses it: watches `jobs`, resolves with each job's seqs once all are over. */
@@ -381,6 +381,61 @@ describe.skipIf(!hasChromium)('the dashboard in Chromium (secured mode)', () => 
       expect(streamRequests(gw.logs, 401)).toBe(refused);
       expect(streamRequests(gw.logs, 200)).toBeGreaterThanOrEqual(2);
     } finally {
+      await context.close();
+    }
+  });
+});
+
+/** Watches `jobs` with a short back-off, recording the connection's states; resolves once every job is over. */
+const BACKOFF_RUN = `window.backoffRun = async (jobs) => {
+  const { watch } = await import('/client.js');
+  const states = [];
+  const seqs = Object.fromEntries(jobs.map((job) => [job, []]));
+  return new Promise((resolve) => {
+    window.backoffStates = states;
+    watch(jobs, {
+      onEvent: (frame) => seqs[frame.job].push(frame.seq),
+      onState: (state) => states.push(state),
+      onEnd: () => resolve({ states, seqs }),
+    }, { shared: false, minRetryMs: 100, maxRetryMs: 400 });
+  });
+};`;
+
+describe.skipIf(!hasChromium)('the browser client refused for a while (a full gateway)', () => {
+  let gw: TestGateway;
+  beforeAll(async () => {
+    gw = await startTestGateway({ MAX_SUBSCRIBERS: '1' });
+  });
+  afterAll(async () => {
+    await gw?.close();
+  });
+
+  it('backs off and tries again until the gateway has room, then gets every event', async () => {
+    const job = await startJob(gw.url, 'openai-responses', 'wait for room --sim-steps 3 --sim-interval 20');
+    // Another client holds the instance's only subscriber slot: the page's stream is answered 503.
+    const long = await startJob(gw.url, 'midjourney-v3', 'held --sim-steps 60 --sim-interval 500');
+    const other = await holdStream(`${gw.url}/v1/jobs/${long}/stream`);
+    const context = await browser.newContext();
+    try {
+      const page = await context.newPage();
+      await openBench(page, gw.url, BACKOFF_RUN);
+      const refusedBefore = streamRequests(gw.logs, 503);
+      const run = page.evaluate(
+        (jobs) =>
+          (window as unknown as { backoffRun(jobs: string[]): Promise<{ states: string[]; seqs: Record<string, number[]> }> }).backoffRun(
+            jobs,
+          ),
+        [job],
+      );
+      // Refused, asked why, and refused again after the back-off.
+      await until(() => streamRequests(gw.logs, 503) - refusedBefore >= 3, 'refusals in a row');
+      other.close();
+      const result = await run;
+      expect(result.seqs[job]).toEqual(await historySeqs(gw.url, job));
+      expect(result.states).toContain('reconnecting');
+      expect(result.states.at(-1)).toBe('closed');
+    } finally {
+      other.close();
       await context.close();
     }
   });
