@@ -27,7 +27,7 @@ export function jobName(profile, id) {
 /** `<profile>/<id>` in a URL: the id encoded. */
 function jobPath(name) {
   const slash = name.indexOf('/');
-  return `${name.slice(0, slash)}/${encodeURIComponent(name.slice(slash + 1))}`;
+  return `${encodeURIComponent(name.slice(0, slash))}/${encodeURIComponent(name.slice(slash + 1))}`;
 }
 
 /** A token's claims (a JWT's payload, unverified: the client only reads its expiry and jobs), or undefined. */
@@ -324,7 +324,7 @@ export function watch(jobs, handlers = {}, options = {}) {
   let transport;
 
   const add = (name, jobHandlers) => {
-    if (typeof name !== 'string' || !/^[^/]+\/.+/.test(name)) throw new TypeError(`a job is "<profile>/<id>", not ${JSON.stringify(name)}`);
+    if (typeof name !== 'string' || !/^[\w-]+\/./.test(name)) throw new TypeError(`a job is "<profile>/<id>", not ${JSON.stringify(name)}`);
     if (!own.has(name)) own.set(name, { handlers: jobHandlers ?? {}, seq: -1, over: false });
     else if (jobHandlers) own.get(name).handlers = jobHandlers;
   };
@@ -466,7 +466,8 @@ function workerPort() {
 /** Attaches this watch to the browser's shared worker: its jobs join the worker's one stream. */
 function sharedTransport({ base, token, jobs, out, keeper, settings }) {
   const port = workerPort();
-  const id = crypto.randomUUID();
+  // Not crypto.randomUUID: a page served over plain HTTP (not localhost) has none.
+  const id = `${Date.now().toString(36)}-${Math.random().toString(36).slice(2)}-${Math.random().toString(36).slice(2)}`;
   const claims = token ? tokenClaims(token) : undefined;
   // Tabs share a stream when they hold the same credential: none, or tokens for the same jobs.
   const group = `${base}\n${token ? JSON.stringify([...(claims?.jobs ?? [token])].sort()) : ''}`;

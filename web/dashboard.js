@@ -54,7 +54,8 @@ function mediaUrl(name, n) {
 }
 
 function addJob(name) {
-  if (cards.has(name)) return;
+  // From a link, a token or storage: only `<profile>/<id>`.
+  if (typeof name !== 'string' || !/^[\w-]+\/./.test(name) || cards.has(name)) return;
   const { profile, id } = splitName(name);
   const root = $('#card').content.firstElementChild.cloneNode(true);
   root.dataset.job = name;
@@ -204,7 +205,7 @@ async function main() {
     });
   }
   const initial = token ? jobsOfToken(token, info.profiles) : [...stored().reverse(), ...(fragment.get('jobs')?.split(',') ?? [])];
-  for (const name of initial) if (/^[^/]+\/.+/.test(name)) addJob(name);
+  for (const name of initial) addJob(name);
   // Jobs started in another tab of this browser appear here too.
   addEventListener('storage', (event) => {
     if (event.key === STORE && !token) for (const name of stored().reverse()) addJob(name);
