@@ -6,6 +6,8 @@ import { hasChromium, launchChromium } from '../support/chromium.ts';
 import { artifactPath, cardView, historySeqs, pageJobs, recordCards, seenOf, startJob, streamRequests } from '../support/dashboard.ts';
 import { type TestGateway, startTestGateway } from '../support/gateway.ts';
 import { REDACTED } from '../../src/core/redact.ts';
+// The client's own types (web/client.d.ts), checked by `npm run check` here.
+import type { ConnectionState, StreamError } from '../../web/client.js';
 import { API_KEY, SECURED, TOKEN_SECRET, holdStream } from '../support/security.ts';
 import { until } from '../support/until.ts';
 
@@ -179,7 +181,8 @@ describe.skipIf(!hasChromium)('the dashboard in Chromium (open mode)', () => {
       const page = await context.newPage();
       await openBench(page, gw.url, REFUSED_RUN);
       const result = await page.evaluate(
-        (jobs) => (window as unknown as { refusedRun(jobs: string[]): Promise<{ seqs: number[]; errors: unknown[] }> }).refusedRun(jobs),
+        (jobs) =>
+          (window as unknown as { refusedRun(jobs: string[]): Promise<{ seqs: number[]; errors: StreamError[] }> }).refusedRun(jobs),
         [job, unknown],
       );
       expect(result.errors).toEqual([{ status: 404, code: 'not_found', message: expect.stringContaining(unknown), job: unknown }]);
@@ -369,7 +372,9 @@ describe.skipIf(!hasChromium)('the dashboard in Chromium (secured mode)', () => 
       const result = await page.evaluate(
         (args) =>
           (
-            window as unknown as { refreshRun(a: unknown): Promise<{ calls: number; seqs: Record<string, number[]>; errors: unknown[] }> }
+            window as unknown as {
+              refreshRun(a: unknown): Promise<{ calls: number; seqs: Record<string, number[]>; errors: StreamError[] }>;
+            }
           ).refreshRun(args),
         { first, later },
       );
@@ -422,9 +427,9 @@ describe.skipIf(!hasChromium)('the browser client refused for a while (a full ga
       const refusedBefore = streamRequests(gw.logs, 503);
       const run = page.evaluate(
         (jobs) =>
-          (window as unknown as { backoffRun(jobs: string[]): Promise<{ states: string[]; seqs: Record<string, number[]> }> }).backoffRun(
-            jobs,
-          ),
+          (
+            window as unknown as { backoffRun(jobs: string[]): Promise<{ states: ConnectionState[]; seqs: Record<string, number[]> }> }
+          ).backoffRun(jobs),
         [job],
       );
       // Refused, asked why, and refused again after the back-off.
