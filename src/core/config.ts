@@ -137,6 +137,9 @@ const GATEWAY_VARIABLES = {
   CREATE_QUEUE_MAX: { schema: int(0, 1_000_000).default(0) },
   CREATE_QUEUE_POLL_MS: { schema: int(10, 3_600_000).default(1000) },
   CREATE_QUEUE_MAX_WAIT_MS: { schema: int(1000, 86_400_000).default(600_000) },
+  /** Node: with TLS_KEY_FILE, HTTP/2 over TLS (HTTP/1.1 for clients without h2). */
+  TLS_CERT_FILE: { schema: z.string().min(1).optional() },
+  TLS_KEY_FILE: { schema: z.string().min(1).optional() },
 } satisfies Variables;
 
 /** The name of one of the gateway's own variables. */
@@ -219,6 +222,8 @@ function modeProblems(config: Parsed, profiles: readonly ProfileVariables[]): st
   if (configured.length > 0 && config.SIMULATOR) {
     problems.push(`SIMULATOR: cannot be combined with an upstream credential (${configured.join(', ')} set)`);
   }
+  if ((config.TLS_CERT_FILE === undefined) !== (config.TLS_KEY_FILE === undefined))
+    problems.push('TLS_CERT_FILE, TLS_KEY_FILE: set both (HTTP/2 over TLS) or neither');
   for (const { credential, baseUrl } of profiles) {
     if (config[baseUrl] !== undefined && config[credential] === undefined) problems.push(`${credential}: required when ${baseUrl} is set`);
   }

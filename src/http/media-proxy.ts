@@ -88,6 +88,9 @@ async function answer(response: Response, maxBytes: number): Promise<Response> {
   }
   if (size !== undefined) headers.set('Content-Length', String(size));
   if (!response.body) return new Response(null, { status, headers });
+  // An announced length (checked above) is what HTTP delivers, no more: the body passes as it is,
+  // so the runtime sends that length (workerd drops it for a transformed stream).
+  if (size !== undefined) return new Response(response.body, { status, headers });
   return new Response(response.body.pipeThrough(capped(maxBytes)), { status, headers });
 }
 

@@ -30,6 +30,7 @@ import { GATEWAY_LEGACY_LAYOUT, warnOfLegacyJobs, withRedis } from './redis-migr
 import { createRedisQueue } from './redis-queue.ts';
 import { type NodeContext, createSocketSinks } from './socket-sink-opener.ts';
 import { type NodeProcess, createNodeProcess } from './recipe.ts';
+import { type SecureServe, destroyConnections, secureServe, trackConnections } from './tls-server.ts';
 
 export interface Gateway {
   url: string;
@@ -59,9 +60,15 @@ export interface GatewayOverrides {
   busKind?: string;
 }
 
-function listen(fetch: (req: Request) => Response | Promise<Response>, port: number, hostname: string): Promise<ServerType> {
+function listen(
+  fetch: (req: Request) => Response | Promise<Response>,
+  port: number,
+  hostname: string,
+  tls?: SecureServe,
+): Promise<ServerType> {
   return new Promise((resolve, reject) => {
-    const server = serve({ fetch, port, hostname }, () => resolve(server));
+    const server = serve({ fetch, port, hostname, ...tls }, () => resolve(server));
+    if (tls) trackConnections(server);
     server.once('error', reject);
   });
 }
@@ -70,6 +77,7 @@ function closeServer(server: ServerType): Promise<void> {
   return new Promise((resolve) => {
     server.close(() => resolve());
     if ('closeAllConnections' in server) server.closeAllConnections();
+    else destroyConnections(server);
   });
 }
 
@@ -198,7 +206,7 @@ export async function startGateway(config: Config, overrides: GatewayOverrides =
     await sim?.close();
   };
   try {
-    server = await listen(app.fetch, config.PORT, config.HOST);
+    server = await listen(app.fetch, config.PORT, config.HOST, secureServe(config));
   } catch (err) {
     await teardown();
     throw err;
@@ -206,7 +214,8 @@ export async function startGateway(config: Config, overrides: GatewayOverrides =
   const listening = server;
   const { port } = server.address() as AddressInfo;
   const host = config.HOST === '0.0.0.0' || config.HOST === '::' ? '127.0.0.1' : config.HOST;
-  const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+  const scheme = config.TLS_CERT_FILE ? 'https' : 'http';
+  const url = `${scheme}://${host.includes(':') ? `[${host}]` : host}:${port}`;
   logger.info({ url, bus: busKind }, 'sse-relay listening');
   // Jobs stored before profiles are not read: say so (moving them is the operator's step, docs/operations/upgrading.md).
   legacyCheck =

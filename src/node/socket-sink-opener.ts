@@ -1,8 +1,10 @@
 import { IncomingMessage, ServerResponse } from 'node:http';
+import { Http2ServerResponse } from 'node:http2';
 import type { Socket } from 'node:net';
 import type { Http2Bindings, HttpBindings } from '@hono/node-server';
 import { RESPONSE_ALREADY_SENT } from '@hono/node-server/utils/response';
 import type { SinkInit, SinkOpener } from '../http/subscription-response.ts';
+import { Http2Sink } from './h2-sink.ts';
 import { SocketSink } from './socket-sink.ts';
 
 /** How often TCP probes an idle subscriber's connection, so a vanished peer is noticed without traffic. */
@@ -41,6 +43,9 @@ export function createSocketSinks(): SocketSinks {
   return {
     open(init, context) {
       const res = context?.outgoing;
+      // HTTP/2: one stream of a shared connection, written on its own (see Http2Sink).
+      if (res instanceof Http2ServerResponse && !res.headersSent)
+        return { sink: new Http2Sink(res, { ...init, endGraceMs: END_GRACE_MS }), response: RESPONSE_ALREADY_SENT };
       if (!(res instanceof ServerResponse) || res.headersSent) return undefined;
       const req = context?.incoming instanceof IncomingMessage ? context.incoming : null;
       // A pipelined request's response has no socket yet; the request always knows its connection.

@@ -6,12 +6,11 @@ import { type AppProfile, type AppRelay, createApp } from '../http/app.ts';
 import { createSecurity } from '../http/security.ts';
 import type { Subscriptions } from '../http/subscriptions.ts';
 import { PROFILES } from '../profiles/index.ts';
-import { mediaSources } from '../profiles/media.ts';
 import type { Env } from './env.ts';
 import type { StartResult } from './job-starter.ts';
 import { MAX_QUEUED_BYTES, streamLimitTail } from './job-runtime.ts';
 import { fanInMultiplexed } from './multiplex.ts';
-import { workerMediaHop } from './media-hop.ts';
+import { workerMedia } from './media-hop.ts';
 import { workerRecipe } from './recipe.ts';
 import { expiringSlots } from './slots.ts';
 import { capStream } from './stream-cap.ts';
@@ -119,10 +118,6 @@ export function createWorkerApp(env: Env): Hono {
     redact,
     security,
     maxBodyBytes: config.MAX_BODY_BYTES,
-    media: {
-      sources: mediaSources(served.map((entry) => ({ entry, endpoint: entry.endpoint(config) ?? { credential: '' } }))),
-      hop: workerMediaHop,
-      maxBytes: config.MEDIA_MAX_BYTES,
-    },
+    media: workerMedia(config, served),
   });
 }

@@ -51,6 +51,16 @@ describe('loadConfig', () => {
     );
   });
 
+  it('takes TLS_CERT_FILE and TLS_KEY_FILE together or not at all', () => {
+    expect(loadConfig({ TLS_CERT_FILE: '/c.pem', TLS_KEY_FILE: '/k.pem' })).toMatchObject({
+      TLS_CERT_FILE: '/c.pem',
+      TLS_KEY_FILE: '/k.pem',
+    });
+    for (const one of [{ TLS_CERT_FILE: '/c.pem' }, { TLS_KEY_FILE: '/k.pem' }])
+      expect(() => loadConfig(one)).toThrow('TLS_CERT_FILE, TLS_KEY_FILE: set both (HTTP/2 over TLS) or neither');
+    expect(loadConfig({}).MEDIA_MAX_BYTES).toBe(50 * 1024 * 1024);
+  });
+
   it('ignores empty values and unrelated variables', () => {
     expect(loadConfig({ PORT: '', PATH: '/bin', HOME: '/root' }).PORT).toBe(8080);
   });

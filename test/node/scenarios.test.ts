@@ -1,4 +1,5 @@
 import { afterAll, beforeAll } from 'vitest';
+import { mediaScenarios } from '../scenarios/media.ts';
 import { SCENARIO_PROFILES } from '../scenarios/profiles.ts';
 import { uniformScenarios } from '../scenarios/uniform.ts';
 import { upstreamScenarios } from '../scenarios/upstream.ts';
@@ -14,3 +15,4 @@ afterAll(async () => {
 
 upstreamScenarios(() => gw.scenarioTarget());
 for (const profile of SCENARIO_PROFILES) uniformScenarios(() => gw.scenarioTarget(), profile);
+mediaScenarios(() => gw.scenarioTarget());

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll } from 'vitest';
 import { badRequestScenarios } from '../scenarios/bad-requests.ts';
 import { openModeScenarios } from '../scenarios/open-mode.ts';
+import { mediaScenarios } from '../scenarios/media.ts';
 import { SCENARIO_PROFILES } from '../scenarios/profiles.ts';
 import { streamingScenarios } from '../scenarios/streaming.ts';
 import { uniformScenarios } from '../scenarios/uniform.ts';
@@ -21,3 +22,4 @@ upstreamScenarios(() => worker);
 badRequestScenarios(() => worker);
 openModeScenarios(() => worker);
 for (const profile of SCENARIO_PROFILES) uniformScenarios(() => worker, profile);
+mediaScenarios(() => worker);
