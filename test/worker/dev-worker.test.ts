@@ -77,23 +77,33 @@ describe('npm run dev:worker', () => {
     });
   });
 
-  it.skipIf(!hasChromium)('the dashboard on the Worker starts a job and shows it to its end, over the multiplexed stream', async () => {
-    expect(base).toBeDefined();
-    const browser = await launchChromium();
-    try {
-      const page = await browser.newPage();
-      await page.goto(`${base}/`);
-      await page.waitForSelector('#start:not([hidden])');
-      await page.selectOption('#profile', 'openai-responses');
-      await page.fill('#prompt', 'on the Worker --sim-steps 4 --sim-interval 50');
-      await page.click('#start button');
-      const job = await until(async () => (await pageJobs(page))[0], 'the card');
-      await until(async () => (await cardView(page, job))?.over, { timeoutMs: 30_000, what: 'the job over' });
-      const shown = await cardView(page, job);
-      expect(shown).toMatchObject({ status: 'completed', progress: 100 });
-      expect(shown?.seqs).toEqual(await historySeqs(base as string, job));
-    } finally {
-      await browser.close();
-    }
-  });
+  it.skipIf(!hasChromium)(
+    'the dashboard on the Worker starts jobs and shows them to their end, over the multiplexed stream, images through the media proxy',
+    async () => {
+      expect(base).toBeDefined();
+      const browser = await launchChromium();
+      try {
+        const page = await browser.newPage();
+        await page.goto(`${base}/`);
+        await page.waitForSelector('#start:not([hidden])');
+        const jobs: string[] = [];
+        for (const profile of ['openai-responses', 'midjourney-v3']) {
+          await page.selectOption('#profile', profile);
+          await page.fill('#prompt', 'on the Worker --sim-steps 4 --sim-interval 50');
+          await page.click('#start button');
+          jobs.push(await until(async () => (await pageJobs(page)).find((job) => job.startsWith(`${profile}/`)), `the ${profile} card`));
+        }
+        for (const job of jobs) {
+          await until(async () => (await cardView(page, job))?.over, { timeoutMs: 30_000, what: `${job} over` });
+          const shown = await cardView(page, job);
+          expect(shown).toMatchObject({ status: 'completed', progress: 100 });
+          expect(shown?.seqs).toEqual(await historySeqs(base as string, job));
+        }
+        // The Midjourney images, through the Worker's media proxy.
+        await until(async () => (await cardView(page, jobs[1] as string))?.loaded === 4, 'the four images');
+      } finally {
+        await browser.close();
+      }
+    },
+  );
 });
