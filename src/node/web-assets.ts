@@ -44,7 +44,7 @@ export function loadWebAssets(folder: string | undefined = webFolder()): StaticA
     // Deno and other TypeScript runtimes find the module's types by this header.
     if (name === 'client.js') headers['X-TypeScript-Types'] = '/client.d.ts';
     // The client is public code: any page may import it (a module is fetched with CORS); its streams keep their own CORS rules.
-    if (name.startsWith('client.')) headers['Access-Control-Allow-Origin'] = '*';
+    if (name.startsWith('client')) headers['Access-Control-Allow-Origin'] = '*';
     const asset = { body, headers };
     assets.set(`/${name}`, asset);
     if (name === 'index.html') assets.set('/', asset);
