@@ -4,7 +4,7 @@
  * scripts call these; the core's functions take the profiles' declarations as a parameter.
  */
 import * as core from './core/config.ts';
-import { PROFILE_VARIABLES } from './profiles/index.ts';
+import { PROFILES, PROFILE_VARIABLES } from './profiles/index.ts';
 
 export { ConfigError, isProduction, type VariableInfo } from './core/config.ts';
 
@@ -16,7 +16,14 @@ export type ConfigVariableName = keyof Config;
 
 /** Parses environment variables; throws ConfigError naming each invalid variable (never its value). */
 export function loadConfig(env: Record<string, string | undefined>): Config {
-  return core.loadConfig(env, PROFILE_VARIABLES);
+  const config = core.loadConfig(env, PROFILE_VARIABLES);
+  // A namespace shares the profiles' paths, bus keys and tokens: never a profile's name.
+  const profiles = new Set<string>(PROFILES.map((entry) => entry.profile.name));
+  const clashes = [...new Set(config.PUBLISHERS.map((entry) => entry.namespace))].filter((name) => profiles.has(name));
+  if (clashes.length > 0) {
+    throw new core.ConfigError(`invalid configuration: PUBLISHERS: namespace ${clashes.join(', ')} is a profile's name; pick another`);
+  }
+  return config;
 }
 
 /** What `--dev` asks for: open without API keys, the simulator without any profile's credential (see the core's). */

@@ -24,6 +24,37 @@ const list = (item: z.ZodType<string>, what: string) =>
     }
     return items;
   });
+/** A gateway key: what API keys and publisher keys must be (long enough to be unguessable and redactable). */
+const KEY = /^[\x21-\x7e]{16,256}$/;
+/** Publisher namespaces: the profile-name rule (a URL segment, a bus key prefix, a metrics label). */
+const NAMESPACE = /^[a-z][a-z0-9-]{0,31}$/;
+/** `PUBLISHERS`: `<namespace>:<key>,…` (a namespace may have several keys, a key one namespace). Messages never include a key. */
+const publishers = z.string().transform((raw, ctx) => {
+  const entries: { namespace: string; key: string }[] = [];
+  for (const item of raw.split(',').map((s) => s.trim())) {
+    if (item === '') continue;
+    const at = item.indexOf(':');
+    const namespace = item.slice(0, Math.max(0, at));
+    const key = item.slice(at + 1);
+    if (at < 0 || !NAMESPACE.test(namespace) || !KEY.test(key)) {
+      ctx.addIssue({
+        code: 'custom',
+        message:
+          'each entry must be <namespace>:<key>, the namespace like a profile name (a-z, 0-9, -; 32 at most), the key 16-256 printable characters without spaces',
+      });
+      return z.NEVER;
+    }
+    if (entries.some((entry) => entry.key === key)) {
+      ctx.addIssue({
+        code: 'custom',
+        message: `a key is given twice (entry of namespace ${namespace}); each key belongs to one namespace`,
+      });
+      return z.NEVER;
+    }
+    entries.push({ namespace, key });
+  }
+  return entries;
+});
 const origin = z.string().refine((value) => {
   try {
     const url = new URL(value);
@@ -41,6 +72,8 @@ export interface Variable<T = unknown> {
   readonly secret?: boolean;
   /** The default as an operator reads it, where the schema has none because it depends on something else. */
   readonly default?: string;
+  /** The secrets in a parsed value, when not the value itself (or each item of a list): PUBLISHERS' keys. */
+  secretsOf?(value: T): readonly string[];
 }
 
 /** Variables by name. */
@@ -103,9 +136,18 @@ const GATEWAY_VARIABLES = {
   GATEWAY_OPEN: { schema: bool.default(false) },
   SIMULATOR: { schema: bool.default(false) },
   GATEWAY_API_KEYS: {
-    schema: list(z.string().regex(/^[\x21-\x7e]{16,256}$/), '16-256 printable characters without spaces').default([]),
+    schema: list(z.string().regex(KEY), '16-256 printable characters without spaces').default([]),
     secret: true,
   },
+  /** Publisher keys by namespace: `POST /v1/jobs/<namespace>/<id>/events` (docs/publish.md). */
+  PUBLISHERS: {
+    schema: publishers.default([]),
+    secret: true,
+    secretsOf: (entries: readonly { key: string }[]) => entries.map((entry) => entry.key),
+  } satisfies Variable<{ namespace: string; key: string }[]>,
+  PUBLISH_MAX_EVENT_BYTES: { schema: int(16, 16 * 1024 * 1024).default(64 * 1024) },
+  PUBLISH_MAX_EVENTS: { schema: int(1, 100_000).default(1000) },
+  PUBLISH_RATE_PER_S: { schema: int(0, 1_000_000).default(50) },
   SUBSCRIBE_TOKEN_SECRET: {
     schema: z
       .string()
@@ -209,6 +251,9 @@ function modeProblems(config: Parsed, profiles: readonly ProfileVariables[]): st
     );
   }
   if (keys && config.GATEWAY_OPEN) problems.push('GATEWAY_OPEN: cannot be combined with GATEWAY_API_KEYS');
+  if (config.PUBLISHERS.some((entry) => config.GATEWAY_API_KEYS.includes(entry.key))) {
+    problems.push('PUBLISHERS: a publisher key must differ from every API key');
+  }
   if (production && config.GATEWAY_OPEN) problems.push('GATEWAY_OPEN: not allowed when NODE_ENV is production; set GATEWAY_API_KEYS');
   if (production && keys && config.SUBSCRIBE_TOKEN_SECRET === undefined) {
     problems.push('SUBSCRIBE_TOKEN_SECRET: required (at least 32 bytes) when NODE_ENV is production');
@@ -281,8 +326,9 @@ export function configSecrets(config: Config, profiles: readonly ProfileVariable
   const values = config as unknown as Readonly<Record<string, unknown>>;
   return [...allVariables(profiles)]
     .filter(([, variable]) => variable.secret)
-    .flatMap(([name]) => {
+    .flatMap(([name, variable]) => {
       const value = values[name];
+      if (variable.secretsOf && value !== undefined) return variable.secretsOf(value);
       return Array.isArray(value) ? value : [value];
     })
     .filter((value): value is string => typeof value === 'string' && value !== '');

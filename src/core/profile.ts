@@ -57,6 +57,8 @@ export interface KnownJob {
 export interface FrameStyle {
   /** The `event:` name of a stored event's frame (OpenAI's drop-in: its `type`); undefined: none, `onmessage` sees it. */
   eventName?(data: string): string | undefined;
+  /** The `data:` of a stored event's frame (published jobs: the publisher's `data` out of the stored envelope); undefined: the stored data. */
+  frameData?(data: string): string;
   /** true: history trimmed or lost is skipped silently instead of announced by an `event: gap` frame (OpenAI's SDK knows only the vendor's events). */
   noGapFrames?: boolean;
   /** true: a client that already has the terminal event gets an empty 200 stream, not 204 (OpenAI's SDK throws on 204). */
@@ -68,6 +70,12 @@ export interface FrameStyle {
    * as its SDK takes a clean close for a finished answer. `lastSeq`: the last event the stream sent.
    */
   earlyEnd?(lastSeq: number): string;
+  /**
+   * The vendor's own events a stored event stands for, each framed with the event's seq as `id:`
+   * (Replicate's drop-in: `output`, `logs`, `error`, `done` out of the stored envelope, none for a
+   * status change its stream never sends). Set, it replaces `eventName` for stored events.
+   */
+  vendorEvents?(data: string): readonly { event: string; data: string }[];
 }
 
 /**
@@ -94,10 +102,25 @@ export interface ProfileStart {
    */
   startedJobId?(reply: UpstreamReply, kind: string): string | undefined;
   /**
+   * Replicate: the create's answer as the job's first event (seq 0, the prediction as created: its
+   * id, input and URLs), stored before its stream is opened. Left out by vendors whose stream says it all.
+   */
+  startedEvent?(reply: UpstreamReply): JobEvent | undefined;
+  /**
    * fal: the request that opens a job's event stream (`GET …/status/stream?logs=1`), after the
    * create and again after a drop (events of a reopened stream get the next gateway seqs).
+   * `from`: what is stored of the job (Replicate reads its stream URL from the prediction, and opens
+   * it only while nothing but the create's answer is stored). Undefined: no stream to open, poll.
    */
-  streamRequest?(jobId: string): UpstreamRequest;
+  streamRequest?(jobId: string, from?: StreamFrom): UpstreamRequest | undefined;
+}
+
+/** What is stored of a job when its stream is (re)opened. */
+export interface StreamFrom {
+  /** The last stored seq (-1: none). */
+  lastSeq: number;
+  /** The job object of the newest stored event that carried one, if any. */
+  last?: Record<string, unknown>;
 }
 
 /** Ingesting: each vendor message becomes an event to store. Used by the stream reader, the poller and the create's first event. */

@@ -28,6 +28,7 @@ import { createFollowers, type EnsureResult } from './follow/followers.ts';
 import { parseSnapshot } from './follow/poll.ts';
 import type { JobHub } from './fanout/hub.ts';
 import { createHubRegistry } from './fanout/hubs.ts';
+import { createReceiptBook } from './fanout/receipts.ts';
 import type { Logger } from './logger.ts';
 import { openCreate } from './ingest/open-create.ts';
 import { PROFILE_NAME, type UpstreamProfile } from './profile.ts';
@@ -103,8 +104,8 @@ export interface Relay {
   create(kind: string, body: Record<string, unknown>): Promise<CreateOutcome>;
   /** Follows the upstream stream of a job created elsewhere (the Worker's starter pumps it here); resolves with its id once its first events are stored. */
   adopt(body: ReadableStream<Uint8Array>): Promise<string>;
-  /** Follows a job whose create answered JSON naming it: its stream opened here, resumed or polled as any job's. */
-  follow(jobId: string): void;
+  /** Follows a job whose create answered JSON naming it (`reply`: that answer): its stream opened here, resumed or polled as any job's. */
+  follow(jobId: string, reply?: UpstreamReply): void;
   /** Makes sure someone follows the job (taking it over when its owner is gone); `knownSeq` is the last event seen here. */
   check(jobId: string, knownSeq?: number): Promise<EnsureResult>;
   /** Ends a job past its deadline with the gateway's terminal event (the Worker's alarm; Node's follower does it itself). */
@@ -143,7 +144,12 @@ export function createRelay(options: RelayOptions): Relay {
   if (!PROFILE_NAME.test(profile.name)) throw new TypeError(`profile name must match ${PROFILE_NAME}: ${JSON.stringify(profile.name)}`);
   const stats = options.stats ?? createStats();
   // Every job of this profile, and only those, under `<profile>:` on the shared bus; stored events counted.
-  const bus = profileBus(options.bus, `${profile.name}:`, { onStored: (count) => void (stats.eventsAppended += count) });
+  const bus = profileBus(options.bus, `${profile.name}:`, {
+    onStored: (count) => void (stats.eventsAppended += count),
+    onError: (op) => void stats.busErrors[op]++,
+  });
+  // When this instance received its jobs' recent events: the follower marks, the job's hub reads (delivery lag).
+  const receipts = createReceiptBook();
   /** What the snapshot and wait paths read. */
   const log: EventLog = bus;
   const clock = options.clock ?? systemClock;
@@ -157,11 +163,8 @@ export function createRelay(options: RelayOptions): Relay {
     heartbeatMs: options.heartbeatMs,
     lingerMs: options.hubLingerMs ?? 30_000,
     ...(profile.dropInFrames ? { styles: [profile.dropInFrames] } : {}),
-    observer: {
-      onDuplicate: () => void stats.eventsDuplicate++,
-      onGap: () => void stats.gaps++,
-      onDropped: () => void stats.subscribersDropped++,
-    },
+    stats,
+    receipts,
   });
   const followers = createFollowers({
     bus,
@@ -179,7 +182,8 @@ export function createRelay(options: RelayOptions): Relay {
       stats.eventsMalformed++;
       logger.debug({ reason }, 'skipped a malformed upstream event');
     },
-    onUpstreamStream: () => void stats.upstreamStreams++,
+    stats,
+    receipts,
     clock,
   });
 
@@ -206,7 +210,8 @@ export function createRelay(options: RelayOptions): Relay {
     async create(kind, body) {
       const opened = await openCreate(upstream, profile, kind, body);
       if (opened.kind === 'reply') return opened;
-      const jobId = opened.kind === 'started' ? followers.followStarted(opened.jobId) : await followers.followStream(opened.body);
+      const jobId =
+        opened.kind === 'started' ? followers.followStarted(opened.jobId, opened.reply) : await followers.followStream(opened.body);
       stats.jobsCreated++;
       logger.info({ jobId, profile: profile.name, kind }, 'job created');
       // A create answering JSON naming the job: the vendor's answer goes to the caller.
@@ -215,8 +220,8 @@ export function createRelay(options: RelayOptions): Relay {
 
     adopt: (body) => followers.followStream(body),
 
-    follow(jobId) {
-      followers.followStarted(jobId);
+    follow(jobId, reply) {
+      followers.followStarted(jobId, reply);
     },
 
     check: (jobId, knownSeq) => followers.ensure(jobId, knownSeq),
@@ -357,7 +362,13 @@ function watchForJob(clock: Clock, hub: JobHub, parse: (data: string) => Record<
  * Resolves when the hub sees the job's end (or closes), with `onEvent` also at its next cached
  * event, after `timeoutMs`, or when `signal` aborts; removes what it listened with on every path.
  */
-function untilHub(clock: Clock, hub: JobHub, timeoutMs: number, signal: AbortSignal | undefined, { onEvent = false } = {}): Promise<void> {
+export function untilHub(
+  clock: Clock,
+  hub: JobHub,
+  timeoutMs: number,
+  signal: AbortSignal | undefined,
+  { onEvent = false } = {},
+): Promise<void> {
   return new Promise<void>((resolve) => {
     const done = () => {
       clock.clearTimeout(timer);

@@ -11,9 +11,11 @@ import { SSE_HEADERS } from '../core/fanout/sse.ts';
 import { accessLog } from './access-log.ts';
 import { type StaticAssets, mountBrowserRoutes } from './browser-routes.ts';
 import { type ErrorShape, createErrorHandler } from './error-response.ts';
-import { requireApiKey, requireJobAccess } from './auth.ts';
-import { multiplexRequest } from './multiplex.ts';
+import type { HttpCounters } from './http-counters.ts';
+import { requireJobAccess, requireTokenIssuer, tokenScope } from './auth.ts';
 import { type MediaDeps, mountMediaRoute } from './media-route.ts';
+import { multiplexRequest } from './multiplex.ts';
+import { type AppPublishing, mountPublishRoutes } from './publish-routes.ts';
 import { type AppQueue, queueCreate } from './queued-create.ts';
 import type { Security } from './security.ts';
 import { resumePoint } from './subscription-response.ts';
@@ -106,12 +108,16 @@ export interface AppDeps<Ctx> {
   maxBodyBytes: number;
   /** Prometheus exposition for `GET /metrics`, when the runtime has it. */
   metrics?: { contentType: string; render(): Promise<string> };
+  /** Where requests and refusals are counted (createHttpCounters), when the runtime exports them. */
+  counters?: HttpCounters;
   /** API keys, subscribe tokens, CORS and limits (see createSecurity). */
   security: Security;
   /** The opt-in create queue (`X-Queue: true`) of each profile, by name; without one its upstream 429s are passed on. Needs `subscriptions.openQueued`. */
   queues?: ReadonlyMap<string, AppQueue>;
   /** The dashboard and browser client (`web/`) by URL path, where the runtime serves them itself (Node; the Worker's are its static assets). */
   assets?: StaticAssets;
+  /** The publish API's namespaces (PUBLISHERS); their jobs' streams come through `subscriptions` like any job's. */
+  publishing?: AppPublishing;
   /** The media proxy (`/v1/jobs/<profile>/<id>/media/<n>`); without it the route is not served. */
   media?: MediaDeps;
 }
@@ -125,6 +131,7 @@ export function createApp<Ctx>(deps: AppDeps<Ctx>): Hono {
   const profiles = new Map(deps.profiles.map((entry) => [entry.relay.profile.name, entry]));
   const onError = createErrorHandler(deps);
   const app = new Hono();
+  if (deps.counters) app.use('*', deps.counters.middleware);
   app.use('*', requestId(), accessLog(logger, security.clientIp));
   app.use('*', security.guard);
   app.use('*', security.cors.middleware);
@@ -181,8 +188,9 @@ export function createApp<Ctx>(deps: AppDeps<Ctx>): Hono {
   };
 
   app.post('/v1/tokens', limitBody, async (c) => {
-    await requireApiKey(security, c);
+    const publisher = await requireTokenIssuer(security, c);
     const { jobs, refs, ttlS } = parseTokenRequest(await c.req.text(), MAX_TOKEN_JOBS, security.profiles);
+    tokenScope(publisher, refs);
     const { token, expiresAt } = await security.tokens.issue(refs.map(qualifiedJobId), ttlS);
     const stream_urls = Object.fromEntries(jobs.map((entry, i) => [entry, streamPathOf(refs[i] as JobRef)(token)]));
     return c.json({ token, expires_at: expiresAt, expires_in: ttlS ?? security.tokenTtlS, jobs, stream_urls }, 201);
@@ -206,12 +214,16 @@ export function createApp<Ctx>(deps: AppDeps<Ctx>): Hono {
 
   // One subscribe path for every profile's jobs, with the uniform frames (gap notices, 204 when finished).
   app.get('/v1/jobs/:profile/:jobid/stream', async (c) => {
-    const entry = profileNamed(c.req.param('profile'));
+    const name = c.req.param('profile');
+    if (deps.publishing?.relays.has(name)) return serveStream(c, name, c.req.param('jobid'));
+    const entry = profileNamed(name);
     return serveStream(c, entry.relay.profile.name, c.req.param('jobid'));
   });
 
   // Any profile's job as the gateway last stored it (what a client re-reads after a gap); access as for its stream.
-  app.get('/v1/jobs/:profile/:jobid', async (c) => {
+  app.get('/v1/jobs/:profile/:jobid', async (c, next) => {
+    // A publisher namespace's job: its latest event (publish-routes.ts).
+    if (deps.publishing?.relays.has(c.req.param('profile'))) return next();
     const entry = profileNamed(c.req.param('profile'));
     const job = { profile: entry.relay.profile.name, jobId: checkJobId(c.req.param('jobid')) };
     await requireJobAccess(security, c, job);
@@ -228,7 +240,8 @@ export function createApp<Ctx>(deps: AppDeps<Ctx>): Hono {
     return withSlot(c, (release) => subscriptions.openMultiplexed(jobs, { headers: streamHeaders(c), onClose: release, context }));
   }
   app.get('/v1/stream', serveMultiplexed);
-  if (deps.media) mountMediaRoute(app, new Map([...profiles].map(([name, entry]) => [name, entry.relay])), security, deps.media);
+
+  if (deps.media) mountMediaRoute(app, new Map([...profiles].map(([name, entry]) => [name, entry.relay])), security, deps.media, deps);
 
   /** A create waiting in the queue (see RouteKit.createInQueue). */
   async function createInQueue(
@@ -292,6 +305,8 @@ export function createApp<Ctx>(deps: AppDeps<Ctx>): Hono {
         : {}),
     });
   }
+
+  if (deps.publishing) mountPublishRoutes(app, deps.publishing, { security, limitBody });
 
   mountBrowserRoutes(app, { assets: deps.assets, security });
 

@@ -8,7 +8,7 @@ import type { Security } from './security.ts';
 export const TOKEN_COOKIE = 'sse_relay_token';
 
 /** The credential in `Authorization: Bearer <x>`, or `Key <x>` as fal's clients send it. */
-function bearer(c: Context): string | undefined {
+export function bearer(c: Context): string | undefined {
   const match = /^(?:Bearer|Key)[ \t]+(\S+)[ \t]*$/i.exec(c.req.header('Authorization') ?? '');
   return match?.[1];
 }
@@ -24,6 +24,25 @@ export async function requireApiKey(security: Security, c: Context): Promise<str
   const keyId = await security.apiKeys.verify(presented);
   if (keyId === null) throw new RelayError('unauthorized', 'API key is not valid');
   return keyId;
+}
+
+/**
+ * Allows minting subscribe tokens (`POST /v1/tokens`): an API key (in open mode, anyone), or a
+ * publisher key; returns the publisher's namespace, whose jobs alone its tokens may name (see tokenScope).
+ */
+export async function requireTokenIssuer(security: Security, c: Context): Promise<string | undefined> {
+  const presented = bearer(c);
+  const namespace = presented === undefined ? null : await security.publishers.verify(presented);
+  if (namespace !== null) return namespace;
+  await requireApiKey(security, c);
+  return undefined;
+}
+
+/** Throws 403 unless every job is of the publisher's namespace (undefined: an API key, any job). */
+export function tokenScope(namespace: string | undefined, jobs: readonly JobRef[]): void {
+  if (namespace !== undefined && jobs.some((job) => job.profile !== namespace)) {
+    throw new RelayError('forbidden', `a publisher key mints tokens for jobs of its own namespace only (${namespace})`);
+  }
 }
 
 /**
@@ -47,6 +66,12 @@ export async function requireJobsAccess(
   const token = c.req.query('token') || header || getCookie(c, TOKEN_COOKIE);
   if (!token) throw new RelayError('unauthorized', 'a subscribe token is required: ?token=, Authorization: Bearer or cookie');
   if (token === header && (await security.apiKeys.verify(token)) !== null) return;
+  // A publisher reads its own namespace's jobs with its key, and no other job.
+  const namespace = token === header ? await security.publishers.verify(token) : null;
+  if (namespace !== null) {
+    if (jobs.every((job) => job.profile === namespace)) return;
+    throw new RelayError('forbidden', 'this publisher key is for another namespace');
+  }
   const [fallback = ''] = security.profiles;
   const covered = new Set(
     (await security.tokens.verify(token)).map((entry) => qualifiedJobId(parseJobRef(entry, security.profiles, fallback))),

@@ -1,5 +1,5 @@
 import type { Context, ErrorHandler } from 'hono';
-import { RelayError, errorBody, errorDetail } from '../core/errors.ts';
+import { type ErrorCode, RelayError, errorBody, errorDetail } from '../core/errors.ts';
 import type { Logger } from '../core/logger.ts';
 
 /** An error's answer before it becomes a Response: status, JSON body, extra headers. */
@@ -71,9 +71,15 @@ export function errorResponse(answer: ErrorAnswer): Response {
  * The app's error handler for paths in `shape` (the app's own, or a profile's drop-in paths):
  * known errors in the shape, anything else logged and answered 500.
  */
-export function createErrorHandler(log: { logger: Logger; redact: (text: string) => string }): (shape?: ErrorShape) => ErrorHandler {
+export function createErrorHandler(log: {
+  logger: Logger;
+  redact: (text: string) => string;
+  /** Counts the gateway's own refusals (HttpCounters). */
+  counters?: { rejected(code: ErrorCode): void };
+}): (shape?: ErrorShape) => ErrorHandler {
   return (shape = gatewayErrors) =>
     (err, c) => {
+      if (err instanceof RelayError) log.counters?.rejected(err.code);
       const answer = errorAnswer(err, shape, c) ?? answerUnexpected(err, log, { path: c.req.path }, 'unhandled error');
       return c.json(answer.body as object, answer.status as 400, answer.headers);
     };

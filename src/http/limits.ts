@@ -9,10 +9,14 @@ export interface RateLimiter {
   take(id: string): void;
 }
 
-export function createRateLimiter(options: { perMinute: number; now?: () => number }): RateLimiter {
+/** `perMinute` job creations (the default `what`), or `perSecond` of something else, per caller. */
+export function createRateLimiter(
+  options: ({ perMinute: number } | { perSecond: number; what: string }) & { now?: () => number },
+): RateLimiter {
   const now = options.now ?? Date.now;
-  const capacity = options.perMinute;
-  const perMs = capacity / 60_000;
+  const [capacity, windowMs, unit] = 'perSecond' in options ? [options.perSecond, 1000, 'second'] : [options.perMinute, 60_000, 'minute'];
+  const what = 'what' in options ? options.what : 'job creation';
+  const perMs = capacity / windowMs;
   const buckets = new Map<string, { tokens: number; at: number }>();
   return {
     take(id) {
@@ -26,7 +30,7 @@ export function createRateLimiter(options: { perMinute: number; now?: () => numb
       if (buckets.size > MAX_TRACKED) buckets.delete(buckets.keys().next().value as string);
       if (bucket.tokens < 1) {
         const retryAfterS = Math.max(1, Math.ceil((1 - bucket.tokens) / perMs / 1000));
-        throw new RelayError('rate_limited', `job creation rate exceeded (${capacity} per minute)`, { retryAfterS });
+        throw new RelayError('rate_limited', `${what} rate exceeded (${capacity} per ${unit})`, { retryAfterS });
       }
       bucket.tokens -= 1;
     },

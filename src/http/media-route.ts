@@ -1,5 +1,6 @@
 import type { Hono } from 'hono';
-import { RelayError } from '../core/errors.ts';
+import { RelayError, errorDetail } from '../core/errors.ts';
+import type { Logger } from '../core/logger.ts';
 import { type MediaSource, jobMedia } from '../core/media/media.ts';
 import type { AppRelay } from './app.ts';
 import { requireJobAccess } from './auth.ts';
@@ -21,7 +22,13 @@ const MAX_INDEX_DIGITS = 4;
  * the same access as the job's stream, fetched through the proxy. Only URLs the job's stored
  * events name are fetched: the client picks an index, never a URL.
  */
-export function mountMediaRoute(app: Hono, relays: ReadonlyMap<string, AppRelay>, security: Security, media: MediaDeps): void {
+export function mountMediaRoute(
+  app: Hono,
+  relays: ReadonlyMap<string, AppRelay>,
+  security: Security,
+  media: MediaDeps,
+  log: { logger: Logger; redact: (text: string) => string },
+): void {
   app.get('/v1/jobs/:profile/:jobid/media/:n', async (c) => {
     const relay = relays.get(c.req.param('profile'));
     if (!relay) throw new RelayError('not_found', `unknown profile; expected one of ${[...relays.keys()].join(', ')}`);
@@ -42,6 +49,15 @@ export function mountMediaRoute(app: Hono, relays: ReadonlyMap<string, AppRelay>
     const url = urls[Number(raw)];
     if (url === undefined) throw new RelayError('not_found', `no media #${raw}: this job names ${urls.length} media`);
     const method = c.req.method === 'HEAD' ? 'HEAD' : 'GET';
-    return proxyMedia(source, url, { method, ifNoneMatch: c.req.header('If-None-Match'), signal: c.req.raw.signal }, media);
+    try {
+      return await proxyMedia(source, url, { method, ifNoneMatch: c.req.header('If-None-Match'), signal: c.req.raw.signal }, media);
+    } catch (err) {
+      // A refused or failed fetch is the operator's to see (a host list to widen, an attack, an outage), with its cause.
+      if (err instanceof RelayError && (err.code === 'forbidden' || err.code === 'upstream_error')) {
+        const cause = err.cause === undefined ? {} : { cause: log.redact(errorDetail(err.cause)) };
+        log.logger.warn({ profile, jobId, n: Number(raw), reason: err.message, ...cause }, 'media not served');
+      }
+      throw err;
+    }
   });
 }

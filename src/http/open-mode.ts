@@ -59,7 +59,8 @@ export function openModeGuard(options: OpenModeGuardOptions): MiddlewareHandler 
     // A form or a "simple" fetch cannot send application/json without a CORS preflight.
     if (c.req.method === 'POST' && !bodylessCancel(c.req.path, c.req.header('Content-Type'), c.req.header('Content-Length'))) {
       const type = (c.req.header('Content-Type') ?? '').split(';')[0]?.trim().toLowerCase();
-      if (type !== 'application/json') {
+      // Neither JSON nor NDJSON (the publish API's stream) can be sent cross-site without a preflight.
+      if (type !== 'application/json' && type !== 'application/x-ndjson') {
         throw new RelayError('bad_request', 'Content-Type must be application/json (the gateway is open: GATEWAY_OPEN=true)', {
           status: 415,
         });

@@ -1,5 +1,6 @@
 import type { Context, MiddlewareHandler } from 'hono';
 import { type ApiKeyVerifier, createApiKeyVerifier } from '../core/auth/api-keys.ts';
+import { type PublisherKeys, createPublisherKeys } from '../core/auth/publisher-keys.ts';
 import { type SubscribeTokens, createSubscribeTokens, randomSecret } from '../core/auth/subscribe-token.ts';
 import type { Config } from '../core/config.ts';
 import type { Logger } from '../core/logger.ts';
@@ -11,6 +12,7 @@ import { type RateLimiter, type SubscriberLimits, createRateLimiter, createSubsc
 export type SecurityConfig = Pick<
   Config,
   | 'GATEWAY_API_KEYS'
+  | 'PUBLISHERS'
   | 'SUBSCRIBE_TOKEN_SECRET'
   | 'SUBSCRIBE_TOKEN_TTL_S'
   | 'SUBSCRIBE_PUBLIC'
@@ -27,6 +29,8 @@ export type SecurityConfig = Pick<
 /** Access control and limits, built once per app; runtime-neutral (the Worker builds the same). */
 export interface Security {
   apiKeys: ApiKeyVerifier;
+  /** Publisher keys: each publishes to, mints tokens for and reads its own namespace, in open mode too. */
+  publishers: PublisherKeys;
   tokens: SubscribeTokens;
   /** Reading a job (stream, GET) needs a subscribe token or an API key. */
   tokensRequired: boolean;
@@ -43,7 +47,7 @@ export interface Security {
   guard: MiddlewareHandler;
   /** The caller's address, for per-IP limits ('unknown' when the runtime cannot tell). */
   clientIp(c: Context): string;
-  /** Names of the profiles served; the first is the one a bare job id in a token belongs to. */
+  /** Names of the profiles served, then the publisher namespaces; the first is the one a bare job id in a token belongs to. */
   profiles: readonly string[];
 }
 
@@ -79,8 +83,10 @@ export function createSecurity(config: SecurityConfig, deps: SecurityDeps): Secu
     );
   }
   const now = deps.now;
+  const publishers = createPublisherKeys(config.PUBLISHERS);
   return {
     apiKeys,
+    publishers,
     tokens: createSubscribeTokens({
       secret,
       defaultTtlS: config.SUBSCRIBE_TOKEN_TTL_S,
@@ -100,7 +106,7 @@ export function createSecurity(config: SecurityConfig, deps: SecurityDeps): Secu
           await next();
         }
       : openModeGuard({ allowedOrigins: config.CORS_ORIGINS, bindHost: deps.bindHost }),
-    profiles: deps.profiles,
+    profiles: [...deps.profiles, ...publishers.namespaces],
     clientIp(c) {
       try {
         return deps.clientIp?.(c) ?? 'unknown';

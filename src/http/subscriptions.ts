@@ -1,4 +1,5 @@
 import type { JobRef } from '../core/auth/job-ref.ts';
+import type { UpstreamProfile } from '../core/profile.ts';
 import type { Relay } from '../core/relay.ts';
 import { type MuxRequest, multiplexedResponse } from './multiplex-response.ts';
 import type { QueuedCreate } from './queued-create.ts';
@@ -41,9 +42,12 @@ export interface Subscriptions<Ctx> {
   openQueued?(queued: QueuedCreate, profile: string, options: QueuedOptions<Ctx>): Response;
 }
 
+/** What subscriptions use of a relay here: a profile's, or a publisher namespace's (whose frames need no drop-in style). */
+export type LocalRelay = Pick<Relay, 'subscribe'> & { profile?: Pick<UpstreamProfile, 'dropInFrames'> };
+
 export interface LocalSubscriptionsOptions<Ctx> {
   /** Every profile's relay, by profile name. */
-  relays: ReadonlyMap<string, Pick<Relay, 'profile' | 'subscribe'>>;
+  relays: ReadonlyMap<string, LocalRelay>;
   retryMs: number;
   /** Most events replayed to one subscriber; older ones are announced by a `gap` frame. */
   maxReplay: number;
@@ -67,7 +71,7 @@ export function createLocalSubscriptions<Ctx>(options: LocalSubscriptionsOptions
     async open(job, since, { headers, onClose, dropIn, context }) {
       const relay = relayOf(job.profile);
       const outcome = await relay.subscribe(job.jobId, since);
-      const style = dropIn ? relay.profile.dropInFrames : undefined;
+      const style = dropIn ? relay.profile?.dropInFrames : undefined;
       return subscriptionResponse(outcome, since, { ...streamOptions, ...sinkFor(context), onClose, headers, ...(style ? { style } : {}) });
     },
     openMultiplexed(jobs, { headers, onClose, context }) {

@@ -1,6 +1,6 @@
 import type { AddressInfo } from 'node:net';
 import { randomUUID } from 'node:crypto';
-import { type ServerType, serve } from '@hono/node-server';
+import { type ServerType, createAdaptorServer } from '@hono/node-server';
 import { getConnInfo } from '@hono/node-server/conninfo';
 import type { Context, Hono } from 'hono';
 import type pino from 'pino';
@@ -14,16 +14,19 @@ import type { CreateQueue } from '../core/queue/create-queue.ts';
 import { createMemoryQueue } from '../core/queue/memory-queue.ts';
 import { createQueueRunner } from '../core/queue/queue-runner.ts';
 import { type Relay, createRelay, relayTimings } from '../core/relay.ts';
+import { createPublishedRelays } from '../core/publish/relay.ts';
 import { createUpstreamClient } from '../core/ingest/upstream.ts';
 import { createApp } from '../http/app.ts';
+import { createHttpCounters } from '../http/http-counters.ts';
 import { PROFILES } from '../profiles/index.ts';
 import { mediaSources } from '../profiles/media.ts';
 import { clientIpFrom } from '../http/client-ip.ts';
 import { isLoopbackAddress } from '../http/open-mode.ts';
 import { createSecurity } from '../http/security.ts';
-import { createLocalSubscriptions } from '../http/subscriptions.ts';
+import { appPublishing } from '../http/publish-routes.ts';
+import { type LocalRelay, createLocalSubscriptions } from '../http/subscriptions.ts';
 import { createNodeMediaHop } from './media-hop.ts';
-import { createMetrics } from './metrics.ts';
+import { createMetrics, metricsView } from './metrics.ts';
 import { loadWebAssets } from './web-assets.ts';
 import { createRedisBus } from './redis-bus.ts';
 import { GATEWAY_LEGACY_LAYOUT, warnOfLegacyJobs, withRedis } from './redis-migrate.ts';
@@ -58,7 +61,16 @@ export interface GatewayOverrides {
   bus?: Bus;
   /** What to call `bus` in the start-up log line. */
   busKind?: string;
+  /** Bytes a subscriber may have queued before it is dropped as too slow (default: createLocalSubscriptions'). */
+  maxQueuedBytes?: number;
 }
+
+/**
+ * Connections the kernel may hold waiting for accept: the largest it takes (it caps this at
+ * `net.core.somaxconn`, 4096 on Debian 12). Node's default, 511, overflows when thousands of
+ * viewers reconnect at once, and each refused SYN waits a second or more to be tried again.
+ */
+const LISTEN_BACKLOG = 65_535;
 
 function listen(
   fetch: (req: Request) => Response | Promise<Response>,
@@ -67,9 +79,10 @@ function listen(
   tls?: SecureServe,
 ): Promise<ServerType> {
   return new Promise((resolve, reject) => {
-    const server = serve({ fetch, port, hostname, ...tls }, () => resolve(server));
+    const server = createAdaptorServer({ fetch, ...tls });
     if (tls) trackConnections(server);
     server.once('error', reject);
+    server.listen({ port, host: hostname, backlog: LISTEN_BACKLOG }, () => resolve(server));
   });
 }
 
@@ -140,6 +153,8 @@ export async function startGateway(config: Config, overrides: GatewayOverrides =
     });
   const relays = new Map(served.map((each) => [each.entry.profile.name, relayOf(each)]));
   const relay = relays.values().next().value as Relay;
+  // The publish API's namespaces: jobs whose events come from their publishers, on the same bus.
+  const published = createPublishedRelays(config, { bus, redact, logger });
   const sinks = createSocketSinks();
   const queues = createQueues(config, [...relays.keys()], overrides.bus !== undefined);
   const closeQueues = () => Promise.all([...queues.values()].map((queue) => queue.close()));
@@ -149,31 +164,31 @@ export async function startGateway(config: Config, overrides: GatewayOverrides =
     bindHost: config.HOST,
     clientIp: (c: Context) => clientIpFrom(c.req.header('X-Forwarded-For'), getConnInfo(c).remote.address, config.TRUST_PROXY),
   });
+  const runners = new Map(
+    [...queues].map(([name, queue]) => [
+      name,
+      createQueueRunner({
+        queue,
+        entryTtlMs: config.LEASE_MS,
+        pollMs: config.CREATE_QUEUE_POLL_MS,
+        maxWaitMs: config.CREATE_QUEUE_MAX_WAIT_MS,
+        logger,
+      }),
+    ]),
+  );
+  const counters = createHttpCounters();
   const app = createApp<NodeContext>({
     profiles: served.map(({ entry }) => entry.app(relays.get(entry.profile.name) as Relay)),
     bus,
     // This process's hubs, written straight to the socket.
     subscriptions: createLocalSubscriptions({
-      relays,
+      relays: new Map<string, LocalRelay>([...relays, ...published]),
       retryMs: config.RETRY_MS,
       maxReplay: security.maxReplayEvents,
       openSink: sinks.open,
+      ...(overrides.maxQueuedBytes === undefined ? {} : { maxQueuedBytes: overrides.maxQueuedBytes }),
     }),
-    queues: new Map(
-      [...queues].map(([name, queue]) => [
-        name,
-        {
-          heartbeatMs: config.HEARTBEAT_MS,
-          runner: createQueueRunner({
-            queue,
-            entryTtlMs: config.LEASE_MS,
-            pollMs: config.CREATE_QUEUE_POLL_MS,
-            maxWaitMs: config.CREATE_QUEUE_MAX_WAIT_MS,
-            logger,
-          }),
-        },
-      ]),
-    ),
+    queues: new Map([...runners].map(([name, runner]) => [name, { heartbeatMs: config.HEARTBEAT_MS, runner }])),
     logger,
     redact,
     maxBodyBytes: config.MAX_BODY_BYTES,
@@ -183,9 +198,11 @@ export async function startGateway(config: Config, overrides: GatewayOverrides =
       hop: createNodeMediaHop({ exemptOrigins: simulatorOrigin ? [simulatorOrigin] : [] }),
       maxBytes: config.MEDIA_MAX_BYTES,
     },
-    metrics: createMetrics([...relays.values()]),
+    metrics: createMetrics({ relays: [...relays.values(), ...[...published.values()].map(metricsView)], http: counters, queues: runners }),
+    counters,
     security,
     assets: loadWebAssets(),
+    ...(published.size > 0 ? { publishing: appPublishing(config, published) } : {}),
   });
   let server: ServerType | undefined;
   let legacyCheck: Promise<void> | undefined;
@@ -194,7 +211,7 @@ export async function startGateway(config: Config, overrides: GatewayOverrides =
    * server and its sockets, the bus, the queues, the simulator. Nothing stays open.
    */
   const teardown = async () => {
-    for (const each of relays.values()) await each.close();
+    for (const each of [...relays.values(), ...published.values()]) await each.close();
     if (server) {
       const closed = closeServer(server);
       sinks.destroyAll();
@@ -244,7 +261,7 @@ export async function startGateway(config: Config, overrides: GatewayOverrides =
         const started = Date.now();
         // No new connections; open streams end spread over DRAIN_MS while their jobs are still followed.
         const stopped = new Promise<void>((resolve) => listening.close(() => resolve()));
-        await Promise.all([...relays.values()].map((each) => each.drain(config.DRAIN_MS)));
+        await Promise.all([...relays.values(), ...published.values()].map((each) => each.drain(config.DRAIN_MS)));
         await teardown();
         await stopped;
         logger.info({ ms: Date.now() - started }, 'stopped: streams drained, leases released, connections closed');

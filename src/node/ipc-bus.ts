@@ -1,4 +1,4 @@
-import type { AppendInput, Bus, BusListener, JobState, StoredEvent, Unsubscribe } from '../core/bus/bus.ts';
+import type { AppendInput, Bus, BusListener, JobState, PublishInput, PublishOutcome, StoredEvent, Unsubscribe } from '../core/bus/bus.ts';
 import { errorMessage } from '../core/errors.ts';
 
 /** One message pipe between two processes (a cluster worker's `process`, or the primary's `Worker`). */
@@ -12,7 +12,18 @@ export interface IpcChannel {
 }
 
 /** Bus calls a remote client may make: everything but `subscribe` (its own message) and `close` (the host's). */
-const METHODS = ['append', 'appendMany', 'history', 'state', 'acquireLease', 'renewLease', 'claimLease', 'releaseLease', 'ping'] as const;
+const METHODS = [
+  'append',
+  'appendMany',
+  'publish',
+  'history',
+  'state',
+  'acquireLease',
+  'renewLease',
+  'claimLease',
+  'releaseLease',
+  'ping',
+] as const;
 type Method = (typeof METHODS)[number];
 
 /** Every message of this protocol carries this tag: the channel also carries Node's own (cluster) messages. */
@@ -156,6 +167,7 @@ export function createIpcBus(channel: IpcChannel): Bus {
   return {
     append: (jobId: string, event: AppendInput) => call<StoredEvent | null>('append', jobId, event),
     appendMany: (jobId: string, events: AppendInput[]) => call<(StoredEvent | null)[]>('appendMany', jobId, events),
+    publish: (jobId: string, events: PublishInput[]) => call<PublishOutcome>('publish', jobId, events),
     history: (jobId: string, afterSeq: number) => call<StoredEvent[]>('history', jobId, afterSeq),
     state: (jobId: string) => call<JobState | null>('state', jobId),
     async subscribe(jobId: string, listener: BusListener): Promise<Unsubscribe> {

@@ -1,10 +1,19 @@
 import { Redis } from 'ioredis';
-import type { AppendInput, Bus, JobState, RetentionOptions, StoredEvent } from '../core/bus/bus.ts';
+import {
+  type AppendInput,
+  type Bus,
+  type JobState,
+  type PublishInput,
+  type PublishOutcome,
+  type RetentionOptions,
+  type StoredEvent,
+  checkPublishInputs,
+} from '../core/bus/bus.ts';
 import { RelayError, errorMessage } from '../core/errors.ts';
 import { type Logger, silentLogger } from '../core/logger.ts';
 import { createFanout } from './redis-fanout.ts';
 import { type JobKeys, decodeEntries, jobKeys, streamStart } from './redis-schema.ts';
-import { ACQUIRE_LEASE, APPEND_MANY, RELEASE_LEASE, RENEW_LEASE } from './redis-scripts.ts';
+import { ACQUIRE_LEASE, APPEND_MANY, PUBLISH, RELEASE_LEASE, RENEW_LEASE } from './redis-scripts.ts';
 
 export interface RedisBusOptions extends RetentionOptions {
   url: string;
@@ -26,6 +35,7 @@ const ABANDONED_JOB_TTL_MS = 7 * 24 * 3600 * 1000;
 
 interface ScriptCommands {
   relayAppendMany(...keysAndArgs: string[]): Promise<number[]>;
+  relayPublish(...keysAndArgs: string[]): Promise<number[]>;
   relayAcquire(key: string, owner: string, ttlMs: string): Promise<number>;
   relayRenew(key: string, owner: string, ttlMs: string): Promise<number>;
   relayRelease(key: string, owner: string): Promise<number>;
@@ -65,6 +75,7 @@ export function createRedisBus(options: RedisBusOptions): Bus & { channelCount()
   watch(client, 'commands', logger);
   watch(subscriber, 'subscriber', logger);
   client.defineCommand('relayAppendMany', { numberOfKeys: 2, lua: APPEND_MANY });
+  client.defineCommand('relayPublish', { numberOfKeys: 2, lua: PUBLISH });
   client.defineCommand('relayAcquire', { numberOfKeys: 1, lua: ACQUIRE_LEASE });
   client.defineCommand('relayRenew', { numberOfKeys: 1, lua: RENEW_LEASE });
   client.defineCommand('relayRelease', { numberOfKeys: 1, lua: RELEASE_LEASE });
@@ -117,6 +128,26 @@ export function createRedisBus(options: RedisBusOptions): Bus & { channelCount()
     });
   }
 
+  /** One atomic script call: the publish API's batch, numbered and deduplicated in Redis. */
+  async function publish(jobId: string, inputs: PublishInput[]): Promise<PublishOutcome> {
+    checkPublishInputs(inputs);
+    const k = keys(jobId);
+    const args = [String(options.historyMaxEvents), String(options.historyTtlMs), activeTtlMs, k.channel];
+    for (const input of inputs) args.push(input.seq === undefined ? '' : String(input.seq), input.data, input.terminal ? '1' : '0');
+    const reply = (await guard('publish', () => scripts.relayPublish(k.events, k.meta, ...args))).map(Number);
+    const [status, lastSeq = -1, terminalSeq = -1] = reply;
+    if (status === 0) return { kind: 'over', lastSeq, terminalSeq };
+    const stored: StoredEvent[] = [];
+    const duplicates: number[] = [];
+    inputs.forEach((input, i) => {
+      const seq = reply[2 + 2 * i] as number;
+      const prev = reply[3 + 2 * i] as number;
+      if (prev === -2) duplicates.push(seq);
+      else stored.push({ seq, prev, data: input.data, terminal: input.terminal });
+    });
+    return { kind: 'stored', stored, duplicates, lastSeq };
+  }
+
   const fanout = createFanout({
     subscriber,
     logger,
@@ -132,6 +163,8 @@ export function createRedisBus(options: RedisBusOptions): Bus & { channelCount()
     },
 
     appendMany,
+
+    publish,
 
     history: (jobId, afterSeq) => guard('history', () => readHistory(jobId, afterSeq)),
 

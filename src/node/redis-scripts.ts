@@ -80,3 +80,54 @@ if stored then
 end
 return results
 `;
+
+/**
+ * Publish (the publish API's batch): KEYS events, meta. ARGV maxEvents, terminalTtlMs, activeTtlMs, channel,
+ * then three per event: seq ('' for none: numbered last + 1), data, terminal (0|1). In one atomic step: when the
+ * job is over and any event is new (no seq, or a seq above the last), nothing is stored and it returns
+ * {0, lastSeq, terminalSeq}; else each event in order is stored and published as APPEND_MANY does (after the
+ * last stored seq, its prev one below its seq but for a job's first event: a jump is a gap) or, its seq
+ * at or below the last, counted a duplicate; returns {1, lastSeq,
+ * then seq and prev per event}, prev -2 for a duplicate.
+ */
+export const PUBLISH = `
+local state = redis.call('HMGET', KEYS[2], 'lastSeq', 'terminalSeq')
+local last = state[1] or '-1'
+if state[2] then
+  for i = 5, #ARGV, 3 do
+    if ARGV[i] == '' or tonumber(ARGV[i]) > tonumber(last) then return {0, tonumber(last), tonumber(state[2])} end
+  end
+end
+if not state[1] then redis.call('DEL', KEYS[1]) end
+local results = {1, 0}
+local stored = false
+local ttl = ARGV[3]
+for i = 5, #ARGV, 3 do
+  local seq = ARGV[i]
+  if seq == '' then seq = string.format('%d', tonumber(last) + 1) end
+  if tonumber(seq) <= tonumber(last) then
+    results[#results + 1] = tonumber(seq)
+    results[#results + 1] = -2
+  else
+    local prev = last
+    if tonumber(last) >= 0 then prev = string.format('%d', tonumber(seq) - 1) end
+    redis.call('XADD', KEYS[1], 'MAXLEN', ARGV[1], seq .. '-1', 'p', prev, 'd', ARGV[i + 1], 't', ARGV[i + 2])
+    redis.call('HSET', KEYS[2], 'lastSeq', seq)
+    if ARGV[i + 2] == '1' then
+      redis.call('HSET', KEYS[2], 'terminalSeq', seq)
+      ttl = ARGV[2]
+    end
+    redis.call('PUBLISH', ARGV[4], seq .. '\\n' .. prev .. '\\n' .. ARGV[i + 2] .. '\\n' .. ARGV[i + 1])
+    results[#results + 1] = tonumber(seq)
+    results[#results + 1] = tonumber(prev)
+    last = seq
+    stored = true
+  end
+end
+results[2] = tonumber(last)
+if stored then
+  redis.call('PEXPIRE', KEYS[1], ttl)
+  redis.call('PEXPIRE', KEYS[2], ttl)
+end
+return results
+`;

@@ -5,10 +5,10 @@ import type { Http2Bindings, HttpBindings } from '@hono/node-server';
 import { RESPONSE_ALREADY_SENT } from '@hono/node-server/utils/response';
 import type { SinkInit, SinkOpener } from '../http/subscription-response.ts';
 import { Http2Sink } from './h2-sink.ts';
-import { SocketSink } from './socket-sink.ts';
+import { SocketSink, resetConnection } from './socket-sink.ts';
 
 /** How often TCP probes an idle subscriber's connection, so a vanished peer is noticed without traffic. */
-const KEEPALIVE_MS = 30_000;
+export const KEEPALIVE_MS = 30_000;
 /** An ended or cut-off stream whose client takes nothing for this long loses its socket (and the bytes it pins). */
 export const END_GRACE_MS = 2_000;
 
@@ -58,7 +58,7 @@ export function createSocketSinks(): SocketSinks {
       return { sink, response: RESPONSE_ALREADY_SENT };
     },
     destroyAll() {
-      for (const socket of detached) socket.destroy();
+      for (const socket of detached) resetConnection(socket);
       detached.clear();
     },
   };

@@ -60,6 +60,38 @@ function onInboundEnd(this: Socket): void {
 
 function ignore(): void {}
 
+/** node:http's `Date` header value, made once a second (it changes no oftener). */
+let dateSecond = -1;
+let dateValue = '';
+function httpDate(): string {
+  const now = Date.now();
+  const second = Math.floor(now / 1000);
+  if (second !== dateSecond) {
+    dateSecond = second;
+    dateValue = new Date(now).toUTCString();
+  }
+  return dateValue;
+}
+
+/** A stream's response head as node:http would write it for a connection it then closes. */
+function streamHead(headers: Record<string, string>, chunked: boolean): Buffer {
+  let head = 'HTTP/1.1 200 OK\r\n';
+  for (const name in headers) head += `${name}: ${headers[name]}\r\n`;
+  head += `Date: ${httpDate()}\r\nConnection: close\r\n`;
+  if (chunked) head += 'Transfer-Encoding: chunked\r\n';
+  return Buffer.from(`${head}\r\n`, 'latin1');
+}
+
+/**
+ * Closes a connection with a reset (RST): the kernel drops what it still holds for the client.
+ * A plain destroy would leave a client that stopped reading pinning up to its send buffer
+ * (`net.ipv4.tcp_wmem`, ~4 MB) in FIN-WAIT-1 for minutes after the stream is over.
+ */
+export function resetConnection(socket: Socket): void {
+  if (socket.destroyed) return;
+  socket.resetAndDestroy();
+}
+
 /**
  * One subscriber written straight to its Node socket. The head goes out through node:http's
  * ServerResponse (`Connection: close`), then the connection is taken from node:http (see
@@ -114,18 +146,29 @@ export class SocketSink implements SubscriberSink {
     const socket = this.socket;
     if (socket.destroyed) return;
     const res = this.res as ServerResponse;
-    const detach = canDetachFromHttp(socket, res);
-    res.writeHead(200, detach ? { ...this.options.headers, Connection: 'close' } : this.options.headers);
-    res.flushHeaders();
-    this.chunked = res.chunkedEncoding;
+    const req = this.req;
+    const detach = req !== null && canDetachFromHttp(socket, res);
+    let head: Buffer | null = null;
     if (detach) {
+      // The head is ours: it leaves with the first frames (retry, replay) in one write, and node:http,
+      // which lets go of the connection, never formats it.
+      this.chunked = req.httpVersionMajor > 1 || (req.httpVersionMajor === 1 && req.httpVersionMinor >= 1);
+      head = streamHead(this.options.headers, this.chunked);
       this.detached = true;
       // Not while node:http's parser may still be running on this socket (the request can be routed synchronously).
       setImmediate(() => this.detach());
+    } else {
+      res.writeHead(200, this.options.headers);
+      res.flushHeaders();
+      this.chunked = res.chunkedEncoding;
     }
     if (this.chunked && this.first !== null) {
       this.first = httpChunk(this.first);
       if (this.more) this.more = this.more.map((bytes) => httpChunk(bytes));
+    }
+    if (head !== null) {
+      if (this.first !== null) (this.more ??= []).unshift(this.first);
+      this.first = head;
     }
     this.flush();
     if (this.closed) this.finish();
@@ -197,7 +240,7 @@ export class SocketSink implements SubscriberSink {
   abort(): void {
     if (this.closed) return;
     this.close();
-    this.socket.destroy();
+    resetConnection(this.socket);
   }
 
   end(): void {
@@ -222,7 +265,11 @@ export class SocketSink implements SubscriberSink {
     }
     this.graceTimer = setTimeout(() => {
       // Detached: the client had its end and should have closed; else it never took the last bytes.
-      if (!res?.writableFinished) socket.destroy();
+      if (res?.writableFinished) return;
+      // Still queued in Node: the kernel's buffer is full too, the client is not reading (reset,
+      // freeing both). All in the kernel: a slow reader may still take it, so close behind it.
+      if (socket.writableLength > 0) resetConnection(socket);
+      else socket.destroy();
     }, this.options.endGraceMs);
     this.graceTimer.unref();
   }

@@ -3,6 +3,7 @@ import { type SecureServerOptions, createSecureServer } from 'node:http2';
 import type { Socket } from 'node:net';
 import type { ServerType } from '@hono/node-server';
 import { ConfigError } from '../config.ts';
+import { KEEPALIVE_MS } from './socket-sink-opener.ts';
 
 /** What @hono/node-server's `serve` takes to serve HTTP/2 over TLS, HTTP/1.1 to clients that do not offer h2 (ALPN). */
 export interface SecureServe {
@@ -27,11 +28,16 @@ export function secureServe(config: { TLS_CERT_FILE?: string | undefined; TLS_KE
 
 const connections = new WeakMap<ServerType, Set<Socket>>();
 
-/** Keeps the TLS connections a secure server takes, HTTP/2 sessions and HTTP/1.1 alike, for {@link destroyConnections}. */
+/**
+ * Keeps the TLS connections a secure server takes, HTTP/2 sessions and HTTP/1.1 alike, for
+ * {@link destroyConnections}; each probed by TCP keepalive, as an HTTP/1.1 stream's is, so a
+ * vanished peer of an idle connection is noticed.
+ */
 export function trackConnections(server: ServerType): void {
   const open = new Set<Socket>();
   connections.set(server, open);
   server.on('secureConnection', (socket: Socket) => {
+    socket.setKeepAlive(true, KEEPALIVE_MS);
     open.add(socket);
     socket.once('close', () => open.delete(socket));
   });

@@ -3,6 +3,7 @@ import { type JobRef, qualifiedJobId } from '../core/auth/job-ref.ts';
 import { RelayError } from '../core/errors.ts';
 import type { UpstreamProfile } from '../core/profile.ts';
 import { type AppProfile, type AppRelay, createApp } from '../http/app.ts';
+import { type PublishedFront, appPublishing } from '../http/publish-routes.ts';
 import { createSecurity } from '../http/security.ts';
 import type { Subscriptions } from '../http/subscriptions.ts';
 import { PROFILES } from '../profiles/index.ts';
@@ -50,12 +51,24 @@ export function createWorkerApp(env: Env): Hono {
     snapshot: (jobId) => jobObject({ profile: profile.name, jobId }).snapshot(profile.name, jobId),
     history: (jobId) => jobObject({ profile: profile.name, jobId }).history(profile.name, jobId),
     waitForSnapshot: (jobId, timeoutMs) => jobObject({ profile: profile.name, jobId }).createdJob(profile.name, jobId, timeoutMs),
-    // No signal over RPC: a caller that leaves lets the object's wait run out at the job's end or deadline.
-    waitForEnd: (jobId) => jobObject({ profile: profile.name, jobId }).finalJob(profile.name, jobId),
+    // No signal over RPC: a caller that leaves lets the object's wait run out at the job's end, its timeout or deadline.
+    waitForEnd: (jobId, options) => jobObject({ profile: profile.name, jobId }).finalJob(profile.name, jobId, options?.timeoutMs),
   });
   // Only the profiles whose vendor is configured are served (the Worker has no simulator).
   const served = PROFILES.filter((entry) => entry.endpoint(config) !== undefined);
   const apps: AppProfile[] = served.map((entry) => entry.app(front(entry.profile)));
+
+  /** A publisher namespace's front: each publish and read goes to the job's object, which stores it in one step. */
+  const publishedFront = (namespace: string): PublishedFront => ({
+    async publish(jobId, events) {
+      const reply = await jobObject({ profile: namespace, jobId }).publish(namespace, jobId, [...events]);
+      if (reply.kind === 'failed') throw new RelayError(reply.code, reply.message);
+      return reply.result;
+    },
+    latest: (jobId) => jobObject({ profile: namespace, jobId }).latest(namespace, jobId),
+  });
+  const namespaces = [...new Set(config.PUBLISHERS.map((entry) => entry.namespace))];
+  const publishing = appPublishing(config, new Map(namespaces.map((namespace) => [namespace, publishedFront(namespace)])));
 
   const tail = streamLimitTail(config.RETRY_MS);
   /** The job's stream from its object (`mode`: `{dropin: '1'}`, `{mux: '1'}`, or the uniform one). */
@@ -118,6 +131,7 @@ export function createWorkerApp(env: Env): Hono {
     redact,
     security,
     maxBodyBytes: config.MAX_BODY_BYTES,
+    ...(namespaces.length > 0 ? { publishing } : {}),
     media: workerMedia(config, served),
   });
 }

@@ -5,6 +5,7 @@ import {
   type JobState,
   type RetentionOptions,
   type StoredEvent,
+  planPublish,
   storedPrev,
 } from '../core/bus/bus.ts';
 import { createLeaseTable, leasePort } from '../core/bus/memory-leases.ts';
@@ -210,6 +211,14 @@ export function createDurableBus(storage: DurableObjectStorage, options: Durable
 
     async appendMany(jobId: string, inputs: AppendInput[]): Promise<(StoredEvent | null)[]> {
       return appendBatch(jobId, inputs);
+    },
+
+    async publish(jobId, events) {
+      const job = row(jobId);
+      const plan = planPublish(job?.last_seq ?? -1, job?.terminal_seq ?? null, events);
+      if (plan.kind === 'over') return plan;
+      const stored = appendBatch(jobId, plan.inputs).flatMap((event) => event ?? []);
+      return { kind: 'stored', stored, duplicates: plan.duplicates, lastSeq: stored.at(-1)?.seq ?? job?.last_seq ?? -1 };
     },
 
     async history(jobId: string, afterSeq: number): Promise<StoredEvent[]> {

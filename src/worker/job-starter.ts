@@ -28,7 +28,7 @@ export class JobStarter extends DurableObject<Env> {
       const opened = await openCreate(upstream, profile, kind, body);
       if (opened.kind === 'reply') return opened;
       if (opened.kind === 'started') {
-        await jobObject(opened.jobId).follow(profile.name, opened.jobId);
+        await jobObject(opened.jobId).follow(profile.name, opened.jobId, opened.reply);
         return { kind: 'job', jobId: opened.jobId, reply: opened.reply };
       }
       const [probe, rest] = opened.body.tee();

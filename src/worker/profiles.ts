@@ -18,8 +18,8 @@ export function workerEndpoint(profile: UpstreamProfile, config: WorkerConfig): 
   return endpoint;
 }
 
-/** The job a Durable Object's stored key (`<profile>:<jobid>`) names. */
-export function storedJobRef(key: string): JobRef {
+/** The job a Durable Object's stored key (`<profile>:<jobid>`, or `<namespace>:<jobid>` of a publisher's) names. */
+export function storedJobRef(key: string, namespaces: readonly string[] = []): JobRef {
   const names = PROFILES.map((entry) => entry.profile.name);
-  return parseJobRef(key, names, names[0] as string);
+  return parseJobRef(key, [...names, ...namespaces], names[0] as string);
 }

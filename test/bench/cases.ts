@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { IpcPeer } from './ipc.ts';
@@ -28,7 +29,7 @@ export interface BenchContext {
   subscribersOverride: number | undefined;
 }
 
-interface PhaseStats {
+export interface PhaseStats {
   /** The client process's CPU time so far. */
   cpuS: number;
   delivered: number;
@@ -43,7 +44,7 @@ interface PhaseStats {
 }
 
 /** A server under test, seen the same way whether it is the gateway or nchan. */
-interface Target {
+export interface Target {
   server: Row['server'];
   /** The server's processes: CPU and RSS are summed over them. */
   pids: number[];
@@ -56,7 +57,7 @@ interface Target {
   stop(): Promise<void>;
 }
 
-function sample(target: Target): { cpuS: number; rssKB: number } {
+export function sample(target: Target): { cpuS: number; rssKB: number } {
   let cpuS = 0;
   let rssKB = 0;
   for (const pid of target.pids) {
@@ -73,11 +74,17 @@ function startStrace(dir: string, name: string, pids: number[]): Managed {
   return startProcess(`strace-${name}`, '/usr/bin/strace', args);
 }
 
+/**
+ * Loopback source addresses the clients spread their connections over: each has its own ~28k
+ * ephemeral ports toward one server port, so 72,000 connections fit.
+ */
+export const LOOPBACKS = ['127.0.0.1', '127.0.0.2', '127.0.0.3', '127.0.0.4'];
+
 /** Seqs 0 and 1 are the job's first two events (sent on creation); phases start at 2. */
-const FIRST_SEQ = 2;
+export const FIRST_SEQ = 2;
 let channelSerial = 0;
 
-async function startGatewayTarget(ctx: BenchContext, env: Record<string, string> = {}, instances = 1): Promise<Target> {
+export async function startGatewayTarget(ctx: BenchContext, env: Record<string, string> = {}, instances = 1): Promise<Target> {
   // WORKERS > 1: the primary forks the gateways; CPU and RSS are summed over it and them.
   const clustered = Number(env.WORKERS ?? 1) > 1;
   const procs: Managed[] = [];
@@ -180,7 +187,7 @@ async function streamsServed(ctx: BenchContext): Promise<number> {
 }
 
 /** Runs one phase: every subscriber should get `count` events per job, starting at `firstSeq`. */
-async function phase(ctx: BenchContext, target: Target, ids: string[], firstSeq: number, count: number, intervalMs: number) {
+export async function phase(ctx: BenchContext, target: Target, ids: string[], firstSeq: number, count: number, intervalMs: number) {
   await ctx.client.call({ cmd: 'phase', firstSeq, perConnection: count });
   const { firstSentAt } = await target.emit(ids, firstSeq, count, intervalMs);
   const stats = await ctx.client.call<PhaseStats>({ cmd: 'wait', timeoutMs: ctx.quick ? 30_000 : 90_000 }, 200_000);
@@ -205,14 +212,22 @@ async function fanout(ctx: BenchContext, name: string, target: Target, subscribe
   const servedBefore = await streamsServed(ctx);
   const { ids, paths } = await target.create(jobs);
   // Warm-up: the first thousands of requests grow the server's heap (young generation, pools)
-  // once; measured after it, the growth is what idle subscribers themselves cost.
-  await ctx.client.call({ cmd: 'open', ports: target.ports, paths, count: Math.min(subscribers, 2000) }, 200_000);
-  await ctx.client.call({ cmd: 'closeAll' });
-  await sleep(500);
+  // once; measured after it, the growth is what idle subscribers themselves cost. Not for nginx
+  // above 10,000 subscribers: it notices a closed idle subscriber only when it next writes to it,
+  // so the warm-up's connections would still count against its 20,000 (it allocates its connection
+  // structures at start anyway).
+  if (subscribers <= 10_000 || target.server !== 'nchan') {
+    await ctx.client.call(
+      { cmd: 'open', ports: target.ports, paths, count: Math.min(subscribers, 2000), localAddresses: LOOPBACKS },
+      200_000,
+    );
+    await ctx.client.call({ cmd: 'closeAll' });
+    await sleep(500);
+  }
   const baseline = sample(target);
   const opened = await ctx.client.call<{ connected: number; failed: number }>(
-    { cmd: 'open', ports: target.ports, paths, count: subscribers },
-    200_000,
+    { cmd: 'open', ports: target.ports, paths, count: subscribers, localAddresses: LOOPBACKS },
+    600_000,
   );
   await sleep(1000);
   const idle = sample(target);
@@ -404,7 +419,238 @@ async function workersCase(ctx: BenchContext): Promise<Row[]> {
   return rows;
 }
 
+/** The gateway as `npm start` runs it: access log at info. */
+const AS_STARTED = { LOG_LEVEL: 'info' };
+
+/**
+ * What a new subscriber costs: a fresh server, `n` subscribers of one job connected until each has
+ * one warm-up event (CPU per new subscriber), then 150 lone events at 50/s (whole-run CPU per delivery).
+ */
+async function connectCost(ctx: BenchContext, name: string, target: Target, n: number): Promise<Row> {
+  const lone = ctx.quick ? 50 : 150;
+  const { ids, paths } = await target.create(1);
+  const start = sample(target);
+  const t0 = performance.now();
+  const opened = await ctx.client.call<{ connected: number; failed: number }>(
+    { cmd: 'open', ports: target.ports, paths, count: n, localAddresses: LOOPBACKS },
+    600_000,
+  );
+  const warm = await phase(ctx, target, ids, FIRST_SEQ, 1, 0);
+  const allReadyMs = performance.now() - t0;
+  const connected = sample(target);
+  const run = await phase(ctx, target, ids, FIRST_SEQ + 1, lone, 20);
+  const end = sample(target);
+  await target.finish(ids, FIRST_SEQ + 1 + lone);
+  await ctx.client.call({ cmd: 'waitClosed', timeoutMs: 10_000 }, 30_000);
+  await ctx.client.call({ cmd: 'closeAll' });
+  return {
+    case: name,
+    server: target.server,
+    subscribers: opened.connected,
+    events: lone,
+    deliveriesPerS: run.deliveriesPerS,
+    p50Ms: run.p50,
+    p99Ms: run.p99,
+    maxMs: run.max,
+    burstP99Ms: NaN,
+    cpuS: end.cpuS - start.cpuS,
+    cpuUsPerDelivery: ((end.cpuS - connected.cpuS) * 1e6) / Math.max(1, run.delivered),
+    rssMB: end.rssKB / 1024,
+    rssPerIdleKB: NaN,
+    lost: warm.missing + run.missing + (n - opened.connected),
+    upstreamConns: null,
+    failedConnects: opened.failed,
+    connectUsPerSub: ((connected.cpuS - start.cpuS) * 1e6) / Math.max(1, opened.connected),
+    wholeRunUsPerDelivery: ((end.cpuS - start.cpuS) * 1e6) / Math.max(1, run.delivered),
+    allReadyMs,
+  };
+}
+
+/** Connect cost at 500, 2,000 and 4,000 subscribers: a fresh gateway (as `npm start` runs it) and a fresh nchan per row. */
+async function connectCase(ctx: BenchContext): Promise<Row[]> {
+  const sizes = ctx.subscribersOverride ? [ctx.subscribersOverride] : ctx.quick ? [500, 1000] : [500, 2000, 4000];
+  const rows: Row[] = [];
+  for (const n of sizes) {
+    const name = `connect-${n >= 1000 ? `${n / 1000}k` : n}`;
+    rows.push(await withTarget(await startGatewayTarget(ctx, AS_STARTED), (t) => connectCost(ctx, name, t, n)));
+    if (ctx.nchan) {
+      const nchan = await startNchan(1);
+      try {
+        rows.push(await connectCost(ctx, name, nchanTarget(ctx, nchan), n));
+      } finally {
+        await nchan.stop();
+      }
+    }
+  }
+  // The same again on servers that have already served as many: the marginal cost, without the
+  // first requests' one-off work (module loading, compilation of the request path).
+  const n = sizes[sizes.length - 1] as number;
+  const name = `connect-${n >= 1000 ? `${n / 1000}k` : n}-warm`;
+  const again = async (t: Target) => {
+    await connectCost(ctx, name, t, n);
+    return connectCost(ctx, name, t, n);
+  };
+  rows.push(await withTarget(await startGatewayTarget(ctx, AS_STARTED), again));
+  if (ctx.nchan) {
+    const nchan = await startNchan(1);
+    try {
+      rows.push(await again(nchanTarget(ctx, nchan)));
+    } finally {
+      await nchan.stop();
+    }
+  }
+  return rows;
+}
+
+/** Dense: 18,000 subscribers of one job on one process (the per-process open-file limit is 20,000), lone events. */
+async function denseCase(ctx: BenchContext): Promise<Row[]> {
+  const n = ctx.subscribersOverride ?? (ctx.quick ? 6000 : 18_000);
+  const load: Load = { burst: 0, paced: ctx.quick ? 20 : 50, intervalMs: 100 };
+  const name = `dense-${n / 1000}k`;
+  const rows = [await withTarget(await startGatewayTarget(ctx, AS_STARTED), (t) => fanout(ctx, name, t, n, 1, load))];
+  if (ctx.nchan) rows.push(await fanout(ctx, name, nchanTarget(ctx, ctx.nchan), n, 1, load));
+  return rows;
+}
+
+/** 72,000 subscribers over four processes: WORKERS=4 against nchan with four workers (needs BENCH_CLIENTS ≥ 4). */
+async function workers4Case(ctx: BenchContext): Promise<Row[]> {
+  const n = ctx.subscribersOverride ?? (ctx.quick ? 12_000 : 72_000);
+  const load: Load = { burst: 0, paced: ctx.quick ? 20 : 50, intervalMs: 100 };
+  const name = `dense-${n / 1000}k-x4`;
+  const rows = [await withTarget(await startGatewayTarget(ctx, { ...AS_STARTED, WORKERS: '4' }), (t) => fanout(ctx, name, t, n, 1, load))];
+  if (ctx.nchan) {
+    const nchan = await startNchan(4);
+    try {
+      rows.push(await fanout(ctx, name, nchanTarget(ctx, nchan), n, 1, load));
+    } finally {
+      await nchan.stop();
+    }
+  }
+  return rows;
+}
+
+/**
+ * Reconnect storm: `n` subscribers of one job drop at once (as when their instance dies), `missed`
+ * events are published meanwhile, then all reconnect at once with `Last-Event-ID`. Measured: the
+ * time until the last one has every missed event, server CPU per reconnect, duplicates and gaps.
+ */
+async function storm(ctx: BenchContext, name: string, target: Target, n: number, redis?: RedisCounter): Promise<Row> {
+  const missed = 20;
+  const { ids, paths } = await target.create(1);
+  // With two instances: everyone on the first, then everyone back on the second (the first "died").
+  const [first, other] = target.ports;
+  const opened = await ctx.client.call<{ connected: number; failed: number }>(
+    { cmd: 'open', ports: [first], paths, count: n, localAddresses: LOOPBACKS },
+    600_000,
+  );
+  await phase(ctx, target, ids, FIRST_SEQ, 5, 0);
+  // One subscriber stays to see the missed events arrive (the server has them), then drops too.
+  await ctx.client.call({ cmd: 'drop', keep: 1 });
+  await phase(ctx, target, ids, FIRST_SEQ + 5, missed, 0);
+  await ctx.client.call({ cmd: 'drop', keep: 0 });
+  await ctx.client.call({ cmd: 'phase', firstSeq: FIRST_SEQ + 5, perConnection: missed });
+  const before = sample(target);
+  const readsBefore = redis ? await redis.historyReads() : 0;
+  const t0 = performance.now();
+  const back = await ctx.client.call<{ connected: number; failed: number }>({ cmd: 'reconnect', concurrency: 1024, port: other }, 600_000);
+  const stats = await ctx.client.call<PhaseStats & { dups: number }>({ cmd: 'wait', timeoutMs: 120_000 }, 200_000);
+  const allReadyMs = stats.lastRecv > 0 ? stats.lastRecv - (performance.timeOrigin + t0) : NaN;
+  const after = sample(target);
+  const historyReads = redis ? (await redis.historyReads()) - readsBefore : undefined;
+  await target.finish(ids, FIRST_SEQ + 5 + missed);
+  await ctx.client.call({ cmd: 'waitClosed', timeoutMs: 10_000 }, 30_000);
+  await ctx.client.call({ cmd: 'closeAll' });
+  return {
+    case: name,
+    server: target.server,
+    subscribers: back.connected,
+    events: missed,
+    deliveriesPerS: NaN,
+    p50Ms: NaN,
+    p99Ms: NaN,
+    maxMs: NaN,
+    burstP99Ms: NaN,
+    cpuS: after.cpuS - before.cpuS,
+    cpuUsPerDelivery: ((after.cpuS - before.cpuS) * 1e6) / Math.max(1, stats.delivered),
+    rssMB: after.rssKB / 1024,
+    rssPerIdleKB: NaN,
+    lost: stats.missing + (opened.connected - back.connected),
+    upstreamConns: null,
+    failedConnects: opened.failed + back.failed,
+    allReadyMs,
+    reconnectUsPerSub: ((after.cpuS - before.cpuS) * 1e6) / Math.max(1, back.connected),
+    dups: stats.dups,
+    gaps: stats.missing,
+    note:
+      `${missed} events missed while down; all reconnect at once (1,024 in flight per client process)` +
+      (historyReads === undefined
+        ? ''
+        : `; onto a second instance: ${historyReads} Redis history reads (XRANGE) for ${back.connected} resumes`),
+  };
+}
+
+/** Counts a Redis server's XRANGE calls (the history reads of the Redis bus). */
+interface RedisCounter {
+  historyReads(): Promise<number>;
+}
+
+function redisCounter(port: number): RedisCounter {
+  return {
+    async historyReads() {
+      const out = execFileSync('redis-cli', ['-p', String(port), 'INFO', 'commandstats'], { encoding: 'utf8' });
+      return Number(/cmdstat_xrange:calls=(\d+)/.exec(out)?.[1] ?? 0);
+    },
+  };
+}
+
+/** The storm on Redis: subscribers of an instance that "died" all resume on another, which reads the history once. */
+async function stormRedisCase(ctx: BenchContext): Promise<Row[]> {
+  if (!existsSync('/usr/bin/redis-server')) return [skipped('storm-redis', 'sse-relay', 'skipped: redis-server not installed')];
+  const n = ctx.subscribersOverride ?? (ctx.quick ? 3000 : 18_000);
+  const redisPort = await freePort();
+  const redis = startProcess('redis', '/usr/bin/redis-server', [
+    '--port',
+    String(redisPort),
+    '--bind',
+    '127.0.0.1',
+    '--save',
+    '',
+    '--appendonly',
+    'no',
+  ]);
+  try {
+    await waitForRedis(redisPort);
+    const target = await startGatewayTarget(ctx, { ...AS_STARTED, REDIS_URL: `redis://127.0.0.1:${redisPort}` }, 2);
+    return [await withTarget(target, (t) => storm(ctx, `storm-redis-${n / 1000}k`, t, n, redisCounter(redisPort)))];
+  } finally {
+    await stopProcess(redis);
+  }
+}
+
+async function waitForRedis(port: number): Promise<void> {
+  for (let i = 0; i < 100; i++) {
+    try {
+      if (execFileSync('redis-cli', ['-p', String(port), 'PING'], { encoding: 'utf8' }).trim() === 'PONG') return;
+    } catch {}
+    await sleep(50);
+  }
+  throw new Error(`redis-server on ${port} did not answer`);
+}
+
+async function stormCase(ctx: BenchContext): Promise<Row[]> {
+  const n = ctx.subscribersOverride ?? (ctx.quick ? 3000 : 18_000);
+  const name = `storm-${n / 1000}k`;
+  const rows = [await withTarget(await startGatewayTarget(ctx, AS_STARTED), (t) => storm(ctx, name, t, n))];
+  if (ctx.nchan) rows.push(await storm(ctx, name, nchanTarget(ctx, ctx.nchan), n));
+  return rows;
+}
+
 export const CASES: Record<string, (ctx: BenchContext) => Promise<Row[]>> = {
+  connect: connectCase,
+  dense: denseCase,
+  storm: stormCase,
+  'storm-redis': stormRedisCase,
+  'dense-x4': workers4Case,
   lone: loneCase,
   workers: workersCase,
   worker: (ctx) => workerDoRows(ctx.quick),
@@ -414,4 +660,6 @@ export const CASES: Record<string, (ctx: BenchContext) => Promise<Row[]>> = {
   redis: redisCase,
   replay: replayCase,
   mixed: mixedCase,
+  // Loaded when run: it builds on this file's helpers.
+  capacity: async (ctx) => (await import('./capacity.ts')).capacityCase(ctx),
 };

@@ -36,6 +36,7 @@ function mergePhase(replies: Reply[]): Reply {
     cpuS: sum(replies, 'cpuS'),
     delivered: sum(replies, 'delivered'),
     missing: sum(replies, 'missing'),
+    dups: sum(replies, 'dups'),
     live: sum(replies, 'live'),
     closedByServer: sum(replies, 'closedByServer'),
     errors: sum(replies, 'errors'),
@@ -62,6 +63,17 @@ export function clientPool(clients: IpcPeer[]): IpcPeer {
             }),
           );
           return { connected: sum(replies, 'connected'), failed: sum(replies, 'failed'), errors: sum(replies, 'errors') } as T;
+        }
+        case 'drop': {
+          // The first `keep` subscribers stay, on the first client.
+          const keep = message.keep as number;
+          const replies = await Promise.all(clients.map((c, k) => c.call({ ...message, keep: k === 0 ? keep : 0 }, timeoutMs)));
+          return { dropped: sum(replies, 'dropped'), live: sum(replies, 'live') } as T;
+        }
+        case 'reconnect': {
+          const replies = await all(message, timeoutMs);
+          const ms = Math.max(...replies.map((r) => r.ms as number));
+          return { connected: sum(replies, 'connected'), failed: sum(replies, 'failed'), errors: sum(replies, 'errors'), ms } as T;
         }
         case 'wait':
         case 'stats':

@@ -8,6 +8,8 @@ const SEQ = Buffer.from(SEQ_KEY);
 const SENT_AT = Buffer.from(SENT_AT_KEY);
 const FRAME_END = Buffer.from('\n\n');
 const HEAD_END = Buffer.from('\r\n\r\n');
+const ID_FIELD = Buffer.from('id: ');
+const NEWLINE = 0x0a;
 const COLON = 0x3a;
 
 /** Latency histogram: 20 µs bins up to 60 s. */
@@ -17,6 +19,16 @@ let maxLatency = 0;
 
 interface Conn {
   socket: Socket;
+  port: number;
+  path: string;
+  localAddress: string | undefined;
+  /** The highest seq and the last `id:` seen on this subscriber's streams (kept across a reconnect). */
+  lastSeq: number;
+  lastId: string | null;
+  /** After a reconnect: the highest seq seen before it (an event at or below it again is a duplicate). */
+  resumedAfter: number;
+  /** The current phase's events seen, by seq − first seq (a second one is a duplicate). */
+  seen: Uint8Array | null;
   carry: Buffer | null;
   headers: boolean;
   status: number;
@@ -37,6 +49,12 @@ let firstRecv = 0;
 let lastRecv = 0;
 let closedByServer = 0;
 let errors = 0;
+/** Events one subscriber saw twice (across its reconnects, and within a phase). */
+let dups = 0;
+/** Phases up to this many events per subscriber track each event, to count duplicates. */
+const TRACKED_MAX = 10_000;
+/** Subscribers taken down by `drop`, waiting for `reconnect`. */
+let dropped: Conn[] = [];
 let completeWaiter: (() => void) | null = null;
 
 function readNumber(buf: Buffer, at: number): [number, number] {
@@ -56,7 +74,20 @@ function onFrames(conn: Conn, buf: Buffer, now: number): void {
     if (i < 0) return;
     const [seq, end] = readNumber(buf, i + SEQ.length);
     pos = end;
+    if (seq <= conn.resumedAfter) {
+      dups++;
+      continue;
+    }
+    if (seq > conn.lastSeq) conn.lastSeq = seq;
     if (seq < phaseFirstSeq) continue;
+    const seen = conn.seen;
+    if (seen !== null && seq - phaseFirstSeq < seen.length) {
+      if (seen[seq - phaseFirstSeq] === 1) {
+        dups++;
+        continue;
+      }
+      seen[seq - phaseFirstSeq] = 1;
+    }
     if (end + SENT_AT.length > buf.length || buf.compare(SENT_AT, 0, SENT_AT.length, end, end + SENT_AT.length) !== 0) continue;
     const [sentAt, after] = readNumber(buf, end + SENT_AT.length);
     pos = after;
@@ -98,7 +129,13 @@ function onData(this: Socket, chunk: Buffer): void {
     return;
   }
   // Complete frames only: a frame cut by the read is scanned once, when its end has arrived.
-  onFrames(conn, buf.subarray(0, last + FRAME_END.length), now);
+  const frames = buf.subarray(0, last + FRAME_END.length);
+  const idAt = frames.lastIndexOf(ID_FIELD);
+  if (idAt >= 0 && (idAt === 0 || frames[idAt - 1] === NEWLINE)) {
+    const idEnd = frames.indexOf(NEWLINE, idAt);
+    conn.lastId = frames.toString('latin1', idAt + ID_FIELD.length, idEnd);
+  }
+  onFrames(conn, frames, now);
   // Only a started SSE field (it has a colon) is worth keeping: HTTP chunk framing alone is not.
   const rest = last + FRAME_END.length;
   if (rest < buf.length && buf.indexOf(COLON, rest) >= 0) conn.carry = Buffer.from(buf.subarray(rest));
@@ -113,21 +150,49 @@ function onClose(this: Socket): void {
   if (complete >= conns.size && completeWaiter) completeWaiter();
 }
 
-function openOne(port: number, path: string): Promise<Conn | null> {
+/**
+ * One subscriber. `localAddress` spreads connections over loopback source addresses (each has its
+ * own ~28k ephemeral ports). `resumed`: a subscriber reconnecting, with its `Last-Event-ID`.
+ */
+function openOne(port: number, path: string, localAddress?: string, resumed?: Conn): Promise<Conn | null> {
   return new Promise((resolve) => {
-    const socket = connect({ port, host: '127.0.0.1', noDelay: true });
-    const conn: Conn = { socket, carry: null, headers: false, status: 0, count: 0, onHead: null, onCount: null };
+    const socket = connect({ port, host: '127.0.0.1', noDelay: true, ...(localAddress ? { localAddress } : {}) });
+    const conn: Conn = {
+      socket,
+      port,
+      path,
+      localAddress,
+      lastSeq: resumed?.lastSeq ?? -1,
+      lastId: resumed?.lastId ?? null,
+      resumedAfter: resumed?.lastSeq ?? -1,
+      seen: expected <= TRACKED_MAX ? new Uint8Array(expected) : null,
+      carry: null,
+      headers: false,
+      status: 0,
+      count: 0,
+      onHead: null,
+      onCount: null,
+    };
     (socket as Socket & { conn: Conn }).conn = conn;
     conn.onHead = (ok) => resolve(ok ? conn : null);
     socket.on('data', onData);
     socket.on('error', () => void errors++);
     socket.on('close', onClose);
     conns.add(conn);
-    socket.write(`GET ${path} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nAccept: text/event-stream\r\nCache-Control: no-cache\r\n\r\n`);
+    const resume = conn.lastId !== null ? `Last-Event-ID: ${conn.lastId}\r\n` : '';
+    socket.write(
+      `GET ${path} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nAccept: text/event-stream\r\nCache-Control: no-cache\r\n${resume}\r\n`,
+    );
   });
 }
 
-async function open(ports: number[], paths: string[], count: number, concurrency = 256): Promise<Record<string, unknown>> {
+async function open(
+  ports: number[],
+  paths: string[],
+  count: number,
+  localAddresses: string[] = [],
+  concurrency = 256,
+): Promise<Record<string, unknown>> {
   const started = performance.now();
   let connected = 0;
   let failed = 0;
@@ -135,7 +200,9 @@ async function open(ports: number[], paths: string[], count: number, concurrency
   const worker = async () => {
     while (next < count) {
       const i = next++;
-      const conn = await openOne(ports[i % ports.length] as number, paths[Math.floor(i / ports.length) % paths.length] as string);
+      const port = ports[i % ports.length] as number;
+      const path = paths[Math.floor(i / ports.length) % paths.length] as string;
+      const conn = await openOne(port, path, localAddresses[i % localAddresses.length]);
       if (conn) connected++;
       else failed++;
     }
@@ -144,7 +211,49 @@ async function open(ports: number[], paths: string[], count: number, concurrency
   return { connected, failed, errors, ms: performance.now() - started };
 }
 
+/** Takes every subscriber but the first `keep` down at once, as when their instance dies. */
+function drop(keep: number): Record<string, unknown> {
+  const all = [...conns];
+  for (const conn of all.slice(keep)) {
+    conns.delete(conn);
+    if (conn.count >= expected) complete--;
+    conn.socket.destroy();
+    dropped.push(conn);
+  }
+  if (complete >= conns.size && completeWaiter) completeWaiter();
+  return { dropped: dropped.length, live: conns.size };
+}
+
+/**
+ * Every dropped subscriber reconnects at once with its `Last-Event-ID` (to `port` when given: another
+ * instance, as after its own died); resolves when all have their heads.
+ */
+async function reconnect(concurrency: number, port?: number): Promise<Record<string, unknown>> {
+  const started = performance.now();
+  const queue = dropped;
+  dropped = [];
+  let connected = 0;
+  let failed = 0;
+  let next = 0;
+  const worker = async () => {
+    while (next < queue.length) {
+      const prev = queue[next++] as Conn;
+      const conn = await openOne(port ?? prev.port, prev.path, prev.localAddress, prev);
+      if (conn) connected++;
+      else failed++;
+      // A subscriber that had seen the whole phase before it dropped has nothing to wait for.
+      if (conn && conn.lastSeq >= phaseFirstSeq + expected - 1 && conn.count < expected) {
+        conn.count = expected;
+        complete++;
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(concurrency, queue.length) }, worker));
+  return { connected, failed, errors, ms: performance.now() - started };
+}
+
 function resetPhase(firstSeq: number, perConnection: number): void {
+  dups = 0;
   bins.fill(0);
   maxLatency = 0;
   phaseFirstSeq = firstSeq;
@@ -153,7 +262,10 @@ function resetPhase(firstSeq: number, perConnection: number): void {
   delivered = 0;
   firstRecv = 0;
   lastRecv = 0;
-  for (const conn of conns) conn.count = 0;
+  for (const conn of conns) {
+    conn.count = 0;
+    conn.seen = perConnection <= TRACKED_MAX ? new Uint8Array(perConnection) : null;
+  }
 }
 
 function phaseStats(): Record<string, unknown> {
@@ -169,6 +281,7 @@ function phaseStats(): Record<string, unknown> {
     delivered,
     missing,
     live: conns.size,
+    dups,
     closedByServer,
     errors,
     firstRecv,
@@ -245,7 +358,11 @@ async function closeAll(): Promise<Record<string, unknown>> {
 serveIpc(async (message) => {
   switch (message.cmd) {
     case 'open':
-      return open(message.ports as number[], message.paths as string[], message.count as number);
+      return open(message.ports as number[], message.paths as string[], message.count as number, message.localAddresses as string[]);
+    case 'drop':
+      return drop(message.keep as number);
+    case 'reconnect':
+      return reconnect(message.concurrency as number, message.port as number | undefined);
     case 'phase':
       resetPhase(message.firstSeq as number, message.perConnection as number);
       return {};

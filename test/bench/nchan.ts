@@ -34,7 +34,7 @@ worker_processes ${workers};
 worker_rlimit_nofile 20000;
 pid ${dir}/nginx.pid;
 error_log ${dir}/error.log warn;
-events { worker_connections 19000; multi_accept on; }
+events { worker_connections 20000; multi_accept on; }
 http {
   access_log off;
   client_body_temp_path ${dir}/body;
@@ -42,7 +42,7 @@ http {
   nchan_message_buffer_length 2000;
   nchan_message_timeout 10m;
   server {
-    listen 127.0.0.1:${port} backlog=4096;
+    listen 127.0.0.1:${port} backlog=4096${workers > 1 ? ' reuseport' : ''};
     location = /healthz { return 200 "ok"; }
     location ~ ^/pub/(.+)$ { nchan_publisher; nchan_channel_id $1; }
     location ~ ^/sub/(.+)$ { nchan_subscriber eventsource; nchan_channel_id $1; }

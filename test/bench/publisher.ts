@@ -51,6 +51,7 @@ function postToNchan(url: string, body: string): Promise<void> {
       { method: 'POST', agent: nchanAgent, headers: { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body) } },
       (res) => {
         res.resume();
+        res.on('error', reject);
         res.on('end', () =>
           res.statusCode !== undefined && res.statusCode < 300 ? resolve() : reject(new Error(`nchan publish answered ${res.statusCode}`)),
         );
@@ -118,6 +119,9 @@ function finish(targets: string[], seq: number): Record<string, unknown> {
 }
 
 const server = createServer(onRequest);
+// A gateway stopped with its upstream streams open resets them: that ends the stream, not the bench.
+server.on('clientError', (_err, socket) => socket.destroy());
+server.on('connection', (socket) => socket.on('error', () => undefined));
 server.keepAliveTimeout = 60_000;
 
 serveIpc(async (message) => {

@@ -21,6 +21,17 @@ export interface Row {
   failedConnects: number;
   /** CPU time of the bench client over the burst and paced phases (it shares the machine). */
   clientCpuS?: number;
+  /** Connect cost: server CPU from before the first connect until every subscriber has its first event, per subscriber, µs. */
+  connectUsPerSub?: number;
+  /** Connect cost: server CPU of the whole run (connects and events) per delivered event, µs. */
+  wholeRunUsPerDelivery?: number;
+  /** Wall time until every subscriber was connected (connect cost) or resumed (storm), ms. */
+  allReadyMs?: number;
+  /** Reconnect storm: server CPU per reconnecting subscriber, until all are resumed, µs. */
+  reconnectUsPerSub?: number;
+  /** Reconnect storm: events a subscriber saw twice, and events it never got, across its reconnect. */
+  dups?: number;
+  gaps?: number;
   note?: string;
 }
 
@@ -58,6 +69,24 @@ export function markdown(rows: Row[]): string {
       const ref = peerOf(ours, 'node-http');
       lines.push(
         `| ${ours.case} | ${ratio(ours.deliveriesPerS, nchan?.deliveriesPerS)} | ${ratio(ours.p99Ms, nchan?.p99Ms)} | ${ratio(ours.burstP99Ms, nchan?.burstP99Ms)} | ${ratio(ours.cpuUsPerDelivery, nchan?.cpuUsPerDelivery)} | ${ratio(ours.rssPerIdleKB, nchan?.rssPerIdleKB)} | ${ratio(ours.cpuUsPerDelivery, ref?.cpuUsPerDelivery)} | ${ratio(ours.rssPerIdleKB, ref?.rssPerIdleKB)} |`,
+      );
+    }
+  }
+  const churn = rows.filter((r) => r.connectUsPerSub !== undefined || r.reconnectUsPerSub !== undefined);
+  if (churn.length > 0) {
+    lines.push(
+      '',
+      'Connecting and reconnecting (server CPU of its whole process tree; ratios to nchan in the same run):',
+      '',
+      '| case | server | subscribers | CPU µs / new sub | ÷ nchan | whole run CPU µs / delivery | ÷ nchan | all ready ms | CPU µs / reconnect | ÷ nchan | dups | gaps | lost |',
+      '|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|',
+    );
+    const ratio = (a: number | undefined, b: number | undefined) => (a !== undefined && b !== undefined && b > 0 ? fmt(a / b, 2) : '–');
+    const opt = (v: number | undefined, digits = 0) => (v === undefined ? '–' : fmt(v, digits));
+    for (const r of churn) {
+      const nchan = r.server === 'sse-relay' ? rows.find((p) => p.server === 'nchan' && p.case === r.case) : undefined;
+      lines.push(
+        `| ${r.case} | ${r.server} | ${fmt(r.subscribers)} | ${opt(r.connectUsPerSub)} | ${ratio(r.connectUsPerSub, nchan?.connectUsPerSub)} | ${opt(r.wholeRunUsPerDelivery, 1)} | ${ratio(r.wholeRunUsPerDelivery, nchan?.wholeRunUsPerDelivery)} | ${opt(r.allReadyMs)} | ${opt(r.reconnectUsPerSub)} | ${ratio(r.reconnectUsPerSub, nchan?.reconnectUsPerSub)} | ${opt(r.dups)} | ${opt(r.gaps)} | ${r.lost} |`,
       );
     }
   }

@@ -1,5 +1,6 @@
 // `npm run bench`: fan-out figures of the gateway, side by side with nginx + nchan.
-// BENCH_CASES=fanout-1k,fanout-5k,fanout-10k,redis,replay,mixed (default all); BENCH_QUICK=1 for a
+// BENCH_CASES=connect,dense,storm,storm-redis,dense-x4,lone,workers,worker,fanout-1k,fanout-5k,fanout-10k,
+// redis,replay,mixed,capacity (default all); BENCH_QUICK=1 for a
 // short run; BENCH_NCHAN=0 to skip the peer; BENCH_EVENTS, BENCH_PACED, BENCH_PACED_INTERVAL_MS,
 // BENCH_EVENT_BYTES, BENCH_SUBSCRIBERS, BENCH_CLIENTS (client processes, 2), BENCH_TIMEOUT_S,
 // BENCH_CPU_PROF=<dir> to profile the gateway (BENCH_CLIENT_PROF the clients), BENCH_STRACE=<dir> for
@@ -27,7 +28,7 @@ const unknown = selected.filter((name) => !(name in CASES));
 if (unknown.length > 0) throw new Error(`unknown BENCH_CASES ${unknown.join(', ')}; known: ${Object.keys(CASES).join(', ')}`);
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
-const timeoutS = int('BENCH_TIMEOUT_S', 600);
+const timeoutS = int('BENCH_TIMEOUT_S', 2400);
 const deadline = setTimeout(() => {
   console.error(`bench: over ${timeoutS} s, stopping everything it started`);
   killAllNow();
@@ -44,7 +45,8 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
 async function main(): Promise<void> {
   const tsx = ['--import', 'tsx'];
   const publisherProc = startProcess('publisher', process.execPath, [...tsx, 'test/bench/publisher.ts'], { ipc: true, cwd: root });
-  const clientCount = int('BENCH_CLIENTS', 2);
+  // 72,000 connections need four client processes (each holds at most 20,000 open files).
+  const clientCount = int('BENCH_CLIENTS', selected.includes('dense-x4') ? 4 : 2);
   const clients = Array.from({ length: Math.max(1, clientCount) }, (_, k) => {
     const prof = env.BENCH_CLIENT_PROF ? ['--cpu-prof', `--cpu-prof-dir=${env.BENCH_CLIENT_PROF}`] : [];
     return ipcPeer(

@@ -20,9 +20,9 @@ describe('loadConfig', () => {
 
   it('names every profile credential when none is set, or when one is set beside SIMULATOR=true', () => {
     expect(() => load({ GATEWAY_OPEN: 'true' })).toThrow(
-      /UPSTREAM_TOKEN, FAL_KEY, OPENAI_API_KEY: no upstream configured; set a profile's credential \(UPSTREAM_TOKEN, FAL_KEY or OPENAI_API_KEY, each with its optional base URL: UPSTREAM_URL, FAL_QUEUE_URL, OPENAI_BASE_URL\)/,
+      /UPSTREAM_TOKEN, FAL_KEY, OPENAI_API_KEY, REPLICATE_API_TOKEN: no upstream configured; set a profile's credential \(UPSTREAM_TOKEN, FAL_KEY, OPENAI_API_KEY or REPLICATE_API_TOKEN, each with its optional base URL: UPSTREAM_URL, FAL_QUEUE_URL, OPENAI_BASE_URL, REPLICATE_BASE_URL\)/,
     );
-    for (const credential of ['UPSTREAM_TOKEN', 'OPENAI_API_KEY', 'FAL_KEY']) {
+    for (const credential of ['UPSTREAM_TOKEN', 'OPENAI_API_KEY', 'FAL_KEY', 'REPLICATE_API_TOKEN']) {
       expect(() => load({ GATEWAY_OPEN: 'true', SIMULATOR: 'true', [credential]: 'credential-0123456789' })).toThrow(
         'SIMULATOR: cannot be combined with an upstream credential',
       );
@@ -31,7 +31,8 @@ describe('loadConfig', () => {
 
   it("lists every profile's variables beside the gateway's: credentials secret, base URLs defaulting to the vendor's", () => {
     const byName = new Map(configVariables().map((variable) => [variable.name, variable]));
-    for (const credential of ['UPSTREAM_TOKEN', 'FAL_KEY', 'OPENAI_API_KEY']) expect(byName.get(credential)?.secret).toBe(true);
+    for (const credential of ['UPSTREAM_TOKEN', 'FAL_KEY', 'OPENAI_API_KEY', 'REPLICATE_API_TOKEN'])
+      expect(byName.get(credential)?.secret).toBe(true);
     expect(byName.get('UPSTREAM_URL')).toEqual({ name: 'UPSTREAM_URL', default: MIDJOURNEY_VENDOR_URL, secret: false });
     expect(byName.get('FAL_QUEUE_URL')?.default).toBe(FAL_QUEUE_VENDOR_URL);
     expect(byName.get('SUBSCRIBE_TOKEN_SECRET')?.secret).toBe(true);

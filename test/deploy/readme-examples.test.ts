@@ -170,12 +170,19 @@ async function runShell(example: Example, section: Section, port: number): Promi
   }
 }
 
-/** A ```js block as a module inside the repository (so `openai`, `@fal-ai/client`, `eventsource` resolve). */
-async function runNode(example: Example, port: number): Promise<void> {
+/** A ```js block as a module inside the repository (so `openai`, `@fal-ai/client`, `eventsource` resolve), with the section's variables. */
+async function runNode(example: Example, section: Section, port: number): Promise<void> {
   const file = join(work, `${scratch(example)}.${example.lang === 'ts' ? 'ts' : 'mjs'}`);
   writeFileSync(file, withPort(example.code, port));
   const args = example.lang === 'ts' ? ['--import', 'tsx', file] : [file];
-  check(example, await runProcess(process.execPath, args, { ...BASE_ENV }));
+  check(example, await runProcess(process.execPath, args, { ...BASE_ENV, ...section.vars }));
+}
+
+/** A ```python block through python3 (its `requests` where installed), with the section's variables. */
+async function runPython(example: Example, section: Section, port: number): Promise<void> {
+  const file = join(work, `${scratch(example)}.py`);
+  writeFileSync(file, withPort(example.code, port));
+  check(example, await runProcess('python3', [file], { ...BASE_ENV, ...section.vars }));
 }
 
 let browser: Browser | undefined;
@@ -297,7 +304,8 @@ describe('README.md and docs/ examples', () => {
           const port = (section.gateway ?? gateway).port;
           if (example.how.includes('run')) {
             if (example.lang === 'sh' || example.lang === 'bash') await runShell(example, section, port);
-            else await runNode(example, port);
+            else if (example.lang === 'python') await runPython(example, section, port);
+            else await runNode(example, section, port);
           }
           if (example.how.includes('browser')) await runBrowser(example, section, port);
         },

@@ -1,65 +1,25 @@
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { request as httpsRequest } from 'node:https';
-import { type ClientHttp2Session, connect } from 'node:http2';
+import { connect } from 'node:http2';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createParser, type EventSourceMessage } from 'eventsource-parser';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestGateway, type TestGateway } from '../support/gateway.ts';
+import { h2Request, parseSse } from '../support/h2.ts';
+import { selfSignedCertificate } from '../support/tls.ts';
 import { until } from '../support/until.ts';
 
 const STEPS = 3;
 /** Events of a `--sim-steps 3` imagine job: initialized, created, started, three progress, completed. */
 const EVENTS = STEPS + 4;
 
-/** A self-signed certificate for 127.0.0.1 and localhost, made with openssl. */
-function selfSigned(dir: string): { certFile: string; keyFile: string; cert: Buffer } {
-  const certFile = join(dir, 'cert.pem');
-  const keyFile = join(dir, 'key.pem');
-  execFileSync(
-    'openssl',
-    // biome-ignore format: one openssl command line
-    ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '1', '-keyout', keyFile, '-out', certFile,
-      '-subj', '/CN=localhost', '-addext', 'subjectAltName=IP:127.0.0.1,DNS:localhost'],
-    { stdio: 'ignore' },
-  );
-  return { certFile, keyFile, cert: readFileSync(certFile) };
-}
-
-/** One request on the session; resolves with its status, headers and body text once it ends. */
-function h2Request(session: ClientHttp2Session, headers: Record<string, string>, body?: string) {
-  return new Promise<{ status: number; headers: Record<string, unknown>; text: string }>((resolve, reject) => {
-    const stream = session.request(headers);
-    let status = 0;
-    let responseHeaders: Record<string, unknown> = {};
-    let text = '';
-    stream.setEncoding('utf8');
-    stream.on('response', (head) => {
-      status = Number(head[':status']);
-      responseHeaders = head;
-    });
-    stream.on('data', (chunk: string) => (text += chunk));
-    stream.on('end', () => resolve({ status, headers: responseHeaders, text }));
-    stream.on('error', reject);
-    stream.end(body);
-  });
-}
-
-const parse = (text: string) => {
-  const events: EventSourceMessage[] = [];
-  const parser = createParser({ onEvent: (event) => void events.push(event) });
-  parser.feed(text);
-  return events;
-};
-
 describe('HTTP/2 over TLS (TLS_CERT_FILE, TLS_KEY_FILE), HTTP/1.1 on the same port', () => {
   let dir: string;
-  let tls: ReturnType<typeof selfSigned>;
+  let tls: ReturnType<typeof selfSignedCertificate>;
   let gw: TestGateway;
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'sse-relay-h2-'));
-    tls = selfSigned(dir);
+    tls = selfSignedCertificate(dir);
     gw = await startTestGateway({ TLS_CERT_FILE: tls.certFile, TLS_KEY_FILE: tls.keyFile });
   });
   afterAll(async () => {
@@ -88,9 +48,37 @@ describe('HTTP/2 over TLS (TLS_CERT_FILE, TLS_KEY_FILE), HTTP/1.1 on the same po
       for (const stream of streams) {
         expect(stream.status).toBe(200);
         expect(stream.headers['content-type']).toBe('text/event-stream; charset=utf-8');
-        const events = parse(stream.text);
+        const events = parseSse(stream.text);
         expect(events.map((event) => Number(event.id))).toEqual([...Array(EVENTS).keys()]);
         expect(JSON.parse(events.at(-1)?.data ?? '{}')).toMatchObject({ event: 'midjourney_completed' });
+      }
+    } finally {
+      session.close();
+    }
+  });
+
+  it('carries the multiplexed stream too: three jobs on one h2 stream, each to its terminal event', async () => {
+    const session = connect(gw.url, { ca: tls.cert });
+    try {
+      const jobs: string[] = [];
+      for (let i = 0; i < 3; i++) {
+        const created = await h2Request(
+          session,
+          { ':method': 'POST', ':path': '/v3/midjourney/jobs/imagine', 'content-type': 'application/json' },
+          JSON.stringify({ prompt: `h2 mux ${i} --sim-steps ${STEPS} --sim-interval 30`, stream: false }),
+        );
+        jobs.push(`midjourney-v3/${encodeURIComponent((JSON.parse(created.text) as { jobid: string }).jobid)}`);
+      }
+      const mux = await h2Request(session, { ':method': 'GET', ':path': `/v1/stream?jobs=${jobs.join(',')}` });
+      expect(mux.status).toBe(200);
+      const frames = parseSse(mux.text).map((event) => JSON.parse(event.data) as { job: string; seq: number; terminal: boolean });
+      for (const job of jobs) {
+        const own = frames.filter((frame) => frame.job === decodeURIComponent(job));
+        expect(
+          own.map((frame) => frame.seq),
+          job,
+        ).toEqual([...Array(EVENTS).keys()]);
+        expect(own.at(-1)?.terminal).toBe(true);
       }
     } finally {
       session.close();
@@ -153,6 +141,25 @@ describe('HTTP/2 over TLS (TLS_CERT_FILE, TLS_KEY_FILE), HTTP/1.1 on the same po
       req.end();
     });
     expect(stream.version).toBe('1.1');
-    expect(parse(stream.text).map((event) => Number(event.id))).toEqual([...Array(EVENTS).keys()]);
+    expect(parseSse(stream.text).map((event) => Number(event.id))).toEqual([...Array(EVENTS).keys()]);
+  });
+
+  it('ends open HTTP/2 streams and closes their connections on shutdown (last: it stops the gateway)', async () => {
+    const session = connect(gw.url, { ca: tls.cert });
+    session.on('error', () => undefined);
+    const closed = new Promise((resolve) => session.once('close', resolve));
+    const created = await h2Request(
+      session,
+      { ':method': 'POST', ':path': '/v3/midjourney/jobs/imagine', 'content-type': 'application/json' },
+      JSON.stringify({ prompt: 'h2 shutdown --sim-steps 50 --sim-interval 200', stream: false }),
+    );
+    const { jobid } = JSON.parse(created.text) as { jobid: string };
+    const stream = session.request({ ':method': 'GET', ':path': `/v1/jobs/midjourney-v3/${encodeURIComponent(jobid)}/stream` });
+    stream.on('error', () => undefined);
+    const ended = new Promise((resolve) => stream.once('close', resolve));
+    await new Promise((resolve) => stream.once('data', resolve));
+    await gw.close();
+    await Promise.all([ended, closed]);
+    expect(gw.relay.counts().subscribers).toBe(0);
   });
 });

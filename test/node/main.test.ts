@@ -81,6 +81,6 @@ describe('the compiled production entry (node dist/main.js)', () => {
     const { code, output } = await run([join(dir, 'main.js')], {});
     expect(code).toBe(2);
     expect(output).toContain('GATEWAY_API_KEYS: required');
-    expect(output).toContain('UPSTREAM_TOKEN, FAL_KEY, OPENAI_API_KEY: no upstream configured');
+    expect(output).toContain('UPSTREAM_TOKEN, FAL_KEY, OPENAI_API_KEY, REPLICATE_API_TOKEN: no upstream configured');
   }, 40_000);
 });

@@ -1,3 +1,4 @@
+import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig, withDevDefaults } from '../../src/config.ts';
 import { createMemoryBus } from '../../src/core/bus/memory-bus.ts';
@@ -5,6 +6,7 @@ import { type Gateway, startGateway } from '../../src/node/gateway.ts';
 import { mediaPath } from '../scenarios/media.ts';
 import { startTestGateway, type TestGateway } from '../support/gateway.ts';
 import { API_KEY, SECURED, withKey } from '../support/security.ts';
+import { until } from '../support/until.ts';
 
 const bytes = async (response: Response) => new Uint8Array(await response.arrayBuffer());
 
@@ -50,6 +52,7 @@ describe('media proxy: access as for the job’s stream (API keys)', () => {
 describe('media proxy: only the job’s own media URLs, only on allowed hosts, no private addresses', () => {
   let gw: Gateway;
   const bus = createMemoryBus({ historyMaxEvents: 100, historyTtlMs: 60_000 });
+  const logs: string[] = [];
   /** Stores a finished Midjourney job whose completed event names these media (and one URL outside its media fields). */
   const storeJob = async (jobId: string, urls: string[], elsewhere: string) => {
     const job = {
@@ -61,8 +64,14 @@ describe('media proxy: only the job’s own media URLs, only on allowed hosts, n
     await bus.append(`midjourney-v3:${jobId}`, { seq: 0, data, terminal: true, snapshot: JSON.stringify(job) });
   };
   beforeAll(async () => {
-    const config = loadConfig(withDevDefaults({ PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'silent', DRAIN_MS: '0' }));
-    gw = await startGateway(config, { bus });
+    const config = loadConfig(withDevDefaults({ PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'warn', DRAIN_MS: '0' }));
+    const logDestination = new Writable({
+      write(chunk: Buffer, _encoding, callback) {
+        logs.push(chunk.toString('utf8'));
+        callback();
+      },
+    });
+    gw = await startGateway(config, { bus, logDestination });
   });
   afterAll(() => gw.close());
 
@@ -83,6 +92,10 @@ describe('media proxy: only the job’s own media URLs, only on allowed hosts, n
     expect(answers.map((answer) => answer.status)).toEqual([403, 403, 403, 403, 403, 404]);
     const first = (await answers[0]?.json()) as { error: string; code: string };
     expect(first).toEqual({ error: 'media host not allowed for this profile: evil.example', code: 'forbidden' });
+    // The operator sees each refusal, with the job and the reason.
+    const refusals = () => logs.filter((line) => line.includes('"media not served"') && line.includes('"jobId":"job-hosts"'));
+    const refused = await until(refusals, (lines) => lines.length === 5, { what: 'five refusals logged' });
+    expect(refused[0]).toContain('"reason":"media host not allowed for this profile: evil.example"');
   });
 
   it('refuses a loopback port other than the simulator’s after resolving the name (dev mode exempts the simulator alone)', async () => {

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll } from 'vitest';
 import { falSdkScenarios } from '../scenarios/sdk-fal.ts';
 import { openaiSdkScenarios } from '../scenarios/sdk-openai.ts';
+import { replicateSdkScenarios } from '../scenarios/sdk-replicate.ts';
 import { startTestGateway, type TestGateway } from '../support/gateway.ts';
 
 // The vendors' official SDKs against the Node gateway; the same scenarios run in workerd
@@ -15,3 +16,4 @@ afterAll(async () => {
 
 openaiSdkScenarios(() => gw.scenarioTarget());
 falSdkScenarios(() => gw.scenarioTarget());
+replicateSdkScenarios(() => gw.scenarioTarget());

@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { type IncomingMessage, type Server, type ServerResponse, createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { connect, type Socket } from 'node:net';
@@ -8,6 +9,16 @@ import { type NodeContext, createSocketSinks } from '../../src/node/socket-sink-
 import { until } from '../support/until.ts';
 
 const encoder = new TextEncoder();
+
+/** The send queues (bytes) of the server's side of every TCP connection on this port, as `ss` reports them. */
+function sendQueues(port: number): number[] {
+  const out = execFileSync('ss', ['-tnH', 'state', 'all', `( sport = :${port} )`], { encoding: 'utf8' });
+  return out
+    .split('\n')
+    .map((line) => line.trim().split(/\s+/))
+    .filter((cols) => cols.length >= 4 && !cols[0]?.startsWith('LISTEN'))
+    .map((cols) => Number(cols[2]));
+}
 const servers: Server[] = [];
 const sockets: Socket[] = [];
 const sinks = createSocketSinks();
@@ -142,6 +153,29 @@ describe('socket sink (Node fast path)', () => {
     const connections = () => new Promise<number>((resolve) => server.getConnections((_err, n) => resolve(n)));
     await until(connections, (open) => open === 0, { intervalMs: 50, what: 'the cut-off socket destroyed' });
     expect(socket.destroyed).toBe(true);
+    // Reset, not closed: the kernel keeps no orphan holding the backlog (FIN-WAIT-1 with a send queue).
+    const port = (server.address() as AddressInfo).port;
+    expect(sendQueues(port)).toEqual([]);
+  });
+
+  it('resets an aborted stream: nothing it queued stays in the kernel for a client that stopped reading', async () => {
+    const { opened, client } = await sinkAndClient(4 << 20);
+    client.pause();
+    const { sink, socket } = await opened;
+    const frame = encoder.encode(`data: ${'x'.repeat(64 * 1024)}\n\n`);
+    // Fill the kernel's buffers: the socket's own queue grows once they are full.
+    for (let i = 0; socket.writableLength === 0 && i < 2_000; i++) {
+      sink.write(frame);
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    const port = ((servers[0] as Server).address() as AddressInfo).port;
+    expect(sendQueues(port).some((bytes) => bytes > 0)).toBe(true);
+    sink.abort?.();
+    await until(
+      () => sendQueues(port),
+      (queues) => queues.length === 0,
+      { intervalMs: 20, what: 'the backlog freed' },
+    );
   });
 
   it('closes the connection after the last chunk, once node:http has let go of it', async () => {

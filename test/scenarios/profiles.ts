@@ -64,5 +64,34 @@ export const openaiScenarioProfile: ScenarioProfile = {
   },
 };
 
+/** Replicate through the gateway's `/replicate/v1`, a language model (it has a stream); the job id is the prediction's. */
+export const replicateScenarioProfile: ScenarioProfile = {
+  name: 'replicate',
+  async startJob(url, { steps, intervalMs, label }) {
+    const response = await fetch(`${url}/replicate/v1/models/meta/llama-sim/predictions`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ input: { prompt: `${label} --sim-steps ${steps} --sim-interval ${intervalMs}` } }),
+    });
+    const body = (await response.json()) as { id?: unknown };
+    if (response.status !== 201 || typeof body.id !== 'string')
+      throw new Error(`create failed: ${response.status} ${JSON.stringify(body)}`);
+    return body.id;
+  },
+  isTerminal(data) {
+    const event = JSON.parse(data) as { event?: unknown; prediction?: { status?: unknown } };
+    return event.event === 'done' || (event.event === 'status' && /^(succeeded|failed|canceled)$/.test(String(event.prediction?.status)));
+  },
+  async streamsServed(target) {
+    const stats = await fetch(`${new URL(target.simulatorUrl).origin}/_sim/replicate/stats`);
+    return ((await stats.json()) as { streamsServed: number }).streamsServed;
+  },
+};
+
 /** Every profile the scenarios run for. */
-export const SCENARIO_PROFILES: readonly ScenarioProfile[] = [midjourneyScenarioProfile, openaiScenarioProfile, falScenarioProfile];
+export const SCENARIO_PROFILES: readonly ScenarioProfile[] = [
+  midjourneyScenarioProfile,
+  openaiScenarioProfile,
+  falScenarioProfile,
+  replicateScenarioProfile,
+];

@@ -164,7 +164,8 @@ export function falSdkScenarios(t: () => ScenarioTarget): void {
       const fal = rewrittenFal(t().url);
       const updates: QueueStatus[] = [];
       const result = await fal.subscribe(FLUX, {
-        input: { prompt: 'dropped --sim-steps 4 --sim-interval 40 --sim-drop-after 2' },
+        // Steps far enough apart that the job is still running when the relay reopens the stream, however loaded the machine.
+        input: { prompt: 'dropped --sim-steps 4 --sim-interval 400 --sim-drop-after 2' },
         logs: true,
         mode: 'streaming',
         onQueueUpdate: (update) => void updates.push(update),

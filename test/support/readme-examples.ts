@@ -2,7 +2,7 @@
  * The fenced examples of README.md and every Markdown page under docs/, and their markers (docs/testing.md: the
  * examples in README.md and docs/). Every fence
  * with a language has a marker on its last non-blank line before it:
- *   <!-- example: run -->                  sh: bash -euo pipefail; js/ts: a Node module in the repository
+ *   <!-- example: run -->                  sh: bash -euo pipefail; js/ts: a Node module in the repository; python: python3
  *   <!-- example: browser -->              js: in Chromium, on the gateway's origin
  *   <!-- example: run browser -->          both
  *   <!-- example: run expect "a" 'b' -->   …and its output holds these strings, in this order
@@ -91,7 +91,7 @@ function readMarker(text: string, block: Omit<Example, 'how' | 'expect' | 'skip'
     problems.push(`${at}: unknown marker "${text}" (run, browser, run browser, each with an optional expect "…"; or skip (why))`);
     return undefined;
   }
-  const runnable = how.includes('browser') ? ['js'] : ['sh', 'bash', 'js', 'mjs', 'ts'];
+  const runnable = how.includes('browser') ? ['js'] : ['sh', 'bash', 'js', 'mjs', 'ts', 'python'];
   if (!runnable.includes(block.lang)) {
     problems.push(`${at}: a \`\`\`${block.lang} block cannot be run as "${text}"; mark it skip (why)`);
     return undefined;

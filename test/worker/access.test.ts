@@ -45,3 +45,23 @@ describe('Worker: subscriber slots', () => {
     again.close();
   });
 });
+
+describe('Worker: the media proxy outside development', () => {
+  it('refuses the simulator’s loopback images once the gateway is not open (no stand-in exception), with the stream’s access', async () => {
+    const job = await createWithKey(worker.url, 'media --sim-steps 1 --sim-interval 5');
+    const stream = await fetch(`${worker.url}${job.streamUrl}`);
+    await stream.text();
+    const url = `${worker.url}/v1/jobs/midjourney-v3/${encodeURIComponent(job.jobId)}/media/0`;
+    expect((await fetch(url)).status).toBe(401);
+    const refused = await fetch(`${url}?token=${encodeURIComponent(job.token)}`);
+    expect(refused.status).toBe(403);
+    expect(await refused.json()).toEqual({
+      error: `media host not allowed for this profile: ${new URL(worker.simulatorUrl).host}`,
+      code: 'forbidden',
+    });
+    expect(
+      (await fetch(`${worker.url}/v1/jobs/midjourney-v3/${encodeURIComponent(job.jobId)}/media/5?token=${encodeURIComponent(job.token)}`))
+        .status,
+    ).toBe(404);
+  });
+});

@@ -25,7 +25,7 @@ describe('Worker configuration', () => {
         return undefined;
       })();
       expect(error).toBeInstanceOf(ConfigError);
-      expect((error as Error).message).toMatch(/UPSTREAM_TOKEN, FAL_KEY, OPENAI_API_KEY: no profile configured/);
+      expect((error as Error).message).toMatch(/UPSTREAM_TOKEN, FAL_KEY, OPENAI_API_KEY, REPLICATE_API_TOKEN: no profile configured/);
       expect((error as Error).message).not.toMatch(/SIMULATOR=true/);
     }
   });
@@ -34,6 +34,7 @@ describe('Worker configuration', () => {
     ['UPSTREAM_TOKEN', 'midjourney-v3'],
     ['FAL_KEY', 'fal-queue'],
     ['OPENAI_API_KEY', 'openai-responses'],
+    ['REPLICATE_API_TOKEN', 'replicate'],
   ])('takes %s alone, and configures only its profile (%s)', (name, profile) => {
     const config = loadWorkerConfig(env({ [name]: 'credential-1234' }));
     expect(PROFILES.filter((entry) => entry.endpoint(config) !== undefined).map((entry) => entry.profile.name)).toEqual([profile]);

@@ -45,6 +45,7 @@ function remoteBus(url: string): Bus {
   return {
     append: (jobId, event) => call(jobId, 'append', [jobId, event]),
     appendMany: (jobId, events) => call(jobId, 'appendMany', [jobId, events]),
+    publish: (jobId, events) => call(jobId, 'publish', [jobId, events]),
     history: (jobId, afterSeq) => call(jobId, 'history', [jobId, afterSeq]),
     state: (jobId) => call(jobId, 'state', [jobId]),
     acquireLease: (jobId, owner, ttlMs) => call(jobId, 'acquireLease', [jobId, owner, ttlMs]),

@@ -1,9 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type WorkerDev, startWorkerDev } from '../../scripts/worker-dev.ts';
 import { CANARY, LEAK_SECRETS, type LeakTarget, hostileUpstreamLeakScenarios, upstreamTokenLeakScenarios } from '../scenarios/leak.ts';
+import { replicateTokenLeakScenarios } from '../scenarios/leak-replicate.ts';
 import type { FakeUpstream } from '../support/fake-upstream.ts';
 import { startHostileUpstream } from '../support/hostile-upstream.ts';
-import { SECURED } from '../support/security.ts';
+import { API_KEY, SECURED } from '../support/security.ts';
 import { type TestSimulator, startTestSimulator, workerTestVars } from '../support/worker.ts';
 
 // The Worker's front, its JobStarter and its JobObjects each redact with every configured secret:
@@ -46,6 +47,9 @@ describe('Worker: a separate upstream', () => {
         ...SECURED,
         UPSTREAM_URL: simulator.url,
         UPSTREAM_TOKEN: CANARY,
+        // The same simulator's Replicate, with the same canary as its token.
+        REPLICATE_BASE_URL: `${new URL(simulator.url).origin}/replicate/v1`,
+        REPLICATE_API_TOKEN: CANARY,
         POLL_INTERVAL_MS: '30',
         ALLOW_REPLY_URL: 'true',
         LOG_LEVEL: 'debug',
@@ -61,4 +65,9 @@ describe('Worker: a separate upstream', () => {
     leakTarget(() => dev),
     () => simulator.url,
   );
+
+  replicateTokenLeakScenarios(() => {
+    const running = dev as WorkerDev;
+    return { url: running.url, token: CANARY, apiKey: API_KEY, logs: () => running.output.join('').split('\n') };
+  });
 });

@@ -1,13 +1,14 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { falSdkScenarios } from '../scenarios/sdk-fal.ts';
 import { openaiSdkScenarios } from '../scenarios/sdk-openai.ts';
+import { replicateSdkScenarios } from '../scenarios/sdk-replicate.ts';
 import { type TestWorker, startTestWorker } from '../support/worker.ts';
 
 // The vendors' official SDKs against the Worker (workerd, Durable Objects): the same scenarios
 // as on Node (test/node/sdk-scenarios.test.ts). Only the SDKs' profiles are configured.
 let worker: TestWorker;
 beforeAll(async () => {
-  worker = await startTestWorker({ POLL_INTERVAL_MS: '30' }, ['openai-responses', 'fal-queue']);
+  worker = await startTestWorker({ POLL_INTERVAL_MS: '30' }, ['openai-responses', 'fal-queue', 'replicate']);
 });
 afterAll(async () => {
   await worker?.close();
@@ -15,6 +16,7 @@ afterAll(async () => {
 
 openaiSdkScenarios(() => worker);
 falSdkScenarios(() => worker);
+replicateSdkScenarios(() => worker);
 
 describe('a Worker configured for some profiles', () => {
   it('serves only those: the others have no routes', async () => {

@@ -4,6 +4,8 @@ import { EventSource } from 'eventsource';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FAL_EARLY_END } from '../../src/profiles/fal-queue/profile.ts';
+import { EARLY_END_DETAIL } from '../../src/profiles/replicate/profile.ts';
+import { gatewayReplicate } from '../scenarios/sdk-replicate.ts';
 import { SCENARIO_PROFILES } from '../scenarios/profiles.ts';
 import { answerTypes, expectSequence, responseIdOf } from '../../packages/simulator/test/openai-helpers.ts';
 import { ids, readSse } from '../support/sse.ts';
@@ -138,4 +140,18 @@ describe("the cut on fal's status stream (its client has no reconnect)", () => {
     const result = await fal.queue.result('fal-ai/flux/dev', { requestId });
     expect((result.data as { prompt: string }).prompt).toContain('slow');
   }, 120_000);
+});
+
+describe("the cut on Replicate's prediction stream (its client has no reconnect)", () => {
+  it('ends with the error event the client throws on, never a clean close before done; the prediction runs on', async () => {
+    const replicate = gatewayReplicate(worker.url);
+    const tokens: string[] = [];
+    const reading = (async () => {
+      for await (const event of replicate.stream('meta/llama-sim', { input: { prompt: 'long --sim-steps 200 --sim-interval 30' } })) {
+        tokens.push(String(event.data));
+      }
+    })();
+    await expect(reading).rejects.toThrow(JSON.stringify({ detail: EARLY_END_DETAIL }));
+    expect(tokens.length).toBeGreaterThan(0);
+  });
 });

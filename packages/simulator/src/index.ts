@@ -8,3 +8,5 @@ export type { FalStats } from './fal/stats.ts';
 export { OPENAI_BASE_PATH } from './openai/index.ts';
 export type { OpenAIStats } from './openai/index.ts';
 export { maskKey } from './openai/auth.ts';
+export { REPLICATE_BASE_PATH, REPLICATE_STREAM_PATH } from './replicate/index.ts';
+export type { ReplicateStats } from './replicate/index.ts';

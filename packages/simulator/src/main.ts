@@ -21,7 +21,9 @@ const started = await startSimulator({
   publicOrigin: process.env.SIM_PUBLIC_URL ? new URL(process.env.SIM_PUBLIC_URL).origin : undefined,
 });
 const origin = started.url;
-console.log(`upstream simulator listening on ${origin}/v3/midjourney (fal queue: ${origin}/fal/queue, OpenAI: ${origin}/openai/v1)`);
+console.log(
+  `upstream simulator listening on ${origin}/v3/midjourney (fal queue: ${origin}/fal/queue, OpenAI: ${origin}/openai/v1, Replicate: ${origin}/replicate/v1)`,
+);
 
 const shutdown = () => {
   void started.close().then(() => process.exit(0));

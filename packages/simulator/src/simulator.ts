@@ -6,6 +6,8 @@ import { errorResponse } from './http.ts';
 import { createJobService } from './job-service.ts';
 import { createOpenAISimulator } from './openai/index.ts';
 import type { OpenAIStats } from './openai/index.ts';
+import { createReplicateSimulator } from './replicate/index.ts';
+import type { ReplicateStats } from './replicate/index.ts';
 import { createSimRoutes } from './sim-routes.ts';
 import { createStatsRecorder } from './stats.ts';
 import type { SimStats } from './stats.ts';
@@ -27,6 +29,8 @@ export interface SimulatorOptions {
   publicOrigin?: string;
   /** fal.ai queue settings (keep-alive, retention, queue ticks); `token`, `maxJobs` (per simulator), steps and interval apply too. */
   fal?: FalSimulatorOptions;
+  /** How long an ended Replicate prediction keeps its data, ms (default one hour, as Replicate); `--sim-retention MS` overrides it. */
+  replicateRetentionMs?: number;
 }
 
 /** A running simulator: mount `app`/`fetch` on any runtime. */
@@ -38,11 +42,13 @@ export interface Simulator {
   falStats(): FalStats;
   /** What `GET /_sim/openai/stats` returns. */
   openaiStats(): OpenAIStats;
+  /** What `GET /_sim/replicate/stats` returns. */
+  replicateStats(): ReplicateStats;
   /** Clears every timer and ends every open stream. */
   close(): void;
 }
 
-/** Builds stand-ins for the useapi.net Midjourney v3 job API, fal.ai's queue and OpenAI's Responses API on Hono and Web APIs only. */
+/** Builds stand-ins for the useapi.net Midjourney v3 job API, fal.ai's queue, OpenAI's Responses API and Replicate's predictions API on Hono and Web APIs only. */
 export function createSimulator(options: SimulatorOptions = {}): Simulator {
   const basePath = (options.basePath ?? '/v3/midjourney').replace(/\/+$/, '');
   const now = () => Date.now();
@@ -70,7 +76,19 @@ export function createSimulator(options: SimulatorOptions = {}): Simulator {
     defaultIntervalMs: options.defaultIntervalMs ?? 500,
     now,
   });
-  const simRoutes = createSimRoutes({ stats, runningCount: service.runningCount, resets: [fal.resetStats, openai.resetStats] });
+  const replicate = createReplicateSimulator({
+    token: options.token,
+    publicOrigin: options.publicOrigin,
+    defaultSteps: options.defaultSteps ?? 4,
+    defaultIntervalMs: options.defaultIntervalMs ?? 500,
+    ...(options.replicateRetentionMs === undefined ? {} : { retentionMs: options.replicateRetentionMs }),
+    now,
+  });
+  const simRoutes = createSimRoutes({
+    stats,
+    runningCount: service.runningCount,
+    resets: [fal.resetStats, openai.resetStats, replicate.resetStats],
+  });
 
   const app = new Hono();
   // Registered before the vendor routes so the vendor's auth middleware never runs for them.
@@ -78,6 +96,7 @@ export function createSimulator(options: SimulatorOptions = {}): Simulator {
   if (basePath !== '') app.route(`${basePath}/_sim`, simRoutes);
   app.route('/', fal.app); // before the Midjourney routes, whose auth would claim every path with basePath ''
   app.route('/', openai.app);
+  app.route('/', replicate.app);
   app.route(basePath || '/', createVendorRoutes({ service, stats, token: options.token, publicOrigin: options.publicOrigin, now }));
   app.notFound(() => errorResponse(404, 'Not found'));
   app.onError(() => errorResponse(500, 'Internal server error'));
@@ -88,10 +107,12 @@ export function createSimulator(options: SimulatorOptions = {}): Simulator {
     stats: () => stats.snapshot(service.runningCount()),
     falStats: fal.stats,
     openaiStats: openai.stats,
+    replicateStats: replicate.stats,
     close: () => {
       service.close();
       fal.close();
       openai.close();
+      replicate.close();
     },
   };
 }

@@ -1,4 +1,4 @@
-/** The bus, by port: the event log, the live feed, follow leases and health; `Bus` is all of them, as a runtime builds it. */
+/** The bus, by port: the event log, the live feed, follow leases, health and publishing; `Bus` is all of them, as a runtime builds it. */
 
 /** An event as stored on the bus; `prev` is the seq stored just before it (-1 for the first). */
 export interface StoredEvent {
@@ -57,6 +57,78 @@ export interface EventLog {
   state(jobId: string): Promise<JobState | null>;
 }
 
+/** What a publisher appends: its own seq, or none for the bus to number the event one above the last. */
+export interface PublishInput {
+  seq?: number;
+  data: string;
+  terminal: boolean;
+}
+
+/** What one publish did, decided in the same atomic step as the append. */
+export type PublishOutcome =
+  /** The new events stored (each with its seq and prev), the given seqs already stored (or below the last one), the job's last seq after. */
+  | { kind: 'stored'; stored: StoredEvent[]; duplicates: number[]; lastSeq: number }
+  /** The job is over and the batch holds a new event: nothing was stored. */
+  | { kind: 'over'; lastSeq: number; terminalSeq: number };
+
+/**
+ * Publishing: a publisher's batch appended in one atomic step, deduplicated by seq in the bus (two
+ * instances publishing one job number it once). Only the publish API writes through it.
+ */
+export interface Publishing {
+  /**
+   * Appends `events` in order, all or nothing: when the job is over and any event is new (no seq,
+   * or a seq above the last), nothing is stored (`over`). Else an event whose seq is at or below
+   * the last stored one is a duplicate and changes nothing; one above it is stored with `prev`
+   * one below its seq (after a jump the seqs skipped are a gap readers announce; not before the
+   * job's first event); one without a seq is numbered last + 1. Given seqs
+   * must go up and only the last event may be terminal (a TypeError otherwise, see checkPublishInputs).
+   */
+  publish(jobId: string, events: PublishInput[]): Promise<PublishOutcome>;
+}
+
+/** Throws a TypeError unless every given seq is a safe non-negative integer, the given seqs go up and only the last event is terminal. */
+export function checkPublishInputs(events: readonly PublishInput[]): void {
+  let last = -1;
+  for (const [index, event] of events.entries()) {
+    if (event.seq !== undefined) {
+      if (!Number.isSafeInteger(event.seq) || event.seq < 0) throw new TypeError(`seq must be a non-negative integer, got ${event.seq}`);
+      if (event.seq <= last) throw new TypeError(`seqs of one publish must go up (${event.seq} after ${last})`);
+      last = event.seq;
+    }
+    if (event.terminal && index < events.length - 1) throw new TypeError('only the last event of a publish may be terminal');
+  }
+}
+
+/**
+ * A publish on a bus that decides it synchronously (memory, Durable Object): the events to append,
+ * numbered, given the job's last seq and terminal seq now; or `over`. The caller appends them
+ * before its next await.
+ */
+export function planPublish(
+  lastSeq: number,
+  terminalSeq: number | null,
+  events: readonly PublishInput[],
+): { kind: 'over'; lastSeq: number; terminalSeq: number } | { kind: 'plan'; inputs: AppendInput[]; duplicates: number[] } {
+  checkPublishInputs(events);
+  const isNew = (event: PublishInput) => event.seq === undefined || event.seq > lastSeq;
+  if (terminalSeq !== null && events.some(isNew)) return { kind: 'over', lastSeq, terminalSeq };
+  const inputs: AppendInput[] = [];
+  const duplicates: number[] = [];
+  let last = lastSeq;
+  for (const event of events) {
+    if (event.seq !== undefined && event.seq <= last) {
+      duplicates.push(event.seq);
+      continue;
+    }
+    const seq = event.seq ?? last + 1;
+    // After a jump, the seqs skipped are a hole readers announce (a gap), except before a job's first event.
+    inputs.push({ seq, data: event.data, terminal: event.terminal, ...(last >= 0 ? { prev: seq - 1 } : {}) });
+    last = seq;
+  }
+  return { kind: 'plan', inputs, duplicates };
+}
+
 /** The live feed: events appended from now on, on any instance. A hub's one subscription per job. */
 export interface LiveFeed {
   /** Delivers every event appended from now on, on any instance, in append order. */
@@ -92,7 +164,7 @@ export interface BusHealth {
 }
 
 /** A whole bus, as a runtime builds it: every port, and close. Callers take only the ports they use. */
-export interface Bus extends EventLog, LiveFeed, Leases, BusHealth {
+export interface Bus extends EventLog, LiveFeed, Leases, BusHealth, Publishing {
   close(): Promise<void>;
 }
 

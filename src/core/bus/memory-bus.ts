@@ -1,5 +1,14 @@
 import { createLeaseTable, leasePort } from './memory-leases.ts';
-import { type AppendInput, type Bus, type BusListener, type JobState, type RetentionOptions, type StoredEvent, storedPrev } from './bus.ts';
+import {
+  type AppendInput,
+  type Bus,
+  type BusListener,
+  type JobState,
+  type RetentionOptions,
+  type StoredEvent,
+  planPublish,
+  storedPrev,
+} from './bus.ts';
 
 interface MemoryJob {
   events: StoredEvent[];
@@ -45,7 +54,8 @@ export function createMemoryBus(options: MemoryBusOptions): Bus {
     return job;
   }
 
-  async function append(jobId: string, input: AppendInput): Promise<StoredEvent | null> {
+  /** Stores one event, synchronously (so a publish's batch is one step). */
+  function store(jobId: string, input: AppendInput): StoredEvent | null {
     if (++appendsSinceSweep >= 1000) {
       appendsSinceSweep = 0;
       sweep();
@@ -72,6 +82,8 @@ export function createMemoryBus(options: MemoryBusOptions): Bus {
     return stored;
   }
 
+  const append = async (jobId: string, input: AppendInput) => store(jobId, input);
+
   return {
     append,
 
@@ -79,6 +91,14 @@ export function createMemoryBus(options: MemoryBusOptions): Bus {
       const results: (StoredEvent | null)[] = [];
       for (const input of inputs) results.push(await append(jobId, input));
       return results;
+    },
+
+    async publish(jobId, events) {
+      const job = live(jobId);
+      const plan = planPublish(job?.lastSeq ?? -1, job?.terminalSeq ?? null, events);
+      if (plan.kind === 'over') return plan;
+      const stored = plan.inputs.flatMap((input) => store(jobId, input) ?? []);
+      return { kind: 'stored', stored, duplicates: plan.duplicates, lastSeq: live(jobId)?.lastSeq ?? -1 };
     },
 
     async history(jobId: string, afterSeq: number): Promise<StoredEvent[]> {

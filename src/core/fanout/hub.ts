@@ -1,6 +1,8 @@
 import type { EventLog, LiveFeed, StoredEvent, Unsubscribe } from '../bus/bus.ts';
 import type { FrameStyle } from '../profile.ts';
-import { encodeEvent, encodeUnnumberedEvent } from './sse.ts';
+import { type HubStats, createStats, observe } from '../stats.ts';
+import type { Receipts } from './receipts.ts';
+import { encodeStyled, encodeUnnumberedEvent } from './sse.ts';
 
 /** What a hub reads of the bus: the job's live feed, and its history to fill in around it. */
 export type HubSource = LiveFeed & Pick<EventLog, 'history'>;
@@ -30,6 +32,12 @@ function send(sink: SubscriberSink, item: Uint8Array | Delivery): boolean {
   if (item instanceof Uint8Array) return sink.write(item);
   if ('seq' in item) return sink.writeEvent ? sink.writeEvent(item.frame, item.seq, item.terminal) : sink.write(item.frame);
   return sink.writeGap ? sink.writeGap(item.from, item.to) : sink.write(item.frame);
+}
+
+/** Where a hub counts (its relay's stats, resolved once), and when its job's events were received here (the delivery lag). */
+export interface HubMeters {
+  stats?: HubStats;
+  receipts?: Receipts;
 }
 
 /** What the hub reports to the outside (metrics, logs). */
@@ -72,6 +80,8 @@ export class JobHub {
   private readonly bus: HubSource;
   private readonly maxEvents: number;
   private readonly observer: HubObserver;
+  private readonly stats: HubStats;
+  private readonly receipts: Receipts | undefined;
   private readonly seqs: number[] = [];
   /** The stored `prev` of each cached event: above the seq cached before it, events between were lost (a hole). */
   private readonly prevs: number[] = [];
@@ -89,12 +99,23 @@ export class JobHub {
   private newest = -1;
   private terminal: number | null = null;
 
-  constructor(jobId: string, bus: HubSource, maxEvents: number, observer: HubObserver = {}, styles: readonly FrameStyle[] = []) {
+  /** `uniform`: the uniform path's frames (published jobs: the publisher's data and event names); default DEFAULT_FRAME_STYLE. */
+  constructor(
+    jobId: string,
+    bus: HubSource,
+    maxEvents: number,
+    observer: HubObserver = {},
+    styles: readonly FrameStyle[] = [],
+    meters: HubMeters = {},
+    uniform: FrameStyle = DEFAULT_FRAME_STYLE,
+  ) {
     this.jobId = jobId;
     this.bus = bus;
     this.maxEvents = maxEvents;
     this.observer = observer;
-    this.views = [DEFAULT_FRAME_STYLE, ...styles.filter((style) => style !== DEFAULT_FRAME_STYLE)].map((style) => ({
+    this.stats = meters.stats ?? createStats();
+    this.receipts = meters.receipts;
+    this.views = [uniform, ...styles.filter((style) => style !== uniform)].map((style) => ({
       style,
       frames: [],
       subscribers: new Set(),
@@ -134,11 +155,12 @@ export class JobHub {
   /** Writes a heartbeat to every subscriber, including those waiting to catch up. */
   heartbeat(frame: Uint8Array): void {
     for (const view of this.views) {
-      this.broadcastTo(view, frame);
+      this.stats.bytesSent += this.broadcastTo(view, frame) * frame.byteLength;
       for (const sink of view.ahead.keys()) {
-        if (!sink.write(frame)) {
+        if (sink.write(frame)) this.stats.bytesSent += frame.byteLength;
+        else {
           view.ahead.delete(sink);
-          this.endEarly(view, sink, false);
+          this.drop(view, sink);
         }
       }
     }
@@ -226,6 +248,7 @@ export class JobHub {
 
   private deliver(event: StoredEvent, afterFill: boolean): void {
     if (event.seq <= this.lastSeq) {
+      this.stats.eventsDuplicate++;
       this.observer.onDuplicate?.(this.jobId, event.seq);
       return;
     }
@@ -247,7 +270,7 @@ export class JobHub {
     if (event.seq <= this.lastSeq || this.terminalSeq !== null) return;
     const from = this.lastSeq + 1;
     const gap = event.prev >= from && this.views.some((view) => view.subscribers.size > 0) ? gapFrame(from, event.prev) : undefined;
-    if (gap) this.observer.onGap?.(this.jobId, from, event.prev);
+    if (gap) this.gapSeen(from, event.prev);
     this.seqs.push(event.seq);
     this.prevs.push(event.prev);
     const drop = this.seqs.length - this.maxEvents;
@@ -256,22 +279,35 @@ export class JobHub {
       this.prevs.splice(0, drop);
     }
     this.newest = event.seq;
+    const stats = this.stats;
+    let delivered = 0;
     for (const view of this.views) {
-      const frame = encodeEvent(event.seq, event.data, view.style.eventName?.(event.data));
+      const frame = encodeStyled(view.style, event.seq, event.data);
       view.frames.push(frame);
       if (drop > 0) view.frames.splice(0, drop);
-      if (gap && !view.style.noGapFrames) this.broadcastTo(view, gap);
+      if (gap && !view.style.noGapFrames) stats.bytesSent += this.broadcastTo(view, gap) * gap.frame.byteLength;
       if (view.ahead.size > 0) this.admitCaughtUp(view, event);
-      this.broadcastTo(view, { frame, seq: event.seq, terminal: event.terminal });
+      // A style may give an event no frame (Replicate's drop-in: a status change its stream never sends).
+      if (frame.byteLength === 0) continue;
+      const written = this.broadcastTo(view, { frame, seq: event.seq, terminal: event.terminal });
+      delivered += written;
+      stats.bytesSent += written * frame.byteLength;
+    }
+    if (delivered > 0) {
+      stats.eventsDelivered += delivered;
+      const receivedAt = this.receipts?.at(event.seq);
+      if (receivedAt !== undefined) observe(stats.lag, Math.max(0, performance.now() - receivedAt) / 1000);
     }
     if (this.eventWatchers.size > 0) this.notifyEvent(event);
     if (event.terminal) {
       this.terminal = event.seq;
       for (const view of this.views) {
-        for (const sink of view.subscribers) sink.end();
+        // Out of the sets first: the disconnect path then finds them gone (see detach).
+        const open = [...view.subscribers, ...view.ahead.keys()];
         view.subscribers.clear();
-        for (const sink of view.ahead.keys()) sink.end();
         view.ahead.clear();
+        stats.ended.job_ended += open.length;
+        for (const sink of open) sink.end();
       }
       this.notifyEnd();
     }
@@ -285,16 +321,19 @@ export class JobHub {
     for (const [sink, since] of view.ahead) {
       if (since >= event.seq) continue;
       view.ahead.delete(sink);
-      if (event.prev > since) this.observer.onGap?.(this.jobId, since + 1, event.prev);
+      if (event.prev > since) this.gapSeen(since + 1, event.prev);
       if (event.prev > since && !view.style.noGapFrames && !this.writeOrDrop(view, sink, gapFrame(since + 1, event.prev))) continue;
       view.subscribers.add(sink);
     }
   }
 
-  private broadcastTo(view: View, item: Uint8Array | Delivery): void {
+  /** Writes to every live subscriber of the view; returns how many took it. */
+  private broadcastTo(view: View, item: Uint8Array | Delivery): number {
+    let written = 0;
     for (const sink of view.subscribers) {
-      if (!this.writeOrDrop(view, sink, item)) view.subscribers.delete(sink);
+      if (this.writeOrDrop(view, sink, item)) written++;
     }
+    return written;
   }
 
   /** Writes to one subscriber; one that fails or falls too far behind is counted dropped and ended (false). */
@@ -306,10 +345,23 @@ export class JobHub {
       ok = false;
     }
     if (!ok) {
-      this.observer.onDropped?.(this.jobId);
-      this.endEarly(view, sink, false);
+      view.subscribers.delete(sink);
+      this.drop(view, sink);
     }
     return ok;
+  }
+
+  /** A subscriber too far behind (or whose write failed), already out of the view's sets: counted and ended. */
+  private drop(view: View, sink: SubscriberSink): void {
+    this.stats.subscribersDropped++;
+    this.stats.ended.slow_consumer++;
+    this.observer.onDropped?.(this.jobId);
+    this.endEarly(view, sink, false);
+  }
+
+  private gapSeen(from: number, to: number): void {
+    this.stats.gaps++;
+    this.observer.onGap?.(this.jobId, from, to);
   }
 
   /** True when a client that has seen `since` has nothing more to get: the job is over. */
@@ -323,8 +375,8 @@ export class JobHub {
    * the sink to the live set, or ends it when the job is over. Call after ready(). `style` is
    * one the hub was built with (default: the uniform path's).
    */
-  attach(sink: SubscriberSink, since: number, maxReplay = Number.POSITIVE_INFINITY, style = DEFAULT_FRAME_STYLE): AttachResult {
-    const view = this.views.find((candidate) => candidate.style === style);
+  attach(sink: SubscriberSink, since: number, maxReplay = Number.POSITIVE_INFINITY, style?: FrameStyle): AttachResult {
+    const view = style === undefined ? this.views[0] : this.views.find((candidate) => candidate.style === style);
     if (!view) throw new Error('JobHub.attach: a frame style this hub was not built with');
     const start = Math.max(firstAfter(this.seqs, since), this.seqs.length - maxReplay);
     const items: Delivery[] = [];
@@ -332,20 +384,28 @@ export class JobHub {
     for (let i = start; i < view.frames.length; i++) {
       const prev = this.prevs[i] as number;
       if (prev > seen) {
-        this.observer.onGap?.(this.jobId, seen + 1, prev);
-        if (!style.noGapFrames) items.push(gapFrame(seen + 1, prev));
+        this.gapSeen(seen + 1, prev);
+        if (!view.style.noGapFrames) items.push(gapFrame(seen + 1, prev));
       }
       seen = this.seqs[i] as number;
-      items.push({ frame: view.frames[i] as Uint8Array, seq: seen, terminal: seen === this.terminalSeq });
+      const frame = view.frames[i] as Uint8Array;
+      if (frame.byteLength > 0) items.push({ frame, seq: seen, terminal: seen === this.terminalSeq });
     }
     const replayed = view.frames.length - start;
-    // One write for a plain sink; one per event for a sink that frames events itself.
-    const written = sink.writeEvent ? items.every((item) => send(sink, item)) : items.length === 0 || sink.write(concat(items));
-    if (!written) {
-      this.endEarly(view, sink, false);
-      return { replayed, ended: true };
+    if (items.length > 0) {
+      // One write for a plain sink; one per event for a sink that frames events itself.
+      const bytes = sink.writeEvent ? null : concat(items);
+      const written = bytes ? sink.write(bytes) : items.every((item) => send(sink, item));
+      if (!written) {
+        this.drop(view, sink);
+        return { replayed, ended: true };
+      }
+      this.stats.bytesSent += bytes ? bytes.byteLength : items.reduce((n, item) => n + item.frame.byteLength, 0);
+      this.stats.eventsReplayed += replayed;
+      this.stats.eventsDelivered += replayed;
     }
     if (this.terminalSeq !== null) {
+      this.stats.ended.job_ended++;
       sink.end();
       return { replayed, ended: true };
     }
@@ -359,11 +419,13 @@ export class JobHub {
     return this.views.flatMap((view) => [...view.subscribers, ...view.ahead.keys()]);
   }
 
-  /** Removes a subscriber (its disconnect path); safe to call twice. */
+  /**
+   * Removes a subscriber (its disconnect path); safe to call twice. One the hub had not ended
+   * itself (the job's end, a drop, the gateway's early end) is one whose client left.
+   */
   detach(sink: SubscriberSink): void {
     for (const view of this.views) {
-      view.subscribers.delete(sink);
-      view.ahead.delete(sink);
+      if (view.subscribers.delete(sink) || view.ahead.delete(sink)) this.stats.ended.client_gone++;
     }
   }
 
@@ -398,6 +460,7 @@ export class JobHub {
   endSubscriber(sink: SubscriberSink, options: { neverClean?: boolean } = {}): void {
     for (const view of this.views) {
       if (view.subscribers.delete(sink) || view.ahead.delete(sink)) {
+        this.stats.ended.server_closed++;
         this.endEarly(view, sink, true, options.neverClean);
         return;
       }
@@ -413,6 +476,7 @@ export class JobHub {
       const open = [...view.subscribers, ...view.ahead.keys()];
       view.subscribers.clear();
       view.ahead.clear();
+      this.stats.ended.server_closed += open.length;
       for (const sink of open) this.endEarly(view, sink, true);
     }
     this.notifyEnd();

@@ -1,5 +1,7 @@
 import { type HubObserver, type HubSource, JobHub, type SubscriberSink } from './hub.ts';
 import type { FrameStyle } from '../profile.ts';
+import type { HubStats } from '../stats.ts';
+import type { ReceiptBook } from './receipts.ts';
 import { encodeComment } from './sse.ts';
 
 export interface HubRegistryOptions {
@@ -10,8 +12,14 @@ export interface HubRegistryOptions {
   lingerMs: number;
   heartbeatMs: number;
   observer?: HubObserver;
+  /** Where every hub counts (the relay's stats). */
+  stats?: HubStats;
+  /** Each hub's receipts are opened here, for the delivery lag. */
+  receipts?: ReceiptBook;
   /** Frame styles besides the uniform one that subscribers may ask for (a profile's drop-in style). */
   styles?: readonly FrameStyle[];
+  /** The uniform path's frames, when not the default (published jobs: the publisher's data and event names). */
+  uniform?: FrameStyle;
 }
 
 /** A hub held open for one caller; `release` is safe to call twice. */
@@ -60,6 +68,7 @@ export function createHubRegistry(options: HubRegistryOptions): HubRegistry {
     entry.linger = undefined;
     if (entry.holders > 0 || entries.get(jobId) !== entry) return;
     entries.delete(jobId);
+    options.receipts?.close(jobId);
     void entry.hub.close().catch(() => undefined);
   }
 
@@ -74,7 +83,14 @@ export function createHubRegistry(options: HubRegistryOptions): HubRegistry {
     acquire(jobId) {
       let entry = entries.get(jobId);
       if (!entry) {
-        entry = { hub: new JobHub(jobId, options.bus, options.historyMaxEvents, options.observer, options.styles), holders: 0 };
+        const meters = {
+          ...(options.stats ? { stats: options.stats } : {}),
+          ...(options.receipts ? { receipts: options.receipts.open(jobId) } : {}),
+        };
+        entry = {
+          hub: new JobHub(jobId, options.bus, options.historyMaxEvents, options.observer, options.styles, meters, options.uniform),
+          holders: 0,
+        };
         entries.set(jobId, entry);
       }
       if (entry.linger !== undefined) {
@@ -128,6 +144,7 @@ export function createHubRegistry(options: HubRegistryOptions): HubRegistry {
     async close() {
       clearInterval(heartbeat);
       const all = [...entries.values()];
+      for (const jobId of entries.keys()) options.receipts?.close(jobId);
       entries.clear();
       for (const entry of all) clearTimeout(entry.linger);
       await Promise.all(all.map((entry) => entry.hub.close()));

@@ -1,4 +1,5 @@
 /** SSE framing of the relay's own output: every byte a subscriber receives is built here. */
+import type { FrameStyle } from '../profile.ts';
 
 const encoder = new TextEncoder();
 
@@ -34,6 +35,17 @@ export function eventFrameText(id: string | number, data: string, event?: string
 /** One event, encoded once, ready to be written to every subscriber. */
 export function encodeEvent(id: string | number, data: string, event?: string): Uint8Array {
   return encoder.encode(eventFrameText(id, data, event));
+}
+
+/** A stored event's frame in a style: the vendor events it stands for, each with the seq as `id:`, or its data named by `eventName`. */
+export function encodeStyled(style: FrameStyle, seq: number, data: string): Uint8Array {
+  if (!style.vendorEvents) return encodeEvent(seq, style.frameData?.(data) ?? data, style.eventName?.(data));
+  return encoder.encode(
+    style
+      .vendorEvents(data)
+      .map((vendor) => eventFrameText(seq, vendor.data, vendor.event))
+      .join(''),
+  );
 }
 
 /** An event without an id (so it does not move the client's Last-Event-ID). */

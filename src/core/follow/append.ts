@@ -4,6 +4,8 @@ import { RelayError } from '../errors.ts';
 import type { JobEvent } from '../ingest/event.ts';
 import type { Follow } from './follow.ts';
 import type { Logger } from '../logger.ts';
+import type { ReceiptBook } from '../fanout/receipts.ts';
+import type { FollowStats } from '../stats.ts';
 
 /** What one append did: how many events the bus refused (a newer or equal seq was stored, or the job is over). */
 export interface AppendOutcome {
@@ -17,6 +19,17 @@ export interface AppendDeps {
   clock: Clock;
   /** True once the followers are closing: retries stop. */
   closed(): boolean;
+  /** Where the follow counts what it reads upstream (the relay's stats). */
+  stats: FollowStats;
+  /** Receipts of events received here, marked before they are appended (for the delivery lag). */
+  receipts?: ReceiptBook;
+}
+
+/** Counts an event read upstream and stamps when (`performance.now()`), for the delivery lag once its hub writes it. */
+export function received(stats: FollowStats, event: JobEvent): JobEvent {
+  stats.eventsReceived++;
+  event.receivedAt = performance.now();
+  return event;
 }
 
 const MAX_ATTEMPTS = 20;
@@ -43,7 +56,10 @@ export function toAppendInput(event: JobEvent, prev: number): AppendInput {
 }
 
 /** Appends events in order, as one batch when the bus can; only stored events change the follow. */
-async function appendOnce(bus: AppendDeps['bus'], follow: Follow, events: JobEvent[]): Promise<AppendOutcome> {
+async function appendOnce(bus: AppendDeps['bus'], follow: Follow, events: JobEvent[], receipts?: ReceiptBook): Promise<AppendOutcome> {
+  // Before the append: the memory bus delivers to the job's hub within it.
+  const book = receipts?.find(follow.jobId);
+  if (book) for (const event of events) if (event.receivedAt !== undefined) book.mark(event.seq, event.receivedAt);
   const inputs = events.map((event) => toAppendInput(event, follow.lastSeq));
   let stored: (StoredEvent | null)[];
   if (inputs.length > 1 && bus.appendMany) stored = await bus.appendMany(follow.jobId, inputs);
@@ -73,7 +89,7 @@ export async function appendReliably(
   if (batch.length === 0) return { refused: 0 };
   for (let attempt = 1; ; attempt++) {
     try {
-      return await appendOnce(deps.bus, follow, batch);
+      return await appendOnce(deps.bus, follow, batch, deps.receipts);
     } catch (err) {
       if (isPermanent(err) || deps.closed() || attempt >= maxAttempts) throw err;
       deps.logger.warn({ jobId: follow.jobId, seq: batch[0]?.seq, err: String(err) }, 'bus append failed, retrying');

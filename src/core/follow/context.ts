@@ -2,6 +2,7 @@ import { errorMessage } from '../errors.ts';
 import type { BusHealth, EventLog, Leases } from '../bus/bus.ts';
 import { type Clock, systemClock } from '../clock.ts';
 import type { JobEvent } from '../ingest/event.ts';
+import { createStats } from '../stats.ts';
 import type { AppendDeps } from './append.ts';
 import { Follow, type FollowPhase } from './follow.ts';
 import type { FollowerOptions } from './followers.ts';
@@ -49,7 +50,14 @@ export function createFollowContext(options: FollowerOptions): FollowContext {
   const follows = new Map<string, Follow>();
   const closing = new AbortController();
   const closed = () => closing.signal.aborted;
-  const deps: AppendDeps = { bus, logger, clock, closed };
+  const deps: AppendDeps = {
+    bus,
+    logger,
+    clock,
+    closed,
+    stats: options.stats ?? createStats(),
+    ...(options.receipts ? { receipts: options.receipts } : {}),
+  };
   const settle = settleWithResult(options);
 
   function release(follow: Follow): void {

@@ -1,7 +1,9 @@
 import type { Clock } from '../clock.ts';
 import type { UpstreamClient } from '../ingest/upstream.ts';
 import type { Logger } from '../logger.ts';
-import type { UpstreamProfile } from '../profile.ts';
+import type { UpstreamProfile, UpstreamReply } from '../profile.ts';
+import type { ReceiptBook } from '../fanout/receipts.ts';
+import type { FollowStats } from '../stats.ts';
 import { createFollowContext, type FollowBus } from './context.ts';
 import { endPastDeadline } from './deadline.ts';
 import { followStarted, followStream } from './start.ts';
@@ -31,7 +33,10 @@ export interface FollowerOptions {
   /** Clock for synthesized events' `ts` (default: `clock`'s). */
   now?: () => number;
   onMalformed?(reason: string): void;
-  onUpstreamStream?(): void;
+  /** Where follows count what they read upstream (default: counters of their own). */
+  stats?: FollowStats;
+  /** Receipts of the jobs with a hub here: each event read is marked in its job's (the delivery lag). */
+  receipts?: ReceiptBook;
 }
 
 /**
@@ -48,10 +53,11 @@ export interface Followers {
    */
   followStream(body: ReadableStream<Uint8Array>): Promise<string>;
   /**
-   * Follows a job its create named (profile.startedJobId): opens its stream
-   * (profile.streamRequest), then resumes or polls as for any job. Returns the id at once.
+   * Follows a job its create named (profile.startedJobId): stores the create's `reply` where the
+   * profile keeps it (profile.startedEvent), opens its stream (profile.streamRequest), then resumes
+   * or polls as for any job. Returns the id at once.
    */
-  followStarted(jobId: string): string;
+  followStarted(jobId: string, reply?: UpstreamReply): string;
   /**
    * Makes sure some instance follows the job, taking the lease and polling if none does.
    * `knownSeq` is the newest seq a local hub holds (it may be ahead of a bus that lost its data).
@@ -78,7 +84,7 @@ export function createFollowers(options: FollowerOptions): Followers {
   const takeover = createTakeover(context);
   return {
     followStream: (body) => followStream(context, body),
-    followStarted: (jobId) => followStarted(context, jobId),
+    followStarted: (jobId, reply) => followStarted(context, jobId, reply),
     ensure: (jobId, knownSeq) => takeover.ensure(jobId, knownSeq),
     endPastDeadline: (jobId) => endPastDeadline(context, jobId),
     active: () => [...context.follows.keys()],

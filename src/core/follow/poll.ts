@@ -2,7 +2,7 @@ import type { EventLog, Leases } from '../bus/bus.ts';
 import { pause } from '../clock.ts';
 import type { JobEvent } from '../ingest/event.ts';
 import type { Follow } from './follow.ts';
-import { type AppendDeps, appendReliably } from './append.ts';
+import { type AppendDeps, appendReliably, received } from './append.ts';
 import type { PollOutcome, ProfileIngest, ProfileRecovery } from '../profile.ts';
 import type { UpstreamClient } from '../ingest/upstream.ts';
 import { errorMessage } from '../errors.ts';
@@ -62,6 +62,7 @@ export async function pollPhase(follow: Follow, options: PollPhaseOptions): Prom
     const { profile } = options;
     let outcome: PollOutcome = { kind: 'retry' };
     try {
+      options.stats.upstreamPolls++;
       outcome = profile.pollOutcome(await options.upstream.send(profile.pollRequest(follow.jobId)));
     } catch (err) {
       options.logger.warn({ jobId: follow.jobId, err: errorMessage(err) }, 'poll failed');
@@ -80,6 +81,7 @@ export async function pollPhase(follow: Follow, options: PollPhaseOptions): Prom
     }
     // A poll answers everything so far (fal: every log line): the event keeps what is new.
     if (event && profile.unseenPart) event = profile.unseenPart(event, follow.lastJob);
+    if (event) received(options.stats, event);
     if (event?.terminal && options.settle) event = await options.settle(follow.jobId, event);
     if (event && (await appendReliably(options, follow, event)).refused > 0) {
       await resync(follow, options);

@@ -18,15 +18,22 @@ const unnamed = () => {
 export async function resume(context: FollowContext, follow: Follow): Promise<void> {
   const { profile, upstream, logger } = context.options;
   // A vendor without resume whose stream is reopened (fal's status stream) reopens it instead.
-  const request =
-    profile.resumeRequest ??
-    (profile.streamRequest ? (jobId: string) => (profile.streamRequest as (id: string) => UpstreamRequest)(jobId) : undefined);
+  const { resumeRequest, streamRequest } = profile;
+  const request = (): UpstreamRequest | undefined =>
+    resumeRequest
+      ? resumeRequest(follow.jobId, follow.lastSeq)
+      : streamRequest?.(follow.jobId, { lastSeq: follow.lastSeq, ...(follow.lastJob ? { last: follow.lastJob } : {}) });
   let stalled = 0;
-  while (request && !follow.over && !follow.signal.aborted && !context.closing.aborted && stalled < MAX_STALLED_RESUMES) {
+  while (!follow.over && !follow.signal.aborted && !context.closing.aborted && stalled < MAX_STALLED_RESUMES) {
     const before = follow.lastSeq;
-    const opened = await upstream.open(request(follow.jobId, follow.lastSeq)).catch(() => undefined);
+    // None (a vendor whose stream cannot be reopened without repeating itself): the caller polls.
+    const next = request();
+    if (!next) return;
+    const opened = await upstream.open(next).catch(() => undefined);
     if (opened?.kind !== 'stream') return;
-    context.options.onUpstreamStream?.();
+    context.deps.stats.upstreamStreams++;
+    // After stored events: a resume (a job its create named opens its first stream here too).
+    if (before >= 0) context.deps.stats.upstreamResumes++;
     follow.phase = 'stream';
     logger.info({ jobId: follow.jobId, lastSeq: before }, 'resuming the upstream stream');
     await streamPhase(opened.body, { ...context.readOptions, begin: unnamed, onNamed: () => undefined }, follow);

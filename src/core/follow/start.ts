@@ -1,3 +1,5 @@
+import type { UpstreamReply } from '../profile.ts';
+import { appendReliably } from './append.ts';
 import { complete } from './complete.ts';
 import type { FollowContext } from './context.ts';
 import type { Follow } from './follow.ts';
@@ -14,7 +16,7 @@ function claim(context: FollowContext, jobId: string): void {
  * events are on the bus, and keeps reading (then resuming or polling) until the job is over.
  */
 export function followStream(context: FollowContext, body: ReadableStream<Uint8Array>): Promise<string> {
-  context.options.onUpstreamStream?.();
+  context.deps.stats.upstreamStreams++;
   return new Promise<string>((resolve, reject) => {
     let named: Follow | undefined;
     const run = (async () => {
@@ -39,11 +41,19 @@ export function followStream(context: FollowContext, body: ReadableStream<Uint8A
   });
 }
 
-/** Follows a job its create named: opens its stream (profile.streamRequest), then resumes or polls as for any job. */
-export function followStarted(context: FollowContext, jobId: string): string {
+/**
+ * Follows a job its create named: stores the create's answer first where the profile keeps it
+ * (profile.startedEvent), opens its stream (profile.streamRequest), then resumes or polls as for any job.
+ */
+export function followStarted(context: FollowContext, jobId: string, reply?: UpstreamReply): string {
   if (context.follows.has(jobId)) return jobId;
   const follow = context.begin(jobId, 'stream');
   claim(context, jobId);
-  void context.finish(follow, complete(context, follow));
+  const first = reply ? context.options.profile.startedEvent?.(reply) : undefined;
+  const work = async () => {
+    if (first) await appendReliably(context.deps, follow, first);
+    await complete(context, follow);
+  };
+  void context.finish(follow, work());
   return jobId;
 }

@@ -1,7 +1,7 @@
 import { RelayError, errorMessage } from '../errors.ts';
 import type { JobEvent } from '../ingest/event.ts';
 import type { Follow } from './follow.ts';
-import { type AppendDeps, appendReliably } from './append.ts';
+import { type AppendDeps, appendReliably, received as countReceived } from './append.ts';
 import { namedJobId } from '../ingest/job-id.ts';
 import type { ProfileIngest } from '../profile.ts';
 import { readEvents } from '../ingest/upstream-stream.ts';
@@ -84,6 +84,7 @@ export async function streamPhase(body: ReadableStream<Uint8Array>, options: Str
 
   if (known) known.signal.addEventListener('abort', () => stopRead.abort(), { once: true });
   let broke: unknown;
+  options.stats.upstreamStreamsOpen++;
   try {
     await readEvents(body, {
       redact: options.redact,
@@ -99,6 +100,7 @@ export async function streamPhase(body: ReadableStream<Uint8Array>, options: Str
         // It is compared with the last event read, which may still wait behind an append in flight.
         const event = follow && options.profile.unseenPart ? options.profile.unseenPart(received, lastRead ?? follow.lastJob) : received;
         if (!event) return;
+        countReceived(options.stats, event);
         if (event.job) lastRead = event.job;
         nextSeq = Math.max(nextSeq, event.seq + 1);
         if (!follow) return name(event);
@@ -112,6 +114,8 @@ export async function streamPhase(body: ReadableStream<Uint8Array>, options: Str
     });
   } catch (err) {
     broke = err;
+  } finally {
+    options.stats.upstreamStreamsOpen--;
   }
   while (flushing) await flushing;
   // The bus failed while naming the job (say Redis is down): that is the error, not the stream.

@@ -16,6 +16,7 @@ export function createTakeover(context: FollowContext) {
 
   /** The job's status upstream now, or 'gone' when the vendor no longer knows it; throws when it cannot tell. */
   async function pollStatus(jobId: string): Promise<Record<string, unknown> | 'gone'> {
+    context.deps.stats.upstreamPolls++;
     const reply = await upstream.send(profile.pollRequest(jobId));
     const outcome = profile.pollOutcome(reply);
     if (outcome.kind === 'status') return outcome.job;

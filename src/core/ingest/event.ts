@@ -27,6 +27,8 @@ export interface JobEvent {
    * `data` carries only the new ones); undefined: `data` is the snapshot.
    */
   snapshot?: string;
+  /** When this instance read it upstream (`performance.now()` ms), for the delivery lag; never stored. */
+  receivedAt?: number;
 }
 
 export function isRecord(value: unknown): value is Record<string, unknown> {

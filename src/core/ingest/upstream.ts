@@ -13,7 +13,7 @@ export interface UpstreamEndpoint {
   timeoutMs?: number;
   /**
    * Other origins of the vendor's that requests may name (`UpstreamRequest.origin`); any other
-   * origin is refused before anything is sent, so the credential goes only where it belongs.
+   * origin but the base URL's own is refused before anything is sent, so the credential goes only where it belongs.
    * None by default: a vendor reached through a simulator or a stand-in reaches nothing else.
    */
   origins?: readonly string[];
@@ -40,8 +40,11 @@ export function createUpstreamClient(
   const doFetch = endpoint.fetch ?? ((input, init) => fetch(input, init));
   const timeoutMs = endpoint.timeoutMs ?? 15000;
 
+  // The base URL's own host may be named too: the credential goes there anyway (Replicate's stream URLs on a stand-in).
+  const ownOrigin = new URL(base).origin;
+
   async function call(request: UpstreamRequest): Promise<Response> {
-    if (request.origin !== undefined && !(endpoint.origins ?? []).includes(request.origin)) {
+    if (request.origin !== undefined && request.origin !== ownOrigin && !(endpoint.origins ?? []).includes(request.origin)) {
       throw new RelayError('bad_request', `Invalid request: ${request.origin} is not relayed by this gateway's configuration`);
     }
     const headers: Record<string, string> = {

@@ -27,6 +27,8 @@ export interface QueueTurn<T> {
 /** Runs callers through the create queue: only the head tries the upstream, so jobs start in arrival order. */
 export interface QueueRunner {
   run<T>(turn: QueueTurn<T>): Promise<T>;
+  /** Callers of this instance in the queue now (their turn taken or not yet). */
+  waiting(): number;
 }
 
 /** Retry-After of a full queue or a timed-out wait, seconds. */
@@ -39,6 +41,7 @@ export function createQueueRunner(options: QueueRunnerOptions): QueueRunner {
   const sleepers = new Set<() => void>();
   // An outage is logged once, not once per waiting caller per poll.
   let unreachable = false;
+  let inQueue = 0;
 
   function wakeAll(): void {
     for (const wake of [...sleepers]) wake();
@@ -89,6 +92,7 @@ export function createQueueRunner(options: QueueRunnerOptions): QueueRunner {
       const id = crypto.randomUUID();
       let position: number | null = await join(id);
       const deadline = now() + options.maxWaitMs;
+      inQueue++;
       try {
         for (;;) {
           if (turn.signal.aborted) throw new RelayError('unavailable', 'the caller left the create queue');
@@ -105,11 +109,14 @@ export function createQueueRunner(options: QueueRunnerOptions): QueueRunner {
           position = await refresh(id);
         }
       } finally {
+        inQueue--;
         await queue.leave(id).catch((err: unknown) => {
           logger.warn({ err: errorMessage(err) }, 'could not leave the create queue; the entry expires');
         });
         wakeAll();
       }
     },
+
+    waiting: () => inQueue,
   };
 }

@@ -23,6 +23,7 @@ function forgetfulBus(clock: ManualClock) {
     dataSince: async () => since,
     append: (jobId, input) => current.append(jobId, input),
     appendMany: (jobId, inputs) => current.appendMany!(jobId, inputs),
+    publish: (jobId, events) => current.publish(jobId, events),
     history: (jobId, after) => current.history(jobId, after),
     state: (jobId) => current.state(jobId),
     subscribe: (jobId, listener) => current.subscribe(jobId, listener),

@@ -11,7 +11,17 @@ interface Env {
 
 type Call = {
   jobId: string;
-  method: 'append' | 'appendMany' | 'history' | 'state' | 'acquireLease' | 'renewLease' | 'claimLease' | 'releaseLease' | 'usage';
+  method:
+    | 'append'
+    | 'appendMany'
+    | 'publish'
+    | 'history'
+    | 'state'
+    | 'acquireLease'
+    | 'renewLease'
+    | 'claimLease'
+    | 'releaseLease'
+    | 'usage';
   args: unknown[];
 };
 
