@@ -97,4 +97,30 @@ export const PROFILES = {
     },
     summary: (event) => event.status ?? '?',
   },
+  replicate: {
+    label: 'Replicate (llama, text)',
+    async start(prompt) {
+      return (await post('/replicate/v1/models/meta/llama-sim/predictions', { input: { prompt } })).id;
+    },
+    apply(view, event) {
+      if (event.prediction?.status) view.status = event.prediction.status;
+      view.prompt ??= event.prediction?.input?.prompt;
+      view.text ??= '';
+      if (event.event === 'output' && typeof event.data === 'string') view.text += event.data;
+      if (event.event === 'status' && view.status === 'processing') view.progress = undefined;
+      if (event.event === 'done') {
+        const output = event.prediction?.output;
+        if (Array.isArray(output) && output.every((piece) => typeof piece === 'string')) view.text = output.join('');
+        if (event.prediction?.status === 'succeeded') view.progress = 100;
+        else view.failed = true;
+      }
+    },
+    /** After a gap: the prediction re-read; its output so far replaces the pieces missed. */
+    applyLatest(view, prediction) {
+      if (prediction.status) view.status = prediction.status;
+      if (Array.isArray(prediction.output) && prediction.output.every((piece) => typeof piece === 'string'))
+        view.text = prediction.output.join('');
+    },
+    summary: (event) => (event.event === 'output' ? `output ${JSON.stringify(event.data)}` : (event.event ?? '?')),
+  },
 };

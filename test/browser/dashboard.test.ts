@@ -132,7 +132,7 @@ describe.skipIf(!hasChromium)('the dashboard in Chromium (open mode)', () => {
     }
   });
 
-  it("a Midjourney card's U1 button starts the follow-up job, shown on its own card", async () => {
+  it("a Midjourney card's U1 button starts the follow-up job, shown on its own card; a Replicate prediction shows its text", async () => {
     const context = await browser.newContext();
     try {
       const [page] = (await openTabs(context, 1)) as [Page];
@@ -150,15 +150,22 @@ describe.skipIf(!hasChromium)('the dashboard in Chromium (open mode)', () => {
         request: { button: string; jobId: string };
       };
       expect(job).toMatchObject({ verb: 'button', request: { button: 'U1', jobId: parent.slice(parent.indexOf('/') + 1) } });
+      // A Replicate prediction from the same form: its text grows from the output pieces.
+      const prediction = await startFromForm(page, 'replicate', 'a short poem --sim-steps 5 --sim-interval 30');
+      await until(async () => (await cardView(page, prediction))?.over, 'the prediction over');
+      const final = (await (await fetch(`${gw.url}/replicate/v1/predictions/${prediction.slice(prediction.indexOf('/') + 1)}`)).json()) as {
+        output: string[];
+      };
+      expect(await cardView(page, prediction)).toMatchObject({ status: 'succeeded', progress: 100, text: final.output.join('') });
     } finally {
       await context.close();
     }
   });
 
-  it('ten jobs of three profiles in one tab use one connection', async () => {
-    const profiles = ['midjourney-v3', 'openai-responses', 'fal-queue'];
+  it('ten jobs of four profiles in one tab use one connection', async () => {
+    const profiles = ['midjourney-v3', 'openai-responses', 'fal-queue', 'replicate'];
     const jobs = await Promise.all(
-      Array.from({ length: 10 }, (_, i) => startJob(gw.url, profiles[i % 3] as string, `job ${i} --sim-steps 4 --sim-interval 60`)),
+      Array.from({ length: 10 }, (_, i) => startJob(gw.url, profiles[i % 4] as string, `job ${i} --sim-steps 4 --sim-interval 60`)),
     );
     const context = await browser.newContext();
     try {

@@ -1,3 +1,4 @@
+import { PROFILES } from '../../src/profiles/index.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type TestGateway, startTestGateway } from '../support/gateway.ts';
 import { API_KEY, SECURED, TOKEN_SECRET, createWithKey } from '../support/security.ts';
@@ -38,7 +39,7 @@ describe('browser files and routes, open gateway', () => {
 
   it('tells the page the profiles served and that it may start jobs', async () => {
     const info = await (await fetch(`${gw.url}/v1/profiles`)).json();
-    expect(info).toEqual({ profiles: ['midjourney-v3', 'fal-queue', 'openai-responses'], open: true });
+    expect(info).toEqual({ profiles: PROFILES.map((entry) => entry.profile.name), open: true });
   });
 });
 

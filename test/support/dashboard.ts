@@ -28,6 +28,9 @@ export async function startJob(base: string, profile: string, prompt: string, he
   if (profile === 'openai-responses') {
     return `${profile}/${(await post(`${base}/openai/v1/responses`, { model: 'gpt-4o', input: prompt, background: true }, headers)).id}`;
   }
+  if (profile === 'replicate') {
+    return `${profile}/${(await post(`${base}/replicate/v1/models/meta/llama-sim/predictions`, { input: { prompt } }, headers)).id}`;
+  }
   return `${profile}/fal-ai:flux:${(await post(`${base}/fal/queue/fal-ai/flux/dev`, { prompt }, headers)).request_id}`;
 }
 

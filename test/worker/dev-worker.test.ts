@@ -2,6 +2,7 @@ import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { PROFILES } from '../../src/profiles/index.ts';
 import { afterAll, describe, expect, it } from 'vitest';
 import { hasChromium, launchChromium } from '../support/chromium.ts';
 import { cardView, historySeqs, pageJobs } from '../support/dashboard.ts';
@@ -72,7 +73,7 @@ describe('npm run dev:worker', () => {
     expect(await (await fetch(`${base}/client.js`)).text()).toMatch(/^export function watch\(/m);
     expect((await fetch(`${base}/client.d.ts`)).headers.get('content-type')).toBe('application/typescript; charset=utf-8');
     expect(await (await fetch(`${base}/v1/profiles`)).json()).toEqual({
-      profiles: ['midjourney-v3', 'fal-queue', 'openai-responses'],
+      profiles: PROFILES.map((entry) => entry.profile.name),
       open: true,
     });
   });
