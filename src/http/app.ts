@@ -9,6 +9,7 @@ import type { BusHealth } from '../core/bus/bus.ts';
 import type { CreateOutcome, Relay } from '../core/relay.ts';
 import { SSE_HEADERS } from '../core/fanout/sse.ts';
 import { accessLog } from './access-log.ts';
+import { type StaticAssets, mountBrowserRoutes } from './browser-routes.ts';
 import { type ErrorShape, createErrorHandler } from './error-response.ts';
 import type { HttpCounters } from './http-counters.ts';
 import { requireJobAccess, requireTokenIssuer, tokenScope } from './auth.ts';
@@ -113,6 +114,8 @@ export interface AppDeps<Ctx> {
   security: Security;
   /** The opt-in create queue (`X-Queue: true`) of each profile, by name; without one its upstream 429s are passed on. Needs `subscriptions.openQueued`. */
   queues?: ReadonlyMap<string, AppQueue>;
+  /** The dashboard and browser client (`web/`) by URL path, where the runtime serves them itself (Node; the Worker's are its static assets). */
+  assets?: StaticAssets;
   /** The publish API's namespaces (PUBLISHERS); their jobs' streams come through `subscriptions` like any job's. */
   publishing?: AppPublishing;
   /** The media proxy (`/v1/jobs/<profile>/<id>/media/<n>`); without it the route is not served. */
@@ -203,13 +206,30 @@ export function createApp<Ctx>(deps: AppDeps<Ctx>): Hono {
     return withSlot(c, (release) => subscribe(c, job, { since, release, ...(dropIn ? { dropIn } : {}) }));
   }
 
+  const profileNamed = (name: string) => {
+    const entry = profiles.get(name);
+    if (!entry) throw new RelayError('not_found', `unknown profile; expected one of ${[...profiles.keys()].join(', ')}`);
+    return entry;
+  };
+
   // One subscribe path for every profile's jobs, with the uniform frames (gap notices, 204 when finished).
   app.get('/v1/jobs/:profile/:jobid/stream', async (c) => {
     const name = c.req.param('profile');
     if (deps.publishing?.relays.has(name)) return serveStream(c, name, c.req.param('jobid'));
-    const entry = profiles.get(name);
-    if (!entry) throw new RelayError('not_found', `unknown profile; expected one of ${[...profiles.keys()].join(', ')}`);
+    const entry = profileNamed(name);
     return serveStream(c, entry.relay.profile.name, c.req.param('jobid'));
+  });
+
+  // Any profile's job as the gateway last stored it (what a client re-reads after a gap); access as for its stream.
+  app.get('/v1/jobs/:profile/:jobid', async (c, next) => {
+    // A publisher namespace's job: its latest event (publish-routes.ts).
+    if (deps.publishing?.relays.has(c.req.param('profile'))) return next();
+    const entry = profileNamed(c.req.param('profile'));
+    const job = { profile: entry.relay.profile.name, jobId: checkJobId(c.req.param('jobid')) };
+    await requireJobAccess(security, c, job);
+    const latest = await entry.relay.snapshot(job.jobId);
+    if (!latest) throw new RelayError('not_found', 'no such job here (or none of its events is stored yet)');
+    return c.json(latest);
   });
 
   /** Several jobs of any profiles on one connection, in one subscriber slot (src/http/multiplex.ts). */
@@ -287,6 +307,8 @@ export function createApp<Ctx>(deps: AppDeps<Ctx>): Hono {
   }
 
   if (deps.publishing) mountPublishRoutes(app, deps.publishing, { security, limitBody });
+
+  mountBrowserRoutes(app, { assets: deps.assets, security });
 
   app.notFound((c) => c.json({ error: 'no such route', code: 'not_found' }, 404));
 

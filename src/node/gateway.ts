@@ -27,6 +27,7 @@ import { appPublishing } from '../http/publish-routes.ts';
 import { type LocalRelay, createLocalSubscriptions } from '../http/subscriptions.ts';
 import { createNodeMediaHop } from './media-hop.ts';
 import { createMetrics, metricsView } from './metrics.ts';
+import { loadWebAssets } from './web-assets.ts';
 import { createRedisBus } from './redis-bus.ts';
 import { GATEWAY_LEGACY_LAYOUT, warnOfLegacyJobs, withRedis } from './redis-migrate.ts';
 import { redisTargetOf } from './redis-connect.ts';
@@ -199,6 +200,7 @@ export async function startGateway(config: Config, overrides: GatewayOverrides =
     metrics: createMetrics({ relays: [...relays.values(), ...[...published.values()].map(metricsView)], http: counters, queues: runners }),
     counters,
     security,
+    assets: loadWebAssets(),
     ...(published.size > 0 ? { publishing: appPublishing(config, published) } : {}),
   });
   let server: ServerType | undefined;

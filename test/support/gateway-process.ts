@@ -15,11 +15,11 @@ export interface GatewayProcess {
   stop(signal?: NodeJS.Signals): Promise<void>;
 }
 
-/** Spawns `node --import tsx src/node/main.ts` on a free port and waits until /healthz answers. */
+/** Spawns `node --import tsx src/node/main.ts` on a free port (or `env.PORT`: a restart on the same one) and waits until /healthz answers. */
 export async function startGatewayProcess(name: string, env: Record<string, string>): Promise<GatewayProcess> {
   for (let attempt = 1; ; attempt++) {
     try {
-      return await spawnGateway(name, env, await freePort());
+      return await spawnGateway(name, env, env.PORT ? Number(env.PORT) : await freePort());
     } catch (err) {
       // Another process may take the port between freePort() and the gateway's bind.
       if (attempt >= 3 || !String(err).includes('EADDRINUSE')) throw err;
