@@ -350,10 +350,21 @@ async function redisCase(ctx: BenchContext): Promise<Row[]> {
   if (!existsSync(join(ctx.root, 'src/node/redis-bus.ts')))
     return [skipped('redis-2x', 'sse-relay', 'skipped: no Redis bus in this checkout')];
   if (!existsSync('/usr/bin/redis-server')) return [skipped('redis-2x', 'sse-relay', 'skipped: redis-server not installed')];
-  const redisPort = await freePort();
+  return withBenchRedis(async (redisPort) => {
+    const n = ctx.quick ? 1000 : 5000;
+    const target = await startGatewayTarget(ctx, { REDIS_URL: `redis://127.0.0.1:${redisPort}` }, 2);
+    const row = await withTarget(target, (t) => fanout(ctx, 'redis-2x', t, n, 1));
+    row.note = 'two gateways on one Redis, subscribers split evenly; CPU and RSS of both';
+    return [row];
+  });
+}
+
+/** A throwaway redis-server on a free port, answering PING, for the length of `run`. */
+async function withBenchRedis<T>(run: (port: number) => Promise<T>): Promise<T> {
+  const port = await freePort();
   const redis = startProcess('redis', '/usr/bin/redis-server', [
     '--port',
-    String(redisPort),
+    String(port),
     '--bind',
     '127.0.0.1',
     '--save',
@@ -362,12 +373,8 @@ async function redisCase(ctx: BenchContext): Promise<Row[]> {
     'no',
   ]);
   try {
-    await sleep(300);
-    const n = ctx.quick ? 1000 : 5000;
-    const target = await startGatewayTarget(ctx, { REDIS_URL: `redis://127.0.0.1:${redisPort}` }, 2);
-    const row = await withTarget(target, (t) => fanout(ctx, 'redis-2x', t, n, 1));
-    row.note = 'two gateways on one Redis, subscribers split evenly; CPU and RSS of both';
-    return [row];
+    await waitForRedis(port);
+    return await run(port);
   } finally {
     await stopProcess(redis);
   }
@@ -607,24 +614,10 @@ function redisCounter(port: number): RedisCounter {
 async function stormRedisCase(ctx: BenchContext): Promise<Row[]> {
   if (!existsSync('/usr/bin/redis-server')) return [skipped('storm-redis', 'sse-relay', 'skipped: redis-server not installed')];
   const n = ctx.subscribersOverride ?? (ctx.quick ? 3000 : 18_000);
-  const redisPort = await freePort();
-  const redis = startProcess('redis', '/usr/bin/redis-server', [
-    '--port',
-    String(redisPort),
-    '--bind',
-    '127.0.0.1',
-    '--save',
-    '',
-    '--appendonly',
-    'no',
-  ]);
-  try {
-    await waitForRedis(redisPort);
+  return withBenchRedis(async (redisPort) => {
     const target = await startGatewayTarget(ctx, { ...AS_STARTED, REDIS_URL: `redis://127.0.0.1:${redisPort}` }, 2);
     return [await withTarget(target, (t) => storm(ctx, `storm-redis-${n / 1000}k`, t, n, redisCounter(redisPort)))];
-  } finally {
-    await stopProcess(redis);
-  }
+  });
 }
 
 async function waitForRedis(port: number): Promise<void> {
