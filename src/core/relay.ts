@@ -248,11 +248,7 @@ export function createRelay(options: RelayOptions): Relay {
         } else if (hub.terminalSeq === null) {
           followers.ensure(jobId, hub.lastSeq).catch(() => undefined);
         }
-        if (hub.isFinishedFor(since)) {
-          release();
-          return { kind: 'finished' };
-        }
-        return { kind: 'open', hub, release };
+        return openedOrFinished(hub, since, release);
       } catch (err) {
         release();
         throw err;
@@ -356,6 +352,13 @@ function watchForJob(clock: Clock, hub: JobHub, parse: (data: string) => Record<
       wake();
     },
   };
+}
+
+/** A ready hub's subscription for a client that has seen `since`: finished (the hub released) when it has it all, else open. */
+export function openedOrFinished(hub: JobHub, since: number, release: () => void): SubscribeOutcome {
+  if (!hub.isFinishedFor(since)) return { kind: 'open', hub, release };
+  release();
+  return { kind: 'finished' };
 }
 
 /**

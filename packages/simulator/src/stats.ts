@@ -32,32 +32,39 @@ export interface StatsRecorder {
   reset(): void;
 }
 
+/** The requests and polls every vendor's recorder keeps: the last MAX_RECORDED_REQUESTS requests, polls by id. */
+export function createRequestLog() {
+  let requests: SimRequest[] = [];
+  let polls = new Map<string, number>();
+  return {
+    request(method: string, path: string, at: number): void {
+      requests.push({ method, path, at: new Date(at).toISOString() });
+      if (requests.length > MAX_RECORDED_REQUESTS) requests.shift();
+    },
+    polled: (id: string): void => void polls.set(id, (polls.get(id) ?? 0) + 1),
+    snapshot: () => ({ requests: [...requests], polls: Object.fromEntries(polls) }),
+    reset(): void {
+      requests = [];
+      polls = new Map();
+    },
+  };
+}
+
 /** Creates a recorder with zeroed counters. */
 export function createStatsRecorder(): StatsRecorder {
   let streamsServed = 0;
   let jobs = 0;
-  let requests: SimRequest[] = [];
-  let polls = new Map<string, number>();
+  const log = createRequestLog();
   return {
-    request(method, path, at) {
-      requests.push({ method, path, at: new Date(at).toISOString() });
-      if (requests.length > MAX_RECORDED_REQUESTS) requests.shift();
-    },
+    request: log.request,
     streamOpened: () => void streamsServed++,
     jobCreated: () => void jobs++,
-    polled: (jobid) => void polls.set(jobid, (polls.get(jobid) ?? 0) + 1),
-    snapshot: (running) => ({
-      streamsServed,
-      jobs,
-      running,
-      requests: [...requests],
-      polls: Object.fromEntries(polls),
-    }),
+    polled: log.polled,
+    snapshot: (running) => ({ streamsServed, jobs, running, ...log.snapshot() }),
     reset() {
       streamsServed = 0;
       jobs = 0;
-      requests = [];
-      polls = new Map();
+      log.reset();
     },
   };
 }

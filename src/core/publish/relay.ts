@@ -12,7 +12,7 @@ import { RelayError, errorMessage } from '../errors.ts';
 import { createHubRegistry } from '../fanout/hubs.ts';
 import type { Logger } from '../logger.ts';
 import { PROFILE_NAME } from '../profile.ts';
-import { type RelayCounts, type SubscribeOutcome, untilHub } from '../relay.ts';
+import { type RelayCounts, type SubscribeOutcome, openedOrFinished, untilHub } from '../relay.ts';
 import { type RelayStats, createStats } from '../stats.ts';
 import { type LatestEvent, PUBLISHED_FRAMES, type PublishedEvent, envelopeOf, latestOf, readEnvelope } from './event.ts';
 
@@ -178,11 +178,7 @@ export function createPublishedRelay(options: PublishedRelayOptions): PublishedR
         if (hub.lastSeq < 0) await untilHub(clock, hub, unknownJobWaitMs, stopping.signal, { onEvent: true });
         if (stopping.signal.aborted) throw new RelayError('unavailable', 'this instance is shutting down', { retryAfterS: 1 });
         if (hub.lastSeq < 0) throw new RelayError('not_found', 'Job not found');
-        if (hub.isFinishedFor(since)) {
-          release();
-          return { kind: 'finished' };
-        }
-        return { kind: 'open', hub, release };
+        return openedOrFinished(hub, since, release);
       } catch (err) {
         release();
         throw err;

@@ -1,5 +1,4 @@
-import { MAX_RECORDED_REQUESTS } from '../stats.ts';
-import type { SimRequest } from '../stats.ts';
+import { type SimRequest, createRequestLog } from '../stats.ts';
 
 /** What `GET /_sim/replicate/stats` returns; counters start again after `POST /_sim/reset`. */
 export interface ReplicateStats {
@@ -33,24 +32,19 @@ export function createReplicateStats(): ReplicateStatsRecorder {
   let creates = 0;
   let streamsServed = 0;
   let cancels = 0;
-  let requests: SimRequest[] = [];
-  let polls = new Map<string, number>();
+  const log = createRequestLog();
   return {
-    request(method, path, at) {
-      requests.push({ method, path, at: new Date(at).toISOString() });
-      if (requests.length > MAX_RECORDED_REQUESTS) requests.shift();
-    },
+    request: log.request,
     created: () => void creates++,
     streamOpened: () => void streamsServed++,
-    polled: (id) => void polls.set(id, (polls.get(id) ?? 0) + 1),
+    polled: log.polled,
     cancelled: () => void cancels++,
-    snapshot: (running) => ({ creates, streamsServed, polls: Object.fromEntries(polls), cancels, requests: [...requests], running }),
+    snapshot: (running) => ({ creates, streamsServed, cancels, running, ...log.snapshot() }),
     reset() {
       creates = 0;
       streamsServed = 0;
       cancels = 0;
-      requests = [];
-      polls = new Map();
+      log.reset();
     },
   };
 }
