@@ -35,17 +35,57 @@ export function createNodeLogger(options: {
   instance: string;
   destination?: pino.DestinationStream;
 }): Logger {
+  const stdout = options.destination ? undefined : bufferedStdout();
   const base = pino(
     { level: options.level, base: { service: 'sse-relay', instance: options.instance, pid: process.pid } },
-    // Asynchronous: a line is queued, not written to stdout in the request's own turn (a synchronous
-    // write cost ~90 µs per access-log line). pino flushes what is queued when the process exits.
-    options.destination ?? pino.destination({ dest: 1, sync: false }),
+    options.destination ?? stdout?.destination,
   );
   const { redact } = options;
+  const written = stdout?.written ?? (() => undefined);
+  // A line below the level costs nothing: not even its redaction.
+  const at =
+    (level: 'debug' | 'info' | 'warn' | 'error') =>
+    (fields: Record<string, unknown>, message: string): void => {
+      if (!base.isLevelEnabled(level)) return;
+      base[level](scrub(fields, redact), redact(message));
+      written();
+    };
+  return { debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') };
+}
+
+/** Bytes of log lines gathered before they are written to stdout. */
+const LOG_BUFFER_BYTES = 8 * 1024;
+/** The longest a line waits in that buffer. */
+export const LOG_FLUSH_MS = 100;
+/** Lines of one such window written at once, each on its own: a quiet process's lines (start-up, a warning) are not held. */
+const LOG_PROMPT_LINES = 8;
+
+/**
+ * stdout for log lines, written asynchronously: a line is queued, not written in the request's
+ * own turn (a synchronous write cost ~90 µs per access-log line). The first lines of every
+ * 100 ms go out at once; past those, lines leave together once 8 KiB are gathered or the 100 ms
+ * are over (each write is a job for libuv's thread pool and a wake-up: one per line cost more
+ * than the rest of a new subscriber). pino writes out what is queued when the process exits.
+ */
+function bufferedStdout(): { destination: pino.DestinationStream; written(): void } {
+  const destination = pino.destination({ dest: 1, sync: false, minLength: LOG_BUFFER_BYTES });
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  let prompt = 0;
+  const endWindow = () => {
+    timer = undefined;
+    prompt = 0;
+    destination.flush();
+  };
   return {
-    debug: (fields, message) => base.debug(scrub(fields, redact), redact(message)),
-    info: (fields, message) => base.info(scrub(fields, redact), redact(message)),
-    warn: (fields, message) => base.warn(scrub(fields, redact), redact(message)),
-    error: (fields, message) => base.error(scrub(fields, redact), redact(message)),
+    destination,
+    written() {
+      if (prompt < LOG_PROMPT_LINES) {
+        prompt++;
+        destination.flush();
+      }
+      if (timer !== undefined) return;
+      timer = setTimeout(endWindow, LOG_FLUSH_MS);
+      timer.unref();
+    },
   };
 }
