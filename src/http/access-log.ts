@@ -10,16 +10,24 @@ export function accessLog(logger: Logger, clientIp: (c: Parameters<MiddlewareHan
   return async (c, next) => {
     const start = performance.now();
     await next();
-    logger.info(
-      {
-        reqId: c.get('requestId') as string | undefined,
-        method: c.req.method,
-        path: c.req.path,
-        status: c.res.status,
-        ms: Math.round((performance.now() - start) * 10) / 10,
-        ip: clientIp(c),
-      },
-      'request',
-    );
+    logRequest(logger, c.get('requestId') as string | undefined, c.req.method, c.req.path, c.res.status, start, clientIp(c));
   };
+}
+
+/** The access-log line of one request begun at `start` (performance.now()); the Node edge's stream shortcut writes it too. */
+export function logRequest(
+  logger: Logger,
+  reqId: string | undefined,
+  method: string,
+  path: string,
+  status: number,
+  start: number,
+  ip: string,
+): void {
+  logger.info({ reqId, method, path, status, ms: Math.round((performance.now() - start) * 10) / 10, ip }, 'request');
+}
+
+/** The request id Hono's `requestId` middleware keeps from `X-Request-Id` (≤ 255 of letters, digits, `_`, `-`, `=`), else a new one. */
+export function requestIdOf(incoming: string | undefined): string {
+  return incoming && incoming.length <= 255 && !/[^\w\-=]/.test(incoming) ? incoming : crypto.randomUUID();
 }

@@ -92,6 +92,11 @@ export interface AppProfile {
   routes?(app: Hono, kit: RouteKit): void;
   /** The stream URL handed out with tokens (default: the uniform `/v1/jobs/<profile>/<id>/stream`). */
   streamPath?(jobId: string): string;
+  /**
+   * The profile's own routes (with `:jobid`) that serve exactly its jobs' uniform stream
+   * (`kit.serveStream(c, jobid)`, nothing else): a runtime may answer them without the app (stream-shortcut.ts).
+   */
+  streamRoutes?: readonly string[];
 }
 
 /** What the app needs from its runtime; `Ctx` is the runtime's request context (Hono's `c.env`), handed to `subscriptions`. */

@@ -1,5 +1,5 @@
 import type { Context } from 'hono';
-import { getCookie } from 'hono/cookie';
+import { parse as parseCookies } from 'hono/utils/cookie';
 import { type JobRef, parseJobRef, qualifiedJobId } from '../core/auth/job-ref.ts';
 import { RelayError } from '../core/errors.ts';
 import type { Security } from './security.ts';
@@ -7,10 +7,25 @@ import type { Security } from './security.ts';
 /** Cookie a same-site app may set to carry a subscribe token (EventSource `withCredentials`). */
 export const TOKEN_COOKIE = 'sse_relay_token';
 
+/** What the access checks read of a request: Hono's `c.req`, or a head the Node edge parsed itself (src/node/direct-streams.ts). */
+export interface RequestView {
+  header(name: string): string | undefined;
+  query(name: string): string | undefined;
+}
+
 /** The credential in `Authorization: Bearer <x>`, or `Key <x>` as fal's clients send it. */
 export function bearer(c: Context): string | undefined {
-  const match = /^(?:Bearer|Key)[ \t]+(\S+)[ \t]*$/i.exec(c.req.header('Authorization') ?? '');
+  return bearerOf(c.req);
+}
+
+function bearerOf(req: RequestView): string | undefined {
+  const match = /^(?:Bearer|Key)[ \t]+(\S+)[ \t]*$/i.exec(req.header('Authorization') ?? '');
   return match?.[1];
+}
+
+function tokenCookie(req: RequestView): string | undefined {
+  const cookies = req.header('Cookie');
+  return cookies ? parseCookies(cookies, TOKEN_COOKIE)[TOKEN_COOKIE] : undefined;
 }
 
 /**
@@ -61,9 +76,19 @@ export async function requireJobsAccess(
   jobs: readonly JobRef[],
   describe: (job: JobRef) => string = (job) => `job ${job.profile}/${job.jobId}`,
 ): Promise<void> {
+  await checkJobsAccess(security, c.req, jobs, describe);
+}
+
+/** requireJobsAccess on any request view. */
+export async function checkJobsAccess(
+  security: Security,
+  req: RequestView,
+  jobs: readonly JobRef[],
+  describe: (job: JobRef) => string = (job) => `job ${job.profile}/${job.jobId}`,
+): Promise<void> {
   if (!security.tokensRequired) return;
-  const header = bearer(c);
-  const token = c.req.query('token') || header || getCookie(c, TOKEN_COOKIE);
+  const header = bearerOf(req);
+  const token = req.query('token') || header || tokenCookie(req);
   if (!token) throw new RelayError('unauthorized', 'a subscribe token is required: ?token=, Authorization: Bearer or cookie');
   if (token === header && (await security.apiKeys.verify(token)) !== null) return;
   // A publisher reads its own namespace's jobs with its key, and no other job.

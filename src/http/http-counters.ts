@@ -20,6 +20,8 @@ export interface HttpCounters {
   middleware: MiddlewareHandler;
   /** Counts one refusal (the app's error handler calls it). */
   rejected(code: ErrorCode): void;
+  /** Counts one request answered outside Hono (the Node edge's stream shortcut), as the middleware would. */
+  count(route: string, method: string, status: number): void;
 }
 
 /** The route label of a request no route matched (its path is never a label: anyone can make up paths). */
@@ -46,19 +48,21 @@ const NOT_REJECTIONS: ReadonlySet<ErrorCode> = new Set(['upstream_rejected', 'up
 export function createHttpCounters(): HttpCounters {
   const requests = new Map<string, RequestCount>();
   const rejections = new Map<ErrorCode, number>();
+  function count(route: string, requestMethod: string, status: number): void {
+    const method = METHODS.has(requestMethod) ? requestMethod : 'other';
+    const key = `${method} ${status} ${route}`;
+    const entry = requests.get(key);
+    if (entry) entry.count++;
+    else requests.set(key, { route, method, status, count: 1 });
+  }
   return {
     requests: () => requests.values(),
     rejections: () => rejections.entries(),
     async middleware(c, next) {
       await next();
-      const route = routeOf(c);
-      const method = METHODS.has(c.req.method) ? c.req.method : 'other';
-      const status = c.res.status;
-      const key = `${method} ${status} ${route}`;
-      const entry = requests.get(key);
-      if (entry) entry.count++;
-      else requests.set(key, { route, method, status, count: 1 });
+      count(routeOf(c), c.req.method, c.res.status);
     },
+    count,
     rejected(code) {
       if (NOT_REJECTIONS.has(code)) return;
       rejections.set(code, (rejections.get(code) ?? 0) + 1);

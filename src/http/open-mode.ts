@@ -41,31 +41,55 @@ function bodylessCancel(path: string, type: string | undefined, length: string |
   return path.endsWith('/cancel') && type === undefined && (length === undefined || length.trim() === '0');
 }
 
-export function openModeGuard(options: OpenModeGuardOptions): MiddlewareHandler {
+/** What the open-mode checks read of a request (Hono's, or a head the Node edge parsed itself). */
+export interface GuardedRequest {
+  method: string;
+  path: string;
+  /** The origin the request was addressed to (`http://<Host>`). */
+  origin(): string;
+  header(name: string): string | undefined;
+}
+
+/** The open-mode checks as a function: the refusal a request gets, or undefined when it may pass. */
+export function openModeCheck(options: OpenModeGuardOptions): (req: GuardedRequest) => RelayError | undefined {
   const allowed = new Set(options.allowedOrigins);
   const checkHost = options.bindHost !== undefined && isLoopbackAddress(options.bindHost);
-  return async (c, next) => {
-    const host = c.req.header('Host');
+  return (req) => {
+    const host = req.header('Host');
     if (checkHost && host !== undefined && !isLoopbackHostHeader(host)) {
-      throw forbidden('Host must be a loopback name (localhost, 127.0.0.1, [::1]) when bound to loopback');
+      return forbidden('Host must be a loopback name (localhost, 127.0.0.1, [::1]) when bound to loopback');
     }
-    const origin = c.req.header('Origin');
+    const origin = req.header('Origin');
     const allowedOrigin = origin !== undefined && allowed.has(origin);
-    const site = c.req.header('Sec-Fetch-Site');
-    if (!allowedOrigin && (site === 'cross-site' || site === 'same-site')) throw forbidden('cross-site request refused');
-    if (origin !== undefined && !allowedOrigin && origin !== new URL(c.req.url).origin) {
-      throw forbidden('request from another origin refused (list it in CORS_ORIGINS)');
+    const site = req.header('Sec-Fetch-Site');
+    if (!allowedOrigin && (site === 'cross-site' || site === 'same-site')) return forbidden('cross-site request refused');
+    if (origin !== undefined && !allowedOrigin && origin !== req.origin()) {
+      return forbidden('request from another origin refused (list it in CORS_ORIGINS)');
     }
     // A form or a "simple" fetch cannot send application/json without a CORS preflight.
-    if (c.req.method === 'POST' && !bodylessCancel(c.req.path, c.req.header('Content-Type'), c.req.header('Content-Length'))) {
-      const type = (c.req.header('Content-Type') ?? '').split(';')[0]?.trim().toLowerCase();
+    if (req.method === 'POST' && !bodylessCancel(req.path, req.header('Content-Type'), req.header('Content-Length'))) {
+      const type = (req.header('Content-Type') ?? '').split(';')[0]?.trim().toLowerCase();
       // Neither JSON nor NDJSON (the publish API's stream) can be sent cross-site without a preflight.
       if (type !== 'application/json' && type !== 'application/x-ndjson') {
-        throw new RelayError('bad_request', 'Content-Type must be application/json (the gateway is open: GATEWAY_OPEN=true)', {
+        return new RelayError('bad_request', 'Content-Type must be application/json (the gateway is open: GATEWAY_OPEN=true)', {
           status: 415,
         });
       }
     }
+    return undefined;
+  };
+}
+
+export function openModeGuard(options: OpenModeGuardOptions): MiddlewareHandler {
+  const check = openModeCheck(options);
+  return async (c, next) => {
+    const refusal = check({
+      method: c.req.method,
+      path: c.req.path,
+      origin: () => new URL(c.req.url).origin,
+      header: (name) => c.req.header(name),
+    });
+    if (refusal) throw refusal;
     await next();
   };
 }

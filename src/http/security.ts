@@ -4,8 +4,9 @@ import { type PublisherKeys, createPublisherKeys } from '../core/auth/publisher-
 import { type SubscribeTokens, createSubscribeTokens, randomSecret } from '../core/auth/subscribe-token.ts';
 import type { Config } from '../core/config.ts';
 import type { Logger } from '../core/logger.ts';
+import type { RelayError } from '../core/errors.ts';
 import { type Cors, corsAllowlist } from './cors.ts';
-import { openModeGuard } from './open-mode.ts';
+import { type GuardedRequest, openModeCheck, openModeGuard } from './open-mode.ts';
 import { type RateLimiter, type SubscriberLimits, createRateLimiter, createSubscriberLimits } from './limits.ts';
 
 /** The configuration the security layer reads. */
@@ -45,6 +46,8 @@ export interface Security {
   cors: Cors;
   /** Runs before every route: in open mode it refuses cross-site requests, non-JSON POSTs and foreign Host names. */
   guard: MiddlewareHandler;
+  /** The guard's check on its own: the refusal a request gets (always none with API keys). */
+  refusal(req: GuardedRequest): RelayError | undefined;
   /** The caller's address, for per-IP limits ('unknown' when the runtime cannot tell). */
   clientIp(c: Context): string;
   /** Names of the profiles served, then the publisher namespaces; the first is the one a bare job id in a token belongs to. */
@@ -84,6 +87,7 @@ export function createSecurity(config: SecurityConfig, deps: SecurityDeps): Secu
   }
   const now = deps.now;
   const publishers = createPublisherKeys(config.PUBLISHERS);
+  const openMode = { allowedOrigins: config.CORS_ORIGINS, bindHost: deps.bindHost };
   return {
     apiKeys,
     publishers,
@@ -105,7 +109,8 @@ export function createSecurity(config: SecurityConfig, deps: SecurityDeps): Secu
       ? async (_c, next) => {
           await next();
         }
-      : openModeGuard({ allowedOrigins: config.CORS_ORIGINS, bindHost: deps.bindHost }),
+      : openModeGuard(openMode),
+    refusal: apiKeys.enabled ? () => undefined : openModeCheck(openMode),
     profiles: [...deps.profiles, ...publishers.namespaces],
     clientIp(c) {
       try {

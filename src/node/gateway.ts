@@ -1,3 +1,4 @@
+import type { Server as HttpServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { randomUUID } from 'node:crypto';
 import { type ServerType, createAdaptorServer } from '@hono/node-server';
@@ -16,7 +17,8 @@ import { createQueueRunner } from '../core/queue/queue-runner.ts';
 import { type Relay, createRelay, relayTimings } from '../core/relay.ts';
 import { createPublishedRelays } from '../core/publish/relay.ts';
 import { createUpstreamClient } from '../core/ingest/upstream.ts';
-import { createApp } from '../http/app.ts';
+import { type AppDeps, createApp } from '../http/app.ts';
+import { createStreamShortcut } from '../http/stream-shortcut.ts';
 import { createHttpCounters } from '../http/http-counters.ts';
 import { PROFILES } from '../profiles/index.ts';
 import { mediaSources } from '../profiles/media.ts';
@@ -33,6 +35,8 @@ import { GATEWAY_LEGACY_LAYOUT, warnOfLegacyJobs, withRedis } from './redis-migr
 import { redisTargetOf } from './redis-connect.ts';
 import { createRedisQueue } from './redis-queue.ts';
 import { type NodeContext, createSocketSinks } from './socket-sink-opener.ts';
+import { type DirectStreams, interceptStreamRequests } from './direct-streams.ts';
+import { RESPONSE_ALREADY_SENT } from '@hono/node-server/utils/response';
 import { type NodeProcess, createNodeProcess } from './recipe.ts';
 import { type SecureServe, destroyConnections, secureServe, trackConnections } from './tls-server.ts';
 
@@ -77,11 +81,13 @@ function listen(
   fetch: (req: Request) => Response | Promise<Response>,
   port: number,
   hostname: string,
-  tls?: SecureServe,
+  tls: SecureServe | undefined,
+  plain: (server: HttpServer) => void,
 ): Promise<ServerType> {
   return new Promise((resolve, reject) => {
     const server = createAdaptorServer({ fetch, ...tls });
     if (tls) trackConnections(server);
+    else plain(server as HttpServer);
     server.once('error', reject);
     server.listen({ port, host: hostname, backlog: LISTEN_BACKLOG }, () => resolve(server));
   });
@@ -154,7 +160,7 @@ export async function startGateway(config: Config, overrides: GatewayOverrides =
   const relay = relays.values().next().value as Relay;
   // The publish API's namespaces: jobs whose events come from their publishers, on the same bus.
   const published = createPublishedRelays(config, { bus, redact, logger });
-  const sinks = createSocketSinks();
+  const sinks = createSocketSinks({ heartbeatMs: config.HEARTBEAT_MS });
   const queues = createQueues(config, [...relays.keys()], overrides.bus !== undefined);
   const closeQueues = () => Promise.all([...queues.values()].map((queue) => queue.close()));
   const security = createSecurity(config, {
@@ -176,7 +182,7 @@ export async function startGateway(config: Config, overrides: GatewayOverrides =
     ]),
   );
   const counters = createHttpCounters();
-  const app = createApp<NodeContext>({
+  const deps: AppDeps<NodeContext> = {
     profiles: served.map(({ entry }) => entry.app(relays.get(entry.profile.name) as Relay)),
     bus,
     // This process's hubs, written straight to the socket.
@@ -202,7 +208,25 @@ export async function startGateway(config: Config, overrides: GatewayOverrides =
     security,
     assets: loadWebAssets(),
     ...(published.size > 0 ? { publishing: appPublishing(config, published) } : {}),
+  };
+  const app = createApp<NodeContext>(deps);
+  // Stream requests read straight off new connections, before node:http and Hono (direct-streams.ts).
+  const shortcut = createStreamShortcut<NodeContext>({
+    profiles: deps.profiles,
+    namespaces: published.keys(),
+    security,
+    subscriptions: deps.subscriptions,
+    logger,
+    counters,
+    sent: RESPONSE_ALREADY_SENT,
   });
+  let direct: DirectStreams | undefined;
+  const intercept = (plain: HttpServer) => {
+    direct = interceptStreamRequests(plain, {
+      serve: (req, socket) => shortcut(req, { direct: socket }),
+      clientIp: (forwardedFor, peer) => clientIpFrom(forwardedFor, peer, config.TRUST_PROXY),
+    });
+  };
   let server: ServerType | undefined;
   let legacyCheck: Promise<void> | undefined;
   /**
@@ -213,6 +237,8 @@ export async function startGateway(config: Config, overrides: GatewayOverrides =
     for (const each of [...relays.values(), ...published.values()]) await each.close();
     if (server) {
       const closed = closeServer(server);
+      direct?.close();
+      direct?.destroyPending();
       sinks.destroyAll();
       await closed;
     }
@@ -222,7 +248,7 @@ export async function startGateway(config: Config, overrides: GatewayOverrides =
     await sim?.close();
   };
   try {
-    server = await listen(app.fetch, config.PORT, config.HOST, secureServe(config));
+    server = await listen(app.fetch, config.PORT, config.HOST, secureServe(config), intercept);
   } catch (err) {
     await teardown();
     throw err;

@@ -7,7 +7,11 @@ import type { SinkInit, SinkOpener } from '../http/subscription-response.ts';
 import { Http2Sink } from './h2-sink.ts';
 import { SocketSink, resetConnection } from './socket-sink.ts';
 
-/** How often TCP probes an idle subscriber's connection, so a vanished peer is noticed without traffic. */
+/**
+ * How often TCP probes an idle subscriber's connection, so a vanished peer is noticed without
+ * traffic. Only set where the hubs' heartbeats (HEARTBEAT_MS) are as far apart or further: TCP
+ * probes a connection that has been idle that long, which a heartbeat never lets happen.
+ */
 export const KEEPALIVE_MS = 30_000;
 /** An ended or cut-off stream whose client takes nothing for this long loses its socket (and the bytes it pins). */
 export const END_GRACE_MS = 2_000;
@@ -16,7 +20,12 @@ export const END_GRACE_MS = 2_000;
  * The app's request context on Node: @hono/node-server's bindings (node:http's request and
  * response, or HTTP/2's); absent when the app is driven without a server (`app.request`).
  */
-export type NodeContext = HttpBindings | Http2Bindings | undefined;
+export type NodeContext = HttpBindings | Http2Bindings | DirectBindings | undefined;
+
+/** A stream request the Node edge read off its connection itself (stream-shortcut.ts): the connection, node:http never had it. */
+export interface DirectBindings {
+  direct: Socket;
+}
 
 /** The Node fast path for subscribers, and the connections it took from node:http (closed on shutdown). */
 export interface SocketSinks {
@@ -31,7 +40,9 @@ export interface SocketSinks {
  * {@link SocketSink}, which sends the head as soon as the response owns the socket. Declines (the
  * Web stream is used instead) when the request did not come through a node:http server (e.g. `app.request`).
  */
-export function createSocketSinks(): SocketSinks {
+export function createSocketSinks(options: { heartbeatMs?: number } = {}): SocketSinks {
+  // Heartbeats more often than TCP's keepalive would probe keep it from ever probing: no setsockopt calls for it then.
+  const keepAlive = (options.heartbeatMs ?? Number.POSITIVE_INFINITY) >= KEEPALIVE_MS;
   const detached = new Set<Socket>();
   const forget = function (this: Socket) {
     detached.delete(this);
@@ -42,6 +53,12 @@ export function createSocketSinks(): SocketSinks {
   };
   return {
     open(init, context) {
+      if (context && 'direct' in context) {
+        return {
+          sink: new SocketSink(null, null, context.direct, { ...init, endGraceMs: END_GRACE_MS, onDetached }),
+          response: RESPONSE_ALREADY_SENT,
+        };
+      }
       const res = context?.outgoing;
       // HTTP/2: one stream of a shared connection, written on its own (see Http2Sink).
       if (res instanceof Http2ServerResponse && !res.headersSent)
@@ -52,7 +69,7 @@ export function createSocketSinks(): SocketSinks {
       const socket = res.socket ?? req?.socket;
       if (!socket) return undefined;
       socket.setNoDelay(true);
-      socket.setKeepAlive(true, KEEPALIVE_MS);
+      if (keepAlive) socket.setKeepAlive(true, KEEPALIVE_MS);
       const sink = new SocketSink(res, req, socket, { ...init, endGraceMs: END_GRACE_MS, onDetached });
       // This exact object (built before @hono/node-server swaps the global Response) tells it to keep off.
       return { sink, response: RESPONSE_ALREADY_SENT };

@@ -76,7 +76,8 @@ function httpDate(): string {
 /** A stream's response head as node:http would write it for a connection it then closes. */
 function streamHead(headers: Record<string, string>, chunked: boolean): Buffer {
   let head = 'HTTP/1.1 200 OK\r\n';
-  for (const name in headers) head += `${name}: ${headers[name]}\r\n`;
+  // The connection closes with the stream: that is the one Connection header.
+  for (const name in headers) if (name.toLowerCase() !== 'connection') head += `${name}: ${headers[name]}\r\n`;
   head += `Date: ${httpDate()}\r\nConnection: close\r\n`;
   if (chunked) head += 'Transfer-Encoding: chunked\r\n';
   return Buffer.from(`${head}\r\n`, 'latin1');
@@ -119,6 +120,8 @@ export class SocketSink implements SubscriberSink {
   private first: Buffer | Uint8Array | null = null;
   private more: Array<Buffer | Uint8Array> | null = null;
   private heldBytes = 0;
+  /** True until the head the sink wrote itself has gone out. */
+  private opening = false;
   private closed = false;
   private graceTimer: ReturnType<typeof setTimeout> | undefined;
   private readonly onSocketClose = (): void => {
@@ -126,30 +129,39 @@ export class SocketSink implements SubscriberSink {
     this.close();
   };
 
-  /** `socket` is the connection the request came on (the response may not have it yet). */
-  constructor(res: ServerResponse, req: IncomingMessage | null, socket: Socket, options: SocketSinkOptions) {
+  /**
+   * `socket` is the connection the request came on (the response may not have it yet). Without
+   * `res`, the request was read off the socket by the Node edge itself (stream-shortcut.ts): an
+   * HTTP/1.1 connection node:http never had, the sink's from the start.
+   */
+  constructor(res: ServerResponse | null, req: IncomingMessage | null, socket: Socket, options: SocketSinkOptions) {
     this.res = res;
     this.req = req;
     this.socket = socket;
     this.options = options;
-    this.waiting = res.socket === null;
+    this.waiting = res !== null && res.socket === null;
     socket.once('close', this.onSocketClose);
     // Gone already: the disconnect path runs once the hub has attached the sink.
     if (socket.destroyed) queueMicrotask(this.onSocketClose);
-    else if (this.waiting) res.once('socket', () => this.start());
+    else if (this.waiting) res?.once('socket', () => this.start());
     else this.start();
   }
 
-  /** Sends the head once the response owns the socket, then whatever was held meanwhile. */
+  /** Sends the head once the response owns the socket, with whatever was held meanwhile or is written this turn (retry, replay). */
   private start(): void {
     this.waiting = false;
     const socket = this.socket;
     if (socket.destroyed) return;
-    const res = this.res as ServerResponse;
+    const res = this.res;
     const req = this.req;
-    const detach = req !== null && canDetachFromHttp(socket, res);
+    const detach = res !== null && req !== null && canDetachFromHttp(socket, res);
     let head: Buffer | null = null;
-    if (detach) {
+    if (res === null) {
+      this.chunked = true;
+      head = streamHead(this.options.headers, true);
+      this.detached = true;
+      this.own(socket);
+    } else if (detach && req !== null) {
       // The head is ours: it leaves with the first frames (retry, replay) in one write, and node:http,
       // which lets go of the connection, never formats it.
       this.chunked = req.httpVersionMajor > 1 || (req.httpVersionMajor === 1 && req.httpVersionMinor >= 1);
@@ -169,9 +181,14 @@ export class SocketSink implements SubscriberSink {
     if (head !== null) {
       if (this.first !== null) (this.more ??= []).unshift(this.first);
       this.first = head;
+      this.opening = true;
     }
-    this.flush();
     if (this.closed) this.finish();
+    else if (this.first !== null) {
+      // Out at the end of this turn, with the frames written in it.
+      if (held.length === 0) setImmediate(flushHeld);
+      held.push(this);
+    }
   }
 
   private detach(): void {
@@ -181,6 +198,11 @@ export class SocketSink implements SubscriberSink {
     detachFromHttp(socket, res, this.req);
     this.res = null;
     this.req = null;
+    this.own(socket);
+  }
+
+  /** The connection is the sink's alone: it reads (and discards) what the client still sends, and is tracked for shutdown. */
+  private own(socket: Socket): void {
     socket.on('data', onInbound);
     socket.on('end', onInboundEnd);
     socket.on('error', ignore);
@@ -229,6 +251,16 @@ export class SocketSink implements SubscriberSink {
     if (more === null) {
       socket.write(first);
       return;
+    }
+    if (this.opening) {
+      this.opening = false;
+      let total = first.byteLength;
+      for (const chunk of more) total += chunk.byteLength;
+      if (total <= COPY_MAX_BYTES) {
+        // The stream's head, retry and a short replay: one copy and one plain write (a writev costs more for so little).
+        socket.write(Buffer.concat([first, ...more], total));
+        return;
+      }
     }
     socket.cork();
     socket.write(first);

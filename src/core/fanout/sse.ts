@@ -61,8 +61,15 @@ export function encodeComment(text = ''): Uint8Array {
 
 /** The reconnection delay a client should use, in milliseconds. */
 export function encodeRetry(ms: number): Uint8Array {
-  return encoder.encode(`retry: ${Math.max(0, Math.floor(ms))}\n\n`);
+  // Every stream of a process starts with the same one: made once, shared like any frame (never written to).
+  if (ms !== lastRetryMs || lastRetry === undefined) {
+    lastRetry = encoder.encode(`retry: ${Math.max(0, Math.floor(ms))}\n\n`);
+    lastRetryMs = ms;
+  }
+  return lastRetry;
 }
+let lastRetryMs = -1;
+let lastRetry: Uint8Array | undefined;
 
 /**
  * The data of a frame `encodeEvent(id, data)` made without an event name, as bytes: its data lines

@@ -13,10 +13,12 @@ import { checkCreateLimits, checkVerb, parseCreateBody } from './request.ts';
 export const MIDJOURNEY_BASE = '/v3/midjourney';
 
 const streamPath = (jobId: string) => `${MIDJOURNEY_BASE}/jobs/${encodeURIComponent(jobId)}/stream`;
+/** The stream URL's route: the job's uniform stream (kit.serveStream, uniform frames) under the vendor's path. */
+const STREAM_ROUTE = `${MIDJOURNEY_BASE}/jobs/:jobid/stream`;
 
 /** The profile as the app serves it: its relay, the drop-in routes, its stream URL. */
 export function midjourneyApp(relay: AppRelay): AppProfile {
-  return { relay, routes: mountMidjourneyRoutes, streamPath };
+  return { relay, routes: mountMidjourneyRoutes, streamPath, streamRoutes: [STREAM_ROUTE] };
 }
 
 function mountMidjourneyRoutes(app: Hono, kit: RouteKit): void {
@@ -73,7 +75,7 @@ function mountMidjourneyRoutes(app: Hono, kit: RouteKit): void {
     return c.json({ ...job, subscribe_token: token, stream_url }, 201, headers);
   }
 
-  app.get(`${base}/jobs/:jobid/stream`, (c) => kit.serveStream(c, c.req.param('jobid')));
+  app.get(STREAM_ROUTE, (c) => kit.serveStream(c, c.req.param('jobid')));
 
   app.get(`${base}/jobs/:jobid`, async (c) => {
     const jobId = checkJobId(c.req.param('jobid'));

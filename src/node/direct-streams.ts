@@ -1,0 +1,171 @@
+import type { Server } from 'node:http';
+import type { Socket } from 'node:net';
+import type { DirectRequest } from '../http/stream-shortcut.ts';
+
+/** The most a request head read directly may be (node:http's default limit is 16 KiB: a longer one goes to it). */
+const MAX_HEAD_BYTES = 8 * 1024;
+/** A connection that has sent nothing for this long goes to node:http, whose headersTimeout then applies. */
+export const FIRST_BYTES_WAIT_MS = 10_000;
+const HEAD_END = Buffer.from('\r\n\r\n', 'latin1');
+/** The only requests read here: `GET`s in HTTP/1.1 (everything else goes to node:http untouched). */
+const REQUEST_PREFIX = 'GET /';
+const VERSION_SUFFIX = ' HTTP/1.1';
+/** Bytes of a request target read here: printable ASCII without `#` or space; a `%` only in the path (the shortcut decodes a job id's `%3A` alone). */
+const PLAIN_TARGET = /^[!"$-~]+$/;
+/** A header line read here: a token name, a colon, a value of visible ASCII, spaces and tabs. */
+const HEADER_LINE = /^([!#$%&'*+\-.^_`|~0-9A-Za-z]+):[ \t]*([\t\x20-\x7e]*?)[ \t]*$/;
+/** Headers that mean a body, an upgrade or a continue: such requests go to node:http. */
+const NOT_HERE = new Set(['content-length', 'transfer-encoding', 'upgrade', 'expect']);
+
+/**
+ * Reads one request head: a `GET` in HTTP/1.1 that is all of `chunk`, with a plain target, unique header names, a Host and nothing that means a body.
+ * Anything else, however valid, gives undefined: node:http then parses the same bytes.
+ */
+export function parseDirectHead(chunk: Buffer): { path: string; query: Map<string, string>; headers: Map<string, string> } | undefined {
+  if (chunk.length > MAX_HEAD_BYTES || chunk.indexOf(HEAD_END) !== chunk.length - 4) return undefined;
+  const head = chunk.toString('latin1', 0, chunk.length - 4);
+  if (!head.startsWith(REQUEST_PREFIX)) return undefined;
+  const lines = head.split('\r\n');
+  const line = lines[0] as string;
+  if (!line.endsWith(VERSION_SUFFIX)) return undefined;
+  const target = line.slice(4, line.length - VERSION_SUFFIX.length);
+  if (!PLAIN_TARGET.test(target)) return undefined;
+  const mark = target.indexOf('?');
+  const path = mark < 0 ? target : target.slice(0, mark);
+  const query = new Map<string, string>();
+  if (mark >= 0) {
+    for (const pair of target.slice(mark + 1).split('&')) {
+      // Decoding a query is the app's (`+`, escapes).
+      if (pair.includes('+') || pair.includes('%')) return undefined;
+      const eq = pair.indexOf('=');
+      const key = eq < 0 ? pair : pair.slice(0, eq);
+      // The first of a repeated key, as the app reads it.
+      if (key !== '' && !query.has(key)) query.set(key, eq < 0 ? '' : pair.slice(eq + 1));
+    }
+  }
+  const headers = new Map<string, string>();
+  for (let i = 1; i < lines.length; i++) {
+    const match = HEADER_LINE.exec(lines[i] as string);
+    if (!match) return undefined;
+    const name = (match[1] as string).toLowerCase();
+    if (headers.has(name) || NOT_HERE.has(name)) return undefined;
+    headers.set(name, match[2] as string);
+  }
+  if (!headers.has('host')) return undefined;
+  return { path, query, headers };
+}
+
+export interface DirectStreamsOptions {
+  /** Serves a parsed stream request on `socket`: true when it did (the connection is the stream's now). */
+  serve(req: DirectRequest, socket: Socket): Promise<boolean>;
+  /** The client address for limits and the log, from X-Forwarded-For and the peer (as the app reads it). */
+  clientIp(forwardedFor: string | undefined, peer: string | undefined): string;
+}
+
+export interface DirectStreams {
+  /** Connections read here and not yet a stream's or node:http's. */
+  readonly pending: number;
+  /** Hands connections silent since before `now - FIRST_BYTES_WAIT_MS` to node:http (run every second; tests call it with their own clock). */
+  sweep(now: number): void;
+  /** Closes the connections still pending (shutdown). */
+  destroyPending(): void;
+  close(): void;
+}
+
+/**
+ * Reads the first bytes of every connection to `server` before node:http does. A stream request
+ * (see parseDirectHead) is offered to `serve`, which answers it without node:http's request and
+ * response objects or the app's middleware; everything else, and any stream request `serve`
+ * declines, is handed to node:http with the same bytes, as if it had read them itself (its
+ * parser, timeouts, keep-alive, pipelining and connection tracking all apply from there).
+ */
+export function interceptStreamRequests(server: Server, options: DirectStreamsOptions): DirectStreams {
+  const httpListeners = server.listeners('connection') as Array<(socket: Socket) => void>;
+  server.removeAllListeners('connection');
+  /** Connections read here, by when they came (for the first-bytes wait) or 0 once their request is being served. */
+  const pending = new Map<Socket, number>();
+
+  const handOff = (socket: Socket, chunk: Buffer | null) => {
+    pending.delete(socket);
+    socket.removeListener('data', onFirstData);
+    socket.removeListener('end', onEarlyEnd);
+    socket.removeListener('close', onEarlyClose);
+    socket.removeListener('error', ignore);
+    if (socket.destroyed) return;
+    if (chunk) socket.unshift(chunk);
+    for (const listener of httpListeners) listener.call(server, socket);
+    socket.resume();
+  };
+
+  function onFirstData(this: Socket, chunk: Buffer): void {
+    this.pause();
+    this.removeListener('data', onFirstData);
+    const parsed = parseDirectHead(chunk);
+    if (!parsed) {
+      handOff(this, chunk);
+      return;
+    }
+    pending.set(this, 0);
+    const { path, query, headers } = parsed;
+    const header = (name: string) => headers.get(name.toLowerCase());
+    const req: DirectRequest = {
+      method: 'GET',
+      path,
+      header,
+      query: (name) => query.get(name),
+      origin: () => `http://${headers.get('host')}`,
+      clientIp: () => options.clientIp(headers.get('x-forwarded-for'), this.remoteAddress),
+    };
+    options.serve(req, this).then(
+      (served) => {
+        if (!served) return handOff(this, chunk);
+        pending.delete(this);
+        this.removeListener('end', onEarlyEnd);
+        this.removeListener('close', onEarlyClose);
+      },
+      () => handOff(this, chunk),
+    );
+  }
+
+  function onConnection(socket: Socket): void {
+    pending.set(socket, performance.now());
+    socket.on('data', onFirstData);
+    socket.on('end', onEarlyEnd);
+    socket.on('close', onEarlyClose);
+    socket.on('error', ignore);
+  }
+  server.on('connection', onConnection);
+
+  // One sweep for every waiting connection, not a timer each.
+  const sweep = (now: number) => {
+    const due = now - FIRST_BYTES_WAIT_MS;
+    for (const [socket, since] of pending) if (since !== 0 && since < due) handOff(socket, null);
+  };
+  const sweeper = setInterval(() => sweep(performance.now()), 1000);
+  sweeper.unref();
+
+  function onEarlyClose(this: Socket): void {
+    pending.delete(this);
+  }
+
+  return {
+    get pending() {
+      return pending.size;
+    },
+    sweep,
+    destroyPending() {
+      for (const socket of pending.keys()) socket.destroy();
+      pending.clear();
+    },
+    close() {
+      clearInterval(sweeper);
+    },
+  };
+}
+
+/** A client that closes before its request was read has nothing more to say (node:http serves half-open ones it reads itself). */
+function onEarlyEnd(this: Socket): void {
+  this.destroy();
+}
+
+function ignore(): void {}
