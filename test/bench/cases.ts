@@ -11,6 +11,8 @@ import { sleep } from '../support/until.ts';
 
 export interface BenchContext {
   root: string;
+  /** How the gateway is started: `node <gatewayArgs>` (the built bundle, or the sources through tsx). */
+  gatewayArgs: string[];
   publisher: IpcPeer;
   client: IpcPeer;
   publisherPort: number;
@@ -92,7 +94,7 @@ export async function startGatewayTarget(ctx: BenchContext, env: Record<string, 
   for (let i = 0; i < instances; i++) {
     const port = await freePort();
     const prof = ctx.cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${ctx.cpuProfDir}`] : [];
-    const proc = startProcess(`gateway-${i}`, process.execPath, [...prof, '--import', 'tsx', 'src/node/main.ts'], {
+    const proc = startProcess(`gateway-${i}`, process.execPath, [...prof, ...ctx.gatewayArgs], {
       cwd: ctx.root,
       env: {
         PORT: String(port),
@@ -171,15 +173,19 @@ function nchanTarget(ctx: BenchContext, nchan: Nchan, subPath = 'sub', server: R
 }
 
 /** The minimal node:http writer (test/bench/reference.ts), fed over HTTP like nchan. */
-async function startReference(ctx: BenchContext): Promise<Target> {
+async function startReference(ctx: BenchContext, mode: 'http' | 'net' = 'http'): Promise<Target> {
   const port = await freePort();
   const proc = startProcess('reference', process.execPath, ['--import', 'tsx', 'test/bench/reference.ts'], {
     cwd: ctx.root,
-    env: { PORT: String(port) },
+    env: { PORT: String(port), REFERENCE: mode },
   });
   await waitForHttp(`http://127.0.0.1:${port}/healthz`, 30_000, proc);
   const like = { port, pid: proc.pid, pubUrl: `http://127.0.0.1:${port}/pub/`, stop: () => stopProcess(proc) };
-  return { ...nchanTarget(ctx, like, 'sub', 'node-http'), withChildren: false, stop: () => stopProcess(proc) };
+  return {
+    ...nchanTarget(ctx, like, 'sub', mode === 'net' ? 'node-net' : 'node-http'),
+    withChildren: false,
+    stop: () => stopProcess(proc),
+  };
 }
 
 async function streamsServed(ctx: BenchContext): Promise<number> {
@@ -436,6 +442,8 @@ const AS_STARTED = { LOG_LEVEL: 'info' };
 async function connectCost(ctx: BenchContext, name: string, target: Target, n: number): Promise<Row> {
   const lone = ctx.quick ? 50 : 150;
   const { ids, paths } = await target.create(1);
+  // BENCH_STRACE: the syscalls of the connect phase (it slows the server: its CPU figures are not comparable then).
+  const strace = ctx.straceDir ? startStrace(ctx.straceDir, `${name}-${target.server}-connect`, target.pids) : undefined;
   const start = sample(target);
   const t0 = performance.now();
   const opened = await ctx.client.call<{ connected: number; failed: number }>(
@@ -445,6 +453,7 @@ async function connectCost(ctx: BenchContext, name: string, target: Target, n: n
   const warm = await phase(ctx, target, ids, FIRST_SEQ, 1, 0);
   const allReadyMs = performance.now() - t0;
   const connected = sample(target);
+  if (strace) await stopProcess(strace);
   const run = await phase(ctx, target, ids, FIRST_SEQ + 1, lone, 20);
   const end = sample(target);
   await target.finish(ids, FIRST_SEQ + 1 + lone);
@@ -488,6 +497,10 @@ async function connectCase(ctx: BenchContext): Promise<Row[]> {
         await nchan.stop();
       }
     }
+    // What Node costs per connection with nothing else (no framework, no access check, no replay, no
+    // log): through node:http, and on the raw socket (no HTTP parser: the floor of any Node server).
+    rows.push(await withTarget(await startReference(ctx), (t) => connectCost(ctx, name, t, n)));
+    rows.push(await withTarget(await startReference(ctx, 'net'), (t) => connectCost(ctx, name, t, n)));
   }
   // The same again on servers that have already served as many: the marginal cost, without the
   // first requests' one-off work (module loading, compilation of the request path).

@@ -1,25 +1,34 @@
 // The bench's reference: the simplest node:http SSE writer (no framework, no bus, no replay).
 // GET /sub/<id> holds a response; POST /pub/<id> writes the body, framed once, to each of them.
-import { type ServerResponse, createServer } from 'node:http';
+// REFERENCE=net: subscribers are read and answered on the raw node:net socket (no HTTP parser for
+// them; anything else still goes to node:http): what a Node process pays per connection at least.
+import { createServer } from 'node:http';
+import { type Socket, createServer as createNetServer } from 'node:net';
 
-const channels = new Map<string, Set<ServerResponse>>();
+/** A subscriber as the publish side sees it: a node:http response or a raw socket. */
+type Subscriber = { write(bytes: Buffer): unknown; end(): unknown };
+const channels = new Map<string, Set<Subscriber>>();
+const join = (id: string, subscriber: Subscriber, closing: { once(event: 'close', fn: () => void): unknown }) => {
+  const subs = channels.get(id) ?? new Set<Subscriber>();
+  channels.set(id, subs);
+  subs.add(subscriber);
+  closing.once('close', () => subs.delete(subscriber));
+};
+
 const server = createServer((req, res) => {
   const [, kind, id = ''] = (req.url ?? '').split('/');
   if (kind === 'healthz') return void res.end('ok');
   if (req.method === 'GET' && kind === 'sub') {
-    const subs = channels.get(id) ?? new Set<ServerResponse>();
-    channels.set(id, subs);
     res.writeHead(200, { 'Content-Type': 'text/event-stream', 'Cache-Control': 'no-cache' });
     res.flushHeaders();
-    subs.add(res);
-    res.on('close', () => subs.delete(res));
+    join(id, res, res);
     return;
   }
   if (kind !== 'pub') return void res.writeHead(404).end();
   const body: Buffer[] = [];
   req.on('data', (chunk: Buffer) => body.push(chunk));
   req.on('end', () => {
-    const subs = channels.get(id) ?? new Set<ServerResponse>();
+    const subs = channels.get(id) ?? new Set<Subscriber>();
     if (req.method === 'DELETE') {
       for (const sub of subs) sub.end();
       channels.delete(id);
@@ -31,4 +40,23 @@ const server = createServer((req, res) => {
   });
 });
 server.keepAliveTimeout = 60_000;
-server.listen(Number(process.env.PORT), '127.0.0.1');
+
+const RAW_HEAD = Buffer.from('HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nCache-Control: no-cache\r\nConnection: close\r\n\r\n');
+const raw = createNetServer({ noDelay: true }, (socket: Socket) => {
+  socket.on('error', () => undefined);
+  socket.once('data', (chunk: Buffer) => {
+    const line = chunk.toString('latin1', 0, Math.min(chunk.length, 256));
+    if (!line.startsWith('GET /sub/')) {
+      socket.pause();
+      socket.unshift(chunk);
+      server.emit('connection', socket);
+      socket.resume();
+      return;
+    }
+    join(line.slice(9, line.indexOf(' ', 9)), socket, socket);
+    socket.write(RAW_HEAD);
+  });
+});
+
+const listening = process.env.REFERENCE === 'net' ? raw : server;
+listening.listen({ port: Number(process.env.PORT), host: '127.0.0.1', backlog: 65_535 });

@@ -5,6 +5,7 @@
 // BENCH_EVENT_BYTES, BENCH_SUBSCRIBERS, BENCH_CLIENTS (client processes, 2), BENCH_TIMEOUT_S,
 // BENCH_CPU_PROF=<dir> to profile the gateway (BENCH_CLIENT_PROF the clients), BENCH_STRACE=<dir> for
 // `strace -c -f` syscall counts of every server over the measured phases.
+import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { type BenchContext, CASES } from './cases.ts';
 import { clientPool } from './client-pool.ts';
@@ -63,8 +64,13 @@ async function main(): Promise<void> {
   if (missing) console.error(`bench: nchan comparison skipped: ${missing} (apt-get install nginx-light libnginx-mod-nchan)`);
   else nchan = await startNchan();
 
+  // The gateway as deployed (deploy/Dockerfile: `node dist/main.js`), built now from this checkout;
+  // BENCH_GATEWAY=tsx runs the sources as `npm start` does (through tsx's loader).
+  const fromSources = env.BENCH_GATEWAY === 'tsx';
+  if (!fromSources) execFileSync('npm', ['run', '--silent', 'build'], { cwd: root, stdio: ['ignore', 'ignore', 'inherit'] });
   const ctx: BenchContext = {
     root,
+    gatewayArgs: fromSources ? ['--import', 'tsx', 'src/node/main.ts'] : ['dist/main.js'],
     publisher,
     client,
     publisherPort,
@@ -79,7 +85,7 @@ async function main(): Promise<void> {
     subscribersOverride: env.BENCH_SUBSCRIBERS ? int('BENCH_SUBSCRIBERS', 0) : undefined,
   };
   console.error(
-    `bench: cases ${selected.join(', ')}; ${ctx.events} burst + ${ctx.paced} paced events of ${ctx.eventBytes} B; ${clients.length} client processes; nchan ${nchan ? 'on' : 'off'}`,
+    `bench: cases ${selected.join(', ')}; ${ctx.events} burst + ${ctx.paced} paced events of ${ctx.eventBytes} B; ${clients.length} client processes; nchan ${nchan ? 'on' : 'off'}; gateway: node ${ctx.gatewayArgs.join(' ')}`,
   );
   const rows: Row[] = [];
   try {
