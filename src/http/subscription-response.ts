@@ -68,6 +68,8 @@ export function subscriptionResponse(outcome: SubscribeOutcome, since: number, o
   let sink: SubscriberSink | undefined;
   let cutTimer: ReturnType<typeof setTimeout> | undefined;
   let gone = false;
+  // What the disconnect path keeps for the stream's life: this, not the per-request `options`.
+  const closed = options.onClose;
   const init: SinkInit = {
     headers: { ...SSE_HEADERS, ...options.headers },
     maxQueuedBytes: options.maxQueuedBytes,
@@ -76,7 +78,7 @@ export function subscriptionResponse(outcome: SubscribeOutcome, since: number, o
       clearTimeout(cutTimer);
       if (sink) hub.detach(sink);
       release();
-      options.onClose?.();
+      closed?.();
     },
   };
   const opened = options.openSink?.(init) ?? openStreamSink(init);

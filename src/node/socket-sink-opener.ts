@@ -49,13 +49,14 @@ export function createSocketSinks(options: { heartbeatMs?: number } = {}): Socke
   };
   const onDetached = (socket: Socket) => {
     detached.add(socket);
-    socket.once('close', forget);
+    socket.on('close', forget);
   };
+  const settings = { endGraceMs: END_GRACE_MS, onDetached };
   return {
     open(init, context) {
       if (context && 'direct' in context) {
         return {
-          sink: new SocketSink(null, null, context.direct, { ...init, endGraceMs: END_GRACE_MS, onDetached }),
+          sink: new SocketSink(null, null, context.direct, init, settings),
           response: RESPONSE_ALREADY_SENT,
         };
       }
@@ -70,7 +71,7 @@ export function createSocketSinks(options: { heartbeatMs?: number } = {}): Socke
       if (!socket) return undefined;
       socket.setNoDelay(true);
       if (keepAlive) socket.setKeepAlive(true, KEEPALIVE_MS);
-      const sink = new SocketSink(res, req, socket, { ...init, endGraceMs: END_GRACE_MS, onDetached });
+      const sink = new SocketSink(res, req, socket, init, settings);
       // This exact object (built before @hono/node-server swaps the global Response) tells it to keep off.
       return { sink, response: RESPONSE_ALREADY_SENT };
     },

@@ -3,17 +3,22 @@ import type { Socket } from 'node:net';
 import type { SubscriberSink } from '../core/fanout/hub.ts';
 import { canDetachFromHttp, detachFromHttp } from './detach-socket.ts';
 
-export interface SocketSinkOptions {
-  /** Status 200 and these headers are sent when the response gets its socket. */
+/** What one stream's sink is given: its head, its cap and its disconnect path (the `SinkInit` of subscription-response.ts). */
+export interface SocketSinkInit {
+  /** Status 200 and these headers are sent when the response gets its socket (not kept after). */
   headers: Record<string, string>;
   /** A subscriber with more than this many bytes not yet taken by the kernel is dropped. */
   maxQueuedBytes: number;
+  /** The disconnect path: runs once, on end, on client disconnect, or when dropped. */
+  onClose(): void;
+}
+
+/** What every sink of a server shares (one object for all of them). */
+export interface SocketSinkSettings {
   /** How long an ended stream may take to hand its last bytes over before its socket is destroyed. */
   endGraceMs: number;
   /** Called with the socket once node:http has let go of it (the caller tracks it for shutdown). */
   onDetached?(socket: Socket): void;
-  /** The disconnect path: runs once, on end, on client disconnect, or when dropped. */
-  onClose(): void;
 }
 
 /** Bytes a client may send on a stream's connection (pipelined requests, never answered) before it is cut. */
@@ -110,7 +115,11 @@ export class SocketSink implements SubscriberSink {
   private res: ServerResponse | null;
   private req: IncomingMessage | null;
   private readonly socket: Socket;
-  private readonly options: SocketSinkOptions;
+  /** The head's headers, until it is written. */
+  private headers: Record<string, string> | null;
+  private readonly maxQueuedBytes: number;
+  private readonly onClose: () => void;
+  private readonly settings: SocketSinkSettings;
   private chunked = false;
   /** True once node:http has let go: the sink ends the body and the connection itself. */
   private detached = false;
@@ -134,13 +143,18 @@ export class SocketSink implements SubscriberSink {
    * `res`, the request was read off the socket by the Node edge itself (stream-shortcut.ts): an
    * HTTP/1.1 connection node:http never had, the sink's from the start.
    */
-  constructor(res: ServerResponse | null, req: IncomingMessage | null, socket: Socket, options: SocketSinkOptions) {
+  constructor(res: ServerResponse | null, req: IncomingMessage | null, socket: Socket, init: SocketSinkInit, settings: SocketSinkSettings) {
     this.res = res;
     this.req = req;
     this.socket = socket;
-    this.options = options;
+    // Only what the stream needs for its life is kept (not `init`, which the caller may have built per request).
+    this.headers = init.headers;
+    this.maxQueuedBytes = init.maxQueuedBytes;
+    this.onClose = init.onClose;
+    this.settings = settings;
     this.waiting = res !== null && res.socket === null;
-    socket.once('close', this.onSocketClose);
+    // `on`, not `once`: close comes once, and `once` costs a wrapper and its state per subscriber.
+    socket.on('close', this.onSocketClose);
     // Gone already: the disconnect path runs once the hub has attached the sink.
     if (socket.destroyed) queueMicrotask(this.onSocketClose);
     else if (this.waiting) res?.once('socket', () => this.start());
@@ -158,19 +172,19 @@ export class SocketSink implements SubscriberSink {
     let head: Buffer | null = null;
     if (res === null) {
       this.chunked = true;
-      head = streamHead(this.options.headers, true);
+      head = streamHead(this.headers as Record<string, string>, true);
       this.detached = true;
       this.own(socket);
     } else if (detach && req !== null) {
       // The head is ours: it leaves with the first frames (retry, replay) in one write, and node:http,
       // which lets go of the connection, never formats it.
       this.chunked = req.httpVersionMajor > 1 || (req.httpVersionMajor === 1 && req.httpVersionMinor >= 1);
-      head = streamHead(this.options.headers, this.chunked);
+      head = streamHead(this.headers as Record<string, string>, this.chunked);
       this.detached = true;
       // Not while node:http's parser may still be running on this socket (the request can be routed synchronously).
       setImmediate(() => this.detach());
     } else {
-      res.writeHead(200, this.options.headers);
+      res.writeHead(200, this.headers as Record<string, string>);
       res.flushHeaders();
       this.chunked = res.chunkedEncoding;
     }
@@ -178,6 +192,7 @@ export class SocketSink implements SubscriberSink {
       this.first = httpChunk(this.first);
       if (this.more) this.more = this.more.map((bytes) => httpChunk(bytes));
     }
+    this.headers = null;
     if (head !== null) {
       if (this.first !== null) (this.more ??= []).unshift(this.first);
       this.first = head;
@@ -207,14 +222,14 @@ export class SocketSink implements SubscriberSink {
     socket.on('end', onInboundEnd);
     socket.on('error', ignore);
     socket.resume();
-    this.options.onDetached?.(socket);
+    this.settings.onDetached?.(socket);
   }
 
   write(bytes: Uint8Array): boolean {
     const socket = this.socket;
     if (this.closed || socket.destroyed) return false;
     const queued = this.waiting ? 0 : socket.writableLength;
-    if (queued + this.heldBytes > this.options.maxQueuedBytes) return false;
+    if (queued + this.heldBytes > this.maxQueuedBytes) return false;
     if (this.chunked && bytes.byteLength > COPY_MAX_BYTES) {
       this.hold(Buffer.from(`${bytes.byteLength.toString(16)}\r\n`, 'latin1'));
       this.hold(bytes);
@@ -302,7 +317,7 @@ export class SocketSink implements SubscriberSink {
       // freeing both). All in the kernel: a slow reader may still take it, so close behind it.
       if (socket.writableLength > 0) resetConnection(socket);
       else socket.destroy();
-    }, this.options.endGraceMs);
+    }, this.settings.endGraceMs);
     this.graceTimer.unref();
   }
 
@@ -314,6 +329,6 @@ export class SocketSink implements SubscriberSink {
       this.socket.off('close', this.onSocketClose);
       if (this.graceTimer !== undefined) clearTimeout(this.graceTimer);
     }
-    this.options.onClose();
+    this.onClose();
   }
 }
