@@ -174,14 +174,16 @@ export function createApp<Ctx>(deps: AppDeps<Ctx>): Hono {
   }
 
   // A stream's head goes out through the runtime, not through Hono: the request id goes with it.
-  const streamHeaders = (c: Context) => ({
-    ...security.cors.headersFor(c.req.header('Origin')),
-    'X-Request-Id': c.get('requestId') as string,
-  });
+  // (Built up, not spread: see subscriptions.ts.)
+  const streamHeaders = (c: Context) => {
+    const headers = security.cors.headersFor(c.req.header('Origin'));
+    headers['X-Request-Id'] = c.get('requestId') as string;
+    return headers;
+  };
 
   /** Opens the job's stream through the runtime, in the caller's subscriber slot. */
   function subscribe(c: Context, job: JobRef, { since = -1, release, headers: extra, dropIn }: KitSubscription): Promise<Response> {
-    const headers = { ...streamHeaders(c), ...extra };
+    const headers = Object.assign(streamHeaders(c), extra);
     // Hono's `c.env` is typed per app, not here: it is what the runtime serving this app passed in.
     const context: Ctx = c.env;
     return subscriptions.open(job, since, { headers, onClose: release, context, ...(dropIn ? { dropIn } : {}) });

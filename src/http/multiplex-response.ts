@@ -71,7 +71,7 @@ export async function multiplexedResponse(
   let cutTimer: ReturnType<typeof setTimeout> | undefined;
   const sinks: (SubscriberSink | undefined)[] = [];
   const init: SinkInit = {
-    headers: { ...SSE_HEADERS, ...options.headers },
+    headers: Object.assign({}, SSE_HEADERS, options.headers),
     maxQueuedBytes: options.maxQueuedBytes,
     onClose() {
       stream?.close();

@@ -61,7 +61,8 @@ export function subscriptionResponse(outcome: SubscribeOutcome, since: number, o
   if (outcome.kind === 'finished') {
     options.onClose?.();
     // Some clients throw on 204 (OpenAI's SDK): their style asks for an empty, closed stream instead.
-    if (options.style?.emptyWhenFinished) return new Response('', { status: 200, headers: { ...SSE_HEADERS, ...options.headers } });
+    if (options.style?.emptyWhenFinished)
+      return new Response('', { status: 200, headers: Object.assign({}, SSE_HEADERS, options.headers) });
     return new Response(null, { status: 204, headers: options.headers });
   }
   const { hub, release } = outcome;
@@ -71,7 +72,8 @@ export function subscriptionResponse(outcome: SubscribeOutcome, since: number, o
   // What the disconnect path keeps for the stream's life: this, not the per-request `options`.
   const closed = options.onClose;
   const init: SinkInit = {
-    headers: { ...SSE_HEADERS, ...options.headers },
+    // Not a spread: see subscriptions.ts.
+    headers: Object.assign({}, SSE_HEADERS, options.headers),
     maxQueuedBytes: options.maxQueuedBytes,
     onClose() {
       gone = true;

@@ -72,11 +72,16 @@ export function createLocalSubscriptions<Ctx>(options: LocalSubscriptionsOptions
       const relay = relayOf(job.profile);
       const outcome = await relay.subscribe(job.jobId, since);
       const style = dropIn ? relay.profile?.dropInFrames : undefined;
-      return subscriptionResponse(outcome, since, { ...streamOptions, ...sinkFor(context), onClose, headers, ...(style ? { style } : {}) });
+      // Object.assign, not a spread with keys after it: that gets a hidden class of its own per call (slow, and kept).
+      return subscriptionResponse(
+        outcome,
+        since,
+        Object.assign({}, streamOptions, sinkFor(context), { onClose, headers }, style ? { style } : {}),
+      );
     },
     openMultiplexed(jobs, { headers, onClose, context }) {
       const subscribe = (job: JobRef, since: number) => relayOf(job.profile).subscribe(job.jobId, since);
-      return multiplexedResponse(jobs, subscribe, { ...streamOptions, ...sinkFor(context), onClose, headers });
+      return multiplexedResponse(jobs, subscribe, Object.assign({}, streamOptions, sinkFor(context), { onClose, headers }));
     },
     openQueued(queued, profile, { context, ...rest }) {
       const relay = relayOf(profile);

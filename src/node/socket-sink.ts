@@ -37,17 +37,25 @@ function flushHeld(): void {
   for (const sink of batch) sink.flush();
 }
 
-/** The last frame wrapped as an HTTP/1.1 chunk: a broadcast writes one frame to every subscriber in a row. */
+/**
+ * The last two frames wrapped as HTTP/1.1 chunks: a broadcast writes one frame to every
+ * subscriber in a row, and new subscribers of a job each get the same two (retry, then the replay).
+ */
 let lastFrame: Uint8Array | undefined;
 let lastChunk: Buffer | undefined;
+let otherFrame: Uint8Array | undefined;
+let otherChunk: Buffer | undefined;
 
 function httpChunk(frame: Uint8Array): Buffer {
   if (frame === lastFrame && lastChunk) return lastChunk;
+  if (frame === otherFrame && otherChunk) return otherChunk;
   const head = `${frame.byteLength.toString(16)}\r\n`;
   const chunk = Buffer.allocUnsafe(head.length + frame.byteLength + 2);
   chunk.write(head, 0, 'latin1');
   chunk.set(frame, head.length);
   chunk.write('\r\n', head.length + frame.byteLength, 'latin1');
+  otherFrame = lastFrame;
+  otherChunk = lastChunk;
   lastFrame = frame;
   lastChunk = chunk;
   return chunk;
