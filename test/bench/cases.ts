@@ -231,10 +231,12 @@ async function fanout(ctx: BenchContext, name: string, target: Target, subscribe
     await sleep(500);
   }
   const baseline = sample(target);
+  const openedAt = performance.now();
   const opened = await ctx.client.call<{ connected: number; failed: number }>(
     { cmd: 'open', ports: target.ports, paths, count: subscribers, localAddresses: LOOPBACKS },
     600_000,
   );
+  const connectMs = performance.now() - openedAt;
   await sleep(1000);
   const idle = sample(target);
   const strace = ctx.straceDir
@@ -271,6 +273,7 @@ async function fanout(ctx: BenchContext, name: string, target: Target, subscribe
     upstreamConns: target.server === 'sse-relay' ? served / jobs : null,
     failedConnects: opened.failed,
     clientCpuS: paced.cpuS - clientBefore.cpuS,
+    connectMs,
     ...(closed.live > 0 && target.server === 'sse-relay' ? { note: `${closed.live} streams not ended after the terminal event` } : {}),
   };
 }

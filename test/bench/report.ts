@@ -27,6 +27,8 @@ export interface Row {
   wholeRunUsPerDelivery?: number;
   /** Wall time until every subscriber was connected (connect cost) or resumed (storm), ms. */
   allReadyMs?: number;
+  /** Fan-out cases: until every subscriber had its stream's head (the clients open at most 1,024 at a time each). */
+  connectMs?: number;
   /** Reconnect storm: server CPU per reconnecting subscriber, until all are resumed, µs. */
   reconnectUsPerSub?: number;
   /** Reconnect storm: events a subscriber saw twice, and events it never got, across its reconnect. */
@@ -41,8 +43,8 @@ const fmt = (value: number, digits = 0) =>
 /** The results as a markdown table, then ours ÷ nchan and ÷ the node:http reference for every case they ran. */
 export function markdown(rows: Row[]): string {
   const lines = [
-    '| case | server | subscribers | events | deliveries/s | p50 ms | p99 ms | max ms | burst p99 ms | CPU s | CPU µs / delivery | RSS MB | KB / idle sub | lost | upstream conns |',
-    '|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|',
+    '| case | server | subscribers | events | deliveries/s | p50 ms | p99 ms | max ms | burst p99 ms | CPU s | CPU µs / delivery | RSS MB | KB / idle sub | lost | upstream conns | all connected ms |',
+    '|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|',
   ];
   for (const r of rows) {
     if (r.note && r.subscribers === 0) {
@@ -50,7 +52,7 @@ export function markdown(rows: Row[]): string {
       continue;
     }
     lines.push(
-      `| ${r.case} | ${r.server} | ${fmt(r.subscribers)} | ${fmt(r.events)} | ${fmt(r.deliveriesPerS)} | ${fmt(r.p50Ms, 1)} | ${fmt(r.p99Ms, 1)} | ${fmt(r.maxMs, 1)} | ${fmt(r.burstP99Ms, 0)} | ${fmt(r.cpuS, 2)} | ${fmt(r.cpuUsPerDelivery, 2)} | ${fmt(r.rssMB, 0)} | ${fmt(r.rssPerIdleKB, 1)} | ${r.lost} | ${r.upstreamConns ?? '–'} |`,
+      `| ${r.case} | ${r.server} | ${fmt(r.subscribers)} | ${fmt(r.events)} | ${fmt(r.deliveriesPerS)} | ${fmt(r.p50Ms, 1)} | ${fmt(r.p99Ms, 1)} | ${fmt(r.maxMs, 1)} | ${fmt(r.burstP99Ms, 0)} | ${fmt(r.cpuS, 2)} | ${fmt(r.cpuUsPerDelivery, 2)} | ${fmt(r.rssMB, 0)} | ${fmt(r.rssPerIdleKB, 1)} | ${r.lost} | ${r.upstreamConns ?? '–'} | ${r.connectMs === undefined ? '–' : fmt(r.connectMs, 0)} |`,
     );
   }
   const peerOf = (ours: Row, server: Row['server']) => rows.find((r) => r.server === server && r.case === ours.case && r.subscribers > 0);
