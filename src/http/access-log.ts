@@ -27,7 +27,15 @@ export function logRequest(
   logger.info({ reqId, method, path, status, ms: Math.round((performance.now() - start) * 10) / 10, ip }, 'request');
 }
 
-/** The request id Hono's `requestId` middleware keeps from `X-Request-Id` (≤ 255 of letters, digits, `_`, `-`, `=`), else a new one. */
+/** Sets the request's id (requestIdOf) for the log and echoes it in `X-Request-Id`. */
+export const requestIdMiddleware: MiddlewareHandler = async (c, next) => {
+  const id = requestIdOf(c.req.header('X-Request-Id'));
+  c.set('requestId', id);
+  c.header('X-Request-Id', id);
+  await next();
+};
+
+/** The request id the app keeps from `X-Request-Id` (≤ 255 of letters, digits, `_`, `-`, `=`), else a new one. */
 export function requestIdOf(incoming: string | undefined): string {
   return incoming && incoming.length <= 255 && !/[^\w\-=]/.test(incoming) ? incoming : crypto.randomUUID();
 }

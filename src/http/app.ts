@@ -1,6 +1,5 @@
 import { type Context, type ErrorHandler, Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
-import { requestId } from 'hono/request-id';
 import { type JobRef, qualifiedJobId } from '../core/auth/job-ref.ts';
 import { MAX_TOKEN_JOBS } from '../core/auth/subscribe-token.ts';
 import { RelayError } from '../core/errors.ts';
@@ -8,7 +7,7 @@ import type { Logger } from '../core/logger.ts';
 import type { BusHealth } from '../core/bus/bus.ts';
 import type { CreateOutcome, Relay } from '../core/relay.ts';
 import { SSE_HEADERS } from '../core/fanout/sse.ts';
-import { accessLog } from './access-log.ts';
+import { accessLog, requestIdMiddleware } from './access-log.ts';
 import { type StaticAssets, mountBrowserRoutes } from './browser-routes.ts';
 import { type ErrorShape, createErrorHandler } from './error-response.ts';
 import type { HttpCounters } from './http-counters.ts';
@@ -127,6 +126,9 @@ export interface AppDeps<Ctx> {
   media?: MediaDeps;
 }
 
+/** The uniform subscribe route (a runtime's stream shortcut serves it too, stream-shortcut.ts). */
+export const UNIFORM_STREAM_ROUTE = '/v1/jobs/:profile/:jobid/stream';
+
 /** The uniform subscribe path of any profile's job. */
 export const uniformStreamPath = (job: JobRef) => `/v1/jobs/${job.profile}/${encodeURIComponent(job.jobId)}/stream`;
 
@@ -137,7 +139,7 @@ export function createApp<Ctx>(deps: AppDeps<Ctx>): Hono {
   const onError = createErrorHandler(deps);
   const app = new Hono();
   if (deps.counters) app.use('*', deps.counters.middleware);
-  app.use('*', requestId(), accessLog(logger, security.clientIp));
+  app.use('*', requestIdMiddleware, accessLog(logger, security.clientIp));
   app.use('*', security.guard);
   app.use('*', security.cors.middleware);
 
@@ -220,7 +222,7 @@ export function createApp<Ctx>(deps: AppDeps<Ctx>): Hono {
   };
 
   // One subscribe path for every profile's jobs, with the uniform frames (gap notices, 204 when finished).
-  app.get('/v1/jobs/:profile/:jobid/stream', async (c) => {
+  app.get(UNIFORM_STREAM_ROUTE, async (c) => {
     const name = c.req.param('profile');
     if (deps.publishing?.relays.has(name)) return serveStream(c, name, c.req.param('jobid'));
     const entry = profileNamed(name);

@@ -80,8 +80,8 @@ export function openModeCheck(options: OpenModeGuardOptions): (req: GuardedReque
   };
 }
 
-export function openModeGuard(options: OpenModeGuardOptions): MiddlewareHandler {
-  const check = openModeCheck(options);
+/** The open-mode checks (openModeCheck) as middleware: a refusal is thrown for the app's error handler. */
+export function openModeGuard(check: ReturnType<typeof openModeCheck>): MiddlewareHandler {
   return async (c, next) => {
     const refusal = check({
       method: c.req.method,

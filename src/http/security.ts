@@ -87,7 +87,7 @@ export function createSecurity(config: SecurityConfig, deps: SecurityDeps): Secu
   }
   const now = deps.now;
   const publishers = createPublisherKeys(config.PUBLISHERS);
-  const openMode = { allowedOrigins: config.CORS_ORIGINS, bindHost: deps.bindHost };
+  const openMode = openModeCheck({ allowedOrigins: config.CORS_ORIGINS, bindHost: deps.bindHost });
   return {
     apiKeys,
     publishers,
@@ -110,7 +110,7 @@ export function createSecurity(config: SecurityConfig, deps: SecurityDeps): Secu
           await next();
         }
       : openModeGuard(openMode),
-    refusal: apiKeys.enabled ? () => undefined : openModeCheck(openMode),
+    refusal: apiKeys.enabled ? () => undefined : openMode,
     profiles: [...deps.profiles, ...publishers.namespaces],
     clientIp(c) {
       try {

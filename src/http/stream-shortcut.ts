@@ -1,6 +1,6 @@
 import { isValidJobId } from '../core/ingest/job-id.ts';
 import type { Logger } from '../core/logger.ts';
-import type { AppProfile } from './app.ts';
+import { type AppProfile, UNIFORM_STREAM_ROUTE } from './app.ts';
 import { logRequest, requestIdOf } from './access-log.ts';
 import { type RequestView, checkJobsAccess } from './auth.ts';
 import type { HttpCounters } from './http-counters.ts';
@@ -8,9 +8,6 @@ import type { GuardedRequest } from './open-mode.ts';
 import type { Security } from './security.ts';
 import { resumePoint } from './subscription-response.ts';
 import type { Subscriptions } from './subscriptions.ts';
-
-/** The uniform subscribe route, as the app declares it. */
-export const STREAM_ROUTE = '/v1/jobs/:profile/:jobid/stream';
 
 /** One route served here: its pattern's segments (`:profile`, `:jobid` or literal), and the profile when the pattern has none. */
 interface Route {
@@ -75,7 +72,7 @@ export function createStreamShortcut<Ctx>(deps: StreamShortcutDeps<Ctx>): (req: 
   const streams = new Set([...deps.profiles.map((entry) => entry.relay.profile.name), ...deps.namespaces]);
   const route = (pattern: string, profile?: string): Route => ({ pattern, segments: pattern.split('/'), profile });
   const routes = [
-    route(STREAM_ROUTE),
+    route(UNIFORM_STREAM_ROUTE),
     ...deps.profiles.flatMap((entry) => (entry.streamRoutes ?? []).map((pattern) => route(pattern, entry.relay.profile.name))),
   ];
   return async (req, context) => {
