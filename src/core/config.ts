@@ -173,6 +173,8 @@ const GATEWAY_VARIABLES = {
   MAX_REPLAY_EVENTS: { schema: int(1, 1_000_000).default(1000) },
   MAX_STREAM_JOBS: { schema: int(1, 500).default(100) },
   TRUST_PROXY: { schema: bool.default(false) },
+  /** Node, plain HTTP, one process: accept connections and read stream requests in the native edge (native/edge.c) when it is built. */
+  NATIVE_EDGE: { schema: bool.default(true) },
   /** Gateway processes sharing the port (Node): a count, or `auto` for one per core. */
   WORKERS: {
     schema: z

@@ -1,6 +1,9 @@
 import type { Server } from 'node:http';
-import type { Socket } from 'node:net';
+import { Socket } from 'node:net';
 import type { DirectRequest } from '../http/stream-shortcut.ts';
+import type { NativeEdgeModule } from './native-edge.ts';
+import type { NativeSink, NativeSinkSettings } from './native-sink.ts';
+import type { NativeBindings } from './socket-sink-opener.ts';
 
 /** The most a request head read directly may be (node:http's default limit is 16 KiB: a longer one goes to it). */
 const MAX_HEAD_BYTES = 8 * 1024;
@@ -55,11 +58,32 @@ export function parseDirectHead(chunk: Buffer): { path: string; query: Map<strin
   return { path, query, headers };
 }
 
-export interface DirectStreamsOptions {
-  /** Serves a parsed stream request on `socket`: true when it did (the connection is the stream's now). */
-  serve(req: DirectRequest, socket: Socket): Promise<boolean>;
+/** What both edges need: the client address rule. */
+interface ClientIpRule {
   /** The client address for limits and the log, from X-Forwarded-For and the peer (as the app reads it). */
   clientIp(forwardedFor: string | undefined, peer: string | undefined): string;
+}
+
+export interface DirectStreamsOptions extends ClientIpRule {
+  /** Serves a parsed stream request on `socket`: true when it did (the connection is the stream's now). */
+  serve(req: DirectRequest, socket: Socket): Promise<boolean>;
+}
+
+/** The request view the shortcut reads, over a parsed head. */
+function directRequest(
+  parsed: NonNullable<ReturnType<typeof parseDirectHead>>,
+  peer: string | undefined,
+  rule: ClientIpRule,
+): DirectRequest {
+  const { path, query, headers } = parsed;
+  return {
+    method: 'GET',
+    path,
+    header: (name) => headers.get(name.toLowerCase()),
+    query: (name) => query.get(name),
+    origin: () => `http://${headers.get('host')}`,
+    clientIp: () => rule.clientIp(headers.get('x-forwarded-for'), peer),
+  };
 }
 
 export interface DirectStreams {
@@ -106,16 +130,7 @@ export function interceptStreamRequests(server: Server, options: DirectStreamsOp
       return;
     }
     pending.set(this, 0);
-    const { path, query, headers } = parsed;
-    const header = (name: string) => headers.get(name.toLowerCase());
-    const req: DirectRequest = {
-      method: 'GET',
-      path,
-      header,
-      query: (name) => query.get(name),
-      origin: () => `http://${headers.get('host')}`,
-      clientIp: () => options.clientIp(headers.get('x-forwarded-for'), this.remoteAddress),
-    };
+    const req = directRequest(parsed, this.remoteAddress, options);
     options.serve(req, this).then(
       (served) => {
         if (!served) return handOff(this, chunk);
@@ -169,3 +184,114 @@ function onEarlyEnd(this: Socket): void {
 }
 
 function ignore(): void {}
+
+export interface NativeStreamsOptions extends ClientIpRule {
+  /** Serves a parsed stream request on a connection of the edge: true when it did (the connection is the stream's now). */
+  serve(req: DirectRequest, context: NativeBindings): Promise<boolean>;
+  /** How long an ended stream may take to hand its last bytes over before its connection is closed. */
+  endGraceMs: number;
+  /** TCP keepalive idle time of a stream's connection in seconds, or 0 for none. */
+  keepAliveS: number;
+  /** Told, at most once a second, how often accepting has paused in all for want of file descriptors. */
+  onPaused?(pauses: number): void;
+}
+
+export interface NativeStreams extends DirectStreams {
+  /** The port the edge listens on. */
+  readonly port: number;
+  /** Stops accepting and closes the listening socket; connections stay. */
+  stopListening(): void;
+  /** Resets every stream's connection (shutdown), running each one's disconnect path. */
+  destroyStreams(): void;
+}
+
+/**
+ * The same as {@link interceptStreamRequests} with the native edge (native-edge.ts) accepting the
+ * connections: `server` (node:http, never listening itself) gets every connection that is not a
+ * stream, as a net.Socket made from the same descriptor with the bytes already read put back,
+ * and a stream's connection is never a net.Socket at all (see NativeSink).
+ */
+export function acceptNativeStreams(
+  edge: NativeEdgeModule,
+  server: Server,
+  address: { host: string; port: number; backlog: number },
+  options: NativeStreamsOptions,
+): NativeStreams {
+  const streams = new Map<number, NativeSink>();
+  const settings: NativeSinkSettings = { edge, endGraceMs: options.endGraceMs, keepAliveS: options.keepAliveS, streams };
+  const handOff = (id: number, chunk: Buffer | null) => {
+    const fd = edge.release(id);
+    if (fd < 0) return;
+    const socket = new Socket({ fd, readable: true, writable: true });
+    // What net.Server sets on the sockets it accepts: node:http reports a socket's errors to its server.
+    (socket as Socket & { server: Server }).server = server;
+    if (chunk) socket.unshift(chunk);
+    server.emit('connection', socket);
+  };
+  const handOffOrClose = (id: number, head: Buffer | null) => {
+    try {
+      handOff(id, head);
+    } catch {
+      // No socket could be made of it (out of descriptors): the client is closed, not left hanging.
+      edge.destroy(id, true);
+    }
+  };
+  const onHead = (id: number, head: Buffer, peer: string) => {
+    const parsed = parseDirectHead(head);
+    if (!parsed) return handOffOrClose(id, head);
+    const req = directRequest(parsed, peer || undefined, options);
+    let serving: Promise<boolean>;
+    try {
+      serving = options.serve(req, { native: id, edge: settings });
+    } catch {
+      serving = Promise.resolve(false);
+    }
+    serving.then(
+      (served) => {
+        if (!served) handOffOrClose(id, head);
+      },
+      () => handOffOrClose(id, head),
+    );
+  };
+  const onClose = (id: number) => streams.get(id)?.gone();
+  const [listener, port] = edge.listen(address.host, address.port, address.backlog, false, onHead, onClose);
+  // node:http tracks its connections (timeouts, closeAllConnections) once it has heard it listens.
+  server.emit('listening');
+  let pausesSeen = 0;
+  const sweep = (now: number) => {
+    const due = now - FIRST_BYTES_WAIT_MS + (edge.now() - performance.now());
+    for (const id of edge.expired(listener, due)) handOffOrClose(id, null);
+    const pauses = edge.pauses(listener);
+    if (pauses > pausesSeen) {
+      pausesSeen = pauses;
+      options.onPaused?.(pauses);
+    }
+  };
+  const sweeper = setInterval(() => sweep(performance.now()), 1000);
+  sweeper.unref();
+  let listening = true;
+  return {
+    port,
+    get pending() {
+      return edge.pending(listener);
+    },
+    sweep,
+    destroyPending() {
+      edge.closePending(listener);
+    },
+    stopListening() {
+      if (!listening) return;
+      listening = false;
+      edge.unlisten(listener);
+    },
+    destroyStreams() {
+      for (const [id, sink] of [...streams]) {
+        edge.destroy(id, true);
+        sink.gone();
+      }
+    },
+    close() {
+      clearInterval(sweeper);
+    },
+  };
+}

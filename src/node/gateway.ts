@@ -1,5 +1,7 @@
 import type { Server as HttpServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import cluster from 'node:cluster';
+import { lookup } from 'node:dns/promises';
+import { type AddressInfo, isIP } from 'node:net';
 import { randomUUID } from 'node:crypto';
 import { type ServerType, createAdaptorServer } from '@hono/node-server';
 import { getConnInfo } from '@hono/node-server/conninfo';
@@ -34,8 +36,9 @@ import { createRedisBus } from './redis-bus.ts';
 import { GATEWAY_LEGACY_LAYOUT, warnOfLegacyJobs, withRedis } from './redis-migrate.ts';
 import { redisTargetOf } from './redis-connect.ts';
 import { createRedisQueue } from './redis-queue.ts';
-import { type NodeContext, createSocketSinks } from './socket-sink-opener.ts';
-import { type DirectStreams, interceptStreamRequests } from './direct-streams.ts';
+import { END_GRACE_MS, type NodeContext, createSocketSinks, keepAliveSeconds } from './socket-sink-opener.ts';
+import { type DirectStreams, type NativeStreams, acceptNativeStreams, interceptStreamRequests } from './direct-streams.ts';
+import { loadNativeEdge } from './native-edge.ts';
 import { RESPONSE_ALREADY_SENT } from '@hono/node-server/utils/response';
 import { type NodeProcess, createNodeProcess } from './recipe.ts';
 import { type SecureServe, destroyConnections, secureServe, trackConnections } from './tls-server.ts';
@@ -77,20 +80,29 @@ export interface GatewayOverrides {
  */
 const LISTEN_BACKLOG = 65_535;
 
-function listen(
+/**
+ * The server, listening: through node:net, or for plain HTTP through the native edge when
+ * `plain` takes the port (it answers true once its edge listens; node:http then never listens itself).
+ */
+async function listen(
   fetch: (req: Request) => Response | Promise<Response>,
   port: number,
   hostname: string,
   tls: SecureServe | undefined,
-  plain: (server: HttpServer) => void,
+  plain: (server: HttpServer, port: number, hostname: string) => Promise<boolean>,
 ): Promise<ServerType> {
+  const server = createAdaptorServer({ fetch, ...tls });
+  if (tls) trackConnections(server);
+  else if (await plain(server as HttpServer, port, hostname)) return server;
   return new Promise((resolve, reject) => {
-    const server = createAdaptorServer({ fetch, ...tls });
-    if (tls) trackConnections(server);
-    else plain(server as HttpServer);
     server.once('error', reject);
     server.listen({ port, host: hostname, backlog: LISTEN_BACKLOG }, () => resolve(server));
   });
+}
+
+/** A host name as the address the native edge binds (it takes numeric addresses). */
+async function numericHost(host: string): Promise<string> {
+  return isIP(host) ? host : (await lookup(host)).address;
 }
 
 function closeServer(server: ServerType): Promise<void> {
@@ -221,11 +233,33 @@ export async function startGateway(config: Config, overrides: GatewayOverrides =
     sent: RESPONSE_ALREADY_SENT,
   });
   let direct: DirectStreams | undefined;
-  const intercept = (plain: HttpServer) => {
-    direct = interceptStreamRequests(plain, {
-      serve: (req, socket) => shortcut(req, { direct: socket }),
-      clientIp: (forwardedFor, peer) => clientIpFrom(forwardedFor, peer, config.TRUST_PROXY),
-    });
+  let native: NativeStreams | undefined;
+  const clientIp = (forwardedFor: string | undefined, peer: string | undefined) => clientIpFrom(forwardedFor, peer, config.TRUST_PROXY);
+  // The native edge where it was built, for one process (a cluster's workers get their connections from the primary).
+  const edge = config.NATIVE_EDGE && !cluster.isWorker ? loadNativeEdge() : undefined;
+  const intercept = async (plain: HttpServer, port: number, host: string) => {
+    if (!edge) {
+      direct = interceptStreamRequests(plain, { serve: (req, socket) => shortcut(req, { direct: socket }), clientIp });
+      return false;
+    }
+    native = acceptNativeStreams(
+      edge,
+      plain,
+      { host: await numericHost(host), port, backlog: LISTEN_BACKLOG },
+      {
+        serve: shortcut,
+        clientIp,
+        endGraceMs: END_GRACE_MS,
+        keepAliveS: keepAliveSeconds(config.HEARTBEAT_MS),
+        onPaused: (pauses) =>
+          logger.warn(
+            { pauses },
+            'out of file descriptors: accepting paused until some are free (raise the open-file limit, or lower MAX_SUBSCRIBERS)',
+          ),
+      },
+    );
+    direct = native;
+    return true;
   };
   let server: ServerType | undefined;
   let legacyCheck: Promise<void> | undefined;
@@ -237,9 +271,11 @@ export async function startGateway(config: Config, overrides: GatewayOverrides =
     for (const each of [...relays.values(), ...published.values()]) await each.close();
     if (server) {
       const closed = closeServer(server);
+      native?.stopListening();
       direct?.close();
       direct?.destroyPending();
       sinks.destroyAll();
+      native?.destroyStreams();
       await closed;
     }
     await bus.close();
@@ -254,11 +290,11 @@ export async function startGateway(config: Config, overrides: GatewayOverrides =
     throw err;
   }
   const listening = server;
-  const { port } = server.address() as AddressInfo;
+  const port = native ? native.port : (server.address() as AddressInfo).port;
   const host = config.HOST === '0.0.0.0' || config.HOST === '::' ? '127.0.0.1' : config.HOST;
   const scheme = config.TLS_CERT_FILE ? 'https' : 'http';
   const url = `${scheme}://${host.includes(':') ? `[${host}]` : host}:${port}`;
-  logger.info({ url, bus: busKind }, 'sse-relay listening');
+  logger.info({ url, bus: busKind, edge: native ? 'native' : 'node:net' }, 'sse-relay listening');
   // Jobs stored before profiles are not read: say so (moving them is the operator's step, docs/operations/upgrading.md).
   legacyCheck =
     config.REDIS_URL && !overrides.bus
@@ -285,6 +321,7 @@ export async function startGateway(config: Config, overrides: GatewayOverrides =
       closing ??= (async () => {
         const started = Date.now();
         // No new connections; open streams end spread over DRAIN_MS while their jobs are still followed.
+        native?.stopListening();
         const stopped = new Promise<void>((resolve) => listening.close(() => resolve()));
         await Promise.all([...relays.values(), ...published.values()].map((each) => each.drain(config.DRAIN_MS)));
         await teardown();

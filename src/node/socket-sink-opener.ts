@@ -5,6 +5,7 @@ import type { Http2Bindings, HttpBindings } from '@hono/node-server';
 import { RESPONSE_ALREADY_SENT } from '@hono/node-server/utils/response';
 import type { SinkInit, SinkOpener } from '../http/subscription-response.ts';
 import { Http2Sink } from './h2-sink.ts';
+import { NativeSink, type NativeSinkSettings } from './native-sink.ts';
 import { SocketSink, resetConnection } from './socket-sink.ts';
 
 /**
@@ -13,6 +14,11 @@ import { SocketSink, resetConnection } from './socket-sink.ts';
  * probes a connection that has been idle that long, which a heartbeat never lets happen.
  */
 export const KEEPALIVE_MS = 30_000;
+/** The TCP keepalive idle time, in seconds, for streams whose hubs send heartbeats every `heartbeatMs` (0: none, see KEEPALIVE_MS). */
+export function keepAliveSeconds(heartbeatMs: number | undefined): number {
+  return (heartbeatMs ?? Number.POSITIVE_INFINITY) >= KEEPALIVE_MS ? KEEPALIVE_MS / 1000 : 0;
+}
+
 /** An ended or cut-off stream whose client takes nothing for this long loses its socket (and the bytes it pins). */
 export const END_GRACE_MS = 2_000;
 
@@ -20,11 +26,17 @@ export const END_GRACE_MS = 2_000;
  * The app's request context on Node: @hono/node-server's bindings (node:http's request and
  * response, or HTTP/2's); absent when the app is driven without a server (`app.request`).
  */
-export type NodeContext = HttpBindings | Http2Bindings | DirectBindings | undefined;
+export type NodeContext = HttpBindings | Http2Bindings | DirectBindings | NativeBindings | undefined;
 
 /** A stream request the Node edge read off its connection itself (stream-shortcut.ts): the connection, node:http never had it. */
 export interface DirectBindings {
   direct: Socket;
+}
+
+/** A stream request the native edge read (direct-streams.ts): its connection there, and what its sinks share. */
+export interface NativeBindings {
+  native: number;
+  edge: NativeSinkSettings;
 }
 
 /** The Node fast path for subscribers, and the connections it took from node:http (closed on shutdown). */
@@ -42,7 +54,7 @@ export interface SocketSinks {
  */
 export function createSocketSinks(options: { heartbeatMs?: number } = {}): SocketSinks {
   // Heartbeats more often than TCP's keepalive would probe keep it from ever probing: no setsockopt calls for it then.
-  const keepAlive = (options.heartbeatMs ?? Number.POSITIVE_INFINITY) >= KEEPALIVE_MS;
+  const keepAlive = keepAliveSeconds(options.heartbeatMs) > 0;
   const detached = new Set<Socket>();
   const forget = function (this: Socket) {
     detached.delete(this);
@@ -54,6 +66,9 @@ export function createSocketSinks(options: { heartbeatMs?: number } = {}): Socke
   const settings = { endGraceMs: END_GRACE_MS, onDetached };
   return {
     open(init, context) {
+      if (context && 'native' in context) {
+        return { sink: new NativeSink(context.native, init, context.edge), response: RESPONSE_ALREADY_SENT };
+      }
       if (context && 'direct' in context) {
         return {
           sink: new SocketSink(null, null, context.direct, init, settings),

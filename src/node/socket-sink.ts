@@ -23,18 +23,24 @@ export interface SocketSinkSettings {
 
 /** Bytes a client may send on a stream's connection (pipelined requests, never answered) before it is cut. */
 const MAX_INBOUND_BYTES = 64 * 1024;
-const LAST_CHUNK = Buffer.from('0\r\n\r\n', 'latin1');
-const CRLF = Buffer.from('\r\n', 'latin1');
+export const LAST_CHUNK = Buffer.from('0\r\n\r\n', 'latin1');
+export const CRLF = Buffer.from('\r\n', 'latin1');
 /** Frames above this size (a replay) are framed as chunk head, frame and CRLF written together, not copied. */
-const COPY_MAX_BYTES = 16 * 1024;
+export const COPY_MAX_BYTES = 16 * 1024;
 
-/** Sinks written to in this turn of the event loop, flushed together once it is over. */
-let held: SocketSink[] = [];
+/** Sinks written to in this turn of the event loop (socket and native ones), flushed together once it is over. */
+let held: Array<{ flush(): void }> = [];
 
 function flushHeld(): void {
   const batch = held;
   held = [];
   for (const sink of batch) sink.flush();
+}
+
+/** Flushes `sink` once this turn of the event loop is over (one `setImmediate` for every sink written to in it). */
+export function flushAfterTurn(sink: { flush(): void }): void {
+  if (held.length === 0) setImmediate(flushHeld);
+  held.push(sink);
 }
 
 /**
@@ -46,7 +52,7 @@ let lastChunk: Buffer | undefined;
 let otherFrame: Uint8Array | undefined;
 let otherChunk: Buffer | undefined;
 
-function httpChunk(frame: Uint8Array): Buffer {
+export function httpChunk(frame: Uint8Array): Buffer {
   if (frame === lastFrame && lastChunk) return lastChunk;
   if (frame === otherFrame && otherChunk) return otherChunk;
   const head = `${frame.byteLength.toString(16)}\r\n`;
@@ -87,7 +93,7 @@ function httpDate(): string {
 }
 
 /** A stream's response head as node:http would write it for a connection it then closes. */
-function streamHead(headers: Record<string, string>, chunked: boolean): Buffer {
+export function streamHead(headers: Record<string, string>, chunked: boolean): Buffer {
   let head = 'HTTP/1.1 200 OK\r\n';
   // The connection closes with the stream: that is the one Connection header.
   for (const name in headers) if (name.toLowerCase() !== 'connection') head += `${name}: ${headers[name]}\r\n`;
@@ -209,8 +215,7 @@ export class SocketSink implements SubscriberSink {
     if (this.closed) this.finish();
     else if (this.first !== null) {
       // Out at the end of this turn, with the frames written in it.
-      if (held.length === 0) setImmediate(flushHeld);
-      held.push(this);
+      flushAfterTurn(this);
     }
   }
 
@@ -253,8 +258,7 @@ export class SocketSink implements SubscriberSink {
     if (this.first === null) {
       this.first = chunk;
       if (!this.waiting) {
-        if (held.length === 0) setImmediate(flushHeld);
-        held.push(this);
+        flushAfterTurn(this);
       }
     } else {
       (this.more ??= []).push(chunk);

@@ -1,4 +1,5 @@
 import { execFileSync } from 'node:child_process';
+import { loadNativeEdge } from '../../src/node/native-edge.ts';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { IpcPeer } from './ipc.ts';
@@ -173,7 +174,7 @@ function nchanTarget(ctx: BenchContext, nchan: Nchan, subPath = 'sub', server: R
 }
 
 /** The minimal node:http writer (test/bench/reference.ts), fed over HTTP like nchan. */
-async function startReference(ctx: BenchContext, mode: 'http' | 'net' = 'http'): Promise<Target> {
+async function startReference(ctx: BenchContext, mode: 'http' | 'net' | 'native' = 'http'): Promise<Target> {
   const port = await freePort();
   const proc = startProcess('reference', process.execPath, ['--import', 'tsx', 'test/bench/reference.ts'], {
     cwd: ctx.root,
@@ -182,7 +183,7 @@ async function startReference(ctx: BenchContext, mode: 'http' | 'net' = 'http'):
   await waitForHttp(`http://127.0.0.1:${port}/healthz`, 30_000, proc);
   const like = { port, pid: proc.pid, pubUrl: `http://127.0.0.1:${port}/pub/`, stop: () => stopProcess(proc) };
   return {
-    ...nchanTarget(ctx, like, 'sub', mode === 'net' ? 'node-net' : 'node-http'),
+    ...nchanTarget(ctx, like, 'sub', mode === 'http' ? 'node-http' : `node-${mode}`),
     withChildren: false,
     stop: () => stopProcess(proc),
   };
@@ -492,6 +493,9 @@ async function connectCase(ctx: BenchContext): Promise<Row[]> {
   for (const n of sizes) {
     const name = `connect-${n >= 1000 ? `${n / 1000}k` : n}`;
     rows.push(await withTarget(await startGatewayTarget(ctx, AS_STARTED), (t) => connectCost(ctx, name, t, n)));
+    // The same gateway without its native edge (NATIVE_EDGE=false: connections through node:net).
+    const onNet = await startGatewayTarget(ctx, { ...AS_STARTED, NATIVE_EDGE: 'false' });
+    rows.push(await withTarget({ ...onNet, server: 'sse-relay (node:net)' }, (t) => connectCost(ctx, name, t, n)));
     if (ctx.nchan) {
       const nchan = await startNchan(1);
       try {
@@ -501,9 +505,11 @@ async function connectCase(ctx: BenchContext): Promise<Row[]> {
       }
     }
     // What Node costs per connection with nothing else (no framework, no access check, no replay, no
-    // log): through node:http, and on the raw socket (no HTTP parser: the floor of any Node server).
+    // log): through node:http, on the raw socket (no HTTP parser: the floor of node:net), and on the
+    // native edge (native/edge.c, as the gateway uses it).
     rows.push(await withTarget(await startReference(ctx), (t) => connectCost(ctx, name, t, n)));
     rows.push(await withTarget(await startReference(ctx, 'net'), (t) => connectCost(ctx, name, t, n)));
+    if (loadNativeEdge()) rows.push(await withTarget(await startReference(ctx, 'native'), (t) => connectCost(ctx, name, t, n)));
   }
   // The same again on servers that have already served as many: the marginal cost, without the
   // first requests' one-off work (module loading, compilation of the request path).

@@ -3,7 +3,8 @@
 // REFERENCE=net: subscribers are read and answered on the raw node:net socket (no HTTP parser for
 // them; anything else still goes to node:http): what a Node process pays per connection at least.
 import { createServer } from 'node:http';
-import { type Socket, createServer as createNetServer } from 'node:net';
+import { createRequire } from 'node:module';
+import { Socket, createServer as createNetServer } from 'node:net';
 
 /** A subscriber as the publish side sees it: a node:http response or a raw socket. */
 type Subscriber = { write(bytes: Buffer): unknown; end(): unknown };
@@ -58,5 +59,33 @@ const raw = createNetServer({ noDelay: true }, (socket: Socket) => {
   });
 });
 
-const listening = process.env.REFERENCE === 'net' ? raw : server;
-listening.listen({ port: Number(process.env.PORT), host: '127.0.0.1', backlog: 65_535 });
+if (process.env.REFERENCE === 'native') {
+  const edge = createRequire(import.meta.url)('../../build/Release/edge.node');
+  const closers = new Map<number, () => void>();
+  edge.listen(
+    '127.0.0.1',
+    Number(process.env.PORT),
+    65_535,
+    false,
+    (id: number, head: Buffer) => {
+      const line = head.toString('latin1', 0, Math.min(head.length, 256));
+      if (!line.startsWith('GET /sub/')) {
+        const socket = new Socket({ fd: edge.release(id), readable: true, writable: true });
+        socket.unshift(head);
+        server.emit('connection', socket);
+        return;
+      }
+      edge.stream(id, 0);
+      const sub = { write: (bytes: Buffer) => edge.write(id, bytes), end: () => edge.end(id) };
+      join(line.slice(9, line.indexOf(' ', 9)), sub, { once: (_: 'close', fn: () => void) => closers.set(id, fn) });
+      edge.write(id, RAW_HEAD);
+    },
+    (id: number) => {
+      closers.get(id)?.();
+      closers.delete(id);
+    },
+  );
+} else {
+  const listening = process.env.REFERENCE === 'net' ? raw : server;
+  listening.listen({ port: Number(process.env.PORT), host: '127.0.0.1', backlog: 65_535 });
+}

@@ -1,7 +1,7 @@
 /** One measured run of one case on one server. */
 export interface Row {
   case: string;
-  server: 'sse-relay' | 'nchan' | 'node-http' | 'node-net';
+  server: 'sse-relay' | 'sse-relay (node:net)' | 'nchan' | 'node-http' | 'node-net' | 'node-native';
   subscribers: number;
   events: number;
   deliveriesPerS: number;

@@ -1,7 +1,15 @@
 import { type Server, createServer } from 'node:http';
 import { type AddressInfo, type Socket, connect } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { type DirectStreams, FIRST_BYTES_WAIT_MS, interceptStreamRequests, parseDirectHead } from '../../src/node/direct-streams.ts';
+import type { DirectRequest } from '../../src/http/stream-shortcut.ts';
+import {
+  type DirectStreams,
+  FIRST_BYTES_WAIT_MS,
+  acceptNativeStreams,
+  interceptStreamRequests,
+  parseDirectHead,
+} from '../../src/node/direct-streams.ts';
+import { loadNativeEdge } from '../../src/node/native-edge.ts';
 import { startTestGateway, type TestGateway } from '../support/gateway.ts';
 import { SECURED, createWithKey } from '../support/security.ts';
 import { until } from '../support/until.ts';
@@ -59,10 +67,83 @@ describe('parseDirectHead', () => {
   });
 });
 
-describe('interceptStreamRequests on a node:http server', () => {
+/** A node:http server whose stream requests are read first by one of the two edges: node:net's (interceptStreamRequests) or the native one. */
+interface Edge {
+  direct: DirectStreams;
+  port: number;
+  close(): Promise<void>;
+}
+
+type Serve = (req: DirectRequest, answer: (text: string) => void) => Promise<boolean>;
+
+const nativeEdge = loadNativeEdge();
+const EDGES: Array<[string, ((server: Server, serve: Serve) => Promise<Edge>) | undefined]> = [
+  [
+    'node:net',
+    async (server, serve) => {
+      const direct = interceptStreamRequests(server, {
+        serve: (req, socket) => serve(req, (text) => socket.end(text)),
+        clientIp: (forwardedFor, peer) => forwardedFor ?? peer ?? 'unknown',
+      });
+      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+      return {
+        direct,
+        port: (server.address() as AddressInfo).port,
+        async close() {
+          direct.close();
+          server.closeAllConnections();
+          await new Promise((resolve) => server.close(resolve));
+        },
+      };
+    },
+  ],
+  [
+    'the native edge',
+    nativeEdge &&
+      (async (server, serve) => {
+        const edge = nativeEdge;
+        const direct = acceptNativeStreams(
+          edge,
+          server,
+          { host: '127.0.0.1', port: 0, backlog: 511 },
+          {
+            serve: (req, context) =>
+              serve(req, (text) => {
+                edge.stream(context.native, 0);
+                edge.write(context.native, Buffer.from(text, 'latin1'));
+                edge.end(context.native);
+              }),
+            clientIp: (forwardedFor, peer) => forwardedFor ?? peer ?? 'unknown',
+            endGraceMs: 2000,
+            keepAliveS: 0,
+          },
+        );
+        return {
+          direct,
+          port: direct.port,
+          async close() {
+            direct.stopListening();
+            direct.close();
+            direct.destroyPending();
+            direct.destroyStreams();
+            server.closeAllConnections();
+            await new Promise((resolve) => server.close(resolve));
+          },
+        };
+      }),
+  ],
+];
+
+// The native edge is built by `npm install` (node-gyp); where it could not be, its cases say so rather than pass.
+it('has the native edge built (npm install runs node-gyp)', () => {
+  expect(nativeEdge, 'build/Release/edge.node: run npm install with a C compiler').toBeDefined();
+});
+
+describe.each(EDGES.filter(([, start]) => start !== undefined))('%s on a node:http server', (_name, start) => {
   let server: Server;
   let direct: DirectStreams;
   let port: number;
+  let edge: Edge;
   const served: string[] = [];
   beforeAll(async () => {
     server = createServer((req, res) => {
@@ -70,23 +151,18 @@ describe('interceptStreamRequests on a node:http server', () => {
       req.on('data', (chunk: Buffer) => void (body += chunk.toString()));
       req.on('end', () => res.end(`node:http ${req.method} ${req.url} HTTP/${req.httpVersion} ${body}|`));
     });
-    direct = interceptStreamRequests(server, {
-      async serve(req, socket) {
-        if (req.query('fail') !== undefined) throw new Error('serve failed');
-        if (!req.path.endsWith('/stream') || req.query('decline') !== undefined) return false;
-        served.push(`${req.path} ${req.clientIp()} ${req.header('X-Custom') ?? ''}`);
-        socket.end('HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 6\r\n\r\ndirect');
-        return true;
-      },
-      clientIp: (forwardedFor, peer) => forwardedFor ?? peer ?? 'unknown',
+    edge = await (start as NonNullable<typeof start>)(server, async (req, answer) => {
+      if (req.query('fail') !== undefined) throw new Error('serve failed');
+      if (!req.path.endsWith('/stream') || req.query('decline') !== undefined) return false;
+      served.push(`${req.path} ${req.clientIp()} ${req.header('X-Custom') ?? ''}`);
+      answer('HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 6\r\n\r\ndirect');
+      return true;
     });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    port = (server.address() as AddressInfo).port;
+    direct = edge.direct;
+    port = edge.port;
   });
   afterAll(async () => {
-    direct.close();
-    server.closeAllConnections();
-    await new Promise((resolve) => server.close(resolve));
+    await edge.close();
   });
 
   it('serves a stream request itself, with its headers and the peer address', async () => {
@@ -173,14 +249,19 @@ describe('interceptStreamRequests on a node:http server', () => {
   });
 });
 
-describe('the stream shortcut in the gateway', () => {
+describe.each([
+  ['the native edge', 'true'],
+  ['node:net', 'false'],
+])('the stream shortcut in the gateway, on %s', (_name, nativeEdgeSetting) => {
   let gw: TestGateway;
   let secured: TestGateway;
   beforeAll(async () => {
     [gw, secured] = await Promise.all([
-      startTestGateway({ MAX_SUBSCRIBERS: '2', PUBLISHERS: `render:${'p'.repeat(32)}` }),
-      startTestGateway(SECURED),
+      startTestGateway({ MAX_SUBSCRIBERS: '2', PUBLISHERS: `render:${'p'.repeat(32)}`, NATIVE_EDGE: nativeEdgeSetting }),
+      startTestGateway({ ...SECURED, NATIVE_EDGE: nativeEdgeSetting }),
     ]);
+    const edge = nativeEdgeSetting === 'true' ? 'native' : 'node:net';
+    expect(gw.logs.some((line) => line.includes('"msg":"sse-relay listening"') && line.includes(`"edge":"${edge}"`))).toBe(true);
   });
   afterAll(async () => {
     await Promise.all([gw.close(), secured.close()]);

@@ -1,0 +1,682 @@
+// The Node edge's accept loop for plain HTTP, in C (see docs/architecture.md, "Native edge").
+//
+// Node's own accept path builds a libuv TCP handle, its C++ wrap and a JavaScript net.Socket
+// (streams, event emitter, timers) for every connection before a byte is read: 130-160 µs of CPU
+// per connection on this machine, more than nginx spends serving a whole nchan subscriber. Here a
+// connection is a small C struct on Node's own event loop (a uv_poll_t on its descriptor): the
+// listening socket is polled, connections are accepted, their first bytes read, and JavaScript is
+// called once with the request head. JavaScript then decides: a stream stays here (it writes its
+// frames through write/writev, and hears of the disconnect through the close callback); anything
+// else is handed to node:http as a net.Socket made from the same descriptor, with the same bytes.
+//
+// Everything runs on the JavaScript thread (no threads, no locks): callbacks come from libuv's
+// poll phase through napi_make_callback, as Node's own I/O callbacks do.
+#define _GNU_SOURCE
+#define NAPI_VERSION 8
+#include <node_api.h>
+#include <uv.h>
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <unistd.h>
+
+/** The longest request head read here; a longer one (or one split over reads) goes to node:http. */
+#define HEAD_MAX 8192
+/** Bytes a client may send on a stream's connection after its request before it is cut. */
+#define INBOUND_MAX (64 * 1024)
+/** Connections accepted per wake-up of the listening socket (the rest wait for the next turn). */
+#define ACCEPT_BATCH 256
+/** How long accepting pauses when the process is out of descriptors. */
+#define PAUSE_MS 100
+
+enum conn_state {
+  WAITING_HEAD = 0, /* accepted, nothing read yet */
+  DECIDING = 1,     /* head given to JavaScript, not polled until it decides */
+  STREAMING = 2,    /* a stream's: written from JavaScript, read only to notice the end */
+  ENDING = 3,       /* ended: FIN once the queue is out, then waits for the client to close */
+};
+
+typedef struct out_chunk {
+  struct out_chunk *next;
+  size_t len;
+  size_t off;
+  char data[];
+} out_chunk;
+
+struct edge;
+
+typedef struct conn {
+  uv_poll_t poll;
+  struct edge *edge;
+  int fd;
+  uint32_t slot;
+  uint32_t gen;
+  uint8_t state;
+  uint8_t closing;
+  int events;
+  double accepted_ms;
+  size_t inbound;
+  out_chunk *head;
+  out_chunk *tail;
+  size_t queued;
+  struct conn *prev_pending;
+  struct conn *next_pending;
+} conn;
+
+typedef struct edge {
+  uv_poll_t poll;
+  /** Out of descriptors: accepting pauses this long, the kernel keeps the rest queued (no busy loop on a readable socket). */
+  uv_timer_t pause;
+  napi_env env;
+  napi_ref on_head;
+  napi_ref on_close;
+  napi_ref resource;
+  napi_async_context async;
+  int fd;
+  int listening;
+  uint32_t conns;
+  double pauses;
+  conn *pending; /* WAITING_HEAD and DECIDING connections, newest first */
+  uint32_t pending_count;
+} edge;
+
+/* Every connection by slot; an id is slot + generation * 2^32 (a stale id never names a new connection). */
+static conn **slots = NULL;
+static uint32_t *slot_gen = NULL;
+static uint32_t slot_cap = 0;
+static uint32_t *free_slots = NULL;
+static uint32_t free_count = 0;
+static uint32_t slot_used = 0;
+static char read_buf[HEAD_MAX + 1];
+
+static double now_ms(void) { return (double)uv_hrtime() / 1e6; }
+
+static double conn_id(conn *c) { return (double)c->slot + (double)c->gen * 4294967296.0; }
+
+static conn *conn_of(double id) {
+  if (!(id >= 0)) return NULL;
+  uint64_t n = (uint64_t)id;
+  uint32_t slot = (uint32_t)(n & 0xffffffffu);
+  uint32_t gen = (uint32_t)(n >> 32);
+  if (slot >= slot_used) return NULL;
+  conn *c = slots[slot];
+  if (!c || c->gen != gen || c->closing) return NULL;
+  return c;
+}
+
+static int slot_alloc(conn *c) {
+  uint32_t slot;
+  if (free_count > 0) {
+    slot = free_slots[--free_count];
+  } else {
+    if (slot_used == slot_cap) {
+      uint32_t cap = slot_cap ? slot_cap * 2 : 1024;
+      conn **s = realloc(slots, cap * sizeof *s);
+      if (!s) return -1;
+      slots = s;
+      uint32_t *g = realloc(slot_gen, cap * sizeof *g);
+      if (!g) return -1;
+      slot_gen = g;
+      uint32_t *f = realloc(free_slots, cap * sizeof *f);
+      if (!f) return -1;
+      free_slots = f;
+      slot_cap = cap;
+    }
+    slot = slot_used++;
+    slot_gen[slot] = 0;
+  }
+  slots[slot] = c;
+  c->slot = slot;
+  c->gen = slot_gen[slot];
+  return 0;
+}
+
+static void slot_free(conn *c) {
+  slots[c->slot] = NULL;
+  slot_gen[c->slot] = (slot_gen[c->slot] + 1) & 0x1fffff; /* ids stay below 2^53 */
+  free_slots[free_count++] = c->slot;
+}
+
+static void pending_add(edge *e, conn *c) {
+  c->prev_pending = NULL;
+  c->next_pending = e->pending;
+  if (e->pending) e->pending->prev_pending = c;
+  e->pending = c;
+  e->pending_count++;
+}
+
+static void pending_remove(conn *c) {
+  if (c->state != WAITING_HEAD && c->state != DECIDING) return;
+  edge *e = c->edge;
+  if (c->prev_pending) c->prev_pending->next_pending = c->next_pending;
+  else e->pending = c->next_pending;
+  if (c->next_pending) c->next_pending->prev_pending = c->prev_pending;
+  c->prev_pending = c->next_pending = NULL;
+  e->pending_count--;
+}
+
+static void free_queue(conn *c) {
+  out_chunk *q = c->head;
+  while (q) {
+    out_chunk *next = q->next;
+    free(q);
+    q = next;
+  }
+  c->head = c->tail = NULL;
+  c->queued = 0;
+}
+
+static void on_poll_closed(uv_handle_t *handle) { free(handle->data); }
+
+/**
+ * Closes a connection and forgets it: its slot, its queue and its poll handle (freed once libuv
+ * has let go). The poll stops first, while the descriptor is still open: epoll forgets a
+ * descriptor only then (a dup of it, node:http's after release, would keep it reporting).
+ * With `reset`, the kernel drops what it still holds and the client sees a reset.
+ */
+static void conn_finish(conn *c, int reset) {
+  if (c->closing) return;
+  pending_remove(c);
+  c->closing = 1;
+  c->edge->conns--;
+  uv_poll_stop(&c->poll);
+  if (reset) {
+    struct linger lg = {1, 0};
+    setsockopt(c->fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
+  }
+  close(c->fd);
+  c->fd = -1;
+  free_queue(c);
+  slot_free(c);
+  uv_close((uv_handle_t *)&c->poll, on_poll_closed);
+}
+
+static void call_js(edge *e, napi_ref fn_ref, size_t argc, napi_value *argv) {
+  napi_env env = e->env;
+  napi_value fn, resource, result;
+  if (napi_get_reference_value(env, fn_ref, &fn) != napi_ok) return;
+  napi_get_reference_value(env, e->resource, &resource);
+  napi_status status = napi_make_callback(env, e->async, resource, fn, argc, argv, &result);
+  if (status == napi_pending_exception) {
+    napi_value err;
+    napi_get_and_clear_last_exception(env, &err);
+    napi_fatal_exception(env, err);
+  }
+}
+
+/** Tells JavaScript a stream's connection is gone (the client closed, reset, or sent too much). */
+static void conn_gone(conn *c, int reset) {
+  edge *e = c->edge;
+  double id = conn_id(c);
+  int was_stream = c->state == STREAMING || c->state == ENDING;
+  conn_finish(c, reset);
+  if (!was_stream) return;
+  napi_handle_scope scope;
+  napi_open_handle_scope(e->env, &scope);
+  napi_value arg;
+  napi_create_double(e->env, id, &arg);
+  call_js(e, e->on_close, 1, &arg);
+  napi_close_handle_scope(e->env, scope);
+}
+
+static void stop_polling(conn *c) {
+  c->events = 0;
+  uv_poll_stop(&c->poll);
+}
+
+static void on_conn_event(uv_poll_t *handle, int status, int events);
+
+static void set_events(conn *c) {
+  int events = UV_READABLE | UV_DISCONNECT;
+  if (c->queued > 0) events |= UV_WRITABLE;
+  if (c->events == events) return;
+  c->events = events;
+  uv_poll_start(&c->poll, events, on_conn_event);
+}
+
+/** Writes what is queued; returns 0, or -1 when the connection failed (the caller closes it). */
+static int drain(conn *c) {
+  while (c->head) {
+    out_chunk *q = c->head;
+    ssize_t n = send(c->fd, q->data + q->off, q->len - q->off, MSG_NOSIGNAL);
+    if (n < 0) {
+      if (errno == EAGAIN || errno == EWOULDBLOCK) break;
+      if (errno == EINTR) continue;
+      return -1;
+    }
+    q->off += (size_t)n;
+    c->queued -= (size_t)n;
+    if (q->off < q->len) break;
+    c->head = q->next;
+    if (!c->head) c->tail = NULL;
+    free(q);
+  }
+  if (!c->head && c->state == ENDING) shutdown(c->fd, SHUT_WR);
+  return 0;
+}
+
+static int enqueue(conn *c, const char *data, size_t len) {
+  out_chunk *q = malloc(sizeof *q + len);
+  if (!q) return -1;
+  q->next = NULL;
+  q->len = len;
+  q->off = 0;
+  memcpy(q->data, data, len);
+  if (c->tail) c->tail->next = q;
+  else c->head = q;
+  c->tail = q;
+  c->queued += len;
+  return 0;
+}
+
+static void on_head_read(conn *c) {
+  edge *e = c->edge;
+  ssize_t n;
+  do n = recv(c->fd, read_buf, sizeof read_buf, 0);
+  while (n < 0 && errno == EINTR);
+  if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return;
+  if (n <= 0) {
+    /* Closed before a request (or failed): nothing to answer. */
+    conn_finish(c, 0);
+    return;
+  }
+  c->state = DECIDING;
+  c->inbound = (size_t)n;
+  stop_polling(c);
+  char addr[INET6_ADDRSTRLEN] = "";
+  struct sockaddr_storage ss;
+  socklen_t sl = sizeof ss;
+  if (getpeername(c->fd, (struct sockaddr *)&ss, &sl) == 0) {
+    if (ss.ss_family == AF_INET) inet_ntop(AF_INET, &((struct sockaddr_in *)&ss)->sin_addr, addr, sizeof addr);
+    else if (ss.ss_family == AF_INET6) inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&ss)->sin6_addr, addr, sizeof addr);
+  }
+  napi_env env = e->env;
+  napi_handle_scope scope;
+  napi_open_handle_scope(env, &scope);
+  napi_value argv[3];
+  napi_create_double(env, conn_id(c), &argv[0]);
+  void *data;
+  napi_create_buffer_copy(env, (size_t)n, read_buf, &data, &argv[1]);
+  napi_create_string_latin1(env, addr, NAPI_AUTO_LENGTH, &argv[2]);
+  call_js(e, e->on_head, 3, argv);
+  napi_close_handle_scope(env, scope);
+}
+
+static void on_stream_read(conn *c) {
+  for (;;) {
+    ssize_t n = recv(c->fd, read_buf, sizeof read_buf, 0);
+    if (n > 0) {
+      c->inbound += (size_t)n;
+      if (c->inbound > INBOUND_MAX) return conn_gone(c, 1);
+      continue;
+    }
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return;
+    /* End of stream (a client that half-closes is gone) or an error. */
+    return conn_gone(c, n < 0);
+  }
+}
+
+static void on_conn_event(uv_poll_t *handle, int status, int events) {
+  conn *c = handle->data;
+  if (c->closing) return;
+  if (status < 0) return conn_gone(c, 1);
+  if (c->state == WAITING_HEAD) {
+    on_head_read(c);
+    return;
+  }
+  if (events & UV_WRITABLE) {
+    if (drain(c) < 0) return conn_gone(c, 1);
+  }
+  if (events & (UV_READABLE | UV_DISCONNECT)) {
+    on_stream_read(c);
+    if (c->closing) return;
+  }
+  set_events(c);
+}
+
+static void on_listen_event(uv_poll_t *handle, int status, int events);
+
+static void on_pause_over(uv_timer_t *timer) {
+  edge *e = timer->data;
+  if (e->listening) uv_poll_start(&e->poll, UV_READABLE, on_listen_event);
+}
+
+static void on_listen_event(uv_poll_t *handle, int status, int events) {
+  (void)events;
+  edge *e = handle->data;
+  if (status < 0 || !e->listening) return;
+  double now = now_ms();
+  for (int i = 0; i < ACCEPT_BATCH; i++) {
+    int fd = accept4(e->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (fd < 0) {
+      if (errno == EINTR || errno == ECONNABORTED) continue;
+      if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+        /* Out of descriptors or memory: the kernel keeps the rest queued until some are free. */
+        uv_poll_stop(&e->poll);
+        uv_timer_start(&e->pause, on_pause_over, PAUSE_MS, 0);
+        e->pauses++;
+      }
+      /* EAGAIN: all taken. */
+      return;
+    }
+    conn *c = calloc(1, sizeof *c);
+    if (!c || slot_alloc(c) < 0) {
+      free(c);
+      close(fd);
+      return;
+    }
+    int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    c->edge = e;
+    c->fd = fd;
+    c->accepted_ms = now;
+    c->state = WAITING_HEAD;
+    c->poll.data = c;
+    uv_loop_t *loop;
+    napi_get_uv_event_loop(e->env, &loop);
+    if (uv_poll_init_socket(loop, &c->poll, fd) != 0) {
+      slot_free(c);
+      free(c);
+      close(fd);
+      continue;
+    }
+    e->conns++;
+    pending_add(e, c);
+    c->events = UV_READABLE;
+    uv_poll_start(&c->poll, UV_READABLE, on_conn_event);
+  }
+}
+
+/* ---- JavaScript API ---- */
+
+#define ARGS(n)                                                    \
+  size_t argc = n;                                                 \
+  napi_value argv[n];                                              \
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+
+static napi_value num(napi_env env, double v) {
+  napi_value out;
+  napi_create_double(env, v, &out);
+  return out;
+}
+
+static double arg_num(napi_env env, napi_value v) {
+  double d = -1;
+  if (napi_get_value_double(env, v, &d) != napi_ok) return -1;
+  return d;
+}
+
+/** Throws as node:net does: `listen EADDRINUSE: address already in use 127.0.0.1:8080`, with `code` set. */
+static napi_value throw_errno_at(napi_env env, const char *what, int err, const char *host, int port) {
+  char msg[200];
+  int uverr = uv_translate_sys_error(err);
+  if (host) snprintf(msg, sizeof msg, "%s %s: %s %s:%d", what, uv_err_name(uverr), uv_strerror(uverr), host, port);
+  else snprintf(msg, sizeof msg, "%s %s: %s", what, uv_err_name(uverr), uv_strerror(uverr));
+  napi_throw_error(env, uv_err_name(uverr), msg);
+  return NULL;
+}
+
+static napi_value throw_errno(napi_env env, const char *what, int err) { return throw_errno_at(env, what, err, NULL, 0); }
+
+static void edge_finalize(napi_env env, void *data, void *hint) {
+  (void)env;
+  (void)hint;
+  (void)data;
+  /* The edge lives until its listener is closed and its connections are gone (see closeEdge). */
+}
+
+/**
+ * listen(address, port, backlog, reusePort, onHead, onClose): a listening socket on a numeric
+ * address, polled for connections; returns [edge, port]. Errors are thrown with their code
+ * (EADDRINUSE, EACCES, EADDRNOTAVAIL) as node:net's listen gives them.
+ */
+static napi_value js_listen(napi_env env, napi_callback_info info) {
+  ARGS(6);
+  char host[64];
+  size_t host_len = 0;
+  if (napi_get_value_string_latin1(env, argv[0], host, sizeof host, &host_len) != napi_ok) return throw_errno(env, "listen", EINVAL);
+  int port = (int)arg_num(env, argv[1]);
+  int backlog = (int)arg_num(env, argv[2]);
+  bool reuse_port = false;
+  napi_get_value_bool(env, argv[3], &reuse_port);
+  struct sockaddr_storage ss;
+  memset(&ss, 0, sizeof ss);
+  socklen_t sl;
+  if (uv_ip4_addr(host, port, (struct sockaddr_in *)&ss) == 0) sl = sizeof(struct sockaddr_in);
+  else if (uv_ip6_addr(host, port, (struct sockaddr_in6 *)&ss) == 0) sl = sizeof(struct sockaddr_in6);
+  else return throw_errno(env, "listen: not a numeric address", EINVAL);
+  int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) return throw_errno(env, "socket", errno);
+  int one = 1;
+  setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  if (reuse_port) setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);
+  if (bind(fd, (struct sockaddr *)&ss, sl) < 0 || listen(fd, backlog) < 0) {
+    int err = errno;
+    close(fd);
+    return throw_errno_at(env, "listen", err, host, port);
+  }
+  sl = sizeof ss;
+  getsockname(fd, (struct sockaddr *)&ss, &sl);
+  int bound = ntohs(ss.ss_family == AF_INET ? ((struct sockaddr_in *)&ss)->sin_port : ((struct sockaddr_in6 *)&ss)->sin6_port);
+  edge *e = calloc(1, sizeof *e);
+  if (!e) {
+    close(fd);
+    return throw_errno(env, "listen", ENOMEM);
+  }
+  e->env = env;
+  e->fd = fd;
+  uv_loop_t *loop;
+  napi_get_uv_event_loop(env, &loop);
+  int err = uv_poll_init_socket(loop, &e->poll, fd);
+  if (err != 0) {
+    close(fd);
+    free(e);
+    napi_throw_error(env, uv_err_name(err), uv_strerror(err));
+    return NULL;
+  }
+  napi_create_reference(env, argv[4], 1, &e->on_head);
+  napi_create_reference(env, argv[5], 1, &e->on_close);
+  napi_value resource, name, external, out;
+  napi_create_object(env, &resource);
+  napi_create_reference(env, resource, 1, &e->resource);
+  napi_create_string_utf8(env, "sse-relay:edge", NAPI_AUTO_LENGTH, &name);
+  napi_async_init(env, resource, name, &e->async);
+  e->poll.data = e;
+  uv_timer_init(loop, &e->pause);
+  uv_unref((uv_handle_t *)&e->pause);
+  e->pause.data = e;
+  e->listening = 1;
+  uv_poll_start(&e->poll, UV_READABLE, on_listen_event);
+  napi_create_external(env, e, edge_finalize, NULL, &external);
+  napi_create_array_with_length(env, 2, &out);
+  napi_set_element(env, out, 0, external);
+  napi_set_element(env, out, 1, num(env, bound));
+  return out;
+}
+
+static edge *edge_of(napi_env env, napi_value v) {
+  void *p = NULL;
+  napi_get_value_external(env, v, &p);
+  return p;
+}
+
+static void on_edge_closed(uv_handle_t *handle) { (void)handle; }
+
+/** unlisten(edge): stops accepting and closes the listening socket (connections stay). */
+static napi_value js_unlisten(napi_env env, napi_callback_info info) {
+  ARGS(1);
+  edge *e = edge_of(env, argv[0]);
+  if (e && e->listening) {
+    e->listening = 0;
+    uv_poll_stop(&e->poll);
+    close(e->fd);
+    e->fd = -1;
+    uv_close((uv_handle_t *)&e->poll, on_edge_closed);
+    uv_close((uv_handle_t *)&e->pause, on_edge_closed);
+  }
+  return NULL;
+}
+
+/** stream(id, keepAliveSeconds): the connection is a stream's from now on (polled for its end). */
+static napi_value js_stream(napi_env env, napi_callback_info info) {
+  ARGS(2);
+  conn *c = conn_of(arg_num(env, argv[0]));
+  if (!c) return num(env, -1);
+  int keepalive = (int)arg_num(env, argv[1]);
+  if (keepalive > 0) {
+    int one = 1;
+    setsockopt(c->fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof one);
+    setsockopt(c->fd, IPPROTO_TCP, TCP_KEEPIDLE, &keepalive, sizeof keepalive);
+  }
+  pending_remove(c);
+  c->state = STREAMING;
+  c->events = 0;
+  set_events(c);
+  return num(env, 0);
+}
+
+/** Writes one buffer, or queues what the kernel does not take; returns the bytes queued here, or -1 when gone. */
+static napi_value js_write(napi_env env, napi_callback_info info) {
+  ARGS(2);
+  conn *c = conn_of(arg_num(env, argv[0]));
+  if (!c || c->state == ENDING) return num(env, -1);
+  void *data;
+  size_t len;
+  if (napi_get_buffer_info(env, argv[1], &data, &len) != napi_ok) {
+    napi_get_typedarray_info(env, argv[1], NULL, &len, &data, NULL, NULL);
+  }
+  if (c->queued == 0) {
+    ssize_t n;
+    do n = send(c->fd, data, len, MSG_NOSIGNAL);
+    while (n < 0 && errno == EINTR);
+    if (n < 0) {
+      if (errno != EAGAIN && errno != EWOULDBLOCK) {
+        /* Failed: the poll sees the error and closes it (the close callback runs then). */
+        return num(env, 0);
+      }
+      n = 0;
+    }
+    if ((size_t)n == len) return num(env, 0);
+    data = (char *)data + n;
+    len -= (size_t)n;
+  }
+  if (enqueue(c, data, len) < 0) return num(env, -1);
+  set_events(c);
+  return num(env, (double)c->queued);
+}
+
+/** queued(id): bytes given and not yet taken by the kernel, or -1 when gone. */
+static napi_value js_queued(napi_env env, napi_callback_info info) {
+  ARGS(1);
+  conn *c = conn_of(arg_num(env, argv[0]));
+  return num(env, c ? (double)c->queued : -1);
+}
+
+/** end(id): a FIN once everything queued is out; the client's close ends it (the close callback runs). */
+static napi_value js_end(napi_env env, napi_callback_info info) {
+  ARGS(1);
+  conn *c = conn_of(arg_num(env, argv[0]));
+  if (!c) return num(env, -1);
+  c->state = ENDING;
+  if (!c->head) shutdown(c->fd, SHUT_WR);
+  return num(env, (double)c->queued);
+}
+
+/** destroy(id, reset): closes at once, without the close callback (the caller runs its own disconnect path). */
+static napi_value js_destroy(napi_env env, napi_callback_info info) {
+  ARGS(2);
+  conn *c = conn_of(arg_num(env, argv[0]));
+  if (!c) return num(env, -1);
+  bool reset = false;
+  napi_get_value_bool(env, argv[1], &reset);
+  conn_finish(c, reset);
+  return num(env, 0);
+}
+
+/** release(id): gives the connection up; returns a descriptor of it for a net.Socket (node:http's), or -1. */
+static napi_value js_release(napi_env env, napi_callback_info info) {
+  ARGS(1);
+  conn *c = conn_of(arg_num(env, argv[0]));
+  if (!c) return num(env, -1);
+  /* A new descriptor: libuv's handle for it starts clean; this one goes with the poll handle. */
+  int fd = fcntl(c->fd, F_DUPFD_CLOEXEC, 0);
+  conn_finish(c, 0);
+  if (fd < 0) return throw_errno(env, "dup", errno);
+  return num(env, fd);
+}
+
+/** expired(edge, beforeMs): ids of connections that have sent nothing since before `beforeMs` (uv_hrtime ms). */
+static napi_value js_expired(napi_env env, napi_callback_info info) {
+  ARGS(2);
+  edge *e = edge_of(env, argv[0]);
+  double before = arg_num(env, argv[1]);
+  napi_value out;
+  napi_create_array(env, &out);
+  uint32_t n = 0;
+  for (conn *c = e ? e->pending : NULL; c; c = c->next_pending) {
+    if (c->state == WAITING_HEAD && c->accepted_ms < before) napi_set_element(env, out, n++, num(env, conn_id(c)));
+  }
+  return out;
+}
+
+/** pending(edge): connections not yet a stream's nor given up (their request not read or not decided). */
+static napi_value js_pending(napi_env env, napi_callback_info info) {
+  ARGS(1);
+  edge *e = edge_of(env, argv[0]);
+  return num(env, e ? e->pending_count : 0);
+}
+
+/** pauses(edge): how often accepting paused for want of descriptors (or memory). */
+static napi_value js_pauses(napi_env env, napi_callback_info info) {
+  ARGS(1);
+  edge *e = edge_of(env, argv[0]);
+  return num(env, e ? e->pauses : 0);
+}
+
+/** closePending(edge): closes the connections whose request is not read or not decided (shutdown). */
+static napi_value js_close_pending(napi_env env, napi_callback_info info) {
+  ARGS(1);
+  edge *e = edge_of(env, argv[0]);
+  while (e && e->pending) {
+    conn_finish(e->pending, 0);
+  }
+  return NULL;
+}
+
+/** now(): the clock connections are stamped with (ms). */
+static napi_value js_now(napi_env env, napi_callback_info info) {
+  (void)info;
+  return num(env, now_ms());
+}
+
+static napi_value init(napi_env env, napi_value exports) {
+  napi_property_descriptor props[] = {
+      {"listen", NULL, js_listen, NULL, NULL, NULL, napi_default, NULL},
+      {"unlisten", NULL, js_unlisten, NULL, NULL, NULL, napi_default, NULL},
+      {"stream", NULL, js_stream, NULL, NULL, NULL, napi_default, NULL},
+      {"write", NULL, js_write, NULL, NULL, NULL, napi_default, NULL},
+      {"queued", NULL, js_queued, NULL, NULL, NULL, napi_default, NULL},
+      {"end", NULL, js_end, NULL, NULL, NULL, napi_default, NULL},
+      {"destroy", NULL, js_destroy, NULL, NULL, NULL, napi_default, NULL},
+      {"release", NULL, js_release, NULL, NULL, NULL, napi_default, NULL},
+      {"expired", NULL, js_expired, NULL, NULL, NULL, napi_default, NULL},
+      {"pending", NULL, js_pending, NULL, NULL, NULL, napi_default, NULL},
+      {"pauses", NULL, js_pauses, NULL, NULL, NULL, napi_default, NULL},
+      {"closePending", NULL, js_close_pending, NULL, NULL, NULL, napi_default, NULL},
+      {"now", NULL, js_now, NULL, NULL, NULL, napi_default, NULL},
+  };
+  napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
+  return exports;
+}
+
+NAPI_MODULE(NODE_GYP_MODULE_NAME, init)

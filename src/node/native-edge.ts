@@ -1,0 +1,66 @@
+import { createRequire } from 'node:module';
+import { isMainThread } from 'node:worker_threads';
+
+/**
+ * The native edge (native/edge.c, built by `npm install` with node-gyp): accepts plain HTTP
+ * connections on Node's own event loop, reads each one's request head and calls `onHead`; a
+ * stream's connection then stays in C and is written through `write`. A connection is a number
+ * (a stale one names nothing: every call then answers -1).
+ */
+export interface NativeEdgeModule {
+  /** Listens on a numeric address; `onHead` gets each connection's first bytes and its peer's address, `onClose` each stream's end. */
+  listen(
+    address: string,
+    port: number,
+    backlog: number,
+    reusePort: boolean,
+    onHead: (id: number, head: Buffer, peer: string) => void,
+    onClose: (id: number) => void,
+  ): [NativeListener, number];
+  /** Stops accepting and closes the listening socket. */
+  unlisten(listener: NativeListener): void;
+  /** The connection is a stream's: polled for its end from now on; TCP keepalive after `keepAliveS` seconds idle when > 0. */
+  stream(id: number, keepAliveS: number): number;
+  /** Bytes queued in the edge after this write (0: all in the kernel), or -1 when the connection is gone. */
+  write(id: number, bytes: Uint8Array): number;
+  queued(id: number): number;
+  /** FIN once the queue is out; the client's close then runs `onClose`. */
+  end(id: number): number;
+  /** Closes now (with a reset when asked), without `onClose`. */
+  destroy(id: number, reset: boolean): number;
+  /** Gives the connection up: a descriptor of it, for a net.Socket. */
+  release(id: number): number;
+  /** Connections of `listener` that have sent nothing since before `beforeMs` (on `now()`'s clock). */
+  expired(listener: NativeListener, beforeMs: number): number[];
+  /** Connections whose request is not read or not decided. */
+  pending(listener: NativeListener): number;
+  closePending(listener: NativeListener): void;
+  /** How often accepting paused because the process was out of descriptors (it resumes 100 ms later; the kernel queues meanwhile). */
+  pauses(listener: NativeListener): number;
+  /** The clock connections are stamped with, in ms (monotonic). */
+  now(): number;
+}
+
+/** A listening socket of the native edge (opaque). */
+export type NativeListener = { readonly brand: unique symbol };
+
+let loaded: NativeEdgeModule | null | undefined;
+
+/**
+ * The native edge, or undefined where it was not built (no compiler at install: everything then
+ * runs on node:net) or off a worker thread (its state is the main thread's).
+ */
+export function loadNativeEdge(): NativeEdgeModule | undefined {
+  if (loaded !== undefined) return loaded ?? undefined;
+  loaded = null;
+  if (!isMainThread) return undefined;
+  const require = createRequire(import.meta.url);
+  // From src/node (sources) or dist (the bundle): build/ is at the package's root.
+  for (const path of ['../../build/Release/edge.node', '../build/Release/edge.node']) {
+    try {
+      loaded = require(path) as NativeEdgeModule;
+      break;
+    } catch {}
+  }
+  return loaded ?? undefined;
+}
