@@ -65,23 +65,46 @@ const LOG_PROMPT_LINES = 8;
  * own turn (a synchronous write cost ~90 µs per access-log line). The first lines of every
  * 100 ms go out at once; past those, lines leave together once 8 KiB are gathered or the 100 ms
  * are over (each write is a job for libuv's thread pool and a wake-up: one per line cost more
- * than the rest of a new subscriber). pino writes out what is queued when the process exits.
+ * than the rest of a new subscriber). Lines are gathered here and handed to pino's destination
+ * (sonic-boom, which handles partial writes, EAGAIN and the exit) as one string per batch:
+ * appended to it one by one, each line cost it the UTF-8 length of everything gathered so far
+ * (≈ 10 µs a line at 8 KiB). What is gathered is written out when the process exits.
  */
 function bufferedStdout(): { destination: pino.DestinationStream; written(): void } {
-  const destination = pino.destination({ dest: 1, sync: false, minLength: LOG_BUFFER_BYTES });
+  const sonic = pino.destination({ dest: 1, sync: false, minLength: LOG_BUFFER_BYTES });
+  let lines: string[] = [];
+  let gathered = 0;
   let timer: ReturnType<typeof setTimeout> | undefined;
   let prompt = 0;
+  const pass = () => {
+    if (lines.length === 0) return;
+    const text = lines.length === 1 ? (lines[0] as string) : lines.join('');
+    lines = [];
+    gathered = 0;
+    sonic.write(text);
+  };
   const endWindow = () => {
     timer = undefined;
     prompt = 0;
-    destination.flush();
+    pass();
+    sonic.flush();
   };
+  // Before pino's own exit hook, which writes out what sonic-boom holds.
+  process.prependListener('exit', pass);
   return {
-    destination,
+    destination: {
+      write(line: string) {
+        lines.push(line);
+        // UTF-16 units: the batch's size to within its non-ASCII characters, without counting bytes.
+        gathered += line.length;
+        if (gathered >= LOG_BUFFER_BYTES) pass();
+      },
+    },
     written() {
       if (prompt < LOG_PROMPT_LINES) {
         prompt++;
-        destination.flush();
+        pass();
+        sonic.flush();
       }
       if (timer !== undefined) return;
       timer = setTimeout(endWindow, LOG_FLUSH_MS);
