@@ -1,13 +1,17 @@
-// The Node edge's accept loop for plain HTTP, in C (see docs/architecture.md, "Native edge").
+// The Node edge's accept loop for plain HTTP, in C (see docs/architecture.md, "Node's native edge").
 //
 // Node's own accept path builds a libuv TCP handle, its C++ wrap and a JavaScript net.Socket
-// (streams, event emitter, timers) for every connection before a byte is read: 130-160 µs of CPU
+// (streams, event emitter, timers) for every connection before a byte is read: 130-270 µs of CPU
 // per connection on this machine, more than nginx spends serving a whole nchan subscriber. Here a
-// connection is a small C struct on Node's own event loop (a uv_poll_t on its descriptor): the
-// listening socket is polled, connections are accepted, their first bytes read, and JavaScript is
-// called once with the request head. JavaScript then decides: a stream stays here (it writes its
-// frames through write/writev, and hears of the disconnect through the close callback); anything
-// else is handed to node:http as a net.Socket made from the same descriptor, with the same bytes.
+// connection is a small C struct in an epoll set of the edge's own, and that set is one uv_poll_t
+// on Node's event loop: the listening socket is polled, connections are accepted (with their
+// peer's address), their first bytes read, and JavaScript is called once with the request head.
+// JavaScript then decides: a stream stays here (it writes its frames through write, and hears of
+// the disconnect through the close callback); anything else is handed to node:http as a
+// net.Socket made from the same descriptor, with the same bytes.
+//
+// A connection costs one epoll_ctl (its descriptor's close takes it out of the set) and no other
+// system call beyond accept4, setsockopt(TCP_NODELAY), recv and its writes.
 //
 // Everything runs on the JavaScript thread (no threads, no locks): callbacks come from libuv's
 // poll phase through napi_make_callback, as Node's own I/O callbacks do.
@@ -23,6 +27,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
 #include <fcntl.h>
@@ -37,6 +42,8 @@
 #define ACCEPT_BATCH 256
 /** How long accepting pauses when the process is out of descriptors. */
 #define PAUSE_MS 100
+/** Events taken from the edge's epoll set per wake-up (the rest come at the next turn). */
+#define EVENT_BATCH 512
 
 enum conn_state {
   WAITING_HEAD = 0, /* accepted, nothing read yet */
@@ -55,14 +62,14 @@ typedef struct out_chunk {
 struct edge;
 
 typedef struct conn {
-  uv_poll_t poll;
+  int kind; /* KIND_CONN: what an epoll event's pointer names */
   struct edge *edge;
   int fd;
   uint32_t slot;
   uint32_t gen;
   uint8_t state;
   uint8_t closing;
-  int events;
+  uint32_t events; /* the epoll mask registered for it */
   double accepted_ms;
   size_t inbound;
   out_chunk *head;
@@ -70,9 +77,20 @@ typedef struct conn {
   size_t queued;
   struct conn *prev_pending;
   struct conn *next_pending;
+  struct conn *next_dead;
+  union {
+    struct sockaddr sa;
+    struct sockaddr_in in4;
+    struct sockaddr_in6 in6;
+  } peer;
 } conn;
 
+enum { KIND_CONN = 1, KIND_LISTENER = 2 };
+
 typedef struct edge {
+  int kind; /* KIND_LISTENER */
+  /** The edge's epoll set (its connections and its listening socket), one uv_poll_t on Node's loop. */
+  int epfd;
   uv_poll_t poll;
   /** Out of descriptors: accepting pauses this long, the kernel keeps the rest queued (no busy loop on a readable socket). */
   uv_timer_t pause;
@@ -83,10 +101,12 @@ typedef struct edge {
   napi_async_context async;
   int fd;
   int listening;
+  int dispatching;
   uint32_t conns;
   double pauses;
   conn *pending; /* WAITING_HEAD and DECIDING connections, newest first */
   uint32_t pending_count;
+  conn *dead; /* closed while events of this batch may still name them: freed after it */
 } edge;
 
 /* Every connection by slot; an id is slot + generation * 2^32 (a stale id never names a new connection). */
@@ -175,29 +195,46 @@ static void free_queue(conn *c) {
   c->queued = 0;
 }
 
-static void on_poll_closed(uv_handle_t *handle) { free(handle->data); }
+static void edge_maybe_close(struct edge *e);
+
+static void conn_free(conn *c) {
+  free_queue(c);
+  free(c);
+}
 
 /**
- * Closes a connection and forgets it: its slot, its queue and its poll handle (freed once libuv
- * has let go). The poll stops first, while the descriptor is still open: epoll forgets a
- * descriptor only then (a dup of it, node:http's after release, would keep it reporting).
+ * Closes a connection and forgets it: its slot and its queue, and its memory once no event of
+ * the batch being dispatched can name it. Its descriptor's close takes it out of the epoll set.
  * With `reset`, the kernel drops what it still holds and the client sees a reset.
  */
 static void conn_finish(conn *c, int reset) {
   if (c->closing) return;
   pending_remove(c);
   c->closing = 1;
-  c->edge->conns--;
-  uv_poll_stop(&c->poll);
+  edge *e = c->edge;
+  e->conns--;
   if (reset) {
     struct linger lg = {1, 0};
     setsockopt(c->fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
   }
   close(c->fd);
   c->fd = -1;
-  free_queue(c);
   slot_free(c);
-  uv_close((uv_handle_t *)&c->poll, on_poll_closed);
+  if (e->dispatching) {
+    c->next_dead = e->dead;
+    e->dead = c;
+  } else {
+    conn_free(c);
+  }
+  edge_maybe_close(e);
+}
+
+/** Sets the events the edge's epoll set reports for `c` (one epoll_ctl, and only on a change). */
+static void watch(conn *c, uint32_t events) {
+  if (c->events == events || c->closing) return;
+  c->events = events;
+  struct epoll_event ev = {.events = events, .data = {.ptr = c}};
+  epoll_ctl(c->edge->epfd, EPOLL_CTL_MOD, c->fd, &ev);
 }
 
 static void call_js(edge *e, napi_ref fn_ref, size_t argc, napi_value *argv) {
@@ -228,20 +265,8 @@ static void conn_gone(conn *c, int reset) {
   napi_close_handle_scope(e->env, scope);
 }
 
-static void stop_polling(conn *c) {
-  c->events = 0;
-  uv_poll_stop(&c->poll);
-}
-
-static void on_conn_event(uv_poll_t *handle, int status, int events);
-
-static void set_events(conn *c) {
-  int events = UV_READABLE | UV_DISCONNECT;
-  if (c->queued > 0) events |= UV_WRITABLE;
-  if (c->events == events) return;
-  c->events = events;
-  uv_poll_start(&c->poll, events, on_conn_event);
-}
+/** A stream's connection: read to notice its end, written when the edge holds a queue for it. */
+static void set_events(conn *c) { watch(c, EPOLLIN | EPOLLRDHUP | (c->queued > 0 ? EPOLLOUT : 0)); }
 
 /** Writes what is queued; returns 0, or -1 when the connection failed (the caller closes it). */
 static int drain(conn *c) {
@@ -291,14 +316,9 @@ static void on_head_read(conn *c) {
   }
   c->state = DECIDING;
   c->inbound = (size_t)n;
-  stop_polling(c);
   char addr[INET6_ADDRSTRLEN] = "";
-  struct sockaddr_storage ss;
-  socklen_t sl = sizeof ss;
-  if (getpeername(c->fd, (struct sockaddr *)&ss, &sl) == 0) {
-    if (ss.ss_family == AF_INET) inet_ntop(AF_INET, &((struct sockaddr_in *)&ss)->sin_addr, addr, sizeof addr);
-    else if (ss.ss_family == AF_INET6) inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&ss)->sin6_addr, addr, sizeof addr);
-  }
+  if (c->peer.sa.sa_family == AF_INET) inet_ntop(AF_INET, &c->peer.in4.sin_addr, addr, sizeof addr);
+  else if (c->peer.sa.sa_family == AF_INET6) inet_ntop(AF_INET6, &c->peer.in6.sin6_addr, addr, sizeof addr);
   napi_env env = e->env;
   napi_handle_scope scope;
   napi_open_handle_scope(env, &scope);
@@ -326,65 +346,73 @@ static void on_stream_read(conn *c) {
   }
 }
 
-static void on_conn_event(uv_poll_t *handle, int status, int events) {
-  conn *c = handle->data;
+static void on_conn_event(conn *c, uint32_t events) {
   if (c->closing) return;
-  if (status < 0) return conn_gone(c, 1);
   if (c->state == WAITING_HEAD) {
-    on_head_read(c);
+    if (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) on_head_read(c);
     return;
   }
-  if (events & UV_WRITABLE) {
+  if (c->state == DECIDING) {
+    /* More bytes (or the end) while JavaScript decides: left for whoever gets the connection. */
+    if (events & EPOLLERR) return conn_gone(c, 1);
+    watch(c, 0);
+    return;
+  }
+  if (events & EPOLLERR) return conn_gone(c, 1);
+  if (events & EPOLLOUT) {
     if (drain(c) < 0) return conn_gone(c, 1);
   }
-  if (events & (UV_READABLE | UV_DISCONNECT)) {
+  if (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP)) {
     on_stream_read(c);
     if (c->closing) return;
   }
   set_events(c);
 }
 
-static void on_listen_event(uv_poll_t *handle, int status, int events);
-
 static void on_pause_over(uv_timer_t *timer) {
   edge *e = timer->data;
-  if (e->listening) uv_poll_start(&e->poll, UV_READABLE, on_listen_event);
+  if (!e->listening) return;
+  struct epoll_event ev = {.events = EPOLLIN, .data = {.ptr = e}};
+  epoll_ctl(e->epfd, EPOLL_CTL_MOD, e->fd, &ev);
 }
 
-static void on_listen_event(uv_poll_t *handle, int status, int events) {
-  (void)events;
-  edge *e = handle->data;
-  if (status < 0 || !e->listening) return;
+static void on_listen_event(edge *e) {
+  if (!e->listening) return;
   double now = now_ms();
   for (int i = 0; i < ACCEPT_BATCH; i++) {
-    int fd = accept4(e->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    conn *c = calloc(1, sizeof *c);
+    if (!c) return;
+    socklen_t len = sizeof c->peer;
+    int fd = accept4(e->fd, &c->peer.sa, &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
     if (fd < 0) {
-      if (errno == EINTR || errno == ECONNABORTED) continue;
-      if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+      int err = errno;
+      free(c);
+      if (err == EINTR || err == ECONNABORTED) continue;
+      if (err == EMFILE || err == ENFILE || err == ENOBUFS || err == ENOMEM) {
         /* Out of descriptors or memory: the kernel keeps the rest queued until some are free. */
-        uv_poll_stop(&e->poll);
+        struct epoll_event ev = {.events = 0, .data = {.ptr = e}};
+        epoll_ctl(e->epfd, EPOLL_CTL_MOD, e->fd, &ev);
         uv_timer_start(&e->pause, on_pause_over, PAUSE_MS, 0);
         e->pauses++;
       }
       /* EAGAIN: all taken. */
       return;
     }
-    conn *c = calloc(1, sizeof *c);
-    if (!c || slot_alloc(c) < 0) {
+    if (slot_alloc(c) < 0) {
       free(c);
       close(fd);
       return;
     }
     int one = 1;
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    c->kind = KIND_CONN;
     c->edge = e;
     c->fd = fd;
     c->accepted_ms = now;
     c->state = WAITING_HEAD;
-    c->poll.data = c;
-    uv_loop_t *loop;
-    napi_get_uv_event_loop(e->env, &loop);
-    if (uv_poll_init_socket(loop, &c->poll, fd) != 0) {
+    c->events = EPOLLIN | EPOLLRDHUP;
+    struct epoll_event ev = {.events = c->events, .data = {.ptr = c}};
+    if (epoll_ctl(e->epfd, EPOLL_CTL_ADD, fd, &ev) != 0) {
       slot_free(c);
       free(c);
       close(fd);
@@ -392,8 +420,27 @@ static void on_listen_event(uv_poll_t *handle, int status, int events) {
     }
     e->conns++;
     pending_add(e, c);
-    c->events = UV_READABLE;
-    uv_poll_start(&c->poll, UV_READABLE, on_conn_event);
+  }
+}
+
+/** The edge's epoll set is readable: dispatches what it reports, then frees what closed meanwhile. */
+static void on_edge_event(uv_poll_t *handle, int status, int events) {
+  (void)events;
+  edge *e = handle->data;
+  if (status < 0) return;
+  struct epoll_event ready[EVENT_BATCH];
+  e->dispatching = 1;
+  int n = epoll_wait(e->epfd, ready, EVENT_BATCH, 0);
+  for (int i = 0; i < n; i++) {
+    void *ptr = ready[i].data.ptr;
+    if (*(int *)ptr == KIND_LISTENER) on_listen_event((edge *)ptr);
+    else on_conn_event((conn *)ptr, ready[i].events);
+  }
+  e->dispatching = 0;
+  while (e->dead) {
+    conn *c = e->dead;
+    e->dead = c->next_dead;
+    conn_free(c);
   }
 }
 
@@ -473,12 +520,23 @@ static napi_value js_listen(napi_env env, napi_callback_info info) {
     close(fd);
     return throw_errno(env, "listen", ENOMEM);
   }
+  e->kind = KIND_LISTENER;
   e->env = env;
   e->fd = fd;
+  e->epfd = epoll_create1(EPOLL_CLOEXEC);
+  struct epoll_event ev = {.events = EPOLLIN, .data = {.ptr = e}};
+  if (e->epfd < 0 || epoll_ctl(e->epfd, EPOLL_CTL_ADD, fd, &ev) != 0) {
+    int err = errno;
+    if (e->epfd >= 0) close(e->epfd);
+    close(fd);
+    free(e);
+    return throw_errno(env, "epoll", err);
+  }
   uv_loop_t *loop;
   napi_get_uv_event_loop(env, &loop);
-  int err = uv_poll_init_socket(loop, &e->poll, fd);
+  int err = uv_poll_init(loop, &e->poll, e->epfd);
   if (err != 0) {
+    close(e->epfd);
     close(fd);
     free(e);
     napi_throw_error(env, uv_err_name(err), uv_strerror(err));
@@ -496,7 +554,7 @@ static napi_value js_listen(napi_env env, napi_callback_info info) {
   uv_unref((uv_handle_t *)&e->pause);
   e->pause.data = e;
   e->listening = 1;
-  uv_poll_start(&e->poll, UV_READABLE, on_listen_event);
+  uv_poll_start(&e->poll, UV_READABLE, on_edge_event);
   napi_create_external(env, e, edge_finalize, NULL, &external);
   napi_create_array_with_length(env, 2, &out);
   napi_set_element(env, out, 0, external);
@@ -512,17 +570,26 @@ static edge *edge_of(napi_env env, napi_value v) {
 
 static void on_edge_closed(uv_handle_t *handle) { (void)handle; }
 
+/** Once it neither listens nor has a connection, the edge lets go of its epoll set and handles (its struct stays: JavaScript may still ask it). */
+static void edge_maybe_close(edge *e) {
+  if (e->listening || e->conns > 0 || e->epfd < 0) return;
+  uv_poll_stop(&e->poll);
+  close(e->epfd);
+  e->epfd = -1;
+  uv_close((uv_handle_t *)&e->poll, on_edge_closed);
+  uv_close((uv_handle_t *)&e->pause, on_edge_closed);
+}
+
 /** unlisten(edge): stops accepting and closes the listening socket (connections stay). */
 static napi_value js_unlisten(napi_env env, napi_callback_info info) {
   ARGS(1);
   edge *e = edge_of(env, argv[0]);
   if (e && e->listening) {
     e->listening = 0;
-    uv_poll_stop(&e->poll);
+    uv_timer_stop(&e->pause);
     close(e->fd);
     e->fd = -1;
-    uv_close((uv_handle_t *)&e->poll, on_edge_closed);
-    uv_close((uv_handle_t *)&e->pause, on_edge_closed);
+    edge_maybe_close(e);
   }
   return NULL;
 }
@@ -540,7 +607,6 @@ static napi_value js_stream(napi_env env, napi_callback_info info) {
   }
   pending_remove(c);
   c->state = STREAMING;
-  c->events = 0;
   set_events(c);
   return num(env, 0);
 }
@@ -608,7 +674,9 @@ static napi_value js_release(napi_env env, napi_callback_info info) {
   ARGS(1);
   conn *c = conn_of(arg_num(env, argv[0]));
   if (!c) return num(env, -1);
-  /* A new descriptor: libuv's handle for it starts clean; this one goes with the poll handle. */
+  /* Out of the edge's epoll set first (a dup keeps the registration alive otherwise), then a new
+     descriptor for libuv's handle; this one is closed. */
+  epoll_ctl(c->edge->epfd, EPOLL_CTL_DEL, c->fd, NULL);
   int fd = fcntl(c->fd, F_DUPFD_CLOEXEC, 0);
   conn_finish(c, 0);
   if (fd < 0) return throw_errno(env, "dup", errno);
