@@ -1,4 +1,3 @@
-import { execFileSync } from 'node:child_process';
 import { createServer } from 'node:http';
 import { type Socket, connect } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -7,6 +6,7 @@ import { SSE_HEADERS } from '../../src/core/fanout/sse.ts';
 import { type NativeStreams, acceptNativeStreams } from '../../src/node/direct-streams.ts';
 import { loadNativeEdge } from '../../src/node/native-edge.ts';
 import { createSocketSinks } from '../../src/node/socket-sink-opener.ts';
+import { sendQueues } from '../support/send-queues.ts';
 import { until } from '../support/until.ts';
 
 // The native edge's stream connections (native/edge.c through NativeSink): the same behaviour as
@@ -15,16 +15,6 @@ import { until } from '../support/until.ts';
 const encoder = new TextEncoder();
 const edge = loadNativeEdge();
 const GRACE_MS = 300;
-
-/** The send queues (bytes) of the server's side of every TCP connection on this port, as `ss` reports them. */
-function sendQueues(port: number): number[] {
-  const out = execFileSync('ss', ['-tnH', 'state', 'all', `( sport = :${port} )`], { encoding: 'utf8' });
-  return out
-    .split('\n')
-    .map((line) => line.trim().split(/\s+/))
-    .filter((cols) => cols.length >= 4 && !cols[0]?.startsWith('LISTEN'))
-    .map((cols) => Number(cols[2]));
-}
 
 const edges: NativeStreams[] = [];
 const clients: Socket[] = [];

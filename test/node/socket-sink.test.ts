@@ -1,4 +1,3 @@
-import { execFileSync } from 'node:child_process';
 import { type IncomingMessage, type Server, type ServerResponse, createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { connect, type Socket } from 'node:net';
@@ -6,19 +5,11 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { SubscriberSink } from '../../src/core/fanout/hub.ts';
 import { SSE_HEADERS } from '../../src/core/fanout/sse.ts';
 import { type NodeContext, createSocketSinks } from '../../src/node/socket-sink-opener.ts';
+import { sendQueues } from '../support/send-queues.ts';
 import { until } from '../support/until.ts';
 
 const encoder = new TextEncoder();
 
-/** The send queues (bytes) of the server's side of every TCP connection on this port, as `ss` reports them. */
-function sendQueues(port: number): number[] {
-  const out = execFileSync('ss', ['-tnH', 'state', 'all', `( sport = :${port} )`], { encoding: 'utf8' });
-  return out
-    .split('\n')
-    .map((line) => line.trim().split(/\s+/))
-    .filter((cols) => cols.length >= 4 && !cols[0]?.startsWith('LISTEN'))
-    .map((cols) => Number(cols[2]));
-}
 const servers: Server[] = [];
 const sockets: Socket[] = [];
 const sinks = createSocketSinks();
