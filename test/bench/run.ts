@@ -4,7 +4,8 @@
 // short run; BENCH_NCHAN=0 to skip the peer; BENCH_EVENTS, BENCH_PACED, BENCH_PACED_INTERVAL_MS,
 // BENCH_EVENT_BYTES, BENCH_SUBSCRIBERS, BENCH_CLIENTS (client processes, 2), BENCH_TIMEOUT_S,
 // BENCH_CPU_PROF=<dir> to profile the gateway (BENCH_CLIENT_PROF the clients), BENCH_STRACE=<dir> for
-// `strace -c -f` syscall counts of every server over the measured phases.
+// `strace -c -f` syscall counts of every server over the measured phases; BENCH_NODE_FLAGS (space-
+// separated) for the gateway's node, e.g. `--no-opt` (docs/performance.md: tried, not adopted).
 import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { type BenchContext, CASES } from './cases.ts';
@@ -70,7 +71,10 @@ async function main(): Promise<void> {
   if (!fromSources) execFileSync('npm', ['run', '--silent', 'build'], { cwd: root, stdio: ['ignore', 'ignore', 'inherit'] });
   const ctx: BenchContext = {
     root,
-    gatewayArgs: fromSources ? ['--import', 'tsx', 'src/node/main.ts'] : ['dist/main.js'],
+    gatewayArgs: [
+      ...(env.BENCH_NODE_FLAGS ? env.BENCH_NODE_FLAGS.split(' ') : []),
+      ...(fromSources ? ['--import', 'tsx', 'src/node/main.ts'] : ['dist/main.js']),
+    ],
     publisher,
     client,
     publisherPort,
