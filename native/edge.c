@@ -40,6 +40,8 @@
 #define INBOUND_MAX (64 * 1024)
 /** Connections accepted per wake-up of the listening socket (the rest wait for the next turn). */
 #define ACCEPT_BATCH 256
+/** Unsent bytes the kernel may hold for a stream (TCP_NOTSENT_LOWAT): the value docs/operations/kernel.md gives for the host. */
+#define NOTSENT_LOWAT (128 * 1024)
 /** How long accepting pauses when the process is out of descriptors. */
 #define PAUSE_MS 100
 /** Events taken from the edge's epoll set per wake-up (the rest come at the next turn). */
@@ -605,6 +607,11 @@ static napi_value js_stream(napi_env env, napi_callback_info info) {
     setsockopt(c->fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof one);
     setsockopt(c->fd, IPPROTO_TCP, TCP_KEEPIDLE, &keepalive, sizeof keepalive);
   }
+  /* What the kernel holds unsent for a stream is bounded (a client that stops reading would
+     otherwise pin up to tcp_wmem's maximum, 4 MiB): past it, writes queue in the edge, where the
+     gateway's cap drops the subscriber. */
+  int lowat = NOTSENT_LOWAT;
+  setsockopt(c->fd, IPPROTO_TCP, TCP_NOTSENT_LOWAT, &lowat, sizeof lowat);
   pending_remove(c);
   c->state = STREAMING;
   set_events(c);

@@ -150,11 +150,29 @@ describe.runIf(edge)('native sink (the native edge)', () => {
     expect(closes()).toBe(1);
     expect(edge?.queued(id)).toBeGreaterThan(0);
     await until(
-      () => sendQueues(port),
+      () => sendQueues(port, client.localPort),
       (queues) => queues.length === 0,
       { intervalMs: 50, what: 'the cut-off connection reset' },
     );
     expect(edge?.queued(id)).toBe(-1);
+  });
+
+  it('bounds what the kernel holds unsent for a client that stops reading (TCP_NOTSENT_LOWAT): the rest queues in the edge, under the cap', async () => {
+    const { opened, client, port } = await sinkAndClient(16 << 20);
+    client.pause();
+    const { sink, id } = await opened;
+    const frame = encoder.encode(`data: ${'x'.repeat(64 * 1024)}\n\n`);
+    // Write until the kernel takes no more and the edge starts queueing.
+    for (let i = 0; (edge?.queued(id) ?? 0) === 0 && i < 2_000; i++) {
+      sink.write(frame);
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    expect(edge?.queued(id)).toBeGreaterThan(0);
+    // Without the bound, the kernel's send queue for it grows to tcp_wmem's maximum (≈ 3.8 MB here).
+    const [queue] = sendQueues(port, client.localPort);
+    expect(queue).toBeGreaterThan(0);
+    expect(queue).toBeLessThanOrEqual(256 * 1024);
+    sink.abort?.();
   });
 
   it('resets an aborted stream: nothing it queued stays in the kernel for a client that stopped reading', async () => {
@@ -166,11 +184,11 @@ describe.runIf(edge)('native sink (the native edge)', () => {
       sink.write(frame);
       await new Promise((resolve) => setImmediate(resolve));
     }
-    expect(sendQueues(port).some((bytes) => bytes > 0)).toBe(true);
+    expect(sendQueues(port, client.localPort).some((bytes) => bytes > 0)).toBe(true);
     sink.abort?.();
     expect(closes()).toBe(1);
     await until(
-      () => sendQueues(port),
+      () => sendQueues(port, client.localPort),
       (queues) => queues.length === 0,
       { intervalMs: 20, what: 'the backlog freed' },
     );

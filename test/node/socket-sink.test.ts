@@ -146,7 +146,7 @@ describe('socket sink (Node fast path)', () => {
     expect(socket.destroyed).toBe(true);
     // Reset, not closed: the kernel keeps no orphan holding the backlog (FIN-WAIT-1 with a send queue).
     const port = (server.address() as AddressInfo).port;
-    expect(sendQueues(port)).toEqual([]);
+    expect(sendQueues(port, client.localPort)).toEqual([]);
   });
 
   it('resets an aborted stream: nothing it queued stays in the kernel for a client that stopped reading', async () => {
@@ -160,10 +160,10 @@ describe('socket sink (Node fast path)', () => {
       await new Promise((resolve) => setImmediate(resolve));
     }
     const port = ((servers[0] as Server).address() as AddressInfo).port;
-    expect(sendQueues(port).some((bytes) => bytes > 0)).toBe(true);
+    expect(sendQueues(port, client.localPort).some((bytes) => bytes > 0)).toBe(true);
     sink.abort?.();
     await until(
-      () => sendQueues(port),
+      () => sendQueues(port, client.localPort),
       (queues) => queues.length === 0,
       { intervalMs: 20, what: 'the backlog freed' },
     );

@@ -1,8 +1,13 @@
 import { execFileSync } from 'node:child_process';
 
-/** The send queues (bytes) of the server's side of every TCP connection on this port, as `ss` reports them. */
-export function sendQueues(port: number): number[] {
-  const out = execFileSync('ss', ['-tnH', 'state', 'all', `( sport = :${port} )`], { encoding: 'utf8' });
+/**
+ * The send queues (bytes) of the server's side of every TCP connection on `port`, as `ss` reports
+ * them; with `peerPort`, of the connection to that client port only (a listening port can be
+ * reused by a later test while an earlier one's connections linger in TIME-WAIT).
+ */
+export function sendQueues(port: number, peerPort?: number): number[] {
+  const filter = peerPort === undefined ? `( sport = :${port} )` : `( sport = :${port} and dport = :${peerPort} )`;
+  const out = execFileSync('ss', ['-tnH', 'state', 'all', filter], { encoding: 'utf8' });
   return out
     .split('\n')
     .map((line) => line.trim().split(/\s+/))

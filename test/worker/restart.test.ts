@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { type WorkerDev, startWorkerDev } from '../../scripts/worker-dev.ts';
 import { PUBLISHERS, newPublishedJob, publishJson } from '../support/publisher.ts';
 import { createJobId, ids, readSse, streamUrl } from '../support/sse.ts';
@@ -16,8 +16,12 @@ beforeAll(async () => {
   simulator = await startTestSimulator();
   state = mkdtempSync(join(tmpdir(), 'sse-relay-restart-'));
 });
-afterAll(async () => {
+// Each test's last worker goes with it: a test that starts one over `dev` would leave it running.
+afterEach(async () => {
   await dev?.close();
+  dev = undefined;
+});
+afterAll(async () => {
   await simulator?.close();
   if (state) rmSync(state, { recursive: true, force: true });
 });
