@@ -572,6 +572,51 @@ static edge *edge_of(napi_env env, napi_value v) {
 
 static void on_edge_closed(uv_handle_t *handle) { (void)handle; }
 
+/**
+ * reserve(address, port): a socket bound (not listening) with SO_REUSEPORT; returns [fd, port].
+ * It holds the port (a chosen one for port 0) for a cluster's workers, each of which listens on
+ * it with SO_REUSEPORT: the kernel spreads the connections over them. It takes none itself.
+ */
+static napi_value js_reserve(napi_env env, napi_callback_info info) {
+  ARGS(2);
+  char host[64];
+  size_t host_len = 0;
+  if (napi_get_value_string_latin1(env, argv[0], host, sizeof host, &host_len) != napi_ok) return throw_errno(env, "bind", EINVAL);
+  int port = (int)arg_num(env, argv[1]);
+  struct sockaddr_storage ss;
+  memset(&ss, 0, sizeof ss);
+  socklen_t sl;
+  if (uv_ip4_addr(host, port, (struct sockaddr_in *)&ss) == 0) sl = sizeof(struct sockaddr_in);
+  else if (uv_ip6_addr(host, port, (struct sockaddr_in6 *)&ss) == 0) sl = sizeof(struct sockaddr_in6);
+  else return throw_errno(env, "bind: not a numeric address", EINVAL);
+  int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return throw_errno(env, "socket", errno);
+  int one = 1;
+  setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);
+  if (bind(fd, (struct sockaddr *)&ss, sl) < 0) {
+    int err = errno;
+    close(fd);
+    return throw_errno_at(env, "listen", err, host, port);
+  }
+  sl = sizeof ss;
+  getsockname(fd, (struct sockaddr *)&ss, &sl);
+  int bound = ntohs(ss.ss_family == AF_INET ? ((struct sockaddr_in *)&ss)->sin_port : ((struct sockaddr_in6 *)&ss)->sin6_port);
+  napi_value out;
+  napi_create_array_with_length(env, 2, &out);
+  napi_set_element(env, out, 0, num(env, fd));
+  napi_set_element(env, out, 1, num(env, bound));
+  return out;
+}
+
+/** unreserve(fd): closes a socket of reserve. */
+static napi_value js_unreserve(napi_env env, napi_callback_info info) {
+  ARGS(1);
+  int fd = (int)arg_num(env, argv[0]);
+  if (fd >= 0) close(fd);
+  return NULL;
+}
+
 /** Once it neither listens nor has a connection, the edge lets go of its epoll set and handles (its struct stays: JavaScript may still ask it). */
 static void edge_maybe_close(edge *e) {
   if (e->listening || e->conns > 0 || e->epfd < 0) return;
@@ -738,6 +783,8 @@ static napi_value init(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
       {"listen", NULL, js_listen, NULL, NULL, NULL, napi_default, NULL},
       {"unlisten", NULL, js_unlisten, NULL, NULL, NULL, napi_default, NULL},
+      {"reserve", NULL, js_reserve, NULL, NULL, NULL, napi_default, NULL},
+      {"unreserve", NULL, js_unreserve, NULL, NULL, NULL, napi_default, NULL},
       {"stream", NULL, js_stream, NULL, NULL, NULL, napi_default, NULL},
       {"write", NULL, js_write, NULL, NULL, NULL, napi_default, NULL},
       {"queued", NULL, js_queued, NULL, NULL, NULL, napi_default, NULL},

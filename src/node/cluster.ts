@@ -7,6 +7,7 @@ import type { Config } from '../config.ts';
 import type { Logger } from '../core/logger.ts';
 import { createMemoryBus } from '../core/bus/memory-bus.ts';
 import { channelOf, serveBus } from './ipc-bus.ts';
+import { EDGE_LISTENING, REUSE_PORT_ENV, loadNativeEdge, numericHost } from './native-edge.ts';
 import { type NodeProcess, simulatorEnv } from './recipe.ts';
 import { redisTargetOf } from './redis-connect.ts';
 
@@ -43,6 +44,17 @@ export async function startCluster(node: NodeProcess, count: number, logger: Log
   }
   // A token issued by one worker must be accepted by every other.
   if (!config.SUBSCRIBE_TOKEN_SECRET) env.SUBSCRIBE_TOKEN_SECRET = randomBytes(32).toString('base64url');
+  // Plain HTTP with the native edge built: the primary holds the port (SO_REUSEPORT, not listening)
+  // and each worker listens on it on its own edge; the kernel spreads connections over them.
+  // Otherwise node:cluster's primary accepts and hands each connection to a worker.
+  const edge = config.NATIVE_EDGE && config.TLS_CERT_FILE === undefined ? loadNativeEdge() : undefined;
+  let reserved: number | undefined;
+  if (edge) {
+    const [fd, port] = edge.reserve(await numericHost(config.HOST), config.PORT);
+    reserved = fd;
+    env.PORT = String(port);
+    env[REUSE_PORT_ENV] = '1';
+  }
 
   const workers = new Set<Worker>();
   const unserve = new Map<Worker, () => Promise<void>>();
@@ -73,6 +85,12 @@ export async function startCluster(node: NodeProcess, count: number, logger: Log
     const worker = fork(slot++);
     return new Promise<{ port: number }>((resolve, reject) => {
       worker.once('listening', (address) => resolve({ port: address.port }));
+      const onMessage = (message: { type?: string; port?: number }) => {
+        if (message?.type !== EDGE_LISTENING || typeof message.port !== 'number') return;
+        worker.off('message', onMessage);
+        resolve({ port: message.port });
+      };
+      worker.on('message', onMessage);
       worker.once('exit', (code) => reject(new Error(`a gateway worker failed to start (exit ${code})`)));
     });
   });
@@ -82,6 +100,7 @@ export async function startCluster(node: NodeProcess, count: number, logger: Log
     const exits = [...workers].map((worker) => new Promise<void>((resolve) => worker.once('exit', () => resolve())));
     for (const worker of workers) worker.process.kill('SIGTERM');
     await Promise.all(exits);
+    if (reserved !== undefined) edge?.unreserve(reserved);
     await bus?.close();
     await simulator?.close();
   }
@@ -95,6 +114,9 @@ export async function startCluster(node: NodeProcess, count: number, logger: Log
   }
   const host = config.HOST === '0.0.0.0' || config.HOST === '::' ? '127.0.0.1' : config.HOST;
   const url = `http://${host.includes(':') ? `[${host}]` : host}:${address.port}`;
-  logger.info({ url, workers: count, bus: bus ? 'memory (in the primary, over IPC)' : 'redis' }, 'sse-relay cluster listening');
+  logger.info(
+    { url, workers: count, bus: bus ? 'memory (in the primary, over IPC)' : 'redis', edge: edge ? 'native (SO_REUSEPORT)' : 'node:net' },
+    'sse-relay cluster listening',
+  );
   return { url, stop };
 }

@@ -214,7 +214,7 @@ export interface NativeStreams extends DirectStreams {
 export function acceptNativeStreams(
   edge: NativeEdgeModule,
   server: Server,
-  address: { host: string; port: number; backlog: number },
+  address: { host: string; port: number; backlog: number; reusePort?: boolean },
   options: NativeStreamsOptions,
 ): NativeStreams {
   const streams = new Map<number, NativeSink>();
@@ -254,7 +254,7 @@ export function acceptNativeStreams(
     );
   };
   const onClose = (id: number) => streams.get(id)?.gone();
-  const [listener, port] = edge.listen(address.host, address.port, address.backlog, false, onHead, onClose);
+  const [listener, port] = edge.listen(address.host, address.port, address.backlog, address.reusePort ?? false, onHead, onClose);
   // node:http tracks its connections (timeouts, closeAllConnections) once it has heard it listens.
   server.emit('listening');
   let pausesSeen = 0;

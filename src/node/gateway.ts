@@ -1,7 +1,6 @@
 import type { Server as HttpServer } from 'node:http';
 import cluster from 'node:cluster';
-import { lookup } from 'node:dns/promises';
-import { type AddressInfo, isIP } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import { randomUUID } from 'node:crypto';
 import { type ServerType, createAdaptorServer } from '@hono/node-server';
 import { getConnInfo } from '@hono/node-server/conninfo';
@@ -38,7 +37,7 @@ import { redisTargetOf } from './redis-connect.ts';
 import { createRedisQueue } from './redis-queue.ts';
 import { END_GRACE_MS, type NodeContext, createSocketSinks, keepAliveSeconds } from './socket-sink-opener.ts';
 import { type DirectStreams, type NativeStreams, acceptNativeStreams, interceptStreamRequests } from './direct-streams.ts';
-import { loadNativeEdge } from './native-edge.ts';
+import { EDGE_LISTENING, REUSE_PORT_ENV, loadNativeEdge, numericHost } from './native-edge.ts';
 import { RESPONSE_ALREADY_SENT } from '@hono/node-server/utils/response';
 import { type NodeProcess, createNodeProcess } from './recipe.ts';
 import { type SecureServe, destroyConnections, secureServe, trackConnections } from './tls-server.ts';
@@ -98,11 +97,6 @@ async function listen(
     server.once('error', reject);
     server.listen({ port, host: hostname, backlog: LISTEN_BACKLOG }, () => resolve(server));
   });
-}
-
-/** A host name as the address the native edge binds (it takes numeric addresses). */
-async function numericHost(host: string): Promise<string> {
-  return isIP(host) ? host : (await lookup(host)).address;
 }
 
 function closeServer(server: ServerType): Promise<void> {
@@ -235,8 +229,10 @@ export async function startGateway(config: Config, overrides: GatewayOverrides =
   let direct: DirectStreams | undefined;
   let native: NativeStreams | undefined;
   const clientIp = (forwardedFor: string | undefined, peer: string | undefined) => clientIpFrom(forwardedFor, peer, config.TRUST_PROXY);
-  // The native edge where it was built, for one process (a cluster's workers get their connections from the primary).
-  const edge = config.NATIVE_EDGE && !cluster.isWorker ? loadNativeEdge() : undefined;
+  // The native edge where it was built: for one process, or for a cluster's workers when the
+  // primary reserved the port for them to share (SO_REUSEPORT); else they get node:cluster's.
+  const reusePort = cluster.isWorker && process.env[REUSE_PORT_ENV] === '1';
+  const edge = config.NATIVE_EDGE && (!cluster.isWorker || reusePort) ? loadNativeEdge() : undefined;
   const intercept = async (plain: HttpServer, port: number, host: string) => {
     if (!edge) {
       direct = interceptStreamRequests(plain, { serve: (req, socket) => shortcut(req, { direct: socket }), clientIp });
@@ -245,7 +241,7 @@ export async function startGateway(config: Config, overrides: GatewayOverrides =
     native = acceptNativeStreams(
       edge,
       plain,
-      { host: await numericHost(host), port, backlog: LISTEN_BACKLOG },
+      { host: await numericHost(host), port, backlog: LISTEN_BACKLOG, reusePort },
       {
         serve: shortcut,
         clientIp,
@@ -295,6 +291,8 @@ export async function startGateway(config: Config, overrides: GatewayOverrides =
   const scheme = config.TLS_CERT_FILE ? 'https' : 'http';
   const url = `${scheme}://${host.includes(':') ? `[${host}]` : host}:${port}`;
   logger.info({ url, bus: busKind, edge: native ? 'native' : 'node:net' }, 'sse-relay listening');
+  // node:cluster tells the primary of a worker's own listen; an edge's, the worker says itself.
+  if (native && cluster.isWorker) process.send?.({ type: EDGE_LISTENING, port });
   // Jobs stored before profiles are not read: say so (moving them is the operator's step, docs/operations/upgrading.md).
   legacyCheck =
     config.REDIS_URL && !overrides.bus

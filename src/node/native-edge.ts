@@ -1,4 +1,6 @@
+import { lookup } from 'node:dns/promises';
 import { createRequire } from 'node:module';
+import { isIP } from 'node:net';
 import { isMainThread } from 'node:worker_threads';
 
 /**
@@ -17,6 +19,12 @@ export interface NativeEdgeModule {
     onHead: (id: number, head: Buffer, peer: string) => void,
     onClose: (id: number) => void,
   ): [NativeListener, number];
+  /**
+   * A socket bound to `port` with SO_REUSEPORT, not listening: it holds the port (chosen here for
+   * port 0) for a cluster's workers, which listen on it with `reusePort`. Returns [fd, port].
+   */
+  reserve(address: string, port: number): [number, number];
+  unreserve(fd: number): void;
   /** Stops accepting and closes the listening socket. */
   unlisten(listener: NativeListener): void;
   /** The connection is a stream's: polled for its end from now on; TCP keepalive after `keepAliveS` seconds idle when > 0. */
@@ -64,3 +72,13 @@ export function loadNativeEdge(): NativeEdgeModule | undefined {
   }
   return loaded ?? undefined;
 }
+
+/** A host name as the address the native edge binds (it takes numeric addresses). */
+export async function numericHost(host: string): Promise<string> {
+  return isIP(host) ? host : (await lookup(host)).address;
+}
+
+/** Set by a cluster's primary for its workers when it reserved the port for them (see NativeEdgeModule.reserve). */
+export const REUSE_PORT_ENV = 'SSE_RELAY_EDGE_REUSE_PORT';
+/** The message a cluster worker sends its primary once its edge listens: `{ type, port }`. */
+export const EDGE_LISTENING = 'sse-relay:edge-listening';

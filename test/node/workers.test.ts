@@ -80,7 +80,7 @@ async function fanOut(cluster: Cluster): Promise<void> {
   const { jobid, stream_url } = (await created.json()) as { jobid: string; stream_url: string };
   const subscribers = 12;
   const streams = Array.from({ length: subscribers }, () => readSse(`${cluster.url}${stream_url}`, { timeoutMs: 45_000 }));
-  // While they stream, both workers hold some of them (the primary hands connections out in turn).
+  // While they stream, both workers hold some of them (the kernel, or node:cluster's primary, spreads them).
   const port = new URL(cluster.url).port;
   const pids = await until(
     () => servingPids(port, cluster.child.pid),
@@ -118,6 +118,15 @@ async function stopCluster(cluster: Cluster): Promise<void> {
 describe('WORKERS=2: two gateway processes on one port', () => {
   it('embedded bus across processes: every subscriber gets every event, one upstream stream per job', async () => {
     const cluster = await startCluster({});
+    // Each worker listens on its own native edge, the port shared with SO_REUSEPORT (the kernel spreads the connections).
+    expect(cluster.output()).toContain('"edge":"native (SO_REUSEPORT)"');
+    await fanOut(cluster);
+    await stopCluster(cluster);
+  }, 90_000);
+
+  it('through node:cluster (NATIVE_EDGE=false): the same', async () => {
+    const cluster = await startCluster({ NATIVE_EDGE: 'false' });
+    expect(cluster.output()).toContain('"edge":"node:net"');
     await fanOut(cluster);
     await stopCluster(cluster);
   }, 90_000);
