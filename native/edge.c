@@ -481,7 +481,48 @@ static void edge_finalize(napi_env env, void *data, void *hint) {
   (void)env;
   (void)hint;
   (void)data;
-  /* The edge lives until its listener is closed and its connections are gone (see closeEdge). */
+  /* The edge's struct stays: JavaScript may still ask it after it closed (see edge_maybe_close). */
+}
+
+/**
+ * A TCP socket bound to `host`:`port` (a numeric address), with SO_REUSEPORT when asked, and
+ * listening when `backlog` > 0. Returns its descriptor and sets `*bound` to its port, or throws
+ * (as node:net words it) and returns -1.
+ */
+static int bound_socket(napi_env env, napi_value host_value, int port, int backlog, bool reuse_port, int *bound) {
+  char host[64];
+  size_t host_len = 0;
+  if (napi_get_value_string_latin1(env, host_value, host, sizeof host, &host_len) != napi_ok) {
+    throw_errno(env, "listen", EINVAL);
+    return -1;
+  }
+  struct sockaddr_storage ss;
+  memset(&ss, 0, sizeof ss);
+  socklen_t sl;
+  if (uv_ip4_addr(host, port, (struct sockaddr_in *)&ss) == 0) sl = sizeof(struct sockaddr_in);
+  else if (uv_ip6_addr(host, port, (struct sockaddr_in6 *)&ss) == 0) sl = sizeof(struct sockaddr_in6);
+  else {
+    throw_errno(env, "listen: not a numeric address", EINVAL);
+    return -1;
+  }
+  int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) {
+    throw_errno(env, "socket", errno);
+    return -1;
+  }
+  int one = 1;
+  setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  if (reuse_port) setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);
+  if (bind(fd, (struct sockaddr *)&ss, sl) < 0 || (backlog > 0 && listen(fd, backlog) < 0)) {
+    int err = errno;
+    close(fd);
+    throw_errno_at(env, "listen", err, host, port);
+    return -1;
+  }
+  sl = sizeof ss;
+  getsockname(fd, (struct sockaddr *)&ss, &sl);
+  *bound = ntohs(ss.ss_family == AF_INET ? ((struct sockaddr_in *)&ss)->sin_port : ((struct sockaddr_in6 *)&ss)->sin6_port);
+  return fd;
 }
 
 /**
@@ -491,32 +532,12 @@ static void edge_finalize(napi_env env, void *data, void *hint) {
  */
 static napi_value js_listen(napi_env env, napi_callback_info info) {
   ARGS(6);
-  char host[64];
-  size_t host_len = 0;
-  if (napi_get_value_string_latin1(env, argv[0], host, sizeof host, &host_len) != napi_ok) return throw_errno(env, "listen", EINVAL);
-  int port = (int)arg_num(env, argv[1]);
   int backlog = (int)arg_num(env, argv[2]);
   bool reuse_port = false;
   napi_get_value_bool(env, argv[3], &reuse_port);
-  struct sockaddr_storage ss;
-  memset(&ss, 0, sizeof ss);
-  socklen_t sl;
-  if (uv_ip4_addr(host, port, (struct sockaddr_in *)&ss) == 0) sl = sizeof(struct sockaddr_in);
-  else if (uv_ip6_addr(host, port, (struct sockaddr_in6 *)&ss) == 0) sl = sizeof(struct sockaddr_in6);
-  else return throw_errno(env, "listen: not a numeric address", EINVAL);
-  int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-  if (fd < 0) return throw_errno(env, "socket", errno);
-  int one = 1;
-  setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-  if (reuse_port) setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);
-  if (bind(fd, (struct sockaddr *)&ss, sl) < 0 || listen(fd, backlog) < 0) {
-    int err = errno;
-    close(fd);
-    return throw_errno_at(env, "listen", err, host, port);
-  }
-  sl = sizeof ss;
-  getsockname(fd, (struct sockaddr *)&ss, &sl);
-  int bound = ntohs(ss.ss_family == AF_INET ? ((struct sockaddr_in *)&ss)->sin_port : ((struct sockaddr_in6 *)&ss)->sin6_port);
+  int bound = 0;
+  int fd = bound_socket(env, argv[0], (int)arg_num(env, argv[1]), backlog > 0 ? backlog : 511, reuse_port, &bound);
+  if (fd < 0) return NULL;
   edge *e = calloc(1, sizeof *e);
   if (!e) {
     close(fd);
@@ -579,29 +600,9 @@ static void on_edge_closed(uv_handle_t *handle) { (void)handle; }
  */
 static napi_value js_reserve(napi_env env, napi_callback_info info) {
   ARGS(2);
-  char host[64];
-  size_t host_len = 0;
-  if (napi_get_value_string_latin1(env, argv[0], host, sizeof host, &host_len) != napi_ok) return throw_errno(env, "bind", EINVAL);
-  int port = (int)arg_num(env, argv[1]);
-  struct sockaddr_storage ss;
-  memset(&ss, 0, sizeof ss);
-  socklen_t sl;
-  if (uv_ip4_addr(host, port, (struct sockaddr_in *)&ss) == 0) sl = sizeof(struct sockaddr_in);
-  else if (uv_ip6_addr(host, port, (struct sockaddr_in6 *)&ss) == 0) sl = sizeof(struct sockaddr_in6);
-  else return throw_errno(env, "bind: not a numeric address", EINVAL);
-  int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) return throw_errno(env, "socket", errno);
-  int one = 1;
-  setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-  setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);
-  if (bind(fd, (struct sockaddr *)&ss, sl) < 0) {
-    int err = errno;
-    close(fd);
-    return throw_errno_at(env, "listen", err, host, port);
-  }
-  sl = sizeof ss;
-  getsockname(fd, (struct sockaddr *)&ss, &sl);
-  int bound = ntohs(ss.ss_family == AF_INET ? ((struct sockaddr_in *)&ss)->sin_port : ((struct sockaddr_in6 *)&ss)->sin6_port);
+  int bound = 0;
+  int fd = bound_socket(env, argv[0], (int)arg_num(env, argv[1]), 0, true, &bound);
+  if (fd < 0) return NULL;
   napi_value out;
   napi_create_array_with_length(env, 2, &out);
   napi_set_element(env, out, 0, num(env, fd));
