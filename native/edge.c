@@ -231,12 +231,23 @@ static void conn_finish(conn *c, int reset) {
   edge_maybe_close(e);
 }
 
+/** `conn.events` of a connection out of the epoll set (hang-ups are reported whatever the mask). */
+#define UNWATCHED 0xffffffffu
+
 /** Sets the events the edge's epoll set reports for `c` (one epoll_ctl, and only on a change). */
 static void watch(conn *c, uint32_t events) {
   if (c->events == events || c->closing) return;
+  int op = c->events == UNWATCHED ? EPOLL_CTL_ADD : EPOLL_CTL_MOD;
   c->events = events;
   struct epoll_event ev = {.events = events, .data = {.ptr = c}};
-  epoll_ctl(c->edge->epfd, EPOLL_CTL_MOD, c->fd, &ev);
+  epoll_ctl(c->edge->epfd, op, c->fd, &ev);
+}
+
+/** Takes `c` out of the epoll set until watch() puts it back. */
+static void unwatch(conn *c) {
+  if (c->events == UNWATCHED || c->closing) return;
+  c->events = UNWATCHED;
+  epoll_ctl(c->edge->epfd, EPOLL_CTL_DEL, c->fd, NULL);
 }
 
 static void call_js(edge *e, napi_ref fn_ref, size_t argc, napi_value *argv) {
@@ -355,9 +366,10 @@ static void on_conn_event(conn *c, uint32_t events) {
     return;
   }
   if (c->state == DECIDING) {
-    /* More bytes (or the end) while JavaScript decides: left for whoever gets the connection. */
+    /* More bytes, the end or a hang-up while JavaScript decides: left for whoever gets the
+       connection, out of the set meanwhile (a hang-up would be reported again and again). */
     if (events & EPOLLERR) return conn_gone(c, 1);
-    watch(c, 0);
+    unwatch(c);
     return;
   }
   if (events & EPOLLERR) return conn_gone(c, 1);
@@ -729,7 +741,7 @@ static napi_value js_release(napi_env env, napi_callback_info info) {
   if (!c) return num(env, -1);
   /* Out of the edge's epoll set first (a dup keeps the registration alive otherwise), then a new
      descriptor for libuv's handle; this one is closed. */
-  epoll_ctl(c->edge->epfd, EPOLL_CTL_DEL, c->fd, NULL);
+  unwatch(c);
   int fd = fcntl(c->fd, F_DUPFD_CLOEXEC, 0);
   conn_finish(c, 0);
   if (fd < 0) return throw_errno(env, "dup", errno);

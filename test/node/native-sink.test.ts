@@ -6,7 +6,7 @@ import { SSE_HEADERS } from '../../src/core/fanout/sse.ts';
 import { type NativeStreams, acceptNativeStreams } from '../../src/node/direct-streams.ts';
 import { loadNativeEdge } from '../../src/node/native-edge.ts';
 import { createSocketSinks } from '../../src/node/socket-sink-opener.ts';
-import { sendQueues } from '../support/send-queues.ts';
+import { sendQueues, tcpStates } from '../support/send-queues.ts';
 import { until } from '../support/until.ts';
 
 // The native edge's stream connections (native/edge.c through NativeSink): the same behaviour as
@@ -35,7 +35,7 @@ interface Opened {
 }
 
 /** An edge whose every stream request becomes a native sink; resolves with the first one and a raw client. */
-async function sinkAndClient(maxQueuedBytes = 1 << 20) {
+async function sinkAndClient(maxQueuedBytes = 1 << 20, decided: Promise<void> = Promise.resolve()) {
   if (!edge) throw new Error('the native edge is not built (npm install)');
   const sinks = createSocketSinks();
   let resolveOpened!: (opened: Opened) => void;
@@ -46,6 +46,7 @@ async function sinkAndClient(maxQueuedBytes = 1 << 20) {
     { host: '127.0.0.1', port: 0, backlog: 511 },
     {
       async serve(_req, context) {
+        await decided;
         let closes = 0;
         const result = sinks.open({ headers: { ...SSE_HEADERS }, maxQueuedBytes, onClose: () => void closes++ }, context);
         if (!result) throw new Error('no sink for a native connection');
@@ -203,6 +204,31 @@ describe.runIf(edge)('native sink (the native edge)', () => {
     await gone;
     expect(sink.write(encoder.encode('data: x\n\n'))).toBe(false);
     expect(closes()).toBe(1);
+  });
+
+  it('a client that hangs up while its request is being decided: the stream opens, finds it gone and runs the disconnect path once', async () => {
+    let decide!: () => void;
+    const decided = new Promise<void>((resolve) => (decide = resolve));
+    const { opened, client, streams, port } = await sinkAndClient(1 << 20, decided);
+    await until(() => streams.pending === 1 && client.bytesWritten > 0, 'the request read');
+    const peerPort = client.localPort;
+    client.destroy();
+    // The hang-up has reached the server's side, and the edge has had a turn of the loop to see it.
+    await until(
+      () => tcpStates(port, peerPort),
+      (states) => states[0] === 'CLOSE-WAIT',
+      { what: 'the hang-up arrived' },
+    );
+    await new Promise((resolve) => setImmediate(resolve));
+    await new Promise((resolve) => setImmediate(resolve));
+    // The edge keeps the connection, out of its epoll set, until the decision (a hang-up is reported at every wait).
+    expect(streams.pending).toBe(1);
+    decide();
+    const { sink, closes, id } = await opened;
+    await until(() => closes() === 1, 'the disconnect path');
+    expect(sink.write(encoder.encode('data: x\n\n'))).toBe(false);
+    expect(edge?.queued(id)).toBe(-1);
+    expect(streams.pending).toBe(0);
   });
 
   it('on shutdown resets every stream and runs each disconnect path once', async () => {

@@ -6,11 +6,19 @@ import { execFileSync } from 'node:child_process';
  * reused by a later test while an earlier one's connections linger in TIME-WAIT).
  */
 export function sendQueues(port: number, peerPort?: number): number[] {
+  return connections(port, peerPort).map((cols) => Number(cols[2]));
+}
+
+/** The TCP states (`ESTAB`, `CLOSE-WAIT`, …) of the same connections. */
+export function tcpStates(port: number, peerPort?: number): string[] {
+  return connections(port, peerPort).map((cols) => cols[0] as string);
+}
+
+function connections(port: number, peerPort: number | undefined): string[][] {
   const filter = peerPort === undefined ? `( sport = :${port} )` : `( sport = :${port} and dport = :${peerPort} )`;
   const out = execFileSync('ss', ['-tnH', 'state', 'all', filter], { encoding: 'utf8' });
   return out
     .split('\n')
     .map((line) => line.trim().split(/\s+/))
-    .filter((cols) => cols.length >= 4 && !cols[0]?.startsWith('LISTEN'))
-    .map((cols) => Number(cols[2]));
+    .filter((cols) => cols.length >= 4 && !cols[0]?.startsWith('LISTEN'));
 }
