@@ -9,7 +9,8 @@ import { API_KEY, SECURED, TOKEN_SECRET, withKey } from '../../support/security.
 /** The vendor key the gateway holds; the simulator accepts only it and echoes it on `--sim-echo-token`. */
 const CANARY = 'sk-LEAK-CANARY-openai-0123456789';
 /** A key the simulator refuses: its 401 shows the key masked (first 3 and last 4 characters). */
-const WRONG = 'sk-WRONG-vendor-key-zyxw9876';
+// Ends in letters no timestamp, pid or UUID holds: its last four are looked for in every log line.
+const WRONG = 'sk-WRONG-vendor-key-9876zxQv';
 
 interface Captured {
   what: string;
