@@ -96,6 +96,7 @@ export class NativeSink implements SubscriberSink {
   abort(): void {
     if (this.closed) return;
     this.close();
+    this.settings.streams.delete(this.id);
     this.settings.edge.destroy(this.id, true);
   }
 
@@ -106,9 +107,11 @@ export class NativeSink implements SubscriberSink {
     this.hold(LAST_CHUNK);
     this.flush();
     const { edge, endGraceMs, streams } = this.settings;
-    if (edge.end(this.id) < 0) return;
+    if (edge.end(this.id) < 0) {
+      streams.delete(this.id);
+      return;
+    }
     // Kept in `streams` until the client closes (the edge's close callback) or the grace is over.
-    streams.set(this.id, this);
     this.graceTimer = setTimeout(() => {
       streams.delete(this.id);
       // Still queued: the kernel's buffer is full too, the client is not reading (reset, freeing
@@ -130,7 +133,6 @@ export class NativeSink implements SubscriberSink {
   private close(): void {
     if (this.closed) return;
     this.closed = true;
-    this.settings.streams.delete(this.id);
     this.onClose();
   }
 }
