@@ -10,8 +10,9 @@
 // the disconnect through the close callback); anything else is handed to node:http as a
 // net.Socket made from the same descriptor, with the same bytes.
 //
-// A connection costs one epoll_ctl (its descriptor's close takes it out of the set) and no other
-// system call beyond accept4, setsockopt(TCP_NODELAY), recv and its writes.
+// A connection costs accept4, one epoll_ctl (its descriptor's close takes it out of the set), recv
+// and its writes, and no other system call: its socket options (TCP_NODELAY, TCP_NOTSENT_LOWAT,
+// TCP keepalive) are the listening socket's, which an accepted socket inherits.
 //
 // Everything runs on the JavaScript thread (no threads, no locks): callbacks come from libuv's
 // poll phase through napi_make_callback, as Node's own I/O callbacks do.
@@ -417,8 +418,6 @@ static void on_listen_event(edge *e) {
       close(fd);
       return;
     }
-    int one = 1;
-    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     c->kind = KIND_CONN;
     c->edge = e;
     c->fd = fd;
@@ -538,18 +537,37 @@ static int bound_socket(napi_env env, napi_value host_value, int port, int backl
 }
 
 /**
- * listen(address, port, backlog, reusePort, onHead, onClose): a listening socket on a numeric
- * address, polled for connections; returns [edge, port]. Errors are thrown with their code
- * (EADDRINUSE, EACCES, EADDRNOTAVAIL) as node:net's listen gives them.
+ * The options every connection gets, set once on the listening socket (accepted sockets inherit
+ * them): no Nagle delay; TCP keepalive after `keepalive` seconds idle when > 0; and a bound on
+ * what the kernel holds unsent (a stream's client that stops reading would otherwise pin up to
+ * tcp_wmem's maximum, 4 MiB: past it, writes queue in the edge, where the gateway's cap drops the
+ * subscriber; node:http's writes wait for the socket to drain, as they do already).
+ */
+static void connection_options(int fd, int keepalive) {
+  int one = 1;
+  setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  int lowat = NOTSENT_LOWAT;
+  setsockopt(fd, IPPROTO_TCP, TCP_NOTSENT_LOWAT, &lowat, sizeof lowat);
+  if (keepalive > 0) {
+    setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof one);
+    setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &keepalive, sizeof keepalive);
+  }
+}
+
+/**
+ * listen(address, port, backlog, reusePort, keepAliveSeconds, onHead, onClose): a listening
+ * socket on a numeric address, polled for connections; returns [edge, port]. Errors are thrown
+ * with their code (EADDRINUSE, EACCES, EADDRNOTAVAIL) as node:net's listen gives them.
  */
 static napi_value js_listen(napi_env env, napi_callback_info info) {
-  ARGS(6);
+  ARGS(7);
   int backlog = (int)arg_num(env, argv[2]);
   bool reuse_port = false;
   napi_get_value_bool(env, argv[3], &reuse_port);
   int bound = 0;
   int fd = bound_socket(env, argv[0], (int)arg_num(env, argv[1]), backlog > 0 ? backlog : 511, reuse_port, &bound);
   if (fd < 0) return NULL;
+  connection_options(fd, (int)arg_num(env, argv[4]));
   edge *e = calloc(1, sizeof *e);
   if (!e) {
     close(fd);
@@ -577,8 +595,8 @@ static napi_value js_listen(napi_env env, napi_callback_info info) {
     napi_throw_error(env, uv_err_name(err), uv_strerror(err));
     return NULL;
   }
-  napi_create_reference(env, argv[4], 1, &e->on_head);
-  napi_create_reference(env, argv[5], 1, &e->on_close);
+  napi_create_reference(env, argv[5], 1, &e->on_head);
+  napi_create_reference(env, argv[6], 1, &e->on_close);
   napi_value resource, name, external, out;
   napi_create_object(env, &resource);
   napi_create_reference(env, resource, 1, &e->resource);
@@ -654,22 +672,11 @@ static napi_value js_unlisten(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
-/** stream(id, keepAliveSeconds): the connection is a stream's from now on (polled for its end). */
+/** stream(id): the connection is a stream's from now on (polled for its end). */
 static napi_value js_stream(napi_env env, napi_callback_info info) {
-  ARGS(2);
+  ARGS(1);
   conn *c = conn_of(arg_num(env, argv[0]));
   if (!c) return num(env, -1);
-  int keepalive = (int)arg_num(env, argv[1]);
-  if (keepalive > 0) {
-    int one = 1;
-    setsockopt(c->fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof one);
-    setsockopt(c->fd, IPPROTO_TCP, TCP_KEEPIDLE, &keepalive, sizeof keepalive);
-  }
-  /* What the kernel holds unsent for a stream is bounded (a client that stops reading would
-     otherwise pin up to tcp_wmem's maximum, 4 MiB): past it, writes queue in the edge, where the
-     gateway's cap drops the subscriber. */
-  int lowat = NOTSENT_LOWAT;
-  setsockopt(c->fd, IPPROTO_TCP, TCP_NOTSENT_LOWAT, &lowat, sizeof lowat);
   pending_remove(c);
   c->state = STREAMING;
   set_events(c);

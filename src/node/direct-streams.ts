@@ -190,7 +190,7 @@ export interface NativeStreamsOptions extends ClientIpRule {
   serve(req: DirectRequest, context: NativeBindings): Promise<boolean>;
   /** How long an ended stream may take to hand its last bytes over before its connection is closed. */
   endGraceMs: number;
-  /** TCP keepalive idle time of a stream's connection in seconds, or 0 for none. */
+  /** TCP keepalive idle time of the edge's connections in seconds, or 0 for none. */
   keepAliveS: number;
   /** Told, at most once a second, how often accepting has paused in all for want of file descriptors. */
   onPaused?(pauses: number): void;
@@ -218,7 +218,7 @@ export function acceptNativeStreams(
   options: NativeStreamsOptions,
 ): NativeStreams {
   const streams = new Map<number, NativeSink>();
-  const settings: NativeSinkSettings = { edge, endGraceMs: options.endGraceMs, keepAliveS: options.keepAliveS, streams };
+  const settings: NativeSinkSettings = { edge, endGraceMs: options.endGraceMs, streams };
   const handOff = (id: number, chunk: Buffer | null) => {
     const fd = edge.release(id);
     if (fd < 0) return;
@@ -254,7 +254,15 @@ export function acceptNativeStreams(
     );
   };
   const onClose = (id: number) => streams.get(id)?.gone();
-  const [listener, port] = edge.listen(address.host, address.port, address.backlog, address.reusePort ?? false, onHead, onClose);
+  const [listener, port] = edge.listen(
+    address.host,
+    address.port,
+    address.backlog,
+    address.reusePort ?? false,
+    options.keepAliveS,
+    onHead,
+    onClose,
+  );
   // node:http tracks its connections (timeouts, closeAllConnections) once it has heard it listens.
   server.emit('listening');
   let pausesSeen = 0;

@@ -10,12 +10,18 @@ import { isMainThread } from 'node:worker_threads';
  * (a stale one names nothing: every call then answers -1).
  */
 export interface NativeEdgeModule {
-  /** Listens on a numeric address; `onHead` gets each connection's first bytes and its peer's address, `onClose` each stream's end. */
+  /**
+   * Listens on a numeric address; `onHead` gets each connection's first bytes and its peer's
+   * address, `onClose` each stream's end. Every connection has TCP_NODELAY, TCP_NOTSENT_LOWAT
+   * (128 KiB) and, when `keepAliveS` > 0, TCP keepalive after that many idle seconds: options of
+   * the listening socket, which accepted sockets inherit (no system call per connection).
+   */
   listen(
     address: string,
     port: number,
     backlog: number,
     reusePort: boolean,
+    keepAliveS: number,
     onHead: (id: number, head: Buffer, peer: string) => void,
     onClose: (id: number) => void,
   ): [NativeListener, number];
@@ -27,8 +33,8 @@ export interface NativeEdgeModule {
   unreserve(fd: number): void;
   /** Stops accepting and closes the listening socket. */
   unlisten(listener: NativeListener): void;
-  /** The connection is a stream's: polled for its end from now on; TCP keepalive after `keepAliveS` seconds idle when > 0. */
-  stream(id: number, keepAliveS: number): number;
+  /** The connection is a stream's: polled for its end from now on. */
+  stream(id: number): number;
   /** Bytes queued in the edge after this write (0: all in the kernel), or -1 when the connection is gone. */
   write(id: number, bytes: Uint8Array): number;
   queued(id: number): number;

@@ -7,8 +7,6 @@ export interface NativeSinkSettings {
   edge: NativeEdgeModule;
   /** How long an ended stream may take to hand its last bytes over before its connection is closed. */
   endGraceMs: number;
-  /** TCP keepalive idle time in seconds, or 0 for none. */
-  keepAliveS: number;
   /** The edge's streams by connection (its close callback finds the sink here). */
   streams: Map<number, NativeSink>;
 }
@@ -41,7 +39,7 @@ export class NativeSink implements SubscriberSink {
     this.first = streamHead(init.headers, true);
     this.heldBytes = this.first.byteLength;
     flushAfterTurn(this);
-    if (settings.edge.stream(id, settings.keepAliveS) < 0) queueMicrotask(() => this.gone());
+    if (settings.edge.stream(id) < 0) queueMicrotask(() => this.gone());
   }
 
   write(bytes: Uint8Array): boolean {

@@ -67,6 +67,7 @@ if (process.env.REFERENCE === 'native') {
     Number(process.env.PORT),
     65_535,
     false,
+    0,
     (id: number, head: Buffer) => {
       const line = head.toString('latin1', 0, Math.min(head.length, 256));
       if (!line.startsWith('GET /sub/')) {
@@ -75,7 +76,7 @@ if (process.env.REFERENCE === 'native') {
         server.emit('connection', socket);
         return;
       }
-      edge.stream(id, 0);
+      edge.stream(id);
       const sub = { write: (bytes: Buffer) => edge.write(id, bytes), end: () => edge.end(id) };
       join(line.slice(9, line.indexOf(' ', 9)), sub, { once: (_: 'close', fn: () => void) => closers.set(id, fn) });
       edge.write(id, RAW_HEAD);

@@ -109,7 +109,7 @@ const EDGES: Array<[string, ((server: Server, serve: Serve) => Promise<Edge>) | 
           {
             serve: (req, context) =>
               serve(req, (text) => {
-                edge.stream(context.native, 0);
+                edge.stream(context.native);
                 edge.write(context.native, Buffer.from(text, 'latin1'));
                 edge.end(context.native);
               }),

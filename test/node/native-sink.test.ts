@@ -6,7 +6,7 @@ import { SSE_HEADERS } from '../../src/core/fanout/sse.ts';
 import { type NativeStreams, acceptNativeStreams } from '../../src/node/direct-streams.ts';
 import { loadNativeEdge } from '../../src/node/native-edge.ts';
 import { createSocketSinks } from '../../src/node/socket-sink-opener.ts';
-import { sendQueues, tcpStates } from '../support/send-queues.ts';
+import { sendQueues, tcpStates, tcpTimers } from '../support/send-queues.ts';
 import { until } from '../support/until.ts';
 
 // The native edge's stream connections (native/edge.c through NativeSink): the same behaviour as
@@ -35,7 +35,7 @@ interface Opened {
 }
 
 /** An edge whose every stream request becomes a native sink; resolves with the first one and a raw client. */
-async function sinkAndClient(maxQueuedBytes = 1 << 20, decided: Promise<void> = Promise.resolve()) {
+async function sinkAndClient(maxQueuedBytes = 1 << 20, decided: Promise<void> = Promise.resolve(), keepAliveS = 0) {
   if (!edge) throw new Error('the native edge is not built (npm install)');
   const sinks = createSocketSinks();
   let resolveOpened!: (opened: Opened) => void;
@@ -55,7 +55,7 @@ async function sinkAndClient(maxQueuedBytes = 1 << 20, decided: Promise<void> = 
       },
       clientIp: (_forwardedFor, peer) => peer ?? 'unknown',
       endGraceMs: GRACE_MS,
-      keepAliveS: 0,
+      keepAliveS,
     },
   );
   edges.push(streams);
@@ -174,6 +174,17 @@ describe.runIf(edge)('native sink (the native edge)', () => {
     expect(queue).toBeGreaterThan(0);
     expect(queue).toBeLessThanOrEqual(256 * 1024);
     sink.abort?.();
+  });
+
+  it("gives every connection TCP keepalive when asked (the listening socket's option, inherited): a stream's client that vanishes is found", async () => {
+    const { opened, client, port } = await sinkAndClient(1 << 20, Promise.resolve(), 45);
+    await opened;
+    // ss shows a keepalive timer counting down from the idle time, in seconds.
+    const [timer] = tcpTimers(port, client.localPort);
+    expect(timer).toMatch(/^timer:\(keepalive,(4[0-5]|3\d)sec,0\)$/);
+    const plain = await sinkAndClient();
+    await plain.opened;
+    expect(tcpTimers(plain.port, plain.client.localPort)).toEqual(['']);
   });
 
   it('resets an aborted stream: nothing it queued stays in the kernel for a client that stopped reading', async () => {

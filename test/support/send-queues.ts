@@ -14,9 +14,14 @@ export function tcpStates(port: number, peerPort?: number): string[] {
   return connections(port, peerPort).map((cols) => cols[0] as string);
 }
 
-function connections(port: number, peerPort: number | undefined): string[][] {
+/** The timer `ss -o` shows for each (`timer:(keepalive,44sec,0)`, `timer:(on,…)`), or '' when none runs. */
+export function tcpTimers(port: number, peerPort?: number): string[] {
+  return connections(port, peerPort, ['-o']).map((cols) => cols.find((col) => col.startsWith('timer:')) ?? '');
+}
+
+function connections(port: number, peerPort: number | undefined, options: string[] = []): string[][] {
   const filter = peerPort === undefined ? `( sport = :${port} )` : `( sport = :${port} and dport = :${peerPort} )`;
-  const out = execFileSync('ss', ['-tnH', 'state', 'all', filter], { encoding: 'utf8' });
+  const out = execFileSync('ss', ['-tnH', ...options, 'state', 'all', filter], { encoding: 'utf8' });
   return out
     .split('\n')
     .map((line) => line.trim().split(/\s+/))
