@@ -14,12 +14,19 @@
 // and its writes, and no other system call: its socket options (TCP_NODELAY, TCP_NOTSENT_LOWAT,
 // TCP keepalive) are the listening socket's, which an accepted socket inherits.
 //
+// A stream's writes are batched (batch.c): the sends of a turn go to the kernel in one io_uring
+// submission, at the end of the turn (submit, called by JavaScript once its sinks have flushed)
+// or before anything else touches the connection, and before the event loop waits in any case.
+// Where io_uring is refused (an old kernel, a seccomp profile), each write is one send().
+//
 // Everything runs on the JavaScript thread (no threads, no locks): callbacks come from libuv's
 // poll phase through napi_make_callback, as Node's own I/O callbacks do.
 #define _GNU_SOURCE
 #define NAPI_VERSION 8
 #include <node_api.h>
 #include <uv.h>
+
+#include "batch.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -72,6 +79,7 @@ typedef struct conn {
   uint32_t gen;
   uint8_t state;
   uint8_t closing;
+  uint8_t batched; /* a send of it waits in the batch */
   uint32_t events; /* the epoll mask registered for it */
   double accepted_ms;
   size_t inbound;
@@ -212,6 +220,8 @@ static void conn_free(conn *c) {
  */
 static void conn_finish(conn *c, int reset) {
   if (c->closing) return;
+  /* Its descriptor's number must not be reused while a batched send names it. */
+  if (c->batched) batch_submit();
   pending_remove(c);
   c->closing = 1;
   edge *e = c->edge;
@@ -315,6 +325,30 @@ static int enqueue(conn *c, const char *data, size_t len) {
   c->tail = q;
   c->queued += len;
   return 0;
+}
+
+/** What became of a batched send: what the kernel did not take is queued, as a write does it. */
+static void on_batch_done(void *owner, const char *data, size_t len, ssize_t sent) {
+  conn *c = owner;
+  c->batched = 0;
+  if (sent == (ssize_t)len || c->closing) return;
+  if (sent < 0 && sent != -EAGAIN && sent != -EWOULDBLOCK) {
+    /* Failed: the poll sees the error and closes it (the close callback runs then). */
+    return;
+  }
+  size_t taken = sent > 0 ? (size_t)sent : 0;
+  if (enqueue(c, data + taken, len - taken) < 0) {
+    /* No memory for the rest: the stream cannot go on; the poll sees it shut and closes it. */
+    shutdown(c->fd, SHUT_RDWR);
+    return;
+  }
+  set_events(c);
+}
+
+/** Before the event loop waits: nothing batched is left unsent (JavaScript submits at the end of its turn; this is the backstop). */
+static void on_prepare(uv_prepare_t *handle) {
+  (void)handle;
+  batch_submit();
 }
 
 static void on_head_read(conn *c) {
@@ -559,6 +593,11 @@ static void connection_options(int fd, int keepalive) {
  * socket on a numeric address, polled for connections; returns [edge, port]. Errors are thrown
  * with their code (EADDRINUSE, EACCES, EADDRNOTAVAIL) as node:net's listen gives them.
  */
+/** Whether writes are to be batched (batch(false) before the first listen keeps io_uring unopened). */
+static int batch_wanted = 1;
+static uv_prepare_t prepare;
+static int prepare_started = 0;
+
 static napi_value js_listen(napi_env env, napi_callback_info info) {
   ARGS(7);
   int backlog = (int)arg_num(env, argv[2]);
@@ -587,6 +626,13 @@ static napi_value js_listen(napi_env env, napi_callback_info info) {
   }
   uv_loop_t *loop;
   napi_get_uv_event_loop(env, &loop);
+  if (batch_wanted) batch_open(on_batch_done);
+  if (!prepare_started) {
+    prepare_started = 1;
+    uv_prepare_init(loop, &prepare);
+    uv_prepare_start(&prepare, on_prepare);
+    uv_unref((uv_handle_t *)&prepare);
+  }
   int err = uv_poll_init(loop, &e->poll, e->epfd);
   if (err != 0) {
     close(e->epfd);
@@ -683,7 +729,10 @@ static napi_value js_stream(napi_env env, napi_callback_info info) {
   return num(env, 0);
 }
 
-/** Writes one buffer, or queues what the kernel does not take; returns the bytes queued here, or -1 when gone. */
+/**
+ * Writes one buffer (batched: it goes at submit), or queues what the kernel does not take; returns
+ * the bytes queued here, or -1 when gone.
+ */
 static napi_value js_write(napi_env env, napi_callback_info info) {
   ARGS(2);
   conn *c = conn_of(arg_num(env, argv[0]));
@@ -693,6 +742,12 @@ static napi_value js_write(napi_env env, napi_callback_info info) {
   if (napi_get_buffer_info(env, argv[1], &data, &len) != napi_ok) {
     napi_get_typedarray_info(env, argv[1], NULL, &len, &data, NULL, NULL);
   }
+  if (c->queued == 0 && !c->batched && batch_add(c->fd, data, len, c) == 0) {
+    c->batched = 1;
+    return num(env, 0);
+  }
+  /* Its batched bytes go first (what the kernel does not take of them is queued). */
+  if (c->batched) batch_submit();
   if (c->queued == 0) {
     ssize_t n;
     do n = send(c->fd, data, len, MSG_NOSIGNAL);
@@ -717,6 +772,7 @@ static napi_value js_write(napi_env env, napi_callback_info info) {
 static napi_value js_queued(napi_env env, napi_callback_info info) {
   ARGS(1);
   conn *c = conn_of(arg_num(env, argv[0]));
+  if (c && c->batched) batch_submit();
   return num(env, c ? (double)c->queued : -1);
 }
 
@@ -725,6 +781,8 @@ static napi_value js_end(napi_env env, napi_callback_info info) {
   ARGS(1);
   conn *c = conn_of(arg_num(env, argv[0]));
   if (!c) return num(env, -1);
+  /* The FIN follows every byte written. */
+  if (c->batched) batch_submit();
   c->state = ENDING;
   if (!c->head) shutdown(c->fd, SHUT_WR);
   return num(env, (double)c->queued);
@@ -793,6 +851,29 @@ static napi_value js_close_pending(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+/** submit(): hands the writes batched in this turn to the kernel (one system call). */
+static napi_value js_submit(napi_env env, napi_callback_info info) {
+  (void)env;
+  (void)info;
+  batch_submit();
+  return NULL;
+}
+
+/**
+ * batch(on): whether writes go through io_uring, batched (the default), or one send() each;
+ * returns whether they are batched (false where the kernel or a seccomp profile refuses io_uring).
+ */
+static napi_value js_batch(napi_env env, napi_callback_info info) {
+  ARGS(1);
+  bool on = true;
+  napi_get_value_bool(env, argv[0], &on);
+  batch_wanted = on;
+  if (on) batch_open(on_batch_done);
+  napi_value out;
+  napi_get_boolean(env, batch_set(on), &out);
+  return out;
+}
+
 /** now(): the clock connections are stamped with (ms). */
 static napi_value js_now(napi_env env, napi_callback_info info) {
   (void)info;
@@ -816,6 +897,8 @@ static napi_value init(napi_env env, napi_value exports) {
       {"pauses", NULL, js_pauses, NULL, NULL, NULL, napi_default, NULL},
       {"closePending", NULL, js_close_pending, NULL, NULL, NULL, napi_default, NULL},
       {"now", NULL, js_now, NULL, NULL, NULL, napi_default, NULL},
+      {"submit", NULL, js_submit, NULL, NULL, NULL, napi_default, NULL},
+      {"batch", NULL, js_batch, NULL, NULL, NULL, napi_default, NULL},
   };
   napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
   return exports;

@@ -175,6 +175,8 @@ const GATEWAY_VARIABLES = {
   TRUST_PROXY: { schema: bool.default(false) },
   /** Node, plain HTTP, one process: accept connections and read stream requests in the native edge (native/edge.c) when it is built. */
   NATIVE_EDGE: { schema: bool.default(true) },
+  /** The native edge's writes of a turn go to the kernel in one io_uring submission (where the kernel allows it), not one send() each. */
+  NATIVE_EDGE_IO_URING: { schema: bool.default(true) },
   /** Gateway processes sharing the port (Node): a count, or `auto` for one per core. */
   WORKERS: {
     schema: z

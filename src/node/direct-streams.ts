@@ -3,6 +3,7 @@ import { Socket } from 'node:net';
 import type { DirectRequest } from '../http/stream-shortcut.ts';
 import type { NativeEdgeModule } from './native-edge.ts';
 import type { NativeSink, NativeSinkSettings } from './native-sink.ts';
+import { afterSinksFlush } from './socket-sink.ts';
 import type { NativeBindings } from './socket-sink-opener.ts';
 
 /** The most a request head read directly may be (node:http's default limit is 16 KiB: a longer one goes to it). */
@@ -218,6 +219,8 @@ export function acceptNativeStreams(
   options: NativeStreamsOptions,
 ): NativeStreams {
   const streams = new Map<number, NativeSink>();
+  // A turn's writes leave together, once every sink has flushed.
+  afterSinksFlush(edge.submit);
   const settings: NativeSinkSettings = { edge, endGraceMs: options.endGraceMs, streams };
   const handOff = (id: number, chunk: Buffer | null) => {
     const fd = edge.release(id);

@@ -233,6 +233,8 @@ export async function startGateway(config: Config, overrides: GatewayOverrides =
   // primary reserved the port for them to share (SO_REUSEPORT); else they get node:cluster's.
   const reusePort = cluster.isWorker && process.env[REUSE_PORT_ENV] === '1';
   const edge = config.NATIVE_EDGE && (!cluster.isWorker || reusePort) ? loadNativeEdge() : undefined;
+  // Batched writes where the kernel allows io_uring (a seccomp profile may not): logged either way.
+  const writes = edge ? (edge.batch(config.NATIVE_EDGE_IO_URING) ? 'io_uring' : 'send') : undefined;
   const intercept = async (plain: HttpServer, port: number, host: string) => {
     if (!edge) {
       direct = interceptStreamRequests(plain, { serve: (req, socket) => shortcut(req, { direct: socket }), clientIp });
@@ -290,7 +292,7 @@ export async function startGateway(config: Config, overrides: GatewayOverrides =
   const host = config.HOST === '0.0.0.0' || config.HOST === '::' ? '127.0.0.1' : config.HOST;
   const scheme = config.TLS_CERT_FILE ? 'https' : 'http';
   const url = `${scheme}://${host.includes(':') ? `[${host}]` : host}:${port}`;
-  logger.info({ url, bus: busKind, edge: native ? 'native' : 'node:net' }, 'sse-relay listening');
+  logger.info({ url, bus: busKind, edge: native ? 'native' : 'node:net', ...(native && { writes }) }, 'sse-relay listening');
   // node:cluster tells the primary of a worker's own listen; an edge's, the worker says itself.
   if (native && cluster.isWorker) process.send?.({ type: EDGE_LISTENING, port });
   // Jobs stored before profiles are not read: say so (moving them is the operator's step, docs/operations/upgrading.md).

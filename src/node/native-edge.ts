@@ -35,8 +35,19 @@ export interface NativeEdgeModule {
   unlisten(listener: NativeListener): void;
   /** The connection is a stream's: polled for its end from now on. */
   stream(id: number): number;
-  /** Bytes queued in the edge after this write (0: all in the kernel), or -1 when the connection is gone. */
+  /**
+   * Bytes queued in the edge after this write (0: all in the kernel, or batched), or -1 when the
+   * connection is gone. Batched writes go to the kernel together at `submit` (or before anything
+   * else touches their connection, and before the event loop waits in any case).
+   */
   write(id: number, bytes: Uint8Array): number;
+  /** Hands the writes batched since the last call to the kernel, in one system call (io_uring). */
+  submit(): void;
+  /**
+   * Whether writes are batched through io_uring (the default) or sent one `send()` each; returns
+   * whether they are (false where the kernel or a seccomp profile refuses io_uring).
+   */
+  batch(on: boolean): boolean;
   queued(id: number): number;
   /** FIN once the queue is out; the client's close then runs `onClose`. */
   end(id: number): number;

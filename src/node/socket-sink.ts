@@ -30,11 +30,19 @@ export const COPY_MAX_BYTES = 16 * 1024;
 
 /** Sinks written to in this turn of the event loop (socket and native ones), flushed together once it is over. */
 let held: Array<{ flush(): void }> = [];
+/** What runs once they have (the native edge submits the writes it batched). */
+const afterFlush: Array<() => void> = [];
 
 function flushHeld(): void {
   const batch = held;
   held = [];
   for (const sink of batch) sink.flush();
+  for (const done of afterFlush) done();
+}
+
+/** Runs `done` every time the sinks written to in a turn have flushed (once, however often it is added). */
+export function afterSinksFlush(done: () => void): void {
+  if (!afterFlush.includes(done)) afterFlush.push(done);
 }
 
 /** Flushes `sink` once this turn of the event loop is over (one `setImmediate` for every sink written to in it). */

@@ -250,21 +250,26 @@ describe.each(EDGES.filter(([, start]) => start !== undefined))('%s on a node:ht
 });
 
 describe.each([
-  ['the native edge', 'true'],
-  ['node:net', 'false'],
-])('the stream shortcut in the gateway, on %s', (_name, nativeEdgeSetting) => {
+  ['the native edge, writes batched through io_uring', 'true', 'true'],
+  ['node:net', 'false', 'true'],
+  ['the native edge, writes one send() each', 'true', 'false'],
+])('the stream shortcut in the gateway, on %s', (_name, nativeEdgeSetting, ioUringSetting) => {
   let gw: TestGateway;
   let secured: TestGateway;
   beforeAll(async () => {
+    const settings = { NATIVE_EDGE: nativeEdgeSetting, NATIVE_EDGE_IO_URING: ioUringSetting };
     [gw, secured] = await Promise.all([
-      startTestGateway({ MAX_SUBSCRIBERS: '2', PUBLISHERS: `render:${'p'.repeat(32)}`, NATIVE_EDGE: nativeEdgeSetting }),
-      startTestGateway({ ...SECURED, NATIVE_EDGE: nativeEdgeSetting }),
+      startTestGateway({ MAX_SUBSCRIBERS: '2', PUBLISHERS: `render:${'p'.repeat(32)}`, ...settings }),
+      startTestGateway({ ...SECURED, ...settings }),
     ]);
-    const edge = nativeEdgeSetting === 'true' ? 'native' : 'node:net';
-    expect(gw.logs.some((line) => line.includes('"msg":"sse-relay listening"') && line.includes(`"edge":"${edge}"`))).toBe(true);
+    const listening = gw.logs.find((line) => line.includes('"msg":"sse-relay listening"')) ?? '';
+    if (nativeEdgeSetting === 'false') expect(listening).toContain('"edge":"node:net"');
+    else expect(listening).toContain(`"edge":"native","writes":"${ioUringSetting === 'true' ? 'io_uring' : 'send'}"`);
   });
   afterAll(async () => {
     await Promise.all([gw.close(), secured.close()]);
+    // Batching is the process's: back to the default for what runs next.
+    nativeEdge?.batch(true);
   });
 
   const portOf = (g: TestGateway) => Number(new URL(g.url).port);

@@ -1,6 +1,6 @@
 import { createServer } from 'node:http';
 import { type Socket, connect } from 'node:net';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { SubscriberSink } from '../../src/core/fanout/hub.ts';
 import { SSE_HEADERS } from '../../src/core/fanout/sse.ts';
 import { type NativeStreams, acceptNativeStreams } from '../../src/node/direct-streams.ts';
@@ -79,7 +79,16 @@ async function fillUntilRefused(sink: SubscriberSink, frameBytes: number): Promi
   return accepted;
 }
 
-describe.runIf(edge)('native sink (the native edge)', () => {
+describe.runIf(edge).each([
+  { writes: 'batched through io_uring', batched: true },
+  { writes: 'one send() each', batched: false },
+])('native sink (the native edge, writes $writes)', ({ batched }) => {
+  beforeAll(() => {
+    // This machine's kernel allows io_uring: the batched variant must really batch.
+    expect(edge?.batch(batched)).toBe(batched);
+  });
+  afterAll(() => edge?.batch(true));
+
   it('sends the SSE head, then each write as one HTTP chunk, and ends with the last chunk and a FIN', async () => {
     const { opened, client, received } = await sinkAndClient();
     const { sink, closes } = await opened;
@@ -98,6 +107,23 @@ describe.runIf(edge)('native sink (the native edge)', () => {
     const chunk = `${frame.byteLength.toString(16)}\r\n${Buffer.from(frame).toString('latin1')}\r\n`;
     expect(received().slice(head.length + 4)).toBe(`d\r\nretry: 2000\n\n\r\n${chunk}${chunk}0\r\n\r\n`);
     expect(closes()).toBe(1);
+  });
+
+  it('delivers a turn of many writes, one longer than a copy (a replay), whole and in order, and the FIN after them', async () => {
+    const { opened, client, received } = await sinkAndClient(8 << 20);
+    const { sink } = await opened;
+    const ended = new Promise<void>((resolve) => client.once('end', () => resolve()));
+    const frames = [
+      ...Array.from({ length: 300 }, (_, i) => encoder.encode(`id: ${i}\ndata: ${'r'.repeat(i)}\n\n`)),
+      encoder.encode(`id: big\ndata: ${'b'.repeat(200_000)}\n\n`),
+      encoder.encode('id: last\ndata: z\n\n'),
+    ];
+    for (const frame of frames) expect(sink.write(frame)).toBe(true);
+    sink.end();
+    await ended;
+    const body = received().slice(received().indexOf('\r\n\r\n') + 4);
+    const expected = frames.map((frame) => `${frame.byteLength.toString(16)}\r\n${Buffer.from(frame).toString('latin1')}\r\n`).join('');
+    expect(body).toBe(`${expected}0\r\n\r\n`);
   });
 
   it('runs the disconnect path once when the client goes away, and refuses later writes', async () => {
