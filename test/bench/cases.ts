@@ -4,7 +4,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { IpcPeer } from './ipc.ts';
 import { type Nchan, startNchan } from './nchan.ts';
-import { type Managed, descendants, sampleProcess, startProcess, stopProcess, waitForHttp } from './procs.ts';
+import { type Managed, TICKS_PER_S, descendants, sampleProcess, startProcess, stopProcess, waitForHttp } from './procs.ts';
 import { freePort } from '../support/free-port.ts';
 import type { Row } from './report.ts';
 import { workerDoRows } from './worker-do.ts';
@@ -69,6 +69,18 @@ export function sample(target: Target): { cpuS: number; rssKB: number } {
     rssKB += one.rssKB;
   }
   return { cpuS, rssKB };
+}
+
+/** Waits (up to 5 s) until the server's process tree has spent at most one clock tick in 200 ms. */
+async function untilIdle(target: Target): Promise<void> {
+  const deadline = performance.now() + 5000;
+  let before = sample(target).cpuS;
+  while (performance.now() < deadline) {
+    await sleep(200);
+    const now = sample(target).cpuS;
+    if (now - before <= 1 / TICKS_PER_S) return;
+    before = now;
+  }
 }
 
 /** Attaches `strace -c -f` to the server's processes; its summary lands in `dir` when stopped. */
@@ -446,6 +458,9 @@ const AS_STARTED = { LOG_LEVEL: 'info' };
 async function connectCost(ctx: BenchContext, name: string, target: Target, n: number): Promise<Row> {
   const lone = ctx.quick ? 50 : 150;
   const { ids, paths } = await target.create(1);
+  // What creating the job set going (the gateway reads its upstream stream's first events) is the
+  // job's cost, not its subscribers': the window opens once the server is idle again.
+  await untilIdle(target);
   // BENCH_STRACE: the syscalls of the connect phase (it slows the server: its CPU figures are not comparable then).
   const strace = ctx.straceDir ? startStrace(ctx.straceDir, `${name}-${target.server}-connect`, target.pids) : undefined;
   const start = sample(target);

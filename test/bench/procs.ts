@@ -79,7 +79,7 @@ export interface ProcSample {
   rssKB: number;
 }
 
-const TICKS_PER_S = 100;
+export const TICKS_PER_S = 100;
 
 export function sampleProcess(pid: number, withChildren = false): ProcSample {
   let cpuS = 0;
