@@ -134,5 +134,8 @@ export function createRedactor(secrets: readonly (string | undefined)[]): (text:
     return changed ? JSON.stringify(result) : text;
   }
 
+  // The pattern is compiled on its first runs (to bytecode, then to machine code, for one-byte and
+  // for two-byte text): ~15 ms for a few secrets, which would otherwise land on the first requests.
+  for (const sample of ['compile', 'compile\u2026']) for (let i = 0; i < 3; i++) sample.replace(pattern, REDACTED);
   return (text) => redactText(text, 0);
 }
