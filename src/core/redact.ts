@@ -94,8 +94,12 @@ export function createRedactor(secrets: readonly (string | undefined)[]): (text:
   const list = secretList(secrets);
   if (list.length === 0) return (text) => text;
   const pattern = new RegExp(list.map(secretPattern).join('|'), 'g');
+  // The shortest text any form of a secret can be (as is, or a base64 fragment; every other form
+  // is longer): shorter text holds none, nor does any JSON it decodes to (decoding only shortens).
+  const shortest = Math.min(...list.flatMap((secret) => [secret.length, ...base64Fragments(secret).map((f) => f.length)]));
 
   function redactText(text: string, nesting: number): string {
+    if (text.length < shortest) return text;
     const out = text.replace(pattern, REDACTED);
     // Only a backslash escape can hide a secret from the pattern above in JSON text.
     if (nesting >= MAX_NESTED_JSON || !out.includes('\\')) return out;

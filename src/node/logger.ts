@@ -3,7 +3,8 @@ import type { Logger } from '../core/logger.ts';
 
 function scrub(fields: Record<string, unknown>, redact: (text: string) => string): Record<string, unknown> {
   const out: Record<string, unknown> = {};
-  for (const [key, value] of Object.entries(fields)) {
+  for (const key in fields) {
+    const value = fields[key];
     if (typeof value === 'string') out[key] = redact(value);
     else if (value instanceof Error) out[key] = redact(value.message);
     else if (typeof value === 'object' && value !== null) out[key] = scrubObject(value, redact);

@@ -77,6 +77,14 @@ describe('createRedactor: what a consumer would decode, not only the bytes', () 
     expect(proto).toBe(`{"__proto__":{"a":"\\u0041"},"b":"${REDACTED}"}`);
   });
 
+  it('redacts a text exactly as long as the shortest secret, and leaves shorter text alone', () => {
+    const short = createRedactor(['k3y!', 'a-much-longer-secret']);
+    expect(short('k3y!')).toBe(REDACTED);
+    expect(short('%6B3y!')).toBe(REDACTED);
+    expect(short('k3y')).toBe('k3y');
+    expect(short('"\\u006b3y!"')).not.toContain('k3y!');
+  });
+
   it('leaves text without a secret exactly as it was (no re-serialisation), escapes and all', () => {
     for (const text of [
       '{"event":"x","seq":1,"ts":"12:00:00.000"}',
