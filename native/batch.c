@@ -148,16 +148,21 @@ static const char *arena_copy(const void *data, size_t len) {
   return copy;
 }
 
-/** Empties the arena, keeping one block for the next batch. */
+/** Empties the arena, keeping one block of the usual size for the next batch (a larger one, made for one long write, is freed). */
 static void arena_reset(void) {
-  block *b = ring.arena;
-  if (!b) return;
-  while (b->next) {
+  block *keep = NULL;
+  for (block *b = ring.arena; b;) {
     block *next = b->next;
-    b->next = next->next;
-    free(next);
+    if (!keep && b->size == ARENA_BLOCK) {
+      keep = b;
+      keep->next = NULL;
+      keep->used = 0;
+    } else {
+      free(b);
+    }
+    b = next;
   }
-  b->used = 0;
+  ring.arena = keep;
   ring.last_src = NULL;
   ring.last_copy = NULL;
   ring.last_len = 0;
