@@ -588,16 +588,17 @@ static void connection_options(int fd, int keepalive) {
   }
 }
 
+/** Whether writes are to be batched (batch(false) before the first listen keeps io_uring unopened). */
+static int batch_wanted = 1;
+/** The backstop that submits what is batched before the event loop waits (one for the process). */
+static uv_prepare_t prepare;
+static int prepare_started = 0;
+
 /**
  * listen(address, port, backlog, reusePort, keepAliveSeconds, onHead, onClose): a listening
  * socket on a numeric address, polled for connections; returns [edge, port]. Errors are thrown
  * with their code (EADDRINUSE, EACCES, EADDRNOTAVAIL) as node:net's listen gives them.
  */
-/** Whether writes are to be batched (batch(false) before the first listen keeps io_uring unopened). */
-static int batch_wanted = 1;
-static uv_prepare_t prepare;
-static int prepare_started = 0;
-
 static napi_value js_listen(napi_env env, napi_callback_info info) {
   ARGS(7);
   int backlog = (int)arg_num(env, argv[2]);
