@@ -116,15 +116,14 @@ int batch_open(batch_done_fn done) {
   return 0;
 }
 
-int batch_enabled(void) { return ring.fd >= 0 && !ring.off; }
+/** Whether sends are batched (the ring is up and not switched off). */
+static int batch_enabled(void) { return ring.fd >= 0 && !ring.off; }
 
 int batch_set(int on) {
   batch_submit();
   ring.off = !on;
   return batch_enabled();
 }
-
-unsigned batch_pending(void) { return ring.count; }
 
 /** A copy of `data` in the arena, or NULL without memory. */
 static const char *arena_copy(const void *data, size_t len) {

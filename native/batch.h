@@ -11,12 +11,8 @@ typedef void (*batch_done_fn)(void *owner, const char *data, size_t len, ssize_t
 
 /** Sets the ring up (once): 0, or -errno where the kernel or a seccomp profile refuses io_uring. */
 int batch_open(batch_done_fn done);
-/** Whether sends are batched (the ring is up and not switched off). */
-int batch_enabled(void);
-/** Switches batching off (or back on, if the ring is up); returns batch_enabled(). Submits first. */
+/** Switches batching off (or back on, if the ring is up); returns whether sends are batched. Submits first. */
 int batch_set(int on);
-/** Sends queued and not yet submitted. */
-unsigned batch_pending(void);
 /**
  * Queues a send of a copy of `data` to `fd` (the same bytes as the previous send are copied once);
  * `owner` comes back through the done function. A full ring is submitted first. Returns 0, or -1
