@@ -1,3 +1,5 @@
+// First: V8's tiering is set before any other module runs.
+import './v8-tuning.ts';
 import cluster from 'node:cluster';
 import { type Config, ConfigError } from '../config.ts';
 import { errorMessage } from '../core/errors.ts';
