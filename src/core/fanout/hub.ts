@@ -61,6 +61,8 @@ interface View {
   readonly subscribers: Set<SubscriberSink>;
   /** Subscribers that resumed past what this hub has seen: they join once it catches up. */
   readonly ahead: Map<SubscriberSink, number>;
+  /** The last replay written in one piece, until the next event (see replayBytes). */
+  replay: { items: Delivery[]; bytes: Uint8Array } | null;
 }
 
 /** The uniform path's style: no `event:` names, gap frames, 204 when finished. */
@@ -120,6 +122,7 @@ export class JobHub {
       frames: [],
       subscribers: new Set(),
       ahead: new Map(),
+      replay: null,
     }));
   }
 
@@ -284,6 +287,7 @@ export class JobHub {
     for (const view of this.views) {
       const frame = encodeStyled(view.style, event.seq, event.data);
       view.frames.push(frame);
+      view.replay = null;
       if (drop > 0) view.frames.splice(0, drop);
       if (gap && !view.style.noGapFrames) stats.bytesSent += this.broadcastTo(view, gap) * gap.frame.byteLength;
       if (view.ahead.size > 0) this.admitCaughtUp(view, event);
@@ -394,7 +398,7 @@ export class JobHub {
     const replayed = view.frames.length - start;
     if (items.length > 0) {
       // One write for a plain sink; one per event for a sink that frames events itself.
-      const bytes = sink.writeEvent ? null : concat(items);
+      const bytes = sink.writeEvent ? null : replayBytes(view, items);
       const written = bytes ? sink.write(bytes) : items.every((item) => send(sink, item));
       if (!written) {
         this.drop(view, sink);
@@ -498,6 +502,21 @@ function firstAfter(seqs: readonly number[], since: number): number {
     else hi = mid;
   }
   return lo;
+}
+
+/**
+ * A replay's frames in one piece: the same bytes as the view's last replay when it was of the same
+ * frames (a crowd joining at once, a reconnect storm resuming from one point), so they are joined
+ * once and every sink's write sees bytes it has seen before.
+ */
+function replayBytes(view: View, items: Delivery[]): Uint8Array {
+  if (items.length === 1) return (items[0] as Delivery).frame;
+  const last = view.replay;
+  if (last !== null && last.items.length === items.length && last.items.every((item, i) => item.frame === items[i]?.frame))
+    return last.bytes;
+  const bytes = concat(items);
+  view.replay = { items, bytes };
+  return bytes;
 }
 
 function concat(items: Delivery[]): Uint8Array {

@@ -96,6 +96,41 @@ describe('JobHub', () => {
     expect(seen[2]?.[0]).toBe(seen[0]?.[0]);
   });
 
+  it('joins a replay once for every subscriber resuming from the same point, and anew once an event has come', async () => {
+    const bus = createMemoryBus(retention);
+    for (let seq = 0; seq < 3; seq++) await bus.append('j', ev(seq));
+    const hub = new JobHub('j', bus, 100);
+    await hub.ready();
+    const first: Uint8Array[] = [];
+    const collect = (list: Uint8Array[]): SubscriberSink => ({
+      write: (b) => {
+        list.push(b);
+        return true;
+      },
+      end() {},
+    });
+    const lists = [first, [], []] as Uint8Array[][];
+    for (const list of lists) hub.attach(collect(list), -1);
+    expect(decoder.decode(first[0])).toContain('id: 0\n');
+    expect(decoder.decode(first[0])).toContain('id: 2\n');
+    for (const list of lists) expect(list[0]).toBe(first[0]);
+    // Another resume point: its own bytes, not the last replay's.
+    const fromOne: Uint8Array[] = [];
+    hub.attach(collect(fromOne), 0);
+    expect(decoder.decode(fromOne[0])).not.toContain('id: 0\n');
+    expect(decoder.decode(fromOne[0])).toContain('id: 1\n');
+    const again: Uint8Array[] = [];
+    hub.attach(collect(again), -1);
+    expect(again[0]).not.toBe(first[0]);
+    expect(again[0]).toEqual(first[0]);
+    // A new event: the next replay from the start has it.
+    await bus.append('j', ev(3));
+    const later: Uint8Array[] = [];
+    hub.attach(collect(later), -1);
+    expect(decoder.decode(later[0])).toContain('id: 3\n');
+    expect(decoder.decode(first[0])).not.toContain('id: 3\n');
+  });
+
   it('drops duplicate and out-of-order live events', async () => {
     const bus = createMemoryBus(retention);
     const hub = new JobHub('j', bus, 100);
