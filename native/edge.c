@@ -734,14 +734,73 @@ static napi_value js_stream(napi_env env, napi_callback_info info) {
  * Writes one buffer (batched: it goes at submit), or queues what the kernel does not take; returns
  * the bytes queued here, or -1 when gone.
  */
+/** The most parts one write takes (the head, retry and a replay's chunks are three or four). */
+#define WRITE_PARTS 8
+/** Parts of one write gathered here (a turn's writes of one connection come to COPY_MAX_BYTES at most). */
+static char gather_buf[64 * 1024];
+
+/**
+ * Where part `v` of a write is: a Buffer's or typed array's bytes, or a string's (latin1, as
+ * Buffer.from(text, 'latin1') has them) copied to `scratch` (which has `room` bytes). Returns its
+ * length, or (size_t)-1 when it is neither or does not fit.
+ */
+static size_t part_of(napi_env env, napi_value v, const char **data, char *scratch, size_t room) {
+  napi_valuetype type;
+  napi_typeof(env, v, &type);
+  if (type == napi_string) {
+    size_t len = 0;
+    if (napi_get_value_string_latin1(env, v, NULL, 0, &len) != napi_ok || len >= room) return (size_t)-1;
+    napi_get_value_string_latin1(env, v, scratch, room, &len);
+    *data = scratch;
+    return len;
+  }
+  void *bytes = NULL;
+  size_t len = 0;
+  if (napi_get_buffer_info(env, v, &bytes, &len) != napi_ok &&
+      napi_get_typedarray_info(env, v, NULL, &len, &bytes, NULL, NULL) != napi_ok)
+    return (size_t)-1;
+  *data = bytes;
+  return len;
+}
+
+/**
+ * write(id, ...parts): parts (Buffers, typed arrays or latin1 strings, at most WRITE_PARTS) go
+ * out as one write, in order. Returns bytes queued in the edge after it (0: all in the kernel, or
+ * batched), or -1 when the connection is gone.
+ */
 static napi_value js_write(napi_env env, napi_callback_info info) {
-  ARGS(2);
+  size_t argc = WRITE_PARTS + 1;
+  napi_value argv[WRITE_PARTS + 1];
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  if (argc < 2 || argc > WRITE_PARTS + 1) {
+    napi_throw_range_error(env, NULL, "write takes an id and 1 to 8 parts");
+    return NULL;
+  }
   conn *c = conn_of(arg_num(env, argv[0]));
   if (!c || c->state == ENDING) return num(env, -1);
-  void *data;
+  const char *data;
   size_t len;
-  if (napi_get_buffer_info(env, argv[1], &data, &len) != napi_ok) {
-    napi_get_typedarray_info(env, argv[1], NULL, &len, &data, NULL, NULL);
+  if (argc == 2) {
+    len = part_of(env, argv[1], &data, gather_buf, sizeof gather_buf);
+    if (len == (size_t)-1) {
+      napi_throw_type_error(env, NULL, "a part is bytes, or text of at most 64 KiB");
+      return NULL;
+    }
+  } else {
+    /* Gathered into one copy: strings straight into their place. */
+    len = 0;
+    for (size_t i = 1; i < argc; i++) {
+      const char *part;
+      size_t room = sizeof gather_buf - len;
+      size_t n = part_of(env, argv[i], &part, gather_buf + len, room);
+      if (n == (size_t)-1 || n > room) {
+        napi_throw_type_error(env, NULL, "parts are bytes or text, at most 64 KiB together");
+        return NULL;
+      }
+      if (part != gather_buf + len) memcpy(gather_buf + len, part, n);
+      len += n;
+    }
+    data = gather_buf;
   }
   if (c->queued == 0 && !c->batched && batch_add(c->fd, data, len, c) == 0) {
     c->batched = 1;
@@ -761,7 +820,7 @@ static napi_value js_write(napi_env env, napi_callback_info info) {
       n = 0;
     }
     if ((size_t)n == len) return num(env, 0);
-    data = (char *)data + n;
+    data += n;
     len -= (size_t)n;
   }
   if (enqueue(c, data, len) < 0) return num(env, -1);

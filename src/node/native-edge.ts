@@ -36,11 +36,13 @@ export interface NativeEdgeModule {
   /** The connection is a stream's: polled for its end from now on. */
   stream(id: number): number;
   /**
-   * Bytes queued in the edge after this write (0: all in the kernel, or batched), or -1 when the
-   * connection is gone. Batched writes go to the kernel together at `submit` (or before anything
-   * else touches their connection, and before the event loop waits in any case).
+   * Writes `parts` (bytes, or text as latin1; at most 8, together at most 64 KiB unless one part
+   * alone) as one write. Returns bytes queued in the edge after it (0: all in the kernel, or
+   * batched), or -1 when the connection is gone. Batched writes go to the kernel together at
+   * `submit` (or before anything else touches their connection, and before the event loop waits
+   * in any case).
    */
-  write(id: number, bytes: Uint8Array): number;
+  write(id: number, ...parts: Array<Uint8Array | string>): number;
   /** Hands the writes batched since the last call to the kernel, in one system call (io_uring). */
   submit(): void;
   /**

@@ -2,6 +2,9 @@ import type { SubscriberSink } from '../core/fanout/hub.ts';
 import type { NativeEdgeModule } from './native-edge.ts';
 import { COPY_MAX_BYTES, CRLF, LAST_CHUNK, type SocketSinkInit, flushAfterTurn, httpChunk, streamHead } from './socket-sink.ts';
 
+/** The most parts the edge takes in one write (native/edge.c, WRITE_PARTS). */
+const WRITE_PARTS = 8;
+
 /** What every native sink of an edge shares. */
 export interface NativeSinkSettings {
   edge: NativeEdgeModule;
@@ -23,7 +26,8 @@ export class NativeSink implements SubscriberSink {
   private readonly maxQueuedBytes: number;
   private readonly onClose: () => void;
   private readonly settings: NativeSinkSettings;
-  private first: Uint8Array | null;
+  /** What this turn wrote, in order: the head (text, latin1) leads the first turn's. */
+  private first: Uint8Array | string | null;
   private more: Uint8Array[] | null = null;
   private heldBytes: number;
   private closed = false;
@@ -35,9 +39,10 @@ export class NativeSink implements SubscriberSink {
     this.onClose = init.onClose;
     this.settings = settings;
     settings.streams.set(id, this);
-    // The head leaves with the first frames (retry, replay) in one write at the end of this turn.
+    // The head leaves with the first frames (retry, replay) in one write at the end of this turn,
+    // gathered by the edge: no Buffer is made for it here.
     this.first = streamHead(init.headers, true);
-    this.heldBytes = this.first.byteLength;
+    this.heldBytes = this.first.length;
     flushAfterTurn(this);
     if (settings.edge.stream(id) < 0) queueMicrotask(() => this.gone());
   }
@@ -79,11 +84,11 @@ export class NativeSink implements SubscriberSink {
       edge.write(this.id, first);
       return;
     }
-    let total = first.byteLength;
+    let total = typeof first === 'string' ? first.length : first.byteLength;
     for (const chunk of more) total += chunk.byteLength;
-    if (total <= COPY_MAX_BYTES) {
-      // One copy and one write (the head, retry and a short replay; or a turn's few frames).
-      edge.write(this.id, Buffer.concat([first, ...more], total));
+    if (total <= COPY_MAX_BYTES && more.length < WRITE_PARTS) {
+      // One write, gathered by the edge (the head, retry and a short replay; or a turn's few frames).
+      edge.write(this.id, first, ...more);
       return;
     }
     edge.write(this.id, first);

@@ -101,13 +101,13 @@ function httpDate(): string {
 }
 
 /** A stream's response head as node:http would write it for a connection it then closes. */
-export function streamHead(headers: Record<string, string>, chunked: boolean): Buffer {
+export function streamHead(headers: Record<string, string>, chunked: boolean): string {
   let head = 'HTTP/1.1 200 OK\r\n';
   // The connection closes with the stream: that is the one Connection header.
   for (const name in headers) if (name.toLowerCase() !== 'connection') head += `${name}: ${headers[name]}\r\n`;
   head += `Date: ${httpDate()}\r\nConnection: close\r\n`;
   if (chunked) head += 'Transfer-Encoding: chunked\r\n';
-  return Buffer.from(`${head}\r\n`, 'latin1');
+  return `${head}\r\n`;
 }
 
 /**
@@ -194,14 +194,14 @@ export class SocketSink implements SubscriberSink {
     let head: Buffer | null = null;
     if (res === null) {
       this.chunked = true;
-      head = streamHead(this.headers as Record<string, string>, true);
+      head = Buffer.from(streamHead(this.headers as Record<string, string>, true), 'latin1');
       this.detached = true;
       this.own(socket);
     } else if (detach && req !== null) {
       // The head is ours: it leaves with the first frames (retry, replay) in one write, and node:http,
       // which lets go of the connection, never formats it.
       this.chunked = req.httpVersionMajor > 1 || (req.httpVersionMajor === 1 && req.httpVersionMinor >= 1);
-      head = streamHead(this.headers as Record<string, string>, this.chunked);
+      head = Buffer.from(streamHead(this.headers as Record<string, string>, this.chunked), 'latin1');
       this.detached = true;
       // Not while node:http's parser may still be running on this socket (the request can be routed synchronously).
       setImmediate(() => this.detach());

@@ -35,7 +35,12 @@ interface Opened {
 }
 
 /** An edge whose every stream request becomes a native sink; resolves with the first one and a raw client. */
-async function sinkAndClient(maxQueuedBytes = 1 << 20, decided: Promise<void> = Promise.resolve(), keepAliveS = 0) {
+async function sinkAndClient(
+  maxQueuedBytes = 1 << 20,
+  decided: Promise<void> = Promise.resolve(),
+  keepAliveS = 0,
+  headers: Record<string, string> = SSE_HEADERS,
+) {
   if (!edge) throw new Error('the native edge is not built (npm install)');
   const sinks = createSocketSinks();
   let resolveOpened!: (opened: Opened) => void;
@@ -48,7 +53,7 @@ async function sinkAndClient(maxQueuedBytes = 1 << 20, decided: Promise<void> = 
       async serve(_req, context) {
         await decided;
         let closes = 0;
-        const result = sinks.open({ headers: { ...SSE_HEADERS }, maxQueuedBytes, onClose: () => void closes++ }, context);
+        const result = sinks.open({ headers: { ...headers }, maxQueuedBytes, onClose: () => void closes++ }, context);
         if (!result) throw new Error('no sink for a native connection');
         resolveOpened({ sink: result.sink, closes: () => closes, id: context.native });
         return true;
@@ -107,6 +112,37 @@ describe.runIf(edge).each([
     const chunk = `${frame.byteLength.toString(16)}\r\n${Buffer.from(frame).toString('latin1')}\r\n`;
     expect(received().slice(head.length + 4)).toBe(`d\r\nretry: 2000\n\n\r\n${chunk}${chunk}0\r\n\r\n`);
     expect(closes()).toBe(1);
+  });
+
+  it('writes the head as latin1, byte for byte, in one write with the frames of its turn', async () => {
+    const { opened, client, received } = await sinkAndClient(1 << 20, Promise.resolve(), 0, { ...SSE_HEADERS, 'X-Note': 'café ÿ' });
+    const { sink } = await opened;
+    const ended = new Promise<void>((resolve) => client.once('end', () => resolve()));
+    const frames = Array.from({ length: 9 }, (_, i) => encoder.encode(`id: ${i}\ndata: ${i}\n\n`));
+    // Up to eight parts (the head and seven chunks) leave as one write, more one by one: all arrive whole and in order.
+    for (const frame of frames.slice(0, 7)) expect(sink.write(frame)).toBe(true);
+    await new Promise((resolve) => setImmediate(resolve));
+    for (const frame of frames.slice(7)) expect(sink.write(frame)).toBe(true);
+    sink.end();
+    await ended;
+    const bytes = Buffer.from(received(), 'latin1');
+    expect(bytes.includes(Buffer.from([0x63, 0x61, 0x66, 0xe9, 0x20, 0xff]))).toBe(true);
+    const body = received().slice(received().indexOf('\r\n\r\n') + 4);
+    const expected = frames.map((frame) => `${frame.byteLength.toString(16)}\r\n${Buffer.from(frame).toString('latin1')}\r\n`).join('');
+    expect(body).toBe(`${expected}0\r\n\r\n`);
+  });
+
+  it('refuses a write of no parts, of more than eight, or of a part that is neither bytes nor text, with a clear error', async () => {
+    const { opened } = await sinkAndClient();
+    const { id } = await opened;
+    const write = edge?.write as (...args: unknown[]) => number;
+    const part = encoder.encode('x');
+    expect(() => write(id)).toThrow(/1 to 8 parts/);
+    expect(() => write(id, ...Array.from({ length: 9 }, () => part))).toThrow(/1 to 8 parts/);
+    expect(() => write(id, 42)).toThrow(/bytes, or text/);
+    expect(() => write(id, part, { not: 'bytes' })).toThrow(/bytes or text/);
+    expect(() => write(id, 'x'.repeat(70_000))).toThrow(/bytes, or text/);
+    expect(write(id, part, 'y')).toBe(0);
   });
 
   it('delivers a turn of many writes, one longer than a copy (a replay), whole and in order, and the FIN after them', async () => {
