@@ -24,7 +24,9 @@ export function logRequest(
   start: number,
   ip: string,
 ): void {
-  logger.info({ reqId, method, path, status, ms: Math.round((performance.now() - start) * 10) / 10, ip }, 'request');
+  const ms = Math.round((performance.now() - start) * 10) / 10;
+  if (logger.request) logger.request(reqId, method, path, status, ms, ip);
+  else logger.info({ reqId, method, path, status, ms, ip }, 'request');
 }
 
 /** Sets the request's id (requestIdOf) for the log and echoes it in `X-Request-Id`. */

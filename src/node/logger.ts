@@ -43,6 +43,10 @@ export function createNodeLogger(options: {
   );
   const { redact } = options;
   const written = stdout?.written ?? (() => undefined);
+  const destination = options.destination ?? (stdout?.destination as pino.DestinationStream);
+  // What pino writes after `time` on every line: the base fields, serialized once.
+  const bound = (base as unknown as Record<symbol, string>)[pino.symbols.chindingsSym];
+  const text = (value: string) => jsonString(redact(value));
   // A line below the level costs nothing: not even its redaction.
   const at =
     (level: 'debug' | 'info' | 'warn' | 'error') =>
@@ -51,7 +55,29 @@ export function createNodeLogger(options: {
       base[level](scrub(fields, redact), redact(message));
       written();
     };
-  return { debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') };
+  return {
+    debug: at('debug'),
+    info: at('info'),
+    warn: at('warn'),
+    error: at('error'),
+    // pino's own line for these fields (level, time, base fields, fields in order, msg), built directly.
+    request(reqId, method, path, status, ms, ip) {
+      if (!base.isLevelEnabled('info')) return;
+      const id = reqId === undefined ? '' : `,"reqId":${text(reqId)}`;
+      destination.write(
+        `{"level":30,"time":${Date.now()}${bound}${id},"method":${text(method)},"path":${text(path)},"status":${status},"ms":${ms},"ip":${text(ip)},"msg":"request"}\n`,
+      );
+      written();
+    },
+  };
+}
+
+/** Printable ASCII but `"` and `\`: JSON text as it is. */
+const PLAIN_JSON_TEXT = /^[\x20\x21\x23-\x5b\x5d-\x7e]*$/;
+
+/** `value` as a JSON string. */
+function jsonString(value: string): string {
+  return PLAIN_JSON_TEXT.test(value) ? `"${value}"` : JSON.stringify(value);
 }
 
 /** Bytes of log lines gathered before they are written to stdout. */
