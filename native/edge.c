@@ -372,8 +372,8 @@ static void on_head_read(conn *c) {
   napi_open_handle_scope(env, &scope);
   napi_value argv[3];
   napi_create_double(env, conn_id(c), &argv[0]);
-  void *data;
-  napi_create_buffer_copy(env, (size_t)n, read_buf, &data, &argv[1]);
+  /* Text, one character a byte: what the head is read as, without a Buffer. */
+  napi_create_string_latin1(env, read_buf, (size_t)n, &argv[1]);
   napi_create_string_latin1(env, addr, NAPI_AUTO_LENGTH, &argv[2]);
   call_js(e, e->on_head, 3, argv);
   napi_close_handle_scope(env, scope);

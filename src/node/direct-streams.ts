@@ -10,7 +10,7 @@ import type { NativeBindings } from './socket-sink-opener.ts';
 const MAX_HEAD_BYTES = 8 * 1024;
 /** A connection that has sent nothing for this long goes to node:http, whose headersTimeout then applies. */
 export const FIRST_BYTES_WAIT_MS = 10_000;
-const HEAD_END = Buffer.from('\r\n\r\n', 'latin1');
+const HEAD_END = '\r\n\r\n';
 /** The only requests read here: `GET`s in HTTP/1.1 (everything else goes to node:http untouched). */
 const REQUEST_PREFIX = 'GET /';
 const VERSION_SUFFIX = ' HTTP/1.1';
@@ -22,12 +22,13 @@ const HEADER_LINE = /^([!#$%&'*+\-.^_`|~0-9A-Za-z]+):[ \t]*([\t\x20-\x7e]*?)[ \t
 const NOT_HERE = new Set(['content-length', 'transfer-encoding', 'upgrade', 'expect']);
 
 /**
- * Reads one request head: a `GET` in HTTP/1.1 that is all of `chunk`, with a plain target, unique header names, a Host and nothing that means a body.
- * Anything else, however valid, gives undefined: node:http then parses the same bytes.
+ * Reads one request head: a `GET` in HTTP/1.1 that is all of `bytes` (as latin1 text: one
+ * character a byte), with a plain target, unique header names, a Host and nothing that means a
+ * body. Anything else, however valid, gives undefined: node:http then parses the same bytes.
  */
-export function parseDirectHead(chunk: Buffer): { path: string; query: Map<string, string>; headers: Map<string, string> } | undefined {
-  if (chunk.length > MAX_HEAD_BYTES || chunk.indexOf(HEAD_END) !== chunk.length - 4) return undefined;
-  const head = chunk.toString('latin1', 0, chunk.length - 4);
+export function parseDirectHead(bytes: string): { path: string; query: Map<string, string>; headers: Map<string, string> } | undefined {
+  if (bytes.length > MAX_HEAD_BYTES || bytes.indexOf(HEAD_END) !== bytes.length - 4) return undefined;
+  const head = bytes.slice(0, -4);
   if (!head.startsWith(REQUEST_PREFIX)) return undefined;
   const lines = head.split('\r\n');
   const line = lines[0] as string;
@@ -125,7 +126,7 @@ export function interceptStreamRequests(server: Server, options: DirectStreamsOp
   function onFirstData(this: Socket, chunk: Buffer): void {
     this.pause();
     this.removeListener('data', onFirstData);
-    const parsed = parseDirectHead(chunk);
+    const parsed = parseDirectHead(chunk.toString('latin1'));
     if (!parsed) {
       handOff(this, chunk);
       return;
@@ -222,16 +223,16 @@ export function acceptNativeStreams(
   // A turn's writes leave together, once every sink has flushed.
   afterSinksFlush(edge.submit);
   const settings: NativeSinkSettings = { edge, endGraceMs: options.endGraceMs, streams };
-  const handOff = (id: number, chunk: Buffer | null) => {
+  const handOff = (id: number, head: string | null) => {
     const fd = edge.release(id);
     if (fd < 0) return;
     const socket = new Socket({ fd, readable: true, writable: true });
     // What net.Server sets on the sockets it accepts: node:http reports a socket's errors to its server.
     (socket as Socket & { server: Server }).server = server;
-    if (chunk) socket.unshift(chunk);
+    if (head) socket.unshift(Buffer.from(head, 'latin1'));
     server.emit('connection', socket);
   };
-  const handOffOrClose = (id: number, head: Buffer | null) => {
+  const handOffOrClose = (id: number, head: string | null) => {
     try {
       handOff(id, head);
     } catch {
@@ -239,7 +240,7 @@ export function acceptNativeStreams(
       edge.destroy(id, true);
     }
   };
-  const onHead = (id: number, head: Buffer, peer: string) => {
+  const onHead = (id: number, head: string, peer: string) => {
     const parsed = parseDirectHead(head);
     if (!parsed) return handOffOrClose(id, head);
     const req = directRequest(parsed, peer || undefined, options);

@@ -11,8 +11,8 @@ import { isMainThread } from 'node:worker_threads';
  */
 export interface NativeEdgeModule {
   /**
-   * Listens on a numeric address; `onHead` gets each connection's first bytes and its peer's
-   * address, `onClose` each stream's end. Every connection has TCP_NODELAY, TCP_NOTSENT_LOWAT
+   * Listens on a numeric address; `onHead` gets each connection's first bytes (as latin1 text:
+   * one character a byte) and its peer's address, `onClose` each stream's end. Every connection has TCP_NODELAY, TCP_NOTSENT_LOWAT
    * (128 KiB) and, when `keepAliveS` > 0, TCP keepalive after that many idle seconds: options of
    * the listening socket, which accepted sockets inherit (no system call per connection).
    */
@@ -22,7 +22,7 @@ export interface NativeEdgeModule {
     backlog: number,
     reusePort: boolean,
     keepAliveS: number,
-    onHead: (id: number, head: Buffer, peer: string) => void,
+    onHead: (id: number, head: string, peer: string) => void,
     onClose: (id: number) => void,
   ): [NativeListener, number];
   /**

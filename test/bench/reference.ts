@@ -68,11 +68,11 @@ if (process.env.REFERENCE === 'native') {
     65_535,
     false,
     0,
-    (id: number, head: Buffer) => {
-      const line = head.toString('latin1', 0, Math.min(head.length, 256));
+    (id: number, head: string) => {
+      const line = head.slice(0, 256);
       if (!line.startsWith('GET /sub/')) {
         const socket = new Socket({ fd: edge.release(id), readable: true, writable: true });
-        socket.unshift(head);
+        socket.unshift(Buffer.from(head, 'latin1'));
         server.emit('connection', socket);
         return;
       }

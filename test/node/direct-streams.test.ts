@@ -33,7 +33,7 @@ function open(port: number): { socket: Socket; received: () => string; closed: P
 const get = (path: string, extra = '') => `GET ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\n${extra}\r\n`;
 
 describe('parseDirectHead', () => {
-  const head = (text: string) => parseDirectHead(Buffer.from(text, 'latin1'));
+  const head = (text: string) => parseDirectHead(text);
 
   it('reads a plain GET: path, first value of each query key, headers by lower-case name', () => {
     const parsed = head('GET /v1/jobs/p/a%3Ab/stream?token=x.y-z&since=4&token=other HTTP/1.1\r\nHost: h:1\r\nLast-Event-ID:  7 \r\n\r\n');
@@ -149,7 +149,11 @@ describe.each(EDGES.filter(([, start]) => start !== undefined))('%s on a node:ht
     server = createServer((req, res) => {
       let body = '';
       req.on('data', (chunk: Buffer) => void (body += chunk.toString()));
-      req.on('end', () => res.end(`node:http ${req.method} ${req.url} HTTP/${req.httpVersion} ${body}|`));
+      req.on('end', () =>
+        res.end(
+          `node:http ${req.method} ${req.url} HTTP/${req.httpVersion} ${body}${Buffer.from(req.headers['x-bytes'] ?? '', 'latin1').toString('hex')}|`,
+        ),
+      );
     });
     edge = await (start as NonNullable<typeof start>)(server, async (req, answer) => {
       if (req.query('fail') !== undefined) throw new Error('serve failed');
@@ -183,6 +187,20 @@ describe.each(EDGES.filter(([, start]) => start !== undefined))('%s on a node:ht
     expect(received()).toContain('node:http GET /a/stream?decline HTTP/1.1 |');
     expect(received()).toContain('node:http GET /a/stream HTTP/1.1 |');
     expect(received()).not.toContain('direct');
+  });
+
+  it('hands node:http a head with bytes beyond ASCII exactly as they came', async () => {
+    const { socket, received } = open(port);
+    socket.write(
+      Buffer.concat([
+        Buffer.from(get('/a/stream', 'X-Bytes: '), 'latin1').subarray(0, -2),
+        Buffer.from('café \xff', 'utf8'),
+        Buffer.from('\r\n\r\n'),
+      ]),
+    );
+    await until(() => received().includes('|'), 'the answer');
+    // node:http reads header bytes as latin1: back to bytes, they are the ones sent.
+    expect(received()).toContain(`node:http GET /a/stream HTTP/1.1 ${Buffer.from('café \xff', 'utf8').toString('hex')}|`);
   });
 
   it('hands over when serve throws', async () => {
