@@ -151,7 +151,7 @@ describe.each(EDGES.filter(([, start]) => start !== undefined))('%s on a node:ht
       req.on('data', (chunk: Buffer) => void (body += chunk.toString()));
       req.on('end', () =>
         res.end(
-          `node:http ${req.method} ${req.url} HTTP/${req.httpVersion} ${body}${Buffer.from(req.headers['x-bytes'] ?? '', 'latin1').toString('hex')}|`,
+          `node:http ${req.method} ${req.url} HTTP/${req.httpVersion} ${body}${Buffer.from(String(req.headers['x-bytes'] ?? ''), 'latin1').toString('hex')}|`,
         ),
       );
     });
