@@ -86,9 +86,11 @@ export class NativeSink implements SubscriberSink {
     }
     let total = typeof first === 'string' ? first.length : first.byteLength;
     for (const chunk of more) total += chunk.byteLength;
-    if (total <= COPY_MAX_BYTES && more.length < WRITE_PARTS) {
-      // One write, gathered by the edge (the head, retry and a short replay; or a turn's few frames).
-      edge.write(this.id, first, ...more);
+    if (total <= COPY_MAX_BYTES) {
+      // One write: gathered by the edge (the head, retry and a short replay; or a turn's few
+      // frames), or joined here when they are more parts than it takes (a burst).
+      if (more.length < WRITE_PARTS) edge.write(this.id, first, ...more);
+      else edge.write(this.id, Buffer.concat([typeof first === 'string' ? Buffer.from(first, 'latin1') : first, ...more], total));
       return;
     }
     edge.write(this.id, first);

@@ -118,8 +118,8 @@ describe.runIf(edge).each([
     const { opened, client, received } = await sinkAndClient(1 << 20, Promise.resolve(), 0, { ...SSE_HEADERS, 'X-Note': 'café ÿ' });
     const { sink } = await opened;
     const ended = new Promise<void>((resolve) => client.once('end', () => resolve()));
-    const frames = Array.from({ length: 9 }, (_, i) => encoder.encode(`id: ${i}\ndata: ${i}\n\n`));
-    // Up to eight parts (the head and seven chunks) leave as one write, more one by one: all arrive whole and in order.
+    const frames = Array.from({ length: 20 }, (_, i) => encoder.encode(`id: ${i}\ndata: ${i}\n\n`));
+    // Up to eight parts (the head and seven chunks) are gathered by the edge, more are joined first: all arrive whole and in order.
     for (const frame of frames.slice(0, 7)) expect(sink.write(frame)).toBe(true);
     await new Promise((resolve) => setImmediate(resolve));
     for (const frame of frames.slice(7)) expect(sink.write(frame)).toBe(true);
