@@ -12,9 +12,10 @@ import { isMainThread } from 'node:worker_threads';
 export interface NativeEdgeModule {
   /**
    * Listens on a numeric address; `onHead` gets each connection's first bytes (as latin1 text:
-   * one character a byte) and its peer's address, `onClose` each stream's end. Every connection has TCP_NODELAY, TCP_NOTSENT_LOWAT
-   * (128 KiB) and, when `keepAliveS` > 0, TCP keepalive after that many idle seconds: options of
-   * the listening socket, which accepted sockets inherit (no system call per connection).
+   * one character a byte) and its peer's address, `onClose` each stream's end. Every connection
+   * has TCP_NODELAY, TCP_NOTSENT_LOWAT (128 KiB) and, when `keepAliveS` > 0, TCP keepalive after
+   * that many idle seconds: options of the listening socket, which accepted sockets inherit (no
+   * system call per connection).
    */
   listen(
     address: string,

@@ -520,7 +520,6 @@ function replayBytes(view: View, items: Delivery[]): Uint8Array {
 }
 
 function concat(items: Delivery[]): Uint8Array {
-  if (items.length === 1) return (items[0] as Delivery).frame;
   let length = 0;
   for (const { frame } of items) length += frame.byteLength;
   const out = new Uint8Array(length);
