@@ -730,10 +730,6 @@ static napi_value js_stream(napi_env env, napi_callback_info info) {
   return num(env, 0);
 }
 
-/**
- * Writes one buffer (batched: it goes at submit), or queues what the kernel does not take; returns
- * the bytes queued here, or -1 when gone.
- */
 /** The most parts one write takes (the head, retry and a replay's chunks are three or four). */
 #define WRITE_PARTS 8
 /** Parts of one write gathered here (a turn's writes of one connection come to COPY_MAX_BYTES at most). */
@@ -765,8 +761,9 @@ static size_t part_of(napi_env env, napi_value v, const char **data, char *scrat
 
 /**
  * write(id, ...parts): parts (Buffers, typed arrays or latin1 strings, at most WRITE_PARTS) go
- * out as one write, in order. Returns bytes queued in the edge after it (0: all in the kernel, or
- * batched), or -1 when the connection is gone.
+ * out as one write, in order: batched (it goes at submit), or sent, with what the kernel does not
+ * take queued. Returns bytes queued in the edge after it (0: all in the kernel, or batched), or
+ * -1 when the connection is gone.
  */
 static napi_value js_write(napi_env env, napi_callback_info info) {
   size_t argc = WRITE_PARTS + 1;
